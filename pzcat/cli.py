@@ -1,0 +1,380 @@
+"""The ``pzcat`` command line: a thin click layer over the library.
+
+Every command catches :class:`~pzcat.errors.PzcatError` only, prints ``error[code]: message`` and
+exits 1 (bad input) or 2 (could not run). ``pzcat validate`` exits ``int(not report.valid)``.
+"""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pzcat import __version__
+from pzcat.catalog import Catalog
+from pzcat.codes import CODES, codes_markdown
+from pzcat.errors import CatalogError, PzcatError, UsageError
+from pzcat.files import atomic_write_text
+from pzcat.manifest import json_schema
+
+SCHEMA_PATH = Path(__file__).parent / "schema" / "manifest.schema.json"
+EXIT_INVALID, EXIT_CANNOT_RUN = 1, 2
+
+
+def fail(err: PzcatError) -> None:
+    """Print a coded error and exit (1 for bad input, 2 when the command could not run)."""
+    click.echo(f"error[{err.code}]: {err.message}", err=True)
+    cannot_run = isinstance(err, UsageError | CatalogError) and err.code in (
+        "usage", "catalog-config", "git-unavailable")
+    sys.exit(EXIT_CANNOT_RUN if cannot_run else EXIT_INVALID)
+
+
+def coded(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator: turn PzcatError into a clean message and exit code."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except PzcatError as err:
+            fail(err)
+    return wrapper
+
+
+def root_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Shared ``--root`` option: the repository root (default: found from the working directory)."""
+    return click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
+                        envvar="PZCAT_ROOT", help="Repository root (default: nearest catalog.yaml).")(func)
+
+
+def open_catalog(root: Path | None) -> Catalog:
+    return Catalog.open(root)
+
+
+def default_user() -> str:
+    """The GitHub user: $GITHUB_ACTOR, else git's user.name, else the login name."""
+    if os.environ.get("GITHUB_ACTOR"):
+        return os.environ["GITHUB_ACTOR"]
+    out = subprocess.run(["git", "config", "user.name"], capture_output=True, text=True, check=False)
+    return out.stdout.strip() or getpass.getuser()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="pzcat")
+def cli() -> None:
+    """pzcat: the Photo-z Server as a Git repository.
+
+    \b
+    Examples:
+      pzcat validate                      check the whole catalog
+      pzcat list --type training_set      list training sets
+      pzcat show 3                        one product by id or internal_name
+      pzcat add "My sample" --type redshift_catalog --main sample.parquet
+    """
+
+
+# -- validation ------------------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("manifests", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--changed-since", metavar="GIT_REF", help="Check products changed since this ref, "
+              "and that their version was bumped.")
+@click.option("--author", metavar="USER", help="GitHub user of the change (for official).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
+              show_default=True)
+@click.option("--no-tables", is_flag=True, help="Skip reading table values (faster).")
+@click.option("-v", "--verbose", is_flag=True, help="List valid products too.")
+@root_option
+@coded
+def validate(manifests: tuple[Path, ...], changed_since: str | None, author: str | None, fmt: str,
+             no_tables: bool, verbose: bool, root: Path | None) -> None:
+    """Validate manifests, files and tables; print one report.
+
+    Exit 0 when valid, 1 when not, 2 when validation could not run.
+
+    \b
+    Examples:
+      pzcat validate
+      pzcat validate manifests/3_my_sample.yaml --format json
+      pzcat validate --changed-since origin/main --author octocat --format github
+    """
+    from pzcat.validate import validate_catalog
+
+    catalog = open_catalog(root)
+    report = validate_catalog(catalog, list(manifests) or None, changed_since=changed_since,
+                              author=author, check_tables=not no_tables)
+    if fmt == "json":
+        click.echo(report.to_json())
+    elif fmt == "github":
+        click.echo(report.to_github())
+    else:
+        click.echo(report.to_text(verbose=verbose))
+    git_failed = any(i.code == "git-unavailable" for i in report.catalog_issues)
+    sys.exit(EXIT_CANNOT_RUN if git_failed else int(not report.valid))
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json", "text"]), default="text",
+              show_default=True)
+def codes(fmt: str) -> None:
+    """List every stable error code with its severity and fix."""
+    if fmt == "markdown":
+        click.echo(codes_markdown(), nl=False)
+    elif fmt == "json":
+        click.echo(json.dumps({c.code: {"severity": c.severity, "group": c.group, "title": c.title,
+                                        "fix": c.fix} for c in CODES.values()}, indent=2))
+    else:
+        for c in sorted(CODES.values(), key=lambda c: c.code):
+            click.echo(f"{c.code:32} {c.severity:8} {c.title}")
+
+
+@cli.command()
+@click.option("--check", is_flag=True, help="Exit 1 if the committed schema is out of date.")
+def schema(check: bool) -> None:
+    """Export the manifest JSON Schema to pzcat/schema/manifest.schema.json."""
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    if check:
+        current = SCHEMA_PATH.read_text(encoding="utf-8") if SCHEMA_PATH.exists() else ""
+        if current != text:
+            click.echo("manifest.schema.json is out of date: run `pzcat schema`", err=True)
+            sys.exit(1)
+        click.echo("manifest.schema.json is current")
+        return
+    atomic_write_text(SCHEMA_PATH, text)
+    click.echo(f"wrote {SCHEMA_PATH}")
+
+
+# -- browsing --------------------------------------------------------------------------------------
+
+@cli.command("list")
+@click.option("--type", "ptype", help="Only this product type.")
+@click.option("--release", help="Only this release.")
+@click.option("--official/--all", default=False, help="Only official products.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@root_option
+@coded
+def list_(ptype: str | None, release: str | None, official: bool, fmt: str, root: Path | None) -> None:
+    """Print the catalog, one product a line.
+
+    \b
+    Examples:
+      pzcat list
+      pzcat list --type "Training Set" --release dp1
+    """
+    catalog = open_catalog(root)
+    items = catalog.manifests()
+    if ptype:
+        t = catalog.config.product_type(ptype)
+        if t is None:
+            raise UsageError("usage", f"unknown product type {ptype!r}")
+        items = [m for m in items if m.product_type == t.name]
+    if release:
+        items = [m for m in items if (m.release or "").lower() == release.lower()]
+    if official:
+        items = [m for m in items if m.official]
+    if fmt == "json":
+        click.echo(json.dumps([m.model_dump(mode="json", exclude_none=True) for m in items], indent=2))
+        return
+    click.echo(f"{'id':>4}  {'internal_name':40} {'type':20} {'release':8} {'version':>7}  status")
+    for m in items:
+        badge = " *" if m.official else ""
+        click.echo(f"{m.id:>4}  {m.internal_name[:40]:40} {m.product_type:20} {m.release or '-':8} "
+                   f"{m.version:>7}  {m.status}{badge}")
+    click.echo(f"{len(items)} products (* official)")
+
+
+@cli.command()
+@click.argument("product")
+@click.option("--format", "fmt", type=click.Choice(["text", "yaml", "json"]), default="text",
+              show_default=True)
+@root_option
+@coded
+def show(product: str, fmt: str, root: Path | None) -> None:
+    """Print one product (by id or internal_name)."""
+    m = open_catalog(root).get(product)
+    if fmt == "yaml":
+        click.echo(m.to_yaml(), nl=False)
+        return
+    if fmt == "json":
+        click.echo(json.dumps(m.model_dump(mode="json", exclude_none=True), indent=2))
+        return
+    click.echo(f"{m.name}  ({m.internal_name}, id {m.id}, version {m.version}, {m.status})")
+    click.echo(f"type: {m.product_type}   release: {m.release or '-'}   official: {m.official}")
+    click.echo(f"uploaded by {m.uploaded_by}, created {m.created:%Y-%m-%d}, updated {m.updated:%Y-%m-%d}")
+    if m.deprecation_reason:
+        click.echo(f"deprecated: {m.deprecation_reason}")
+    if m.description:
+        click.echo("\n" + m.description.strip() + "\n")
+    click.echo("files:")
+    for f in m.files:
+        rows = f", {f.n_rows:,} rows" if f.n_rows is not None else ""
+        size = f"{f.size:,} bytes" if f.size is not None else "external"
+        click.echo(f"  [{f.role}] {f.path or f.url} ({f.format}, {size}{rows})")
+    if m.columns:
+        click.echo("columns: " + ", ".join(f"{r}={c.column}" for r, c in m.columns.items()))
+    if m.provenance:
+        p = m.provenance
+        click.echo(f"provenance: {p.pipeline} {p.pipeline_version}; inputs: "
+                   + ", ".join(i.internal_name for i in p.inputs))
+
+
+# -- adding and editing ----------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("name")
+@click.option("--type", "ptype", required=True, help="Product type (name or display name).")
+@click.option("--main", "main_file", type=click.Path(exists=True, path_type=Path),
+              help="The main data file.")
+@click.option("--url", help="External URL of the main data (over the in-repository limit).")
+@click.option("--format", "fmt", help="Format of the main file (guessed from its name).")
+@click.option("--release", help="LSST release (not for redshift catalogs).")
+@click.option("--description", default="", help="Markdown description.")
+@click.option("--description-file", type=click.Path(exists=True, path_type=Path),
+              help="HTML/Markdown/PDF description file.")
+@click.option("--aux", "aux_files", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Auxiliary file (repeatable).")
+@click.option("--column", "columns", multiple=True, metavar="ROLE=COLUMN",
+              help="Override the suggested column association (repeatable).")
+@click.option("--uploaded-by", help="GitHub user name (default: $GITHUB_ACTOR or git user.name).")
+@click.option("--official", is_flag=True, help="Official product (admins only).")
+@click.option("--pz-code", help="Photo-z code used.")
+@click.option("--license", "license_", default="CC-BY-4.0", show_default=True)
+@click.option("--citation")
+@click.option("--doi")
+@root_option
+@coded
+def add(name: str, ptype: str, main_file: Path | None, url: str | None, fmt: str | None,
+        release: str | None, description: str, description_file: Path | None,
+        aux_files: tuple[Path, ...], columns: tuple[str, ...], uploaded_by: str | None,
+        official: bool, pz_code: str | None, license_: str, citation: str | None, doi: str | None,
+        root: Path | None) -> None:
+    """Add a product from local files, as the Photo-z Server's upload form did.
+
+    \b
+    Examples:
+      pzcat add "VVDS sample" --type redshift_catalog --main vvds.fits --column z_flag=ZFLAGS
+      pzcat add "Big estimates" --type photoz_estimates --release dp1 \\
+          --url https://zenodo.org/records/1/files/pz.parquet --format parquet
+    """
+    from pzcat.products import add_product
+
+    catalog = open_catalog(root)
+    user = uploaded_by or default_user()
+    if official and not catalog.config.is_admin(user):
+        raise PzcatError("official-not-admin", f"only admins ({catalog.config.admins}) may add "
+                         f"official products; you are {user}")
+    m = add_product(catalog, name=name, product_type=ptype, uploaded_by=user, main_file=main_file,
+                    url=url, fmt=fmt, release=release, description=description,
+                    description_file=description_file, aux_files=aux_files, columns=columns,
+                    official=official, pz_code=pz_code, license=license_, citation=citation, doi=doi)
+    click.echo(f"added {m.internal_name} (id {m.id}): manifests/{m.internal_name}.yaml")
+    if m.columns:
+        click.echo("columns: " + ", ".join(f"{r}={c.column}" for r, c in m.columns.items()))
+
+
+@cli.command()
+@click.argument("product")
+@click.option("--description")
+@click.option("--release")
+@click.option("--pz-code")
+@click.option("--license", "license_")
+@click.option("--citation")
+@click.option("--doi")
+@click.option("--official/--not-official", default=None, help="Admins only.")
+@click.option("--column", "columns", multiple=True, metavar="ROLE=COLUMN",
+              help="Set (or with ROLE= remove) an association (repeatable).")
+@click.option("--refresh", is_flag=True, help="Re-read size, sha256, rows and columns of the files.")
+@click.option("--author", help="Your GitHub user name (default: $GITHUB_ACTOR or git user.name).")
+@root_option
+@coded
+def edit(product: str, description: str | None, release: str | None, pz_code: str | None,
+         license_: str | None, citation: str | None, doi: str | None, official: bool | None,
+         columns: tuple[str, ...], refresh: bool, author: str | None, root: Path | None) -> None:
+    """Edit a product's metadata; bumps its version.
+
+    \b
+    Examples:
+      pzcat edit 3 --description "Now with z_err" --column z_err=ZERR
+      pzcat edit 3 --refresh
+    """
+    from pzcat.products import edit_product
+
+    m = edit_product(open_catalog(root), product, author=author or default_user(),
+                     description=description, release=release, pz_code=pz_code, license=license_,
+                     citation=citation, doi=doi, official=official, columns=columns, refresh=refresh)
+    click.echo(f"{m.internal_name} is now version {m.version}")
+
+
+@cli.command()
+@click.argument("product")
+@click.argument("file", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option("--url", help="Attach an external URL instead of a file.")
+@click.option("--role", type=click.Choice(["auxiliary", "description", "main"]), default="auxiliary",
+              show_default=True)
+@click.option("--format", "fmt", help="Format (guessed from the name).")
+@root_option
+@coded
+def attach(product: str, file: Path | None, url: str | None, role: str, fmt: str | None,
+           root: Path | None) -> None:
+    """Attach a file (or URL) to a product; bumps its version."""
+    from pzcat.products import attach_file
+
+    m = attach_file(open_catalog(root), product, file=file, url=url, role=role, fmt=fmt)
+    click.echo(f"{m.internal_name} is now version {m.version} with {len(m.files)} files")
+
+
+@cli.command()
+@click.argument("product")
+@click.argument("filename")
+@root_option
+@coded
+def detach(product: str, filename: str, root: Path | None) -> None:
+    """Remove a file from a product; bumps its version."""
+    from pzcat.products import detach_file
+
+    m = detach_file(open_catalog(root), product, filename)
+    click.echo(f"{m.internal_name} is now version {m.version} with {len(m.files)} files")
+
+
+@cli.command()
+@click.argument("product")
+@click.option("--reason", required=True, help="Why (shown on the product page).")
+@root_option
+@coded
+def deprecate(product: str, reason: str, root: Path | None) -> None:
+    """Deprecate a product (it is never deleted: links and provenance keep working)."""
+    from pzcat.products import deprecate_product
+
+    m = deprecate_product(open_catalog(root), product, reason)
+    click.echo(f"{m.internal_name} is deprecated (version {m.version})")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    _register_extensions()
+    cli(prog_name="pzcat")
+
+
+def _register_extensions() -> None:
+    """Commands defined next to their library (pipeline, site, previews)."""
+    import importlib
+
+    for module in ("pzcat.runs", "pzcat.serve_cli", "site_builder.cli"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        mod.register(cli)
+
+
+if __name__ == "__main__":
+    main()

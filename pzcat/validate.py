@@ -1,0 +1,422 @@
+"""Validation of the catalog: manifests, files, tables and description files.
+
+:func:`validate_catalog` returns one :class:`~pzcat.report.Report`; it never raises for bad input
+(every problem becomes an :class:`~pzcat.report.Issue` with a stable code) and never writes.
+
+Examples
+--------
+>>> from pzcat.catalog import Catalog
+>>> from pzcat.validate import validate_catalog
+>>> report = validate_catalog(Catalog.open("."))   # doctest: +SKIP
+>>> report.valid, sorted(report.codes())            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from pathlib import Path, PurePosixPath
+
+import yaml
+from pydantic import ValidationError
+
+from pzcat import git
+from pzcat.catalog import Catalog
+from pzcat.checks import ValueChecks
+from pzcat.errors import ManifestError, PzcatError
+from pzcat.files import is_lfs_pointer, path_digest
+from pzcat.manifest import (
+    NO_PZ_CODE_TYPES,
+    NO_RELEASE_TYPES,
+    REQUIRED_ROLES,
+    FileEntry,
+    Manifest,
+    load_manifest_data,
+    schema_problems,
+)
+from pzcat.report import Issue, ProductReport, Report
+from pzcat.tables import open_table
+from pzcat.ucd import unknown_words
+
+SCRIPT_RE = re.compile(rb"<script\b|\son[a-z]+\s*=|javascript:", re.I)
+URL_RE = re.compile(r"^(https?|s3)://[^\s/]+/\S*$")
+HOMOGENIZED = {"z_flag_homogenized": "z_flag_homogenized", "type_homogenized": "type_homogenized",
+               "instrument_type_homogenized": "type_homogenized"}
+
+
+def validate_catalog(catalog: Catalog, paths: list[Path] | None = None,
+                     changed_since: str | None = None, author: str | None = None,
+                     check_tables: bool = True) -> Report:
+    """Validate the whole catalog, or only the given manifest files.
+
+    Parameters
+    ----------
+    catalog : Catalog
+        The open catalog.
+    paths : list of Path, optional
+        Manifest files to check; all of ``manifests/`` when None. With ``changed_since`` and no
+        paths, only the products changed since that ref are checked (catalog-wide checks always run).
+    changed_since : str, optional
+        A Git ref: enables the version-bump and official-by-admin checks against that ref.
+    author : str, optional
+        GitHub user name of the change's author (for ``official-not-admin``).
+    check_tables : bool
+        Read tables to check their values (the slow part).
+
+    Returns
+    -------
+    Report
+    """
+    start = time.perf_counter()
+    report = Report()
+    all_paths = catalog.manifest_paths()
+    changed: set[str] | None = None
+    if changed_since:
+        try:
+            changed = git.changed_paths(catalog.root, changed_since)
+        except PzcatError as exc:
+            report.catalog_issues.append(Issue.from_error(exc))
+            return report
+    if paths:
+        selected = [Path(p).resolve() for p in paths]
+    elif changed is not None:
+        selected = [p for p in all_paths if _touched(catalog, p, changed)]
+    else:
+        selected = all_paths
+
+    parsed: dict[Path, Manifest] = {}
+    for path in all_paths:
+        manifest = _quiet_parse(path)
+        if manifest is not None:
+            parsed[path] = manifest
+    _catalog_wide(catalog, parsed, report)
+
+    rows = 0
+    for path in selected:
+        prod = validate_manifest(catalog, path, check_tables=check_tables)
+        if changed_since and path in parsed:
+            _against_ref(catalog, parsed[path], path, changed_since, changed or set(), author, prod)
+        report.products.append(prod)
+        rows += prod.stats.get("rows", 0) or 0
+    report.stats.update({"rows": rows, "seconds": round(time.perf_counter() - start, 3)})
+    return report
+
+
+def _touched(catalog: Catalog, manifest_path: Path, changed: set[str]) -> bool:
+    rel = catalog.relative(manifest_path)
+    prefix = f"products/{manifest_path.stem}/"
+    return rel in changed or any(c.startswith(prefix) for c in changed)
+
+
+def _quiet_parse(path: Path) -> Manifest | None:
+    try:
+        data = load_manifest_data(path.read_text(encoding="utf-8"), str(path))
+        return Manifest.model_validate(data)
+    except (PzcatError, ValidationError, OSError, UnicodeDecodeError):
+        return None
+
+
+def _catalog_wide(catalog: Catalog, parsed: dict[Path, Manifest], report: Report) -> None:
+    ids = Counter(m.id for m in parsed.values())
+    names = Counter(m.internal_name for m in parsed.values())
+    for path, m in parsed.items():
+        rel = catalog.relative(path)
+        if ids[m.id] > 1:
+            others = sorted(catalog.relative(p) for p, o in parsed.items() if o.id == m.id and p != path)
+            report.catalog_issues.append(Issue("duplicate-id", f"id {m.id} is also used by {others}",
+                                               file=rel, key="id"))
+        if names[m.internal_name] > 1:
+            report.catalog_issues.append(Issue(
+                "duplicate-internal-name", f"internal_name {m.internal_name!r} is used twice",
+                file=rel, key="internal_name"))
+    owners = {m.internal_name for m in parsed.values()} | {p.stem for p in catalog.manifest_paths()}
+    if catalog.products_dir.is_dir():
+        for d in sorted(catalog.products_dir.iterdir()):
+            if d.is_dir() and d.name not in owners:
+                report.catalog_issues.append(Issue(
+                    "orphan-product-dir", f"products/{d.name}/ has no manifest",
+                    file=f"products/{d.name}"))
+
+
+def validate_manifest(catalog: Catalog, path: Path, check_tables: bool = True) -> ProductReport:
+    """Validate one manifest file and its files; never raises for bad input."""
+    path = Path(path)
+    rel = catalog.relative(path) if path.resolve().is_relative_to(catalog.root) else str(path)
+    prod = ProductReport(name=path.stem, manifest=rel)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        prod.add("file-missing", f"{rel} does not exist")
+        return prod
+    except (OSError, UnicodeDecodeError) as exc:
+        prod.add("yaml-syntax", f"{rel} cannot be read as UTF-8 text: {exc}")
+        return prod
+    try:
+        data = load_manifest_data(text, rel)
+    except ManifestError as exc:
+        prod.issues.append(Issue.from_error(exc, file=rel))
+        return prod
+    try:
+        manifest = Manifest.model_validate(data)
+    except ValidationError as exc:
+        for code, key, msg in schema_problems(exc):
+            prod.add(code, msg, key=key)
+        _vocabulary(catalog, data, prod)
+        return prod
+    prod.name = manifest.internal_name
+    _metadata(catalog, manifest, path, prod)
+    _files(catalog, manifest, prod, check_tables)
+    return prod
+
+
+def _vocabulary(catalog: Catalog, data: dict, prod: ProductReport) -> None:
+    """Vocabulary checks that still make sense on a manifest that failed the schema."""
+    ptype = data.get("product_type")
+    if isinstance(ptype, str) and catalog.config.product_type(ptype) is None:
+        prod.add("unknown-product-type", f"product_type {ptype!r} is not one of "
+                 f"{[t.name for t in catalog.config.product_types]}", key="product_type")
+    release = data.get("release")
+    if isinstance(release, str) and release and catalog.config.release(release) is None:
+        prod.add("unknown-release", f"release {release!r} is not one of "
+                 f"{[r.name for r in catalog.config.releases]}", key="release")
+
+
+def _metadata(catalog: Catalog, m: Manifest, path: Path, prod: ProductReport) -> None:
+    cfg = catalog.config
+    ptype = cfg.product_type(m.product_type)
+    if ptype is None or ptype.name != m.product_type:
+        prod.add("unknown-product-type", f"product_type {m.product_type!r} is not one of "
+                 f"{[t.name for t in cfg.product_types]}", key="product_type")
+    if m.release:
+        rel = cfg.release(m.release)
+        if rel is None or rel.name != m.release:
+            prod.add("unknown-release", f"release {m.release!r} is not one of "
+                     f"{[r.name for r in cfg.releases]}", key="release")
+        if m.product_type in NO_RELEASE_TYPES:
+            prod.add("release-not-allowed", f"a {m.product_type} has no release (got {m.release!r})",
+                     key="release")
+    if m.pz_code and m.product_type in NO_PZ_CODE_TYPES:
+        prod.add("pz-code-not-allowed", f"pz_code must be empty for {m.product_type}", key="pz_code")
+    if m.internal_name != m.expected_internal_name:
+        prod.add("internal-name-mismatch", f"internal_name {m.internal_name!r} should be "
+                 f"{m.expected_internal_name!r} (id {m.id}, name {m.name!r})", key="internal_name")
+    if path.stem != m.internal_name:
+        prod.add("manifest-filename-mismatch", f"{path.name} should be named "
+                 f"{m.internal_name}.yaml", key="internal_name")
+    if m.updated < m.created:
+        prod.add("bad-timestamps", f"updated {m.updated} is before created {m.created}", key="updated")
+    if m.status == "deprecated" and not (m.deprecation_reason or "").strip():
+        prod.add("deprecated-without-reason", "deprecated without deprecation_reason",
+                 key="deprecation_reason")
+    if m.status == "pending" and m.provenance is None:
+        prod.add("missing-provenance", "a pending product needs provenance (pipeline, config, inputs)",
+                 key="provenance")
+    mains = [f for f in m.files if f.role == "main"]
+    if len(mains) != 1 and m.status != "pending":
+        prod.add("main-file-count", f"{len(mains)} files with role main, need exactly 1", key="files")
+    for role, assoc in m.columns.items():
+        if assoc.ucd:
+            for word in unknown_words(assoc.ucd):
+                prod.add("unknown-ucd", f"UCD word {word!r} of role {role!r} is unknown",
+                         key=f"columns.{role}.ucd")
+    for i, f in enumerate(m.files):
+        for j, col in enumerate(f.columns or []):
+            if col.ucd:
+                for word in unknown_words(col.ucd):
+                    prod.add("unknown-ucd", f"UCD word {word!r} of column {col.name!r} is unknown",
+                             key=f"files.{i}.columns.{j}.ucd", column=col.name)
+    if m.status != "pending":
+        missing = [r for r in REQUIRED_ROLES.get(m.product_type, ()) if r not in m.columns]
+        if missing:
+            prod.add("missing-required-column", f"a {m.product_type} needs the roles "
+                     f"{list(REQUIRED_ROLES[m.product_type])}; not associated: {missing}",
+                     key="columns")
+
+
+def _files(catalog: Catalog, m: Manifest, prod: ProductReport, check_tables: bool) -> None:
+    declared: set[Path] = set()
+    product_dir = catalog.product_dir(m.internal_name)
+    limit = catalog.config.limits.max_file_bytes
+    for i, entry in enumerate(m.files):
+        key = f"files.{i}"
+        if bool(entry.path) == bool(entry.url):
+            prod.add("file-location", f"{key}: give exactly one of path or url", key=key)
+            continue
+        if entry.url:
+            if not URL_RE.match(entry.url):
+                prod.add("bad-url", f"{key}: {entry.url!r} is not an http(s) or s3 URL", key=f"{key}.url")
+            continue
+        target = _safe_path(catalog, m, entry, key, prod)
+        if target is None:
+            continue
+        declared.add(target)
+        rel = entry.path
+        if not target.exists() and not target.is_symlink():
+            prod.add("file-missing", f"{rel} does not exist", file=rel, key=f"{key}.path")
+            continue
+        if is_lfs_pointer(target):
+            prod.add("lfs-pointer", f"{rel} is a Git LFS pointer: the data was not fetched",
+                     file=rel, key=f"{key}.path")
+            continue
+        if entry.format == "hats":
+            if not target.is_dir():
+                prod.add("not-regular-file", f"{rel}: format hats needs a folder", file=rel,
+                         key=f"{key}.format")
+                continue
+        elif not target.is_file():
+            prod.add("not-regular-file", f"{rel} is not a regular file", file=rel, key=f"{key}.path")
+            continue
+        size, digest = path_digest(target)
+        if size > limit:
+            prod.add("file-too-large", f"{rel} is {size:,} bytes, over the {limit:,}-byte limit; host "
+                     "it elsewhere and register it with `pzcat attach --url URL`", file=rel,
+                     key=f"{key}.size")
+        if entry.size is not None and entry.size != size:
+            prod.add("size-mismatch", f"{rel} is {size:,} bytes, the manifest says {entry.size:,}",
+                     file=rel, key=f"{key}.size")
+        if entry.sha256 is not None and entry.sha256 != digest:
+            prod.add("checksum-mismatch", f"{rel} has sha256 {digest[:12]}…, the manifest says "
+                     f"{entry.sha256[:12]}…", file=rel, key=f"{key}.sha256")
+        if entry.role == "description":
+            _description(target, rel, key, prod)
+        if entry.is_table and check_tables:
+            _table(m, entry, target, key, prod)
+    if product_dir.is_dir():
+        for f in sorted(product_dir.iterdir()):
+            if f.name.startswith("."):
+                continue
+            if f.resolve() not in {d.resolve() for d in declared}:
+                prod.add("undeclared-file", f"products/{m.internal_name}/{f.name} is not in the manifest",
+                         file=f"products/{m.internal_name}/{f.name}")
+
+
+def _safe_path(catalog: Catalog, m: Manifest, entry: FileEntry, key: str,
+               prod: ProductReport) -> Path | None:
+    """The file's absolute path if it is a safe path inside products/<internal_name>/."""
+    raw = entry.path or ""
+    pure = PurePosixPath(raw)
+    if pure.is_absolute() or raw.startswith("~") or re.match(r"^[A-Za-z]:[\\/]", raw):
+        prod.add("path-absolute", f"{key}.path {raw!r} is absolute", key=f"{key}.path")
+        return None
+    if ".." in pure.parts or "\\" in raw:
+        prod.add("path-traversal", f"{key}.path {raw!r} leaves its folder", key=f"{key}.path")
+        return None
+    expected = PurePosixPath("products", m.internal_name)
+    if pure.parts[:2] != expected.parts or len(pure.parts) < 3:
+        prod.add("path-outside-product", f"{key}.path {raw!r} is not under {expected}/",
+                 key=f"{key}.path")
+        return None
+    target = catalog.root / raw
+    folder = (catalog.root / expected).resolve()
+    if target.is_symlink() or any(p.is_symlink() for p in target.parents if p != catalog.root
+                                  and p.is_relative_to(catalog.root)):
+        real = target.resolve()
+        if not real.is_relative_to(folder):
+            prod.add("symlink-escape", f"{raw} is a link to {real}, outside {expected}/",
+                     file=raw, key=f"{key}.path")
+            return None
+    return target
+
+
+def _description(target: Path, rel: str, key: str, prod: ProductReport) -> None:
+    with open(target, "rb") as fh:
+        head = fh.read(4 * 1024 * 1024)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        if target.suffix.lower() in (".html", ".htm", ".md", ".txt"):
+            prod.add("unreadable-description", f"{rel} is not UTF-8 text", file=rel, key=key)
+        return
+    if target.suffix.lower() in (".html", ".htm") and SCRIPT_RE.search(head):
+        prod.add("html-script", f"{rel} holds scripts or event handlers; they will not run",
+                 file=rel, key=key)
+
+
+def _table(m: Manifest, entry: FileEntry, target: Path, key: str, prod: ProductReport) -> None:
+    rel = entry.path or ""
+    try:
+        reader = open_table(target, entry.format)
+        schema = reader.schema()
+    except PzcatError as exc:
+        prod.issues.append(Issue.from_error(exc, file=rel, key=f"{key}.format"))
+        return
+    names = [c.name for c in schema]
+    if entry.columns is not None and [c.name for c in entry.columns] != names:
+        declared = [c.name for c in entry.columns]
+        extra = sorted(set(names) - set(declared))
+        gone = sorted(set(declared) - set(names))
+        prod.add("columns-mismatch", f"{rel}: columns differ from the manifest (in file only: "
+                 f"{extra[:10]}, in manifest only: {gone[:10]})", file=rel, key=f"{key}.columns")
+    roles: dict[str, str] = {}
+    if entry.role == "main":
+        for role, assoc in m.columns.items():
+            if assoc.column not in names:
+                prod.add("missing-column", f"column {assoc.column!r} associated with {role!r} is not "
+                         f"in {rel} (columns: {names[:20]})", file=rel, key=f"columns.{role}",
+                         column=assoc.column)
+            elif role in ("ra", "dec", "z", "z_err"):
+                roles[role] = assoc.column
+        for column, role in HOMOGENIZED.items():
+            if column in names:
+                roles[role] = column
+    checks = ValueChecks(roles)
+    n = 0
+    wanted = sorted(set(roles.values()))
+    try:
+        for batch in reader.batches(columns=wanted or names[:1]):
+            n += len(batch)
+            if roles:
+                checks.update(batch)
+    except PzcatError as exc:
+        prod.issues.append(Issue.from_error(exc, file=rel, key=f"{key}.format"))
+        return
+    if n == 0:
+        prod.add("empty-table", f"{rel} has no rows", file=rel, key=key)
+    if entry.n_rows is not None and entry.n_rows != n:
+        prod.add("n-rows-mismatch", f"{rel} has {n:,} rows, the manifest says {entry.n_rows:,}",
+                 file=rel, key=f"{key}.n_rows")
+    for role in sorted(checks.non_numeric):
+        prod.add("non-numeric-column", f"column {roles[role]!r} ({role}) is not numeric", file=rel,
+                 column=roles[role])
+    for code, column, tally in checks.results():
+        examples = f"; e.g. {tally.examples[:3]}" if tally.examples else ""
+        prod.add(code, f"{tally.count:,} of {n:,} rows of column {column!r}{examples}", file=rel,
+                 column=column, rows=tally.rows, count=tally.count)
+    if entry.role == "main":
+        prod.stats["rows"] = n
+
+
+def _against_ref(catalog: Catalog, m: Manifest, path: Path, ref: str, changed: set[str],
+                 author: str | None, prod: ProductReport) -> None:
+    """Checks that compare the manifest with its state at ``ref``."""
+    rel = catalog.relative(path)
+    old_text = git.show(catalog.root, ref, rel)
+    old = None
+    if old_text is not None:
+        try:
+            old = Manifest.model_validate(yaml.safe_load(old_text))
+        except (ValidationError, yaml.YAMLError, TypeError):
+            old = None
+    admin = catalog.config.is_admin(author)
+    who = author or "an unknown author"
+    if old is None:
+        if m.official and not admin:
+            prod.add("official-not-admin", f"new product marked official by {who}, who is not an "
+                     "admin", key="official")
+        return
+    if m.official != old.official and not admin:
+        prod.add("official-not-admin", f"official changed from {old.official} to {m.official} by "
+                 f"{who}, who is not an admin", key="official")
+    content_changed = _content(m) != _content(old) or any(
+        c.startswith(f"products/{m.internal_name}/") for c in changed)
+    if content_changed and m.version <= old.version:
+        prod.add("version-not-bumped", f"content changed since {ref} but version is still "
+                 f"{m.version} (was {old.version})", key="version")
+
+
+def _content(m: Manifest) -> dict:
+    data = m.model_dump(mode="json")
+    data.pop("version", None)
+    data.pop("updated", None)
+    return data
