@@ -241,6 +241,11 @@ def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: 
             if bad:
                 raise PzcatError("missing-column", f"columns {bad} are not in {main.filename} "
                                  f"(columns: {sorted(names_in_file)[:30]})")
+        if main and main.columns:
+            for col in main.columns:
+                role = next((r for r, c in assoc.items() if c == col.name), None)
+                if role in STANDARD_ROLES and not col.ucd:
+                    col.ucd = STANDARD_ROLES[role]
         now = now_utc()
         manifest = Manifest(
             id=pid, internal_name=internal, name=name.strip(), product_type=ptype, release=rel,
