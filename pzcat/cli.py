@@ -356,6 +356,35 @@ def deprecate(product: str, reason: str, root: Path | None) -> None:
     click.echo(f"{m.internal_name} is deprecated (version {m.version})")
 
 
+@cli.command()
+@click.option("--skip-validate", is_flag=True, help="Build even if validation fails.")
+@root_option
+@click.pass_context
+@coded
+def build(ctx: click.Context, skip_validate: bool, root: Path | None) -> None:
+    """Validate the catalog, then build the site and the Datasette previews.
+
+    \b
+    Example:
+      pzcat build && pzcat serve
+    """
+    from pzcat.validate import validate_catalog
+
+    catalog = open_catalog(root)
+    if not skip_validate:
+        report = validate_catalog(catalog)
+        click.echo(report.to_text().splitlines()[-1])
+        if not report.valid:
+            click.echo(report.to_text(), err=True)
+            sys.exit(EXIT_INVALID)
+    for name in ("build-site", "build-previews"):
+        command = cli.commands.get(name)
+        if command is None:
+            click.echo(f"({name} is not available in this installation; skipped)")
+            continue
+        ctx.invoke(command, root=root)
+
+
 def main() -> None:
     """Console-script entry point."""
     _register_extensions()

@@ -1,0 +1,38 @@
+# pzcat: the two commands a new user needs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+PZCAT   = $(VENV)/bin/pzcat
+HOST   ?= 127.0.0.1
+PORT   ?= 8001
+JOBS   ?= 2
+
+.PHONY: install demo build test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "pzcat needs Python >= 3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed ## create .venv and install pzcat with its dependencies
+
+build: install ## validate the catalog, build the site and the Datasette previews
+	$(PZCAT) build
+
+demo: build ## validate, build everything and serve it at one local URL
+	$(PZCAT) serve --host $(HOST) --port $(PORT)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+test: install ## lint, then the whole test suite
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -n $(JOBS) --dist loadfile -q
+
+bench: install ## run every benchmark (minutes; prints and saves figures in benchmarks/results/)
+	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf build site test-artifacts .pytest_cache
