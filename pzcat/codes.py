@@ -172,6 +172,8 @@ _ALL = [
          "See the command's --help."),
     Code("file-exists", "error", "run", "The target exists already",
          "Choose another name or remove the existing product first."),
+    Code("http-error", "error", "run", "A request to the catalog's site or Datasette failed",
+         "Check the URL and your token (`pzcat token create`, then token= or $PZCAT_TOKEN)."),
     Code("unknown-format-for-file", "error", "run", "The format of a file cannot be guessed from its name",
          "Pass the format explicitly (--format)."),
 ]
