@@ -1,0 +1,175 @@
+"""The sky map (RA/Dec density, Mollweide) and the n(z) histogram, as small deterministic SVG.
+
+Drawn from the data :mod:`site_builder.stats` accumulates while streaming the table (a sparse
+count raster and a fine redshift histogram), not from the rows, so a plot costs about a millisecond
+and no table is read twice. Matplotlib is not used: at 10,000 products its ~50 ms per figure alone
+would exceed the site's build budget (see GUIDE.md, "Site"). The density raster is embedded as a
+PNG (written here with zlib) inside an SVG that carries the vector outline, graticule and labels.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import math
+import struct
+import zlib
+from html import escape
+from typing import Any
+
+import numpy as np
+
+from site_builder.stats import mollweide
+
+# viridis at 9 anchors (0, 1/8, ..., 1)
+_VIRIDIS = [(68, 1, 84), (71, 44, 122), (59, 81, 139), (44, 113, 142), (33, 144, 141),
+            (39, 173, 129), (92, 200, 99), (170, 220, 50), (253, 231, 37)]
+
+W, H = 640, 340          # sky SVG size
+MX, MY, MW, MH = 20, 20, 600, 300   # the ellipse box inside it
+
+
+def _colour(v: float) -> tuple[int, int, int]:
+    v = min(max(v, 0.0), 1.0) * (len(_VIRIDIS) - 1)
+    i = min(int(v), len(_VIRIDIS) - 2)
+    t = v - i
+    a, b = _VIRIDIS[i], _VIRIDIS[i + 1]
+    return tuple(round(a[k] + (b[k] - a[k]) * t) for k in range(3))
+
+
+_LUT = np.array([_colour(i / 255) for i in range(256)], dtype=np.uint8)
+
+
+@functools.cache
+def _graticule() -> tuple[str, list[str]]:
+    lines = []
+    for ra0 in range(0, 360, 60):
+        dec = np.linspace(-90, 90, 37)
+        lines.append(_polyline(np.full_like(dec, ra0 + 1e-6), dec))
+    for dec0 in (-60, -30, 0, 30, 60):
+        ra = np.linspace(-179.999, 179.999, 73)
+        lines.append(_polyline(ra, np.full_like(ra, float(dec0))))
+    grid = "".join(f'<polyline points="{p}"/>' for p in lines)
+    labels = []
+    for ra0 in (0, 60, 120, 240, 300):
+        x, y = _to_svg_xy(*mollweide(np.array([ra0 + 1e-6]), np.array([0.0])))
+        labels.append(f'<text x="{x[0] + 3:.1f}" y="{y[0] - 4:.1f}">{ra0}°</text>')
+    for dec0 in (-60, -30, 30, 60):
+        x, y = _to_svg_xy(*mollweide(np.array([179.999]), np.array([float(dec0)])))
+        labels.append(f'<text x="{x[0] - 4:.1f}" y="{y[0] + 4:.1f}" text-anchor="end">{dec0:+d}°</text>')
+    return grid, labels
+
+
+def _png(width: int, height: int, rgba: np.ndarray) -> bytes:
+    """Encode an (height, width, 4) uint8 array as PNG."""
+    raw = b"".join(b"\x00" + rgba[r].tobytes() for r in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9))
+            + chunk(b"IEND", b""))
+
+
+def _to_svg_xy(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    half_w, half_h = 2 * math.sqrt(2), math.sqrt(2)
+    return MX + (x + half_w) / (2 * half_w) * MW, MY + (half_h - y) / (2 * half_h) * MH
+
+
+def _polyline(ra: np.ndarray, dec: np.ndarray) -> str:
+    x, y = _to_svg_xy(*mollweide(ra, dec))
+    return " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x, y, strict=True))
+
+
+def sky_svg(sky: dict[str, Any], title: str = "Sky density") -> str:
+    """SVG of the RA/Dec density (log colour scale) in Mollweide projection."""
+    w, h = int(sky["w"]), int(sky["h"])
+    counts = np.zeros(w * h, dtype=float)
+    for i, c in sky["cells"]:
+        counts[int(i)] = c
+    peak = counts.max() if counts.size else 0.0
+    rgba = np.zeros((h * w, 4), dtype=np.uint8)
+    nonzero = np.flatnonzero(counts)
+    scale = math.log1p(peak) or 1.0
+    level = np.clip(((0.15 + 0.85 * np.log1p(counts[nonzero]) / scale) * 255).astype(int), 0, 255)
+    rgba[nonzero, :3] = _LUT[level]
+    rgba[nonzero, 3] = 255
+    png = base64.b64encode(_png(w, h, rgba.reshape(h, w, 4))).decode()
+    grid, labels = _graticule()
+    n = int(sky.get("n", 0))
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" '
+        f'role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
+        f'<ellipse cx="{MX + MW / 2}" cy="{MY + MH / 2}" rx="{MW / 2}" ry="{MH / 2}" fill="#f4f4f8"/>'
+        f'<image x="{MX}" y="{MY}" width="{MW}" height="{MH}" preserveAspectRatio="none" '
+        f'style="image-rendering:pixelated" href="data:image/png;base64,{png}"/>'
+        f'<g fill="none" stroke="#888" stroke-width="0.6" stroke-opacity="0.6">{grid}</g>'
+        f'<ellipse cx="{MX + MW / 2}" cy="{MY + MH / 2}" rx="{MW / 2}" ry="{MH / 2}" fill="none" '
+        f'stroke="#444" stroke-width="1"/>'
+        f'<g font-family="sans-serif" font-size="10" fill="#333">{"".join(labels)}'
+        f'<text x="{W / 2}" y="{H - 4}" text-anchor="middle">RA (deg, increasing to the left), '
+        f'Dec (deg) · Mollweide · {n:,} objects · log colour scale</text></g></svg>\n'
+    )
+
+
+def _nice_ticks(lo: float, hi: float, n: int = 6) -> list[float]:
+    span = hi - lo
+    if span <= 0:
+        return [lo]
+    raw = span / n
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    start = math.ceil(lo / step) * step
+    out, v = [], start
+    while v <= hi + 1e-9:
+        out.append(round(v, 10))
+        v += step
+    return out
+
+
+def nz_svg(nz: dict[str, Any], title: str = "n(z)", max_bins: int = 40) -> str:
+    """SVG histogram of the redshift distribution, rebinned to at most ``max_bins`` bars."""
+    step = float(nz["step"])
+    bins = {int(i): int(c) for i, c in nz["bins"]}
+    lo_i, hi_i = min(bins), max(bins)
+    factor = max(1, math.ceil((hi_i - lo_i + 1) / max_bins))
+    n_bars = math.ceil((hi_i - lo_i + 1) / factor)
+    bars = [0] * n_bars
+    for i, c in bins.items():
+        bars[(i - lo_i) // factor] += c
+    z_lo, width = lo_i * step, factor * step
+    z_hi = z_lo + n_bars * width
+    peak = max(bars) or 1
+    pw, ph, left, top = 560, 240, 60, 20
+    parts = []
+    for k, c in enumerate(bars):
+        if not c:
+            continue
+        x = left + k / n_bars * pw
+        bh = c / peak * ph
+        parts.append(f'<rect x="{x:.1f}" y="{top + ph - bh:.1f}" width="{pw / n_bars:.1f}" '
+                     f'height="{bh:.1f}"/>')
+    ticks = []
+    for t in _nice_ticks(z_lo, z_hi):
+        x = left + (t - z_lo) / (z_hi - z_lo) * pw
+        ticks.append(f'<line x1="{x:.1f}" y1="{top + ph}" x2="{x:.1f}" y2="{top + ph + 4}"/>'
+                     f'<text x="{x:.1f}" y="{top + ph + 16}" text-anchor="middle" stroke="none">{t:g}</text>')
+    for t in _nice_ticks(0, peak, 4):
+        y = top + ph - t / peak * ph
+        ticks.append(f'<line x1="{left - 4}" y1="{y:.1f}" x2="{left}" y2="{y:.1f}"/>'
+                     f'<text x="{left - 6}" y="{y + 3:.1f}" text-anchor="end" stroke="none">{t:g}</text>')
+    n = int(nz.get("n", 0))
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 640 300" width="640" height="300" '
+        f'role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
+        f'<g fill="#3b528b">{"".join(parts)}</g>'
+        f'<g stroke="#333" fill="none"><line x1="{left}" y1="{top + ph}" x2="{left + pw}" '
+        f'y2="{top + ph}"/><line x1="{left}" y1="{top}" x2="{left}" y2="{top + ph}"/></g>'
+        f'<g font-family="sans-serif" font-size="10" fill="#333" stroke="#333">{"".join(ticks)}</g>'
+        f'<g font-family="sans-serif" font-size="11" fill="#333"><text x="{left + pw / 2}" y="292" '
+        f'text-anchor="middle">z ({n:,} objects, bin width {width:g})</text>'
+        f'<text x="14" y="{top + ph / 2}" transform="rotate(-90 14 {top + ph / 2})" '
+        f'text-anchor="middle">count</text></g></svg>\n'
+    )

@@ -1,0 +1,406 @@
+"""Jinja2 templates -> the site's Markdown pages (for mkdocs), product pages and the JSON API.
+
+Narrative pages (landing, lists, types, releases, pipelines, contributing, downloads, error codes)
+are Markdown that mkdocs builds. Product pages are rendered here straight to HTML inside the page
+shell that mkdocs built for ``product/__shell__/`` (same theme, header, navigation and assets), so
+10,000 products do not go through mkdocs (see GUIDE.md, "Site").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from xml.etree.ElementTree import Element
+
+import markdown
+import yaml
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
+from markupsafe import Markup, escape
+
+from pzcat.codes import codes_markdown
+from pzcat.config import CatalogConfig
+from pzcat.manifest import NO_PZ_CODE_TYPES, NO_RELEASE_TYPES, REQUIRED_ROLES, Manifest
+from site_builder.collect import SiteData
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+ASSETS = Path(__file__).resolve().parent / "assets"
+SHELL_NAME = "__shell__"
+TITLE_MARK = "@@PZ_TITLE@@"
+CONTENT_MARK = "@@PZ_CONTENT@@"
+#: Bump when a product page's content changes for reasons the templates do not show.
+RENDER_VERSION = 1
+LATEST_PER_GROUP = 20
+
+_md_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False,
+                      keep_trailing_newline=True, undefined=StrictUndefined)
+_html_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
+                        undefined=StrictUndefined, trim_blocks=False)
+
+
+# -- safe Markdown for user text ---------------------------------------------------------------------
+
+class _SafeLinks(Treeprocessor):
+    def run(self, root: Element) -> None:
+        for node in root.iter():
+            for attr in ("href", "src"):
+                value = node.get(attr)
+                if value and value.strip().lower().startswith(("javascript:", "data:", "vbscript:")):
+                    node.set(attr, "#")
+
+
+class _NoRawHtml(Extension):
+    """Raw HTML in user Markdown is shown as text, and script-like links are dropped."""
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
+        md.treeprocessors.register(_SafeLinks(md), "pz_safe_links", 0)
+
+
+_markdown = markdown.Markdown(extensions=["tables", "fenced_code", "sane_lists", _NoRawHtml()])
+
+
+def safe_markdown(text: str) -> Markup:
+    """User Markdown -> HTML with raw HTML escaped (descriptions are untrusted)."""
+    _markdown.reset()
+    return Markup(_markdown.convert(text or ""))
+
+
+# -- small formatting helpers ----------------------------------------------------------------------
+
+def fmt_time(value: datetime | str | None) -> str:
+    """``2025-01-02 03:04 UTC``."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def human_size(n: int | None) -> str:
+    if n is None:
+        return ""
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TB"
+
+
+def fmt_stat(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+# -- summaries (products.json rows) ------------------------------------------------------------------
+
+def summary(m: Manifest, cfg: CatalogConfig, stats: dict[str, Any] | None) -> dict[str, Any]:
+    """One row of ``api/products.json``: the list's columns and the search text."""
+    ptype = cfg.product_type(m.product_type)
+    rel = cfg.release(m.release) if m.release else None
+    main = m.main_file
+    n_rows = main.n_rows if main and main.n_rows is not None else (stats or {}).get("n_rows")
+    columns = [c.name for c in (main.columns or [])] if main else []
+    if not columns and stats:
+        columns = [c["name"] for c in stats.get("columns", [])]
+    return {
+        "id": m.id, "internal_name": m.internal_name, "name": m.name,
+        "product_type": m.product_type,
+        "product_type_display": ptype.display_name if ptype else m.product_type,
+        "product_type_order": ptype.order if ptype else 99,
+        "release": m.release, "release_display": rel.display_name if rel else m.release,
+        "official": m.official, "status": m.status, "pz_code": m.pz_code,
+        "uploaded_by": m.uploaded_by,
+        "created": m.created.isoformat(), "updated": m.updated.isoformat(),
+        "version": m.version, "n_rows": n_rows,
+        "size": sum(f.size or 0 for f in m.files),
+        "description": m.description, "columns": columns,
+        "url": f"product/{m.internal_name}/", "api": f"api/products/{m.internal_name}.json",
+    }
+
+
+def _latest(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(rows, key=lambda r: (r["updated"], r["id"]), reverse=True)[:LATEST_PER_GROUP]
+
+
+def type_rows(cfg: CatalogConfig, summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for t in sorted(cfg.product_types, key=lambda t: t.order):
+        rows = [s for s in summaries if s["product_type"] == t.name]
+        out.append({"name": t.name, "display_name": t.display_name, "order": t.order,
+                    "description": t.description, "count": len(rows),
+                    "required": list(REQUIRED_ROLES.get(t.name, ())),
+                    "no_release": t.name in NO_RELEASE_TYPES, "no_pz_code": t.name in NO_PZ_CODE_TYPES,
+                    "latest": _latest(rows)})
+    return out
+
+
+def release_rows(cfg: CatalogConfig, summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for r in cfg.releases:
+        rows = [s for s in summaries if s["release"] == r.name]
+        out.append({"name": r.name, "display_name": r.display_name, "description": r.description,
+                    "count": len(rows), "latest": _latest(rows)})
+    return out
+
+
+# -- narrative pages ---------------------------------------------------------------------------------
+
+def translation_surveys(root: Path) -> tuple[list[str], str]:
+    """Surveys of the flag translation file (pipelines/data, else ../shared/data) and its path."""
+    candidates = [root / "pipelines" / "data" / "flags_translation.yaml",
+                  Path(__file__).resolve().parent.parent / "pipelines" / "data" / "flags_translation.yaml",
+                  Path("/work/shared/data/flags_translation.yaml")]
+    for path in candidates:
+        if path.is_file():
+            try:
+                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            except (OSError, yaml.YAMLError):
+                continue
+            rules = data.get("translation_rules") or {}
+            if isinstance(rules, dict) and rules:
+                shown = "pipelines/data/flags_translation.yaml" if "pipelines" in path.parts \
+                    else path.name
+                return sorted(str(k) for k in rules), shown
+    return [], ""
+
+
+def narrative_pages(data: SiteData, summaries: list[dict[str, Any]]) -> dict[str, str]:
+    """Relative path under docs/ -> Markdown text, for every page mkdocs builds."""
+    cfg = data.catalog.config
+    n_official = sum(1 for s in summaries if s["official"])
+    types = type_rows(cfg, summaries)
+    surveys, source = translation_surveys(data.catalog.root)
+    common = {"cfg": cfg, "types": types}
+    lists = {
+        "official": ("Official products", "official",
+                     "Products curated by the Photo-z coordination group (admins set `official`)."),
+        "user": ("User products", "user", "Products uploaded by users of the catalog."),
+        "products": ("All products", "all", "Every product of the catalog, official or not."),
+    }
+    pages = {
+        "index.md": _md_env.get_template("index.md.j2").render(
+            n_products=len(summaries), n_official=n_official, n_user=len(summaries) - n_official,
+            **common),
+        "product_types/index.md": _md_env.get_template("types.md.j2").render(**common),
+        "releases/index.md": _md_env.get_template("releases.md.j2").render(
+            releases=release_rows(cfg, summaries), **common),
+        "pipelines/index.md": _md_env.get_template("pipelines.md.j2").render(
+            surveys=surveys, translation_source=source, **common),
+        "contribute/index.md": _md_env.get_template("contribute.md.j2").render(**common),
+        "downloads/index.md": _md_env.get_template("downloads.md.j2").render(**common),
+        "errors/index.md": _md_env.get_template("errors.md.j2").render(codes=codes_markdown(),
+                                                                        **common),
+        f"product/{SHELL_NAME}/index.md": _md_env.get_template("shell.md.j2").render(),
+    }
+    for folder, (title, scope, intro) in lists.items():
+        pages[f"{folder}/index.md"] = _md_env.get_template("list.md.j2").render(
+            title=title, scope=scope, intro=intro, **common)
+    for asset in sorted(ASSETS.iterdir()):
+        if asset.is_file():
+            pages[f"assets/{asset.name}"] = asset.read_text(encoding="utf-8")
+    return pages
+
+
+# -- product pages -----------------------------------------------------------------------------------
+
+def template_digest() -> str:
+    """Digest of everything a product page depends on besides its data."""
+    h = hashlib.sha256(str(RENDER_VERSION).encode())
+    h.update((TEMPLATES / "product.html.j2").read_bytes())
+    h.update(Path(__file__).read_bytes())
+    return h.hexdigest()
+
+
+def _history_rows(entries: list[dict[str, Any]], repo_url: str) -> list[dict[str, Any]]:
+    rows = []
+    for e in entries:
+        url = f"{repo_url.rstrip('/')}/commit/{e['commit']}" if repo_url else ""
+        rows.append({"date": fmt_time(e["date"]), "author": e["author"], "subject": e["subject"],
+                     "short": e["commit"][:8], "url": url})
+    return rows
+
+
+def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
+    """Everything product.html.j2 shows for ``m``."""
+    cfg = data.catalog.config
+    stats = data.stats.get(m.internal_name)
+    ptype = cfg.product_type(m.product_type)
+    rel = cfg.release(m.release) if m.release else None
+    name = m.internal_name
+    main = m.main_file
+
+    def yes(v: bool) -> str:
+        return "yes" if v else "no"
+
+    fields: list[tuple[str, Any]] = [
+        ("ID", m.id), ("Internal name", Markup("<code>%s</code>") % name), ("Name", m.name),
+        ("Product type", Markup('<a href="../../product_types/#%s">%s</a>') % (
+            m.product_type, ptype.display_name if ptype else m.product_type)),
+        ("Release", Markup('<a href="../../releases/#%s">%s</a>') % (
+            m.release.replace(".", "-"), rel.display_name if rel else m.release) if m.release else "—"),
+        ("Official", yes(m.official)), ("Photo-z code", m.pz_code or "—"),
+        ("Uploaded by", m.uploaded_by), ("Created", fmt_time(m.created)),
+        ("Updated", fmt_time(m.updated)), ("Version", m.version), ("Status", m.status),
+    ]
+    if m.deprecation_reason:
+        fields.append(("Deprecation reason", m.deprecation_reason))
+    fields.append(("License", m.license))
+    if m.citation:
+        fields.append(("Citation", m.citation))
+    if m.doi:
+        fields.append(("DOI", Markup('<a href="https://doi.org/%s">%s</a>') % (m.doi, m.doi)))
+    if m.columns:
+        fields.append(("Column association", ", ".join(
+            f"{role} → {c.column}" for role, c in m.columns.items())))
+    fields.append(("Schema version", m.schema_version))
+
+    files = []
+    frame = None
+    extra_md = ""
+    for f in m.files:
+        files.append({"role": f.role, "name": f.filename, "url": f.url, "format": f.format,
+                      "size": human_size(f.size), "size_bytes": f.size if f.size is not None else "",
+                      "rows": f"{f.n_rows:,}" if f.n_rows is not None else "",
+                      "sha256": f.sha256 or "", "description": f.description or ""})
+        if f.role == "description" and f.path and frame is None:
+            lower = f.filename.lower()
+            if lower.endswith((".html", ".htm")):
+                frame = {"name": f.filename, "src": "description.html",
+                         "source": str(data.catalog.resolve(f))}
+            elif lower.endswith((".md", ".markdown", ".txt")):
+                src = data.catalog.resolve(f)
+                if src and src.is_file():
+                    extra_md = src.read_text(encoding="utf-8", errors="replace")
+
+    stat_cols = {c["name"]: c for c in (stats or {}).get("columns", [])}
+    file_cols = main.columns if main and main.columns else []
+    names = [c.name for c in file_cols] or list(stat_cols)
+    by_name = {c.name: c for c in file_cols}
+    columns = []
+    for col in names:
+        info = by_name.get(col)
+        st = stat_cols.get(col, {})
+        role = m.role_of(col)
+        ucd = (info.ucd if info and info.ucd else None) or (m.ucd_for(role) if role else None)
+        columns.append({"name": col, "role": role or "", "dtype": (info.dtype if info else st.get("dtype", "")),
+                        "unit": (info.unit if info and info.unit else ""), "ucd": ucd or "",
+                        "min": fmt_stat(st.get("min")), "max": fmt_stat(st.get("max")),
+                        "mean": fmt_stat(st.get("mean")),
+                        "nulls": f"{st['nulls']:,}" if st.get("nulls") is not None else ""})
+    preview = (stats or {}).get("preview")
+    if preview and not preview.get("rows"):
+        preview = None
+    n_rows = (stats or {}).get("n_rows")
+    if n_rows is None and main is not None:
+        n_rows = main.n_rows
+    description_html = safe_markdown(m.description)
+    if extra_md:
+        description_html += safe_markdown(extra_md)
+    if not m.description and not extra_md:
+        description_html = Markup("<p><em>No description.</em></p>")
+    prov_yaml = ""
+    if m.provenance:
+        prov = m.provenance.model_dump(mode="json", exclude_none=True,
+                                       include={"config", "software", "summary", "error"})
+        prov_yaml = yaml.safe_dump(prov, sort_keys=True, allow_unicode=True, width=100).strip()
+    history = data.histories.get(f"manifests/{name}.yaml", [])
+    return {
+        "m": m, "fields": fields, "files": files, "columns": columns,
+        "type_display": ptype.display_name if ptype else m.product_type,
+        "release_display": rel.display_name if rel else (m.release or ""),
+        "updated": fmt_time(m.updated),
+        "download_url": f"{cfg.datasette_url}-/download/{name}.zip",
+        "datasette_url": f"{cfg.datasette_url}previews/{name}",
+        "site_url": cfg.site_url,
+        "description_html": description_html, "description_frame": frame,
+        "stats_error": (stats or {}).get("error"), "preview": preview,
+        "n_rows": f"{n_rows:,}" if isinstance(n_rows, int) else "?",
+        "main_name": main.filename if main else "",
+        "sky": (stats or {}).get("sky"), "nz": (stats or {}).get("nz"),
+        "sky_columns": f"{m.column_for('ra')}, {m.column_for('dec')}",
+        "z_column": m.column_for("z") or "",
+        "provenance_yaml": prov_yaml, "fmt_time": fmt_time,
+        "history": _history_rows(history, cfg.repository_url), "raw_history": history,
+    }
+
+
+def render_product_content(ctx: dict[str, Any]) -> str:
+    """The product page's article HTML (without the theme around it)."""
+    return _html_env.get_template("product.html.j2").render(p=ctx)
+
+
+def product_api(ctx: dict[str, Any], stats: dict[str, Any] | None) -> dict[str, Any]:
+    """``api/products/<internal_name>.json``: the manifest, statistics, history and links."""
+    m: Manifest = ctx["m"]
+    st = None
+    if stats is not None:
+        st = {k: v for k, v in stats.items() if k not in ("sky", "nz", "version")}
+    plots = {}
+    if ctx["sky"]:
+        plots["sky"] = f"product/{m.internal_name}/sky.svg"
+    if ctx["nz"]:
+        plots["nz"] = f"product/{m.internal_name}/nz.svg"
+    return {
+        "manifest": m.model_dump(mode="json", exclude_none=True),
+        "statistics": st,
+        "plots": plots,
+        "history": [{k: e[k] for k in ("commit", "author", "date", "subject")}
+                    for e in ctx["raw_history"]],
+        "links": {"page": f"product/{m.internal_name}/", "download": ctx["download_url"],
+                  "datasette": ctx["datasette_url"],
+                  "reproduce": f"pzcat reproduce {m.internal_name}" if m.provenance else None},
+    }
+
+
+class Shell:
+    """The mkdocs-built page around a product page, split at the content marker."""
+
+    def __init__(self, html: str) -> None:
+        html = html.replace(f"<h1>{TITLE_MARK}</h1>", "")
+        for marker in (f"<p>{CONTENT_MARK}</p>", CONTENT_MARK):
+            if marker in html:
+                self.head, self.tail = html.split(marker, 1)
+                break
+        else:
+            raise ValueError("page shell without the content marker")
+        self.digest = hashlib.sha256(html.encode()).hexdigest()
+
+    def page(self, internal_name: str, title: str, content: str) -> str:
+        head = self.head.replace(SHELL_NAME, internal_name).replace(TITLE_MARK, str(escape(title)))
+        tail = self.tail.replace(SHELL_NAME, internal_name).replace(TITLE_MARK, str(escape(title)))
+        return head + content + tail
+
+
+def api_documents(data: SiteData, summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """``api/index.json``, ``product_types.json``, ``releases.json`` and ``products.json``."""
+    cfg = data.catalog.config
+    strip = [{k: v for k, v in r.items() if k != "latest"} for r in type_rows(cfg, summaries)]
+    rels = [{k: v for k, v in r.items() if k != "latest"} for r in release_rows(cfg, summaries)]
+    return {
+        "index.json": {
+            "name": cfg.name, "description": cfg.description, "site_url": cfg.site_url,
+            "datasette_url": cfg.datasette_url, "repository_url": cfg.repository_url,
+            "api_version": 1, "n_products": len(summaries),
+            "n_official": sum(1 for s in summaries if s["official"]),
+            "product_types": "api/product_types.json", "releases": "api/releases.json",
+            "products": "api/products.json", "product": "api/products/{internal_name}.json",
+            "download": f"{cfg.datasette_url}-/download/{{internal_name}}.zip",
+        },
+        "product_types.json": {"product_types": strip},
+        "releases.json": {"releases": rels},
+        "products.json": {"count": len(summaries), "products": summaries},
+    }
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, sort_keys=False, separators=(",", ":")) + "\n"

@@ -1,0 +1,184 @@
+"""Per-column statistics, a preview of the first rows and the plot data of one table, in one pass.
+
+The table is streamed with :func:`pzcat.tables.open_table` batches, so memory stays flat whatever
+its size. The result is plain JSON-able data (it is cached under ``build/cache/stats``).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pzcat.errors import PzcatError
+from pzcat.tables import open_table
+
+#: Bump when the shape or meaning of the statistics changes (invalidates the cache).
+STATS_VERSION = 2
+PREVIEW_ROWS = 10
+PREVIEW_CELL_CHARS = 40
+BATCH_ROWS = 200_000
+#: Sky raster (Mollweide, 2:1) in pixels.
+SKY_W, SKY_H = 160, 80
+#: Fine n(z) histogram: bins of this width from 0 up to Z_MAX (rebinned when plotted).
+Z_STEP = 0.005
+Z_MAX = 20.0
+
+
+def _fmt(value: Any) -> Any:
+    """A preview cell as short text (None for missing)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float | np.floating):
+        if math.isnan(value):
+            return None
+        return f"{float(value):.6g}"
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    text = str(value)
+    return text if len(text) <= PREVIEW_CELL_CHARS else text[: PREVIEW_CELL_CHARS - 1] + "…"
+
+
+def _num(value: float) -> float | None:
+    """A JSON-safe float (None for NaN/inf)."""
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def mollweide(ra: np.ndarray, dec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mollweide projection, RA increasing to the left, centred on RA = 0.
+
+    Returns x in [-2√2, 2√2] and y in [-√2, √2].
+    """
+    lon = np.radians(((np.asarray(ra, float) + 180.0) % 360.0) - 180.0)
+    lat = np.radians(np.clip(np.asarray(dec, float), -90.0, 90.0))
+    theta = lat.copy()
+    target = np.pi * np.sin(lat)
+    for _ in range(12):
+        f = 2 * theta + np.sin(2 * theta) - target
+        fp = 2 + 2 * np.cos(2 * theta)
+        step = np.where(fp > 1e-12, f / np.where(fp > 1e-12, fp, 1.0), 0.0)
+        theta = theta - step
+    x = -(2 * np.sqrt(2) / np.pi) * lon * np.cos(theta)
+    y = np.sqrt(2) * np.sin(theta)
+    return x, y
+
+
+class _ColumnAcc:
+    __slots__ = ("count", "dtype", "max", "min", "name", "nulls", "numeric", "total")
+
+    def __init__(self, name: str, dtype: str, numeric: bool) -> None:
+        self.name, self.dtype, self.numeric = name, dtype, numeric
+        self.nulls = 0
+        self.count = 0
+        self.total = 0.0
+        self.min: Any = None
+        self.max: Any = None
+
+    def add(self, series: pd.Series) -> None:
+        if self.numeric:
+            arr = series.to_numpy(dtype=float, na_value=np.nan)
+            self.nulls += int(np.isnan(arr).sum())
+            finite = arr[np.isfinite(arr)]
+            if finite.size:
+                lo, hi = float(finite.min()), float(finite.max())
+                self.min = lo if self.min is None else min(self.min, lo)
+                self.max = hi if self.max is None else max(self.max, hi)
+                self.total += float(finite.sum())
+                self.count += int(finite.size)
+        else:
+            self.nulls += int(series.isna().sum())
+            values = series.dropna()
+            if len(values):
+                text = values.astype(str)
+                lo, hi = text.min(), text.max()
+                self.min = lo if self.min is None else min(self.min, lo)
+                self.max = hi if self.max is None else max(self.max, hi)
+
+    def result(self) -> dict[str, Any]:
+        if self.numeric:
+            mean = self.total / self.count if self.count else None
+            return {"name": self.name, "dtype": self.dtype, "min": _num(self.min) if self.min is not None else None,
+                    "max": _num(self.max) if self.max is not None else None,
+                    "mean": _num(mean) if mean is not None else None, "nulls": self.nulls}
+        return {"name": self.name, "dtype": self.dtype, "min": _fmt(self.min), "max": _fmt(self.max),
+                "mean": None, "nulls": self.nulls}
+
+
+def _is_numeric(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)
+
+
+def table_stats(path: Path, fmt: str, ra: str | None = None, dec: str | None = None,
+                z: str | None = None) -> dict[str, Any]:
+    """Statistics, preview and plot data of one table.
+
+    Parameters
+    ----------
+    path, fmt
+        The table file and its format (csv, fits, hdf5, parquet, hats).
+    ra, dec, z
+        Column names of the associated roles, when the manifest has them.
+
+    Returns
+    -------
+    dict
+        ``n_rows``, ``columns`` (name, dtype, min, max, mean, nulls), ``preview`` (columns, rows),
+        ``sky`` (sparse Mollweide counts) or None, ``nz`` (fine histogram) or None, ``error``.
+        A table that cannot be read gives ``error`` = ``"<code>: <message>"`` and no statistics.
+    """
+    accs: dict[str, _ColumnAcc] = {}
+    preview: dict[str, Any] = {"columns": [], "rows": []}
+    sky = np.zeros(SKY_W * SKY_H, dtype=np.int64) if ra and dec else None
+    nz = np.zeros(int(Z_MAX / Z_STEP) + 1, dtype=np.int64) if z else None
+    z_out = 0
+    n_rows = 0
+    try:
+        for batch in open_table(path, fmt).batches(batch_rows=BATCH_ROWS):
+            if not accs:
+                for col in batch.columns:
+                    s = batch[col]
+                    dtype = str(s.dtype)
+                    dtype = {"object": "string", "str": "string"}.get(dtype, dtype)
+                    accs[str(col)] = _ColumnAcc(str(col), dtype, _is_numeric(s))
+                head = batch.head(PREVIEW_ROWS)
+                preview = {"columns": [str(c) for c in head.columns],
+                           "rows": [[_fmt(v) for v in row]
+                                    for row in head.to_numpy(dtype=object).tolist()]}
+            n_rows += len(batch)
+            for col, series in batch.items():
+                acc = accs.get(str(col))
+                if acc is not None:
+                    acc.add(series)
+            if sky is not None and ra in batch.columns and dec in batch.columns:
+                r = pd.to_numeric(batch[ra], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                d = pd.to_numeric(batch[dec], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                ok = np.isfinite(r) & np.isfinite(d)
+                x, y = mollweide(r[ok], d[ok])
+                half_w, half_h = 2 * np.sqrt(2), np.sqrt(2)
+                ix = np.clip(((x + half_w) / (2 * half_w) * SKY_W).astype(int), 0, SKY_W - 1)
+                iy = np.clip(((half_h - y) / (2 * half_h) * SKY_H).astype(int), 0, SKY_H - 1)
+                sky += np.bincount(iy * SKY_W + ix, minlength=SKY_W * SKY_H)
+            if nz is not None and z in batch.columns:
+                zz = pd.to_numeric(batch[z], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                zz = zz[np.isfinite(zz)]
+                inside = (zz >= 0) & (zz <= Z_MAX)
+                z_out += int((~inside).sum())
+                nz += np.bincount((zz[inside] / Z_STEP).astype(int), minlength=nz.size)[: nz.size]
+    except PzcatError as exc:
+        return {"version": STATS_VERSION, "n_rows": None, "columns": [], "preview": preview,
+                "sky": None, "nz": None, "error": f"{exc.code}: {exc.message}"}
+    out: dict[str, Any] = {"version": STATS_VERSION, "n_rows": n_rows,
+                           "columns": [a.result() for a in accs.values()], "preview": preview,
+                           "sky": None, "nz": None, "error": None}
+    if sky is not None and sky.any():
+        idx = np.flatnonzero(sky)
+        out["sky"] = {"w": SKY_W, "h": SKY_H, "n": int(sky.sum()),
+                      "cells": [[int(i), int(sky[i])] for i in idx]}
+    if nz is not None and nz.any():
+        idx = np.flatnonzero(nz)
+        out["nz"] = {"step": Z_STEP, "n": int(nz.sum()), "outside": z_out,
+                     "bins": [[int(i), int(nz[i])] for i in idx]}
+    return out
