@@ -223,16 +223,17 @@ def _healpix(ra: pd.Series, dec: pd.Series) -> list:
 
 
 def healpix_nested(ra: np.ndarray, dec: np.ndarray, order: int) -> np.ndarray:
-    """Nested HEALPix pixel of positions in degrees (healpy, else cdshealpix)."""
+    """Nested HEALPix pixel of positions in degrees (cdshealpix, else healpy)."""
     try:
+        import astropy.units as u
+        from astropy.coordinates import Latitude, Longitude
+        from cdshealpix.nested import lonlat_to_healpix
+    except ImportError:  # pragma: no cover - cdshealpix is installed with pzcat
         import healpy
 
         return healpy.ang2pix(1 << order, np.mod(ra, 360.0), dec, nest=True, lonlat=True)
-    except ImportError:  # pragma: no cover - healpy is a dependency of the dev environment
-        import astropy.units as u
-        from cdshealpix.nested import lonlat_to_healpix
-
-        return lonlat_to_healpix(np.mod(ra, 360.0) * u.deg, dec * u.deg, order).astype(np.int64)
+    pix = lonlat_to_healpix(Longitude(np.mod(ra, 360.0) * u.deg), Latitude(dec * u.deg), order)
+    return pix.astype(np.int64)
 
 
 # -- one product table -------------------------------------------------------------------------------
@@ -270,6 +271,7 @@ def _import_table(conn: sqlite3.Connection, catalog: Catalog, manifest: Manifest
                 defs.append(f"{quote_ident(HEALPIX_COLUMN)} INTEGER")
             conn.execute(f"CREATE TABLE {table} ({', '.join(defs)})")
             names = [*columns, HEALPIX_COLUMN] if has_healpix else columns
+            acc = _StatsAccumulator(columns, sql_types)
             insert = (f"INSERT INTO {table} ({', '.join(quote_ident(c) for c in names)}) "
                       f"VALUES ({', '.join('?' * len(names))})")
         if total + len(batch) > cap:
@@ -277,6 +279,7 @@ def _import_table(conn: sqlite3.Connection, catalog: Catalog, manifest: Manifest
             stats.truncated = True
         if len(batch) == 0:
             break
+        acc.add(batch)
         values = [_as_values(batch[c]) for c in columns]
         if has_healpix:
             values.append(_healpix(batch[ra_col], batch[dec_col]))
@@ -300,26 +303,41 @@ def _import_table(conn: sqlite3.Connection, catalog: Catalog, manifest: Manifest
     if has_healpix:
         conn.execute(f"CREATE INDEX {quote_ident(f'idx_{name}_healpix')} ON {table} "
                      f"({quote_ident(HEALPIX_COLUMN)})")
-    return stats, _column_stats(conn, name, columns, sql_types)
+    return stats, acc.result()
 
 
-def _column_stats(conn: sqlite3.Connection, table: str, columns: list[str],
-                  sql_types: dict[str, str]) -> list[dict]:
-    """min, max, mean and nulls of every column, in one scan."""
-    exprs = []
-    for c in columns:
-        q = quote_ident(c)
-        if sql_types[c] in ("INTEGER", "REAL"):
-            exprs += [f"min({q})", f"max({q})", f"avg({q})", f"count(*) - count({q})"]
-        else:
-            exprs += ["NULL", "NULL", "NULL", f"count(*) - count({q})"]
-    row = conn.execute(f"SELECT {', '.join(exprs)} FROM {quote_ident(table)}").fetchone()
-    out = []
-    for i, c in enumerate(columns):
-        mn, mx, mean, nulls = row[4 * i: 4 * i + 4]
-        out.append({"column": c, "sql_type": sql_types[c], "min": mn, "max": mx, "mean": mean,
-                    "nulls": nulls})
-    return out
+class _StatsAccumulator:
+    """min, max, mean and nulls of every column, accumulated batch by batch (NaN counts as null)."""
+
+    def __init__(self, columns: list[str], sql_types: dict[str, str]) -> None:
+        self.sql_types = sql_types
+        self.acc = {c: [None, None, 0.0, 0, 0] for c in columns}  # min, max, sum, count, nulls
+
+    def add(self, batch: pd.DataFrame) -> None:
+        for c, a in self.acc.items():
+            series = batch[c]
+            if self.sql_types[c] in ("INTEGER", "REAL"):
+                values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                ok = np.isfinite(values) if values.dtype.kind == "f" else np.ones(len(values), bool)
+                good = values[ok] if not ok.all() else values
+                a[4] += int(len(values) - np.count_nonzero(~np.isnan(values)))
+                if len(good):
+                    lo, hi = float(good.min()), float(good.max())
+                    a[0] = lo if a[0] is None else min(a[0], lo)
+                    a[1] = hi if a[1] is None else max(a[1], hi)
+                    a[2] += float(good.sum())
+                    a[3] += len(good)
+            else:
+                a[4] += int(series.isna().sum())
+
+    def result(self) -> list[dict]:
+        out = []
+        for c, (mn, mx, total, count, nulls) in self.acc.items():
+            if self.sql_types[c] == "INTEGER" and mn is not None:
+                mn, mx = int(mn), int(mx)
+            out.append({"column": c, "sql_type": self.sql_types[c], "min": mn, "max": mx,
+                        "mean": total / count if count else None, "nulls": nulls})
+        return out
 
 
 # -- catalog tables ----------------------------------------------------------------------------------
@@ -460,7 +478,6 @@ def _open_work_copy(db_path: Path, force: bool) -> tuple[Path, sqlite3.Connectio
             tmp.unlink()
     if not reuse:
         conn = sqlite3.connect(tmp, isolation_level=None)
-        conn.execute("PRAGMA page_size = 8192")
     state = _read_state(conn) if reuse else {}
     return tmp, conn, state, not reuse
 
@@ -505,7 +522,7 @@ def build_previews(catalog: Catalog, db_path: Path | str | None = None,
     stats = PreviewStats(str(db_path), full_rebuild=full)
     try:
         for pragma in ("journal_mode = OFF", "synchronous = OFF", "locking_mode = EXCLUSIVE",
-                       "temp_store = MEMORY", "cache_size = -262144"):
+                       "temp_store = MEMORY", "cache_size = -65536", "threads = 2"):
             conn.execute(f"PRAGMA {pragma}")
         conn.execute("BEGIN")
         conn.execute(f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (internal_name TEXT PRIMARY KEY, "
