@@ -399,7 +399,7 @@ def _register_extensions() -> None:
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:
-            if exc.name != module:
+            if not (module == exc.name or module.startswith(f"{exc.name}.")):
                 raise
             continue
         mod.register(cli)
