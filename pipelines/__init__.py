@@ -1,0 +1,1 @@
+"""Pipelines of pzcat: Combine Redshift Catalogs lives in :mod:`pipelines.combine`."""

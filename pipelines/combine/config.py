@@ -1,0 +1,169 @@
+"""The configuration of one Combine Redshift Catalogs run.
+
+A :class:`CombineConfig` holds every parameter that changes the output. It serialises to a
+plain dict (:meth:`CombineConfig.to_dict`) that is stored in the manifest's provenance and read
+back with :meth:`CombineConfig.from_dict`, so a run can be reproduced from its manifest.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipelines.combine.errors import PipelineError
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DEFAULT_FLAGS_FILE = DATA_DIR / "flags_translation.yaml"
+DEFAULT_FIELDS_FILE = DATA_DIR / "dp1_fields.yaml"
+
+#: Accepted spelling of the type column in a priority list (the reference's name).
+TYPE_ALIASES = {"instrument_type_homogenized": "type_homogenized"}
+
+
+class ExecutorConfig(BaseModel):
+    """Where the Dask work runs.
+
+    Attributes
+    ----------
+    kind : {"local", "distributed", "slurm"}
+        ``local``: a threaded scheduler in this process (no start-up cost) with ``n_workers``
+        threads; ``distributed``: an existing cluster at ``address``; ``slurm``: a
+        ``dask_jobqueue.SLURMCluster`` built with ``slurm`` keyword arguments and scaled to
+        ``n_workers`` jobs.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["local", "distributed", "slurm"] = "local"
+    n_workers: int = Field(default=2, ge=1, le=1024)
+    address: str | None = None
+    slurm: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> ExecutorConfig:
+        if self.kind == "distributed" and not self.address:
+            raise ValueError("executor kind 'distributed' needs an 'address' (tcp://host:port)")
+        return self
+
+
+class CombineConfig(BaseModel):
+    """Every parameter of a Combine Redshift Catalogs run.
+
+    Attributes
+    ----------
+    duplicates : {"no", "mark", "remove"}
+        ``no`` stacks the inputs; ``mark`` adds tie_result, group_id and compared_to;
+        ``remove`` keeps only tie_result 1 (and 2 when ``keep_hard_ties``).
+    keep_hard_ties : bool
+        In ``remove`` mode, keep hard ties (tie_result 2) too.
+    output_format : {"parquet", "hdf5", "csv", "fits", "hats"}
+    crossmatch_radius_arcsec : float
+        Two objects closer than this are candidate duplicates.
+    n_neighbors : int
+        Neighbours looked up per object (the object itself included) in the crossmatch.
+    delta_z_threshold : float
+        Survivors of the priority columns whose consecutive redshifts differ by at most this are
+        one cluster; each cluster keeps its smallest CRD_ID.
+    tiebreaking_priority : list of str
+        Columns compared in order, higher is better; ``type_homogenized`` uses ``type_priority``.
+    type_priority : dict
+        Rank of each homogenized type (higher is better).
+    cut : int or None
+        Keep rows with ``z_flag_homogenized >= cut``.
+    flags_file : Path or None
+        Translation YAML overriding the shipped one.
+    fields_file : Path or None
+        Footprint fields YAML overriding the shipped DP1 fields.
+    footprint_flag : bool
+        Add ``is_in_DP1_fields``.
+    executor : ExecutorConfig
+    partition_rows : int
+        Target rows per partition (input batches and neighbour-search partitions).
+    neighbor_search : {"partitioned", "lsdb-catalog"}
+        ``partitioned``: HEALPix partitions (hats pixel maths) with margins, each matched with
+        LSDB's k-d tree crossmatch kernel in a Dask task; ``lsdb-catalog``: one
+        ``lsdb.from_dataframe`` catalog and one ``Catalog.crossmatch`` of it with itself.
+        Both give the same pairs; the first avoids LSDB's fixed start-up cost.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    duplicates: Literal["no", "mark", "remove"] = "mark"
+    keep_hard_ties: bool = False
+    output_format: Literal["parquet", "hdf5", "csv", "fits", "hats"] = "parquet"
+    crossmatch_radius_arcsec: float = Field(default=0.5, gt=0, le=60)
+    n_neighbors: int = Field(default=10, ge=2, le=1000)
+    delta_z_threshold: float = Field(default=0.0005, ge=0)
+    tiebreaking_priority: list[str] = Field(
+        default_factory=lambda: ["z_flag_homogenized", "type_homogenized"]
+    )
+    type_priority: dict[str, int] = Field(default_factory=lambda: {"s": 3, "g": 2, "p": 1})
+    cut: int | None = None
+    flags_file: Path | None = None
+    fields_file: Path | None = None
+    footprint_flag: bool = True
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+    partition_rows: int = Field(default=500_000, ge=1)
+    neighbor_search: Literal["partitioned", "lsdb-catalog"] = "partitioned"
+
+    @field_validator("tiebreaking_priority")
+    @classmethod
+    def _normalise_priority(cls, value: list[str]) -> list[str]:
+        out = [TYPE_ALIASES.get(v, v) for v in value]
+        if len(set(out)) != len(out):
+            raise ValueError(f"tiebreaking_priority repeats a column: {value}")
+        return out
+
+    @field_validator("type_priority")
+    @classmethod
+    def _check_types(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = set(value) - {"s", "g", "p"}
+        if unknown:
+            raise ValueError(f"type_priority has unknown types {sorted(unknown)}; use s, g, p")
+        return value
+
+    @field_validator("cut")
+    @classmethod
+    def _check_cut(cls, value: int | None) -> int | None:
+        if value is not None and value not in (0, 1, 2, 3, 4, 6):
+            raise ValueError("cut must be one of 0, 1, 2, 3, 4, 6")
+        return value
+
+    @property
+    def flags_path(self) -> Path:
+        """The translation file used by this run."""
+        return Path(self.flags_file) if self.flags_file else DEFAULT_FLAGS_FILE
+
+    @property
+    def fields_path(self) -> Path:
+        """The footprint fields file used by this run."""
+        return Path(self.fields_file) if self.fields_file else DEFAULT_FIELDS_FILE
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the configuration as plain data (str, int, float, bool, list, dict, None)."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CombineConfig:
+        """Build a configuration from plain data, raising a coded error when invalid.
+
+        Parameters
+        ----------
+        data : dict
+            As produced by :meth:`to_dict` or read from a user's ``--config`` YAML.
+
+        Raises
+        ------
+        PipelineError
+            ``invalid-config`` with pydantic's explanation.
+        """
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise PipelineError("invalid-config", f"invalid combine configuration: {problems}") from exc

@@ -1,0 +1,274 @@
+"""The one module that builds and computes Dask graphs, and the executor they run on.
+
+Two jobs need Dask:
+
+* preparing the inputs' partitions (:func:`compute_tasks` over ``dask.delayed`` calls of the
+  pure functions in :mod:`pipelines.combine.prepare`), and
+* the neighbour search (:func:`find_pairs`): candidate duplicate pairs within
+  ``crossmatch_radius_arcsec``, each object's ``n_neighbors`` nearest (itself included).
+
+Neighbour search has two implementations that give the same pairs:
+
+``partitioned`` (default)
+    Positions are assigned to HEALPix order-7 pixels with hats' pixel maths; pixels, in nested
+    order, are grouped into partitions of about ``partition_rows`` rows. Each partition gets a
+    margin: the objects of other partitions within the radius of its border (found by probing
+    positions at a few radii around each object). Each partition is matched with LSDB's k-d tree
+    crossmatch kernel (``lsdb.core.crossmatch.kdtree_utils``) in its own Dask task. The catalog
+    is built once, for all inputs together, and matched once with itself.
+``lsdb-catalog``
+    One ``lsdb.from_dataframe`` catalog of all inputs (margin included) and one
+    ``Catalog.crossmatch`` of it with itself. LSDB's margin generation and Numba compilation cost
+    about ten seconds whatever the size, which is why it is not the default.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import dask
+import numpy as np
+import pandas as pd
+
+from pipelines.combine.config import ExecutorConfig
+from pipelines.combine.errors import PipelineError
+
+PIXEL_ORDER = 7
+PROBE_FACTOR = 4.0  # probes at 4 x radius: enough for HEALPix corners down to 60 degrees
+PROBE_DIRECTIONS = 16
+
+
+@contextlib.contextmanager
+def executor(config: ExecutorConfig) -> Iterator[dict[str, Any]]:
+    """Run the enclosed Dask computations on the configured executor.
+
+    Yields
+    ------
+    dict
+        Facts about the executor for the run's provenance.
+    """
+    if config.kind == "local":
+        with dask.config.set(scheduler="threads", num_workers=config.n_workers):
+            yield {"kind": "local", "scheduler": "threads", "n_workers": config.n_workers}
+        return
+    from distributed import Client
+
+    if config.kind == "distributed":
+        with Client(config.address) as client:
+            yield {"kind": "distributed", "address": config.address,
+                   "n_workers": len(client.scheduler_info().get("workers", {}))}
+        return
+    from dask_jobqueue import SLURMCluster
+
+    with SLURMCluster(**config.slurm) as cluster:
+        cluster.scale(jobs=config.n_workers)
+        with Client(cluster) as client:
+            yield {"kind": "slurm", "n_workers": config.n_workers, "dashboard": client.dashboard_link}
+
+
+def compute_tasks(tasks: Sequence[Any]) -> list[Any]:
+    """Compute a list of ``dask.delayed`` objects on the current executor, keeping order."""
+    return list(dask.compute(*tasks)) if tasks else []
+
+
+# --------------------------------------------------------------------------- neighbour search
+
+
+def _offset(ra: np.ndarray, dec: np.ndarray, dist_deg: float, theta: float) -> tuple[np.ndarray, np.ndarray]:
+    """Positions at angular distance ``dist_deg`` from (ra, dec) in direction ``theta``."""
+    d = np.radians(dist_deg)
+    r1, d1 = np.radians(ra), np.radians(dec)
+    sin_d2 = np.sin(d1) * np.cos(d) + np.cos(d1) * np.sin(d) * np.cos(theta)
+    d2 = np.arcsin(np.clip(sin_d2, -1, 1))
+    r2 = r1 + np.arctan2(np.sin(theta) * np.sin(d) * np.cos(d1), np.cos(d) - np.sin(d1) * sin_d2)
+    return np.degrees(r2) % 360.0, np.degrees(d2)
+
+
+def _pixels(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+    from hats.pixel_math.healpix_shim import radec2pix
+
+    return np.asarray(radec2pix(PIXEL_ORDER, ra, np.clip(dec, -90, 90)), dtype=np.int64)
+
+
+def _margin_memberships(
+    ra: np.ndarray, dec: np.ndarray, own: np.ndarray, radius_deg: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (object, pixel) for objects within ``radius_deg`` of a pixel that is not theirs."""
+    dist = PROBE_FACTOR * radius_deg
+    near = np.zeros(len(ra), dtype=bool)
+    for theta in np.linspace(0, 2 * np.pi, 4, endpoint=False):
+        pra, pdec = _offset(ra, dec, dist, theta)
+        near |= _pixels(pra, pdec) != own
+    idx = np.flatnonzero(near)
+    objects, pixels = [], []
+    for theta in np.linspace(0, 2 * np.pi, PROBE_DIRECTIONS, endpoint=False):
+        pra, pdec = _offset(ra[idx], dec[idx], dist, theta)
+        pix = _pixels(pra, pdec)
+        other = pix != own[idx]
+        objects.append(idx[other])
+        pixels.append(pix[other])
+    if not objects:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    pairs = np.unique(np.stack([np.concatenate(objects), np.concatenate(pixels)], axis=1), axis=0)
+    return pairs[:, 0], pairs[:, 1]
+
+
+def _match_partition(xyz: np.ndarray, core: np.ndarray, right: np.ndarray, chord: float) -> np.ndarray:
+    """All pairs within ``chord`` touching the partition's core; rows (i, j, chord distance).
+
+    ``right`` starts with ``core`` and continues with the margin.
+    """
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(xyz[right])
+    local = tree.query_pairs(chord, output_type="ndarray")
+    local = local[(local[:, 0] < len(core)) | (local[:, 1] < len(core))]
+    i, j = right[local[:, 0]], right[local[:, 1]]
+    dist = np.linalg.norm(xyz[i] - xyz[j], axis=1)
+    return np.stack([i.astype(np.float64), j.astype(np.float64), dist], axis=1)
+
+
+def limit_neighbors(pairs: np.ndarray, dist: np.ndarray, n_neighbors: int) -> np.ndarray:
+    """Keep a pair when one of its objects has the other among its ``n_neighbors`` nearest.
+
+    As in LSDB's crossmatch, an object counts itself as its first neighbour, so each object
+    keeps its ``n_neighbors - 1`` nearest others (ties broken by position).
+    """
+    if len(pairs) == 0:
+        return pairs
+    obj = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    other = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    d = np.concatenate([dist, dist])
+    order = np.lexsort((other, d, obj))
+    obj_sorted = obj[order]
+    starts = np.flatnonzero(np.r_[True, obj_sorted[1:] != obj_sorted[:-1]])
+    rank = np.arange(len(obj_sorted)) - np.repeat(starts, np.diff(np.r_[starts, len(obj_sorted)]))
+    keep_directed = np.zeros(len(obj), dtype=bool)
+    keep_directed[order] = rank < n_neighbors - 1
+    keep = keep_directed[: len(pairs)] | keep_directed[len(pairs):]
+    return pairs[keep]
+
+
+def _xyz(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+    r, d = np.radians(ra), np.radians(dec)
+    return np.stack([np.cos(d) * np.cos(r), np.cos(d) * np.sin(r), np.sin(d)], axis=1)
+
+
+def _chord(radius_arcsec: float) -> float:
+    return 2.0 * np.sin(np.radians(radius_arcsec / 3600.0) / 2.0)
+
+
+def _normalise_pairs(pairs: np.ndarray) -> np.ndarray:
+    """Drop self pairs, order each pair (i < j), deduplicate, sort."""
+    if len(pairs) == 0:
+        return np.empty((0, 2), dtype=np.int64)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    pairs = np.sort(pairs, axis=1)
+    return np.unique(pairs, axis=0)
+
+
+def _pairs_partitioned(
+    ra: np.ndarray, dec: np.ndarray, radius_arcsec: float, n_neighbors: int, partition_rows: int
+) -> tuple[np.ndarray, int]:
+    xyz = _xyz(ra, dec)
+    chord = _chord(radius_arcsec)
+    tasks = []
+    if len(ra) <= partition_rows:
+        everything = np.arange(len(ra), dtype=np.int64)
+        tasks.append(dask.delayed(_match_partition)(xyz, everything, everything, chord))
+    else:
+        own = _pixels(ra, dec)
+        uniq, starts = np.unique(np.sort(own), return_index=True)
+        # cut the pixel sequence (nested order) into partitions of about partition_rows rows
+        _, first_of_part = np.unique(starts // partition_rows, return_index=True)
+        first_pixel = uniq[first_of_part]
+        n_parts = len(first_pixel)
+        part_of_obj = np.searchsorted(first_pixel, own, side="right") - 1
+        m_obj, m_pix = _margin_memberships(ra, dec, own, radius_arcsec / 3600.0)
+        m_part = np.searchsorted(first_pixel, m_pix, side="right") - 1
+        keep = (m_part >= 0) & (m_part != part_of_obj[m_obj])
+        m_obj, m_part = m_obj[keep], m_part[keep]
+        by_part = np.argsort(part_of_obj, kind="stable")
+        core_bounds = np.searchsorted(part_of_obj[by_part], np.arange(n_parts + 1))
+        m_order = np.lexsort((m_obj, m_part))
+        m_obj, m_part = m_obj[m_order], m_part[m_order]
+        m_bounds = np.searchsorted(m_part, np.arange(n_parts + 1))
+        for p in range(n_parts):
+            core = by_part[core_bounds[p]:core_bounds[p + 1]]
+            if len(core):
+                right = np.concatenate([core, m_obj[m_bounds[p]:m_bounds[p + 1]]])
+                tasks.append(dask.delayed(_match_partition)(xyz, core, right, chord))
+    results = compute_tasks(tasks)
+    found = np.concatenate(results) if results else np.empty((0, 3))
+    pairs = found[:, :2].astype(np.int64)
+    pairs = np.sort(pairs, axis=1)
+    pairs, first = np.unique(pairs, axis=0, return_index=True)
+    pairs = limit_neighbors(pairs, found[first, 2], n_neighbors)
+    return _normalise_pairs(pairs), len(tasks)
+
+
+def _pairs_lsdb_catalog(
+    ra: np.ndarray, dec: np.ndarray, radius_arcsec: float, n_neighbors: int, partition_rows: int
+) -> tuple[np.ndarray, int]:
+    import warnings
+
+    import lsdb
+
+    frame = pd.DataFrame({"pos": np.arange(len(ra), dtype=np.int64), "ra": ra, "dec": dec})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        catalog = lsdb.from_dataframe(
+            frame, ra_column="ra", dec_column="dec", partition_rows=partition_rows,
+            margin_threshold=max(10.0, 2 * radius_arcsec), should_generate_moc=False,
+        )
+        matched = catalog.crossmatch(
+            catalog, n_neighbors=n_neighbors, radius_arcsec=radius_arcsec,
+            suffixes=("_l", "_r"), suffix_method="all_columns", log_changes=False,
+        )
+        result = matched.to_dask_dataframe()[["pos_l", "pos_r"]].compute()
+    pairs = np.stack(
+        [result["pos_l"].to_numpy(dtype=np.int64), result["pos_r"].to_numpy(dtype=np.int64)], axis=1
+    )
+    return _normalise_pairs(pairs), len(catalog.get_healpix_pixels())
+
+
+def find_pairs(
+    ra: np.ndarray,
+    dec: np.ndarray,
+    radius_arcsec: float,
+    n_neighbors: int,
+    partition_rows: int,
+    method: str = "partitioned",
+) -> tuple[np.ndarray, int]:
+    """Candidate duplicate pairs among all positions.
+
+    Parameters
+    ----------
+    ra, dec : numpy.ndarray
+        Degrees.
+    radius_arcsec : float
+    n_neighbors : int
+        Neighbours per object, the object itself included (as LSDB counts them).
+    partition_rows : int
+    method : {"partitioned", "lsdb-catalog"}
+
+    Returns
+    -------
+    (numpy.ndarray, int)
+        Pairs of positions (i < j), shape (m, 2), sorted; the number of partitions used.
+    """
+    if len(ra) < 2:
+        return np.empty((0, 2), dtype=np.int64), 0
+    if method == "partitioned":
+        return _pairs_partitioned(ra, dec, radius_arcsec, n_neighbors, partition_rows)
+    if method == "lsdb-catalog":
+        return _pairs_lsdb_catalog(ra, dec, radius_arcsec, n_neighbors, partition_rows)
+    raise PipelineError("invalid-config", f"unknown neighbor_search {method!r}")
+
+
+def cpu_count() -> int:
+    """Cores available to this process."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
