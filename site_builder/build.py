@@ -17,11 +17,15 @@ from __future__ import annotations
 import filecmp
 import hashlib
 import json
+import multiprocessing as mp
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,8 +37,14 @@ from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
 from pzcat.files import atomic_write_text
 from site_builder import render
-from site_builder.collect import SiteData, collect
-from site_builder.plots import nz_svg, sky_svg
+from site_builder.collect import (
+    PARALLEL_MIN,
+    SiteData,
+    compute_stats,
+    default_workers,
+    load_manifests,
+)
+from site_builder.history import manifest_histories
 
 BASE_CONFIG = Path(__file__).resolve().parent / "mkdocs.base.yml"
 STATE_FILE = "site_state.json"
@@ -82,11 +92,20 @@ def mkdocs_config(catalog: Catalog, docs_dir: Path, site_dir: Path) -> dict[str,
     config.update({"site_name": cfg.name, "site_url": cfg.site_url,
                    "site_description": cfg.description, "docs_dir": str(docs_dir),
                    "site_dir": str(site_dir)})
-    if cfg.repository_url:
-        # a link only: repo_url would make the theme call the GitHub API from every page
-        config.setdefault("extra", {})["social"] = [
-            {"icon": "fontawesome/brands/github", "link": cfg.repository_url, "name": "Repository"}]
+    # no repo_url (the theme would call the GitHub API from every page) and no social icons (1.6 KB
+    # on each of 10,000 product pages): the landing page links the repository instead
     return config
+
+
+def _mkdocs_cmd(config_file: Path, strict: bool) -> list[str]:
+    cmd = [sys.executable, "-m", "mkdocs", "build", "--clean", "-q", "-f", str(config_file)]
+    return [*cmd, "--strict"] if strict else cmd
+
+
+def _mkdocs_failed(config_file: Path, output: str) -> PzcatError:
+    lines = [ln for ln in output.splitlines() if ln.strip()]
+    return PzcatError("site-build-failed", "mkdocs build failed:\n" + "\n".join(lines[-30:]),
+                      file=str(config_file))
 
 
 def run_mkdocs(config_file: Path, strict: bool = True) -> None:
@@ -97,14 +116,10 @@ def run_mkdocs(config_file: Path, strict: bool = True) -> None:
     PzcatError
         ``site-build-failed`` with mkdocs' warnings and errors.
     """
-    cmd = [sys.executable, "-m", "mkdocs", "build", "--clean", "-q", "-f", str(config_file)]
-    if strict:
-        cmd.append("--strict")
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    proc = subprocess.run(_mkdocs_cmd(config_file, strict), capture_output=True, text=True,
+                          check=False)
     if proc.returncode != 0:
-        lines = [ln for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
-        raise PzcatError("site-build-failed", "mkdocs build failed:\n" + "\n".join(lines[-30:]),
-                         file=str(config_file))
+        raise _mkdocs_failed(config_file, proc.stderr + proc.stdout)
 
 
 def _sync_tree(src: Path, dest: Path, previous: list[str]) -> list[str]:
@@ -127,38 +142,69 @@ def _sync_tree(src: Path, dest: Path, previous: list[str]) -> list[str]:
     return copied
 
 
-def _page_key(data: SiteData, m, ctx: dict[str, Any], shell_digest: str, templates: str) -> str:
-    payload = {
-        "m": m.model_dump(mode="json"), "stats": data.stats_keys.get(m.internal_name),
-        "stats_error": ctx["stats_error"], "history": ctx["raw_history"], "shell": shell_digest,
-        "templates": templates, "site": data.catalog.config.site_url,
-        "datasette": data.catalog.config.datasette_url,
-    }
-    if ctx["description_frame"]:
-        src = Path(ctx["description_frame"]["source"])
-        payload["frame"] = src.stat().st_mtime_ns if src.exists() else None
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+def _page_key(data: SiteData, m, shell_digest: str, templates: str) -> str:
+    """What a product page depends on, cheaply: no page is rendered to decide."""
+    name = m.internal_name
+    stats = data.stats.get(name) or {}
+    parts = [data.digests.get(name) or m.model_dump_json(), data.stats_keys.get(name, ""),
+             stats.get("error") or "", shell_digest, templates, data.catalog.config.site_url,
+             data.catalog.config.datasette_url, data.catalog.config.repository_url,
+             ",".join(e["commit"] for e in data.histories.get(f"manifests/{name}.yaml", []))]
+    desc = m.description_file
+    if desc is not None and desc.path:
+        src = data.catalog.resolve(desc)
+        parts.append(str(src.stat().st_mtime_ns) if src is not None and src.exists() else "-")
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def _write_product(out_dir: Path, shell: render.Shell, data: SiteData, ctx: dict[str, Any]) -> None:
-    m = ctx["m"]
+def _write_product(out_dir: Path, shell: render.Shell, data: SiteData, m) -> None:
+    """Write product/<name>/index.html (plots inline), its description file and its JSON."""
+    ctx = render.product_context(data, m)
     folder = out_dir / "product" / m.internal_name
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     content = render.render_product_content(ctx)
     (folder / "index.html").write_text(shell.page(m.internal_name, m.name, content), encoding="utf-8")
-    if ctx["sky"]:
-        (folder / "sky.svg").write_text(sky_svg(ctx["sky"], f"Sky density of {m.name}"),
-                                        encoding="utf-8")
-    if ctx["nz"]:
-        (folder / "nz.svg").write_text(nz_svg(ctx["nz"], f"n(z) of {m.name}"), encoding="utf-8")
     frame = ctx["description_frame"]
+    target = folder / "description.html"
     if frame and Path(frame["source"]).is_file():
-        shutil.copyfile(frame["source"], folder / "description.html")
+        # shown with sandbox="" (no script runs); scripts are also dropped from the copy so the
+        # browser does not log each blocked one as an error
+        raw = Path(frame["source"]).read_bytes().decode("utf-8", "replace")
+        target.write_text(_SCRIPT.sub("", raw), encoding="utf-8")
+    elif target.exists():
+        target.unlink()
     api = out_dir / "api" / "products" / f"{m.internal_name}.json"
     api.write_text(render.dumps(render.product_api(ctx, data.stats.get(m.internal_name))),
                    encoding="utf-8")
+
+
+_SCRIPT = re.compile(r"<script\b.*?</script\s*>|<script\b[^>]*/>", re.I | re.S)
+_JOB: tuple | None = None
+
+
+def _write_chunk(indices: list[int]) -> int:
+    out_dir, shell, data, manifests = _JOB
+    for i in indices:
+        _write_product(out_dir, shell, data, manifests[i])
+    return len(indices)
+
+
+def write_products(out_dir: Path, shell: render.Shell, data: SiteData, todo: list,
+                   workers: int) -> None:
+    """Render and write the product pages of ``todo`` (in forked workers when there are many)."""
+    global _JOB
+    if workers <= 1 or len(todo) < PARALLEL_MIN:
+        for m in todo:
+            _write_product(out_dir, shell, data, m)
+        return
+    _JOB = (out_dir, shell, data, todo)
+    try:
+        size = max(1, len(todo) // (workers * 8))
+        chunks = [list(range(i, min(i + size, len(todo)))) for i in range(0, len(todo), size)]
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
+            list(pool.map(_write_chunk, chunks))
+    finally:
+        _JOB = None
 
 
 def build_site(catalog: Catalog, out_dir: Path, strict: bool = True,
@@ -179,7 +225,7 @@ def build_site(catalog: Catalog, out_dir: Path, strict: bool = True,
     work_dir : Path, optional
         Generated docs, mkdocs output and caches (default ``<root>/build``).
     workers : int, optional
-        Processes for statistics of new tables (default: the CPU count).
+        Processes for manifests, statistics and pages (default: the CPU count, at most 8).
 
     Raises
     ------
@@ -192,20 +238,21 @@ def build_site(catalog: Catalog, out_dir: Path, strict: bool = True,
     work = Path(work_dir).resolve() if work_dir else catalog.root / "build"
     cache_dir = work / "cache"
     cache_dir.mkdir(parents=True, exist_ok=True)
+    n_workers = workers if workers is not None else default_workers()
     result = BuildResult(out_dir=out_dir)
     timings = result.timings
-
-    data = collect(catalog, cache_dir, progress=say, workers=workers)
-    result.problems = list(data.problems)
-    result.products = len(data.manifests)
-    result.stats_computed, result.stats_cached = data.stats_computed, data.stats_cached
-    timings["collect"] = time.perf_counter() - t0
-
-    t = time.perf_counter()
     cfg = catalog.config
-    summaries = [render.summary(m, cfg, data.stats.get(m.internal_name)) for m in data.manifests]
+
+    # 1. manifests, then the narrative pages; mkdocs runs in the background from here on
+    digests: dict[str, str] = {}
+    manifests, problems = load_manifests(catalog, cache_dir, workers=n_workers, digests=digests)
+    say(f"{len(manifests)} manifests read")
+    data = SiteData(catalog=catalog, manifests=manifests, stats={}, stats_keys={}, histories={},
+                    problems=problems, digests=digests)
+    result.problems = list(problems)
+    result.products = len(manifests)
     docs_dir = work / "site_docs"
-    pages = render.narrative_pages(data, summaries)
+    pages = render.narrative_pages(data, [render.summary(m, cfg, None) for m in manifests])
     if docs_dir.exists():
         for path in docs_dir.rglob("*"):
             if path.is_file() and path.relative_to(docs_dir).as_posix() not in pages:
@@ -217,9 +264,28 @@ def build_site(catalog: Catalog, out_dir: Path, strict: bool = True,
     _write_if_changed(config_file, yaml.safe_dump(mkdocs_config(catalog, docs_dir, mkdocs_dir),
                                                    sort_keys=False))
     say("running mkdocs build" + (" --strict" if strict else ""))
-    run_mkdocs(config_file, strict=strict)
-    timings["mkdocs"] = time.perf_counter() - t
+    with tempfile.TemporaryFile(mode="w+") as log:
+        mkdocs = subprocess.Popen(_mkdocs_cmd(config_file, strict), stdout=log,
+                                  stderr=subprocess.STDOUT, text=True)
+        timings["manifests"] = time.perf_counter() - t0
 
+        # 2. statistics (cached by file sha256) and git history, while mkdocs works
+        try:
+            t = time.perf_counter()
+            data.stats, data.stats_keys, result.stats_computed, result.stats_cached = compute_stats(
+                catalog, manifests, cache_dir, say, n_workers)
+            data.histories = manifest_histories(catalog.root)
+            timings["stats"] = time.perf_counter() - t
+        finally:
+            t = time.perf_counter()
+            code = mkdocs.wait()
+            timings["mkdocs_wait"] = time.perf_counter() - t
+        log.seek(0)
+        output = log.read()
+    if code != 0:
+        raise _mkdocs_failed(config_file, output)
+
+    # 3. the mkdocs pages into out_dir, and the product page shell
     t = time.perf_counter()
     state_path = cache_dir / STATE_FILE
     try:
@@ -236,28 +302,32 @@ def build_site(catalog: Catalog, out_dir: Path, strict: bool = True,
     mkdocs_files = _sync_tree(mkdocs_dir, out_dir, state.get("mkdocs_files", []))
     timings["sync"] = time.perf_counter() - t
 
+    # 4. product pages whose key changed
     t = time.perf_counter()
     templates = render.template_digest()
     old_pages: dict[str, str] = state.get("pages", {})
     new_pages: dict[str, str] = {}
+    todo = []
     (out_dir / "api" / "products").mkdir(parents=True, exist_ok=True)
-    for m in data.manifests:
-        ctx = render.product_context(data, m)
-        key = _page_key(data, m, ctx, shell.digest, templates)
+    for m in manifests:
+        key = _page_key(data, m, shell.digest, templates)
         new_pages[m.internal_name] = key
-        page = out_dir / "product" / m.internal_name / "index.html"
-        if old_pages.get(m.internal_name) == key and page.exists():
-            result.pages_kept += 1
+        if old_pages.get(m.internal_name) == key \
+                and (out_dir / "product" / m.internal_name / "index.html").exists():
             continue
-        _write_product(out_dir, shell, data, ctx)
-        result.pages_written += 1
+        todo.append(m)
+    write_products(out_dir, shell, data, todo, n_workers)
+    result.pages_written = len(todo)
+    result.pages_kept = len(manifests) - len(todo)
     for name in set(old_pages) - set(new_pages):
         shutil.rmtree(out_dir / "product" / name, ignore_errors=True)
         (out_dir / "api" / "products" / f"{name}.json").unlink(missing_ok=True)
     say(f"{result.pages_written} product pages written, {result.pages_kept} unchanged")
     timings["products"] = time.perf_counter() - t
 
+    # 5. the JSON API and the build state
     t = time.perf_counter()
+    summaries = [render.summary(m, cfg, data.stats.get(m.internal_name)) for m in manifests]
     for name, doc in render.api_documents(data, summaries).items():
         _write_if_changed(out_dir / "api" / name, render.dumps(doc))
     (out_dir / ".nojekyll").touch()

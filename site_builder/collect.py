@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing as mp
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -20,7 +21,7 @@ import yaml
 
 from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
-from pzcat.files import atomic_write_text, is_lfs_pointer
+from pzcat.files import is_lfs_pointer
 from pzcat.manifest import Manifest, load_manifest_data, parse_manifest
 from site_builder.history import manifest_histories
 from site_builder.stats import STATS_VERSION, table_stats
@@ -40,6 +41,7 @@ class SiteData:
     stats_keys: dict[str, str]
     histories: dict[str, list[dict[str, Any]]]
     problems: list[str] = field(default_factory=list)
+    digests: dict[str, str] = field(default_factory=dict)
     stats_computed: int = 0
     stats_cached: int = 0
 
@@ -57,11 +59,31 @@ def _yaml_load(text: str, source: str) -> dict[str, Any]:
     return data
 
 
-def load_manifests(catalog: Catalog, cache_dir: Path) -> tuple[list[Manifest], list[str]]:
+def _parse(path: str) -> Manifest | str:
+    """One manifest, or the line saying why it cannot be read."""
+    p = Path(path)
+    try:
+        text = p.read_bytes().decode("utf-8")
+        return parse_manifest(_yaml_load(text, str(p)), str(p))
+    except (PzcatError, UnicodeDecodeError, ValueError, OSError) as exc:
+        return f"{p.name}: {exc}"
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"))
+
+
+def default_workers() -> int:
+    return min(os.cpu_count() or 1, 8)
+
+
+def load_manifests(catalog: Catalog, cache_dir: Path, workers: int | None = None,
+                   digests: dict[str, str] | None = None) -> tuple[list[Manifest], list[str]]:
     """Every manifest that parses (by id) and one line per manifest that does not.
 
     Unchanged manifests (same text) are rebuilt from ``manifests.json`` in ``cache_dir`` instead of
-    being parsed again: YAML parsing dominates a rebuild of 10,000 products otherwise.
+    being parsed again: YAML parsing dominates a rebuild of 10,000 products otherwise. New or
+    changed ones are parsed in worker processes when there are many.
     """
     cache_file = cache_dir / "manifests.json"
     try:
@@ -69,27 +91,39 @@ def load_manifests(catalog: Catalog, cache_dir: Path) -> tuple[list[Manifest], l
     except (OSError, ValueError):
         cache = {}
     new_cache: dict[str, Any] = {}
-    good: list[Manifest] = []
+    found: dict[str, Manifest] = {}
     problems: list[str] = []
+    misses: list[tuple[str, Path, str]] = []
     for path in catalog.manifest_paths():
         rel = path.name
-        raw = path.read_bytes()
-        digest = hashlib.sha1(raw).hexdigest()
+        digest = hashlib.sha1(path.read_bytes()).hexdigest()
         hit = cache.get(rel)
-        try:
-            if hit and hit.get("sha1") == digest:
-                manifest = Manifest.model_validate(hit["data"])
-            else:
-                text = raw.decode("utf-8")
-                manifest = parse_manifest(_yaml_load(text, str(path)), str(path))
-        except (PzcatError, UnicodeDecodeError, ValueError) as exc:
-            problems.append(f"{rel}: {exc}")
+        if hit and hit.get("sha1") == digest:
+            try:
+                found[rel] = Manifest.model_validate(hit["data"])
+                new_cache[rel] = hit
+                continue
+            except ValueError:
+                pass
+        misses.append((rel, path, digest))
+    n_workers = workers if workers is not None else default_workers()
+    paths = [str(p) for _rel, p, _d in misses]
+    if n_workers > 1 and len(misses) >= PARALLEL_MIN:
+        with _pool(n_workers) as pool:
+            parsed = list(pool.map(_parse, paths, chunksize=max(1, len(paths) // (n_workers * 8))))
+    else:
+        parsed = [_parse(p) for p in paths]
+    for (rel, _path, digest), result in zip(misses, parsed, strict=True):
+        if isinstance(result, str):
+            problems.append(result)
             continue
-        new_cache[rel] = {"sha1": digest, "data": manifest.model_dump(mode="json")}
-        good.append(manifest)
+        found[rel] = result
+        new_cache[rel] = {"sha1": digest, "data": result.model_dump(mode="json")}
     if new_cache != cache:
-        atomic_write_text(cache_file, json.dumps(new_cache, separators=(",", ":")))
-    good.sort(key=lambda m: m.id)
+        _write_cache(cache_file, json.dumps(new_cache, separators=(",", ":")))
+    if digests is not None:
+        digests.update({m.internal_name: new_cache[rel]["sha1"] for rel, m in found.items()})
+    good = sorted(found.values(), key=lambda m: m.id)
     return good, problems
 
 
@@ -116,12 +150,19 @@ def _cache_path(cache_dir: Path, key: str) -> Path:
     return cache_dir / "stats" / key[:2] / f"{key}.json"
 
 
-def collect(catalog: Catalog, cache_dir: Path, progress: Progress | None = None,
-            workers: int | None = None) -> SiteData:
-    """Manifests, statistics (from the cache or computed) and git history of ``catalog``."""
+def _write_cache(path: Path, text: str) -> None:
+    """Write a cache file through a rename (no fsync: a lost cache entry is only recomputed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def compute_stats(catalog: Catalog, manifests: list[Manifest], cache_dir: Path,
+                  progress: Progress | None = None, workers: int | None = None
+                  ) -> tuple[dict[str, dict[str, Any] | None], dict[str, str], int, int]:
+    """Statistics of every product's main table: (stats, cache keys, computed, from cache)."""
     say = progress or (lambda _msg: None)
-    manifests, problems = load_manifests(catalog, cache_dir)
-    say(f"{len(manifests)} manifests read")
     stats: dict[str, dict[str, Any] | None] = {}
     keys: dict[str, str] = {}
     todo: list[tuple[str, str, tuple]] = []
@@ -140,9 +181,9 @@ def collect(catalog: Catalog, cache_dir: Path, progress: Progress | None = None,
             todo.append((m.internal_name, key, args))
     if todo:
         say(f"computing statistics of {len(todo)} tables ({cached} cached)")
-        n_workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
+        n_workers = workers if workers is not None else default_workers()
         if n_workers > 1 and len(todo) >= PARALLEL_MIN:
-            with ProcessPoolExecutor(max_workers=n_workers) as pool:
+            with _pool(n_workers) as pool:
                 results = list(pool.map(_run, [t[2] for t in todo],
                                         chunksize=max(1, len(todo) // (n_workers * 8))))
         else:
@@ -150,10 +191,20 @@ def collect(catalog: Catalog, cache_dir: Path, progress: Progress | None = None,
         for (name, key, _args), result in zip(todo, results, strict=True):
             stats[name] = result
             if not (result.get("error") or "").startswith("unreadable-table: "):
-                atomic_write_text(_cache_path(cache_dir, key),
-                                  json.dumps(result, separators=(",", ":")))
+                _write_cache(_cache_path(cache_dir, key), json.dumps(result, separators=(",", ":")))
+    return stats, keys, len(todo), cached
+
+
+def collect(catalog: Catalog, cache_dir: Path, progress: Progress | None = None,
+            workers: int | None = None) -> SiteData:
+    """Manifests, statistics (from the cache or computed) and git history of ``catalog``."""
+    say = progress or (lambda _msg: None)
+    digests: dict[str, str] = {}
+    manifests, problems = load_manifests(catalog, cache_dir, workers=workers, digests=digests)
+    say(f"{len(manifests)} manifests read")
+    stats, keys, computed, cached = compute_stats(catalog, manifests, cache_dir, say, workers)
     histories = manifest_histories(catalog.root)
-    say("git history read" if histories else "no git history (not a git repository?)")
     return SiteData(catalog=catalog, manifests=manifests, stats=stats, stats_keys=keys,
-                    histories=histories, problems=problems, stats_computed=len(todo),
+                    histories=histories, problems=problems, digests=digests,
+                    stats_computed=computed,
                     stats_cached=cached)

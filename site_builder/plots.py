@@ -4,7 +4,8 @@ Drawn from the data :mod:`site_builder.stats` accumulates while streaming the ta
 count raster and a fine redshift histogram), not from the rows, so a plot costs about a millisecond
 and no table is read twice. Matplotlib is not used: at 10,000 products its ~50 ms per figure alone
 would exceed the site's build budget (see GUIDE.md, "Site"). The density raster is embedded as a
-PNG (written here with zlib) inside an SVG that carries the vector outline, graticule and labels.
+palette PNG (written here with zlib) inside an inline SVG; the outline, graticule and labels are
+one shared file, ``assets/pz-sky-frame.svg``, so a product page carries only its own data.
 """
 
 from __future__ import annotations
@@ -37,9 +38,6 @@ def _colour(v: float) -> tuple[int, int, int]:
     return tuple(round(a[k] + (b[k] - a[k]) * t) for k in range(3))
 
 
-_LUT = np.array([_colour(i / 255) for i in range(256)], dtype=np.uint8)
-
-
 @functools.cache
 def _graticule() -> tuple[str, list[str]]:
     lines = []
@@ -60,19 +58,6 @@ def _graticule() -> tuple[str, list[str]]:
     return grid, labels
 
 
-def _png(width: int, height: int, rgba: np.ndarray) -> bytes:
-    """Encode an (height, width, 4) uint8 array as PNG."""
-    raw = b"".join(b"\x00" + rgba[r].tobytes() for r in range(height))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9))
-            + chunk(b"IEND", b""))
-
-
 def _to_svg_xy(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     half_w, half_h = 2 * math.sqrt(2), math.sqrt(2)
     return MX + (x + half_w) / (2 * half_w) * MW, MY + (half_h - y) / (2 * half_h) * MH
@@ -83,34 +68,76 @@ def _polyline(ra: np.ndarray, dec: np.ndarray) -> str:
     return " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x, y, strict=True))
 
 
-def sky_svg(sky: dict[str, Any], title: str = "Sky density") -> str:
-    """SVG of the RA/Dec density (log colour scale) in Mollweide projection."""
+_LEVELS = 32
+
+
+def _png_palette(width: int, height: int, pixels: np.ndarray, palette: np.ndarray) -> bytes:
+    """Encode (height, width) uint8 palette indices as PNG; index 0 is transparent."""
+    raw = b"".join(b"\x00" + pixels[r].tobytes() for r in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"PLTE", palette.tobytes())
+            + chunk(b"tRNS", b"\x00") + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+
+
+_PALETTE = np.array([(255, 255, 255)] + [_colour(0.15 + 0.85 * k / (_LEVELS - 1))
+                                         for k in range(_LEVELS)], dtype=np.uint8)
+
+
+def sky_png(sky: dict[str, Any]) -> bytes:
+    """The density raster (log colour scale, viridis) as a small palette PNG."""
     w, h = int(sky["w"]), int(sky["h"])
     counts = np.zeros(w * h, dtype=float)
     for i, c in sky["cells"]:
         counts[int(i)] = c
-    peak = counts.max() if counts.size else 0.0
-    rgba = np.zeros((h * w, 4), dtype=np.uint8)
+    pixels = np.zeros(w * h, dtype=np.uint8)
     nonzero = np.flatnonzero(counts)
-    scale = math.log1p(peak) or 1.0
-    level = np.clip(((0.15 + 0.85 * np.log1p(counts[nonzero]) / scale) * 255).astype(int), 0, 255)
-    rgba[nonzero, :3] = _LUT[level]
-    rgba[nonzero, 3] = 255
-    png = base64.b64encode(_png(w, h, rgba.reshape(h, w, 4))).decode()
+    if nonzero.size:
+        scale = math.log1p(counts.max()) or 1.0
+        level = np.clip((np.log1p(counts[nonzero]) / scale * (_LEVELS - 1)).round().astype(int),
+                        0, _LEVELS - 1)
+        pixels[nonzero] = level + 1
+    return _png_palette(w, h, pixels.reshape(h, w), _PALETTE)
+
+
+def sky_frame_svg() -> str:
+    """The static part of every sky map: background, graticule, outline and labels.
+
+    Shipped once as ``assets/pz-sky-frame.svg``; each product page only adds its raster.
+    """
     grid, labels = _graticule()
-    n = int(sky.get("n", 0))
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" '
-        f'role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}">'
         f'<ellipse cx="{MX + MW / 2}" cy="{MY + MH / 2}" rx="{MW / 2}" ry="{MH / 2}" fill="#f4f4f8"/>'
-        f'<image x="{MX}" y="{MY}" width="{MW}" height="{MH}" preserveAspectRatio="none" '
-        f'style="image-rendering:pixelated" href="data:image/png;base64,{png}"/>'
         f'<g fill="none" stroke="#888" stroke-width="0.6" stroke-opacity="0.6">{grid}</g>'
         f'<ellipse cx="{MX + MW / 2}" cy="{MY + MH / 2}" rx="{MW / 2}" ry="{MH / 2}" fill="none" '
         f'stroke="#444" stroke-width="1"/>'
-        f'<g font-family="sans-serif" font-size="10" fill="#333">{"".join(labels)}'
-        f'<text x="{W / 2}" y="{H - 4}" text-anchor="middle">RA (deg, increasing to the left), '
-        f'Dec (deg) · Mollweide · {n:,} objects · log colour scale</text></g></svg>\n'
+        f'<g font-family="sans-serif" font-size="10" fill="#333">{"".join(labels)}</g></svg>\n'
+    )
+
+
+def sky_svg(sky: dict[str, Any], title: str = "Sky density",
+            frame_href: str = "../../assets/pz-sky-frame.svg") -> str:
+    """Inline SVG of the RA/Dec density (log colour scale) in Mollweide projection.
+
+    The frame (graticule, labels) is referenced from ``frame_href``; the density raster is
+    embedded as a PNG data URI (a few hundred bytes for a small footprint).
+    """
+    png = base64.b64encode(sky_png(sky)).decode()
+    n = int(sky.get("n", 0))
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" id="pz-sky" viewBox="0 0 {W} {H}" width="{W}" '
+        f'height="{H}" role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
+        f'<image href="{frame_href}" x="0" y="0" width="{W}" height="{H}"/>'
+        f'<image x="{MX}" y="{MY}" width="{MW}" height="{MH}" preserveAspectRatio="none" '
+        f'style="image-rendering:pixelated" href="data:image/png;base64,{png}"/>'
+        f'<text x="{W / 2}" y="{H - 4}" text-anchor="middle" font-family="sans-serif" '
+        f'font-size="10" fill="#333">RA (deg, increasing to the left), Dec (deg) · Mollweide · '
+        f'{n:,} objects · log colour scale</text></svg>'
     )
 
 
@@ -162,8 +189,8 @@ def nz_svg(nz: dict[str, Any], title: str = "n(z)", max_bins: int = 40) -> str:
                      f'<text x="{left - 6}" y="{y + 3:.1f}" text-anchor="end" stroke="none">{t:g}</text>')
     n = int(nz.get("n", 0))
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 640 300" width="640" height="300" '
-        f'role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
+        f'<svg xmlns="http://www.w3.org/2000/svg" id="pz-nz" viewBox="0 0 640 300" width="640" '
+        f'height="300" role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
         f'<g fill="#3b528b">{"".join(parts)}</g>'
         f'<g stroke="#333" fill="none"><line x1="{left}" y1="{top + ph}" x2="{left + pw}" '
         f'y2="{top + ph}"/><line x1="{left}" y1="{top}" x2="{left}" y2="{top + ph}"/></g>'
@@ -171,5 +198,5 @@ def nz_svg(nz: dict[str, Any], title: str = "n(z)", max_bins: int = 40) -> str:
         f'<g font-family="sans-serif" font-size="11" fill="#333"><text x="{left + pw / 2}" y="292" '
         f'text-anchor="middle">z ({n:,} objects, bin width {width:g})</text>'
         f'<text x="14" y="{top + ph / 2}" transform="rotate(-90 14 {top + ph / 2})" '
-        f'text-anchor="middle">count</text></g></svg>\n'
+        f'text-anchor="middle">count</text></g></svg>'
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from pzcat.codes import codes_markdown
 from pzcat.config import CatalogConfig
 from pzcat.manifest import NO_PZ_CODE_TYPES, NO_RELEASE_TYPES, REQUIRED_ROLES, Manifest
 from site_builder.collect import SiteData
+from site_builder.plots import nz_svg, sky_frame_svg, sky_svg
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -208,6 +210,7 @@ def narrative_pages(data: SiteData, summaries: list[dict[str, Any]]) -> dict[str
     for asset in sorted(ASSETS.iterdir()):
         if asset.is_file():
             pages[f"assets/{asset.name}"] = asset.read_text(encoding="utf-8")
+    pages["assets/pz-sky-frame.svg"] = sky_frame_svg()
     return pages
 
 
@@ -335,7 +338,10 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
 
 
 def render_product_content(ctx: dict[str, Any]) -> str:
-    """The product page's article HTML (without the theme around it)."""
+    """The product page's article HTML (without the theme around it), plots inline."""
+    m = ctx["m"]
+    ctx["sky_svg"] = Markup(sky_svg(ctx["sky"], f"Sky density of {m.name}")) if ctx["sky"] else ""
+    ctx["nz_svg"] = Markup(nz_svg(ctx["nz"], f"n(z) of {m.name}")) if ctx["nz"] else ""
     return _html_env.get_template("product.html.j2").render(p=ctx)
 
 
@@ -345,15 +351,9 @@ def product_api(ctx: dict[str, Any], stats: dict[str, Any] | None) -> dict[str, 
     st = None
     if stats is not None:
         st = {k: v for k, v in stats.items() if k not in ("sky", "nz", "version")}
-    plots = {}
-    if ctx["sky"]:
-        plots["sky"] = f"product/{m.internal_name}/sky.svg"
-    if ctx["nz"]:
-        plots["nz"] = f"product/{m.internal_name}/nz.svg"
     return {
         "manifest": m.model_dump(mode="json", exclude_none=True),
         "statistics": st,
-        "plots": plots,
         "history": [{k: e[k] for k in ("commit", "author", "date", "subject")}
                     for e in ctx["raw_history"]],
         "links": {"page": f"product/{m.internal_name}/", "download": ctx["download_url"],
@@ -363,10 +363,15 @@ def product_api(ctx: dict[str, Any], stats: dict[str, Any] | None) -> dict[str, 
 
 
 class Shell:
-    """The mkdocs-built page around a product page, split at the content marker."""
+    """The mkdocs-built page around a product page, split at the content marker.
+
+    Whitespace runs that hold a newline are collapsed (the theme's templates indent heavily; the
+    shell has no ``<pre>``), which halves the shell and keeps product pages under 25 KB.
+    """
 
     def __init__(self, html: str) -> None:
         html = html.replace(f"<h1>{TITLE_MARK}</h1>", "")
+        html = re.sub(r"[ \t]*\n\s*", "\n", html)
         for marker in (f"<p>{CONTENT_MARK}</p>", CONTENT_MARK):
             if marker in html:
                 self.head, self.tail = html.split(marker, 1)
