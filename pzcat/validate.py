@@ -165,7 +165,7 @@ def validate_manifest(catalog: Catalog, path: Path, check_tables: bool = True) -
         _vocabulary(catalog, data, prod)
         return prod
     prod.name = manifest.internal_name
-    _metadata(catalog, manifest, path, prod)
+    _metadata(catalog, manifest, path, prod, check_tables)
     _files(catalog, manifest, prod, check_tables)
     return prod
 
@@ -182,7 +182,8 @@ def _vocabulary(catalog: Catalog, data: dict, prod: ProductReport) -> None:
                  f"{[r.name for r in catalog.config.releases]}", key="release")
 
 
-def _metadata(catalog: Catalog, m: Manifest, path: Path, prod: ProductReport) -> None:
+def _metadata(catalog: Catalog, m: Manifest, path: Path, prod: ProductReport,
+              check_tables: bool = True) -> None:
     cfg = catalog.config
     ptype = cfg.product_type(m.product_type)
     if ptype is None or ptype.name != m.product_type:
@@ -226,6 +227,15 @@ def _metadata(catalog: Catalog, m: Manifest, path: Path, prod: ProductReport) ->
                 for word in unknown_words(col.ucd):
                     prod.add("unknown-ucd", f"UCD word {word!r} of column {col.name!r} is unknown",
                              key=f"files.{i}.columns.{j}.ucd", column=col.name)
+    main = m.main_file
+    if main is not None and main.columns is not None and (main.url or not check_tables):
+        # the file itself is not read (external, or --no-tables): check against its declared columns
+        declared = {c.name for c in main.columns}
+        for role, assoc in m.columns.items():
+            if assoc.column not in declared:
+                prod.add("unknown-column-role-column", f"column {assoc.column!r} associated with "
+                         f"{role!r} is not among the columns declared for {main.filename}",
+                         key=f"columns.{role}", column=assoc.column)
     if m.status != "pending":
         missing = [r for r in REQUIRED_ROLES.get(m.product_type, ()) if r not in m.columns]
         if missing:
@@ -308,7 +318,8 @@ def _safe_path(catalog: Catalog, m: Manifest, entry: FileEntry, key: str,
                  key=f"{key}.path")
         return None
     target = catalog.root / raw
-    folder = (catalog.root / expected).resolve()
+    # not resolved: a product folder that is itself a link to elsewhere is an escape too
+    folder = catalog.root / expected
     if target.is_symlink() or any(p.is_symlink() for p in target.parents if p != catalog.root
                                   and p.is_relative_to(catalog.root)):
         real = target.resolve()
