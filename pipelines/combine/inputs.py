@@ -2,11 +2,12 @@
 
 A :class:`CombineInput` is what the pipeline knows of one redshift catalog: its name, version,
 files, format and column association. Integration code converts manifests into it.
-:func:`load_input` is the one place that reads an input's table.
+:func:`iter_input` is the one place that reads an input's table (through :mod:`pzcat.tables`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,14 @@ from typing import Any
 import pandas as pd
 
 from pipelines.combine.errors import PipelineError
+from pzcat.errors import PzcatError
 
 #: Roles of the column association, in output order.
 ROLES = ("id", "ra", "dec", "z", "z_flag", "z_err", "survey", "instrument_type")
 REQUIRED_ROLES = ("ra", "dec")
 FORMATS = ("parquet", "csv", "fits", "hdf5", "hats")
+#: Bookkeeping columns of the files themselves, never data.
+HIDDEN = ("__index_level_0__", "_healpix_29", "Norder", "Dir", "Npix")
 
 
 @dataclass(frozen=True)
@@ -65,109 +69,55 @@ class CombineInput:
         }
 
 
-def _read_hats(path: Path, columns: list[str] | None) -> pd.DataFrame:
-    import lsdb  # heavy import, only for HATS inputs
-
-    catalog = lsdb.read_hats(path, columns=columns)
-    frame = catalog.compute()  # reading a HATS input is the runner's work, not a hidden compute
-    frame = frame.reset_index(drop=True)
-    if "_healpix_29" in frame.columns and (columns is None or "_healpix_29" not in columns):
-        frame = frame.drop(columns="_healpix_29")
-    return pd.DataFrame(frame)
+def _wrap(inp: CombineInput, exc: PzcatError) -> PipelineError:
+    return PipelineError(
+        "input-unreadable",
+        f"input {inp.internal_name}: cannot read {inp.path} as {inp.format}: [{exc.code}] {exc.message}",
+        input=inp.internal_name,
+    )
 
 
-def _read_fits(path: Path) -> pd.DataFrame:
-    from astropy.table import Table
+def iter_input(
+    inp: CombineInput, batch_rows: int, columns: list[str] | None = None
+) -> Iterator[pd.DataFrame]:
+    """Yield an input's rows in batches of at most ``batch_rows``, in file order.
 
-    table = Table.read(path, format="fits")
-    names = [n for n in table.colnames if len(table[n].shape) <= 1]
-    return table[names].to_pandas()
-
-
-def load_input(inp: CombineInput, columns: list[str] | None = None) -> pd.DataFrame:
-    """Read an input's whole table.
-
-    Uses :func:`pzcat.tables.read_table` when the core provides it, else pandas/astropy.
-
-    Parameters
-    ----------
-    inp : CombineInput
-    columns : list of str, optional
-        Read only these columns.
-
-    Returns
-    -------
-    pandas.DataFrame
+    Reading goes through :func:`pzcat.tables.iter_batches` (HATS: leaves in pixel order).
 
     Raises
     ------
     PipelineError
-        ``input-unreadable`` when the file is missing or cannot be parsed.
+        ``input-unreadable`` naming the input.
     """
-    path = Path(inp.path)
-    if not path.exists():
-        raise PipelineError(
-            "input-unreadable", f"input {inp.internal_name}: file {path} does not exist",
-            input=inp.internal_name,
-        )
-    fmt = inp.format.lower()
+    from pzcat.tables import iter_batches
+
     try:
-        if fmt == "hats":
-            return _read_hats(path, columns)
-        try:
-            from pzcat.tables import read_table
-        except ImportError:
-            read_table = None
-        if read_table is not None:
-            frame = read_table(path, fmt)
-            frame = frame if isinstance(frame, pd.DataFrame) else frame.to_pandas()
-        elif fmt == "parquet":
-            frame = pd.read_parquet(path, columns=columns)
-        elif fmt == "csv":
-            frame = pd.read_csv(path, usecols=columns)
-        elif fmt == "fits":
-            frame = _read_fits(path)
-        elif fmt == "hdf5":
-            frame = pd.read_hdf(path)
-        else:
-            raise PipelineError(
-                "input-format", f"input {inp.internal_name}: unknown format {inp.format!r}; "
-                f"use one of {', '.join(FORMATS)}", input=inp.internal_name,
-            )
-    except (OSError, ValueError, KeyError) as exc:
-        raise PipelineError(
-            "input-unreadable", f"input {inp.internal_name}: cannot read {path} as {fmt}: {exc}",
-            input=inp.internal_name,
-        ) from exc
-    if columns is not None:
-        frame = frame[[c for c in columns if c in frame.columns]]
-    return frame
+        for batch in iter_batches(Path(inp.path), inp.format.lower(), columns=columns,
+                                  batch_rows=batch_rows):
+            yield batch.drop(columns=[c for c in HIDDEN if c in batch.columns])
+    except PzcatError as exc:
+        raise _wrap(inp, exc) from exc
+
+
+def load_input(inp: CombineInput, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read an input's whole table (small inputs, tests)."""
+    parts = list(iter_input(inp, 1_000_000, columns))
+    if not parts:
+        return pd.DataFrame(columns=columns or [])
+    return pd.concat(parts, ignore_index=True)
 
 
 def input_columns(inp: CombineInput) -> list[str]:
-    """Return the column names of an input without reading its rows (when possible)."""
-    path = Path(inp.path)
-    fmt = inp.format.lower()
-    try:
-        if fmt == "parquet":
-            import pyarrow.parquet as pq
+    """Column names of an input, without reading its rows."""
+    from pzcat.tables import open_table
 
-            return [n for n in pq.read_schema(path).names if n != "__index_level_0__"]
-        if fmt == "csv":
-            return list(pd.read_csv(path, nrows=0).columns)
-        if fmt == "hats":
-            import hats
-
-            schema = hats.read_hats(path).schema
-            return [n for n in schema.names if n != "_healpix_29"]
-        if fmt == "fits":
-            from astropy.io import fits
-
-            with fits.open(path) as hdul:
-                return list(hdul[1].columns.names)
-    except (OSError, ValueError) as exc:
+    if inp.format.lower() not in FORMATS:
         raise PipelineError(
-            "input-unreadable", f"input {inp.internal_name}: cannot read {path} as {fmt}: {exc}",
-            input=inp.internal_name,
-        ) from exc
-    return list(load_input(inp).columns)
+            "input-format", f"input {inp.internal_name}: unknown format {inp.format!r}; use one "
+            f"of {', '.join(FORMATS)}", input=inp.internal_name,
+        )
+    try:
+        names = open_table(Path(inp.path), inp.format.lower()).column_names()
+    except PzcatError as exc:
+        raise _wrap(inp, exc) from exc
+    return [n for n in names if n not in HIDDEN]

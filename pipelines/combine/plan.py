@@ -1,0 +1,235 @@
+"""The plan of a run: everything checked before any work starts.
+
+:func:`make_plan` checks the configuration, the translation and fields files, and every input:
+format, file present and readable, associated columns present, the columns the survey's rules
+read present, survey values covered by the translation (or user-provided homogenized columns
+within the vocabulary), positions valid, priority columns available. It reads only those few
+columns. What it returns is all :func:`pipelines.combine.runner.run_combine` needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipelines.combine import flags as flagsmod
+from pipelines.combine.config import CombineConfig
+from pipelines.combine.errors import PipelineError
+from pipelines.combine.flags import Translation, load_translation
+from pipelines.combine.footprint import Fields, load_fields
+from pipelines.combine.inputs import (
+    FORMATS,
+    REQUIRED_ROLES,
+    ROLES,
+    CombineInput,
+    input_columns,
+    iter_input,
+)
+from pipelines.combine.prepare import RECOMPUTED
+
+STANDARD = ("id", "ra", "dec", "z", "z_flag", "z_err", "survey", "instrument_type")
+
+
+@dataclass
+class InputPlan:
+    """What the plan learned about one input."""
+
+    input: CombineInput
+    columns: list[str]
+    n_rows: int
+    surveys: list[str]
+    user_homogenized: bool
+    combined: bool
+
+
+@dataclass
+class CombinePlan:
+    """A checked run, ready for :func:`pipelines.combine.runner.run_combine`.
+
+    Attributes
+    ----------
+    config : CombineConfig
+    inputs : list of InputPlan
+    translation : Translation
+    fields : Fields or None
+    output_name : str
+        Stem of the output file.
+    extra_columns : tuple of str
+        Input columns carried because the tiebreaking priority uses them.
+    """
+
+    config: CombineConfig
+    inputs: list[InputPlan]
+    translation: Translation
+    fields: Fields | None
+    output_name: str = "crd"
+    extra_columns: tuple[str, ...] = ()
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total_rows(self) -> int:
+        """Rows over all inputs."""
+        return sum(p.n_rows for p in self.inputs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for provenance."""
+        return {
+            "config": self.config.to_dict(),
+            "inputs": [p.input.to_dict() | {"rows": p.n_rows, "surveys": p.surveys} for p in self.inputs],
+            "output_name": self.output_name,
+        }
+
+
+def _check_columns(inp: CombineInput, columns: list[str]) -> None:
+    unknown_roles = [r for r in inp.columns if r not in ROLES]
+    if unknown_roles:
+        raise PipelineError(
+            "unknown-role", f"input {inp.internal_name}: unknown column roles {unknown_roles}; "
+            f"use {', '.join(ROLES)}", input=inp.internal_name,
+        )
+    for role in REQUIRED_ROLES:
+        if not inp.column(role):
+            raise PipelineError(
+                "missing-association", f"input {inp.internal_name}: no column associated with "
+                f"'{role}'", input=inp.internal_name, column=role,
+            )
+    missing = {r: c for r, c in inp.columns.items() if c and c not in columns}
+    if missing:
+        raise PipelineError(
+            "missing-column", f"input {inp.internal_name}: associated columns not in the file: "
+            + ", ".join(f"{r} -> {c}" for r, c in missing.items())
+            + f" (file columns: {', '.join(columns[:30])}{' ...' if len(columns) > 30 else ''})",
+            input=inp.internal_name, column=sorted(missing.values()),
+        )
+
+
+def _scan(inp: CombineInput, columns: list[str], config: CombineConfig, translation: Translation) -> InputPlan:
+    """Read the few columns the checks need and check them."""
+    wanted = [inp.column("ra"), inp.column("dec")]
+    if inp.column("survey"):
+        wanted.append(inp.column("survey"))
+    user = [c for c in ("z_flag_homogenized", *flagsmod.USER_TYPE_COLUMNS) if c in columns]
+    wanted += [c for c in user if c not in wanted]
+    n_rows = 0
+    surveys: set[str] = set()
+    empty_survey = False
+    for batch in iter_input(inp, config.partition_rows, columns=list(dict.fromkeys(wanted))):
+        ra = pd.to_numeric(batch[inp.column("ra")], errors="coerce").to_numpy(dtype=float)
+        dec = pd.to_numeric(batch[inp.column("dec")], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(ra) | ~np.isfinite(dec) | (ra < 0) | (ra > 360) | (np.abs(dec) > 90)
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            examples = "; ".join(
+                f"row {n_rows + int(r) + 1}: ra={ra[r]!r}, dec={dec[r]!r}" for r in rows[:5]
+            )
+            raise PipelineError(
+                "invalid-positions",
+                f"input {inp.internal_name}: {int(bad.sum())} rows of a batch have missing or "
+                f"out-of-range ra/dec (ra in [0, 360], dec in [-90, 90]); examples: {examples}",
+                input=inp.internal_name, rows=[n_rows + int(r) + 1 for r in rows[:20]],
+            )
+        flagsmod._user_values(batch, inp.internal_name)
+        if inp.column("survey"):
+            values = batch[inp.column("survey")].astype("string").str.strip().str.upper()
+            values = values.mask(values == "", pd.NA)
+            empty_survey |= bool(values.isna().any())
+            surveys |= set(values.dropna().unique())
+        n_rows += len(batch)
+    has_z = "z_flag_homogenized" in columns
+    has_t = any(c in columns for c in flagsmod.USER_TYPE_COLUMNS)
+    user_homogenized = has_z and has_t
+    if not user_homogenized:
+        if not inp.column("survey"):
+            raise PipelineError(
+                "survey-column-missing",
+                f"input {inp.internal_name} has no survey column associated, so its flags cannot "
+                "be translated, and it does not provide z_flag_homogenized and type_homogenized "
+                "itself: associate a survey column or add the homogenized columns",
+                input=inp.internal_name,
+            )
+        unsupported = sorted(s for s in surveys if s not in translation.surveys)
+        if empty_survey:
+            unsupported.append("<empty>")
+        if unsupported:
+            raise PipelineError(
+                "survey-not-supported",
+                f"input {inp.internal_name}: missing translation for surveys {unsupported} in "
+                f"{translation.path.name}; supported surveys: {', '.join(sorted(translation.surveys))}",
+                input=inp.internal_name, surveys=unsupported,
+            )
+        available = set(columns) | set(STANDARD)
+        for survey in sorted(surveys):
+            lacking = sorted(translation.columns_needed(survey) - available)
+            if lacking:
+                raise PipelineError(
+                    "missing-column",
+                    f"input {inp.internal_name}: the translation rules of survey {survey} read "
+                    f"columns {lacking}, which the file lacks",
+                    input=inp.internal_name, surveys=[survey], column=lacking,
+                )
+    return InputPlan(
+        input=inp, columns=columns, n_rows=n_rows, surveys=sorted(surveys),
+        user_homogenized=user_homogenized,
+        combined=all(c in columns for c in RECOMPUTED[:4]),
+    )
+
+
+def make_plan(
+    inputs: list[CombineInput],
+    config: CombineConfig | dict[str, Any],
+    output_name: str = "crd",
+) -> CombinePlan:
+    """Check everything a run needs and return its plan.
+
+    Parameters
+    ----------
+    inputs : list of CombineInput
+        In order: CRD_IDs follow this order.
+    config : CombineConfig or dict
+    output_name : str
+        Stem of the output file.
+
+    Returns
+    -------
+    CombinePlan
+
+    Raises
+    ------
+    PipelineError
+        The first problem found, with a stable code naming the input.
+    """
+    if not isinstance(config, CombineConfig):
+        config = CombineConfig.from_dict(config)
+    if not inputs:
+        raise PipelineError("no-inputs", "a combination needs at least one input catalog")
+    names = [i.internal_name for i in inputs]
+    if len(set(names)) != len(names):
+        raise PipelineError("duplicate-input", f"an input is given twice: {names}")
+    translation = load_translation(config.flags_path)
+    fields = load_fields(config.fields_path) if config.footprint_flag else None
+    plans = []
+    for inp in inputs:
+        if inp.format.lower() not in FORMATS:
+            raise PipelineError(
+                "input-format", f"input {inp.internal_name}: format {inp.format!r} cannot be "
+                f"combined; use one of {', '.join(FORMATS)}", input=inp.internal_name,
+            )
+        columns = input_columns(inp)
+        _check_columns(inp, columns)
+        plans.append(_scan(inp, columns, config, translation))
+    extra = tuple(c for c in config.tiebreaking_priority if c not in ("z_flag_homogenized", "type_homogenized"))
+    for column in extra:
+        lacking = [p.input.internal_name for p in plans if column not in p.columns and column not in STANDARD]
+        if lacking:
+            raise PipelineError(
+                "missing-column", f"tiebreaking column {column!r} is not in inputs {lacking}",
+                column=column,
+            )
+    extra = tuple(c for c in extra if c not in STANDARD)
+    return CombinePlan(
+        config=config, inputs=plans, translation=translation, fields=fields,
+        output_name=output_name, extra_columns=extra,
+    )

@@ -1,0 +1,227 @@
+"""Output files of a run: deterministic bytes whatever the partitioning.
+
+Columns, in this order (those entirely empty are dropped)::
+
+    CRD_ID int64 | id string | ra dec z z_flag z_err float64 | survey string |
+    [instrument_type string] | source string | z_flag_homogenized int8 |
+    type_homogenized string | is_in_DP1_fields int8 | [extra priority columns float64] |
+    tie_result int8 | group_id int64 | compared_to string        (last three: mark/remove)
+
+Rows are sorted by CRD_ID. Every writer receives the rows as an iterator of frames in CRD_ID
+order and re-chunks them into blocks of ``CHUNK_ROWS`` rows, so file layout (Parquet row
+groups, HDF5/FITS writes) never depends on the number of partitions or workers. Files are
+written to a temporary name in the target folder and renamed when complete.
+
+Format details
+--------------
+parquet
+    pyarrow, zstd, no pandas metadata, fixed row groups.
+csv
+    header line, ``\\n`` line ends, shortest round-trip floats, empty field for null.
+fits
+    one BINTABLE HDU (text as fixed-width ASCII/UTF-8 bytes, width = longest value), written
+    with a header computed up front and rows streamed; no DATE keyword.
+hdf5
+    h5py, one compound dataset ``/catalog`` (text as fixed-width UTF-8 bytes), created with
+    ``track_times=False``; null text is empty, null numbers NaN.
+hats
+    ``lsdb.from_dataframe(...).to_hats`` (HATS properties carry a creation date, so HATS output
+    is not byte-reproducible).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.combine.errors import PipelineError
+
+CHUNK_ROWS = 262_144
+TEXT_KINDS = ("string", "str", "object")
+EXTENSIONS = {"parquet": "parquet", "csv": "csv", "fits": "fits", "hdf5": "hdf5", "hats": "hats"}
+
+
+def is_text(dtype: object) -> bool:
+    """True for text columns."""
+    return pd.api.types.is_string_dtype(dtype) or str(dtype) in TEXT_KINDS
+
+
+def rechunk(frames: Iterable[pd.DataFrame], rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    """Yield the concatenated rows of ``frames`` in blocks of exactly ``rows`` (last shorter)."""
+    pending: list[pd.DataFrame] = []
+    size = 0
+    for frame in frames:
+        if len(frame) == 0:
+            continue
+        pending.append(frame)
+        size += len(frame)
+        while size >= rows:
+            block = pd.concat(pending, ignore_index=True) if len(pending) > 1 else pending[0]
+            yield block.iloc[:rows].reset_index(drop=True)
+            rest = block.iloc[rows:]
+            pending, size = ([rest] if len(rest) else []), len(rest)
+    if size:
+        block = pd.concat(pending, ignore_index=True) if len(pending) > 1 else pending[0]
+        yield block.reset_index(drop=True)
+
+
+def arrow_schema(dtypes: dict[str, object]) -> pa.Schema:
+    """The Parquet schema of the output columns (no metadata)."""
+    fields = []
+    for name, dtype in dtypes.items():
+        if is_text(dtype):
+            fields.append(pa.field(name, pa.string()))
+        else:
+            fields.append(pa.field(name, pa.from_numpy_dtype(np.dtype(dtype))))
+    return pa.schema(fields)
+
+
+def _tmp(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def _write_parquet(path: Path, frames: Iterable[pd.DataFrame], dtypes: dict[str, object]) -> None:
+    schema = arrow_schema(dtypes)
+    with pq.ParquetWriter(path, schema, compression="zstd", write_statistics=True) as writer:
+        for block in rechunk(frames):
+            table = pa.Table.from_pandas(block, schema=schema, preserve_index=False)
+            writer.write_table(table.replace_schema_metadata(None), row_group_size=CHUNK_ROWS)
+
+
+def _write_csv(path: Path, frames: Iterable[pd.DataFrame], dtypes: dict[str, object]) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write(",".join(dtypes) + "\n")
+        for block in rechunk(frames):
+            block.to_csv(fh, header=False, index=False, lineterminator="\n")
+
+
+def _record_dtype(dtypes: dict[str, object], widths: dict[str, int], big_endian: bool) -> np.dtype:
+    order = ">" if big_endian else "<"
+    out = []
+    for name, dtype in dtypes.items():
+        if is_text(dtype):
+            out.append((name, f"S{max(widths.get(name, 1), 1)}"))
+        elif np.dtype(dtype) == np.int8 and big_endian:
+            out.append((name, np.dtype("u1")))  # FITS has no signed byte; our int8 are >= 0
+        else:
+            dt = np.dtype(dtype)
+            out.append((name, dt.newbyteorder(order) if dt.itemsize > 1 else dt))
+    return np.dtype(out)
+
+
+def _records(block: pd.DataFrame, rec: np.dtype) -> np.ndarray:
+    arr = np.zeros(len(block), dtype=rec)
+    for name in rec.names:
+        col = block[name]
+        if rec[name].kind == "S":
+            arr[name] = col.fillna("").astype(str).str.encode("utf-8").to_numpy(dtype=object)
+        else:
+            arr[name] = col.to_numpy(dtype=rec[name].newbyteorder("="))
+    return arr
+
+
+def _write_hdf5(path: Path, frames: Iterable[pd.DataFrame], dtypes: dict[str, object],
+                widths: dict[str, int], n_rows: int) -> None:
+    import h5py
+
+    rec = _record_dtype(dtypes, widths, big_endian=False)
+    with h5py.File(path, "w", libver="earliest", track_order=False) as fh:
+        ds = fh.create_dataset("catalog", shape=(n_rows,), dtype=rec, track_times=False)
+        start = 0
+        for block in rechunk(frames):
+            ds[start:start + len(block)] = _records(block, rec)
+            start += len(block)
+        if start != n_rows:
+            raise PipelineError("output-size", f"wrote {start} rows, expected {n_rows}")
+
+
+def _write_fits(path: Path, frames: Iterable[pd.DataFrame], dtypes: dict[str, object],
+                widths: dict[str, int], n_rows: int) -> None:
+    from astropy.io import fits
+
+    rec = _record_dtype(dtypes, widths, big_endian=True)
+    header = fits.BinTableHDU(data=np.zeros(0, dtype=rec), name="CATALOG").header
+    header["NAXIS2"] = n_rows
+    primary = fits.PrimaryHDU().header
+    written = 0
+    with open(path, "wb") as fh:
+        fh.write(primary.tostring().encode("ascii"))
+        fh.write(header.tostring().encode("ascii"))
+        for block in rechunk(frames):
+            fh.write(_records(block, rec).tobytes())
+            written += len(block)
+        size = written * rec.itemsize
+        fh.write(b"\0" * ((2880 - size % 2880) % 2880))
+    if written != n_rows:
+        raise PipelineError("output-size", f"wrote {written} rows, expected {n_rows}")
+
+
+def _write_hats(path: Path, frames: Iterable[pd.DataFrame], name: str) -> None:
+    import warnings
+
+    import lsdb
+
+    frame = pd.concat(list(frames), ignore_index=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        catalog = lsdb.from_dataframe(
+            frame, ra_column="ra", dec_column="dec", catalog_name=name, margin_threshold=None,
+        )
+        catalog.to_hats(path, catalog_name=name, progress_bar=False)
+
+
+def write_output(
+    directory: Path,
+    name: str,
+    fmt: str,
+    frames: Iterable[pd.DataFrame],
+    dtypes: dict[str, object],
+    widths: dict[str, int],
+    n_rows: int,
+) -> Path:
+    """Write the output file (or HATS folder) atomically.
+
+    Parameters
+    ----------
+    directory : Path
+        Existing target folder.
+    name : str
+        File stem.
+    fmt : str
+        parquet, csv, fits, hdf5 or hats.
+    frames : iterable of pandas.DataFrame
+        Output rows in CRD_ID order, columns as ``dtypes``.
+    dtypes : dict
+        Column -> dtype, in output order.
+    widths : dict
+        Longest UTF-8 length of each text column (FITS, HDF5).
+    n_rows : int
+        Total rows (FITS, HDF5 headers are written first).
+
+    Returns
+    -------
+    Path
+        The written file or folder.
+    """
+    target = Path(directory) / f"{name}.{EXTENSIONS[fmt]}"
+    tmp = _tmp(target)
+    if fmt == "parquet":
+        _write_parquet(tmp, frames, dtypes)
+    elif fmt == "csv":
+        _write_csv(tmp, frames, dtypes)
+    elif fmt == "hdf5":
+        _write_hdf5(tmp, frames, dtypes, widths, n_rows)
+    elif fmt == "fits":
+        _write_fits(tmp, frames, dtypes, widths, n_rows)
+    elif fmt == "hats":
+        _write_hats(tmp, frames, name)
+    else:
+        raise PipelineError("invalid-config", f"unknown output format {fmt!r}")
+    os.replace(tmp, target)
+    return target

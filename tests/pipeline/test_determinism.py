@@ -1,0 +1,32 @@
+"""Same inputs and configuration, same bytes: whatever the workers and partitions."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from pipelines.combine.plan import make_plan
+from pipelines.combine.runner import run_combine
+from tests.pipeline.samples import REFERENCE_PARAMS, sample_inputs
+
+
+def _digest(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "fits", "hdf5"])
+def test_bytes_do_not_depend_on_workers_or_partitions(fmt, tmp_path):
+    inputs = sample_inputs()[3:9]
+    digests = []
+    for n_workers, partition_rows in ((1, 1_000_000), (2, 250), (2, 777)):
+        config = REFERENCE_PARAMS | {
+            "duplicates": "mark", "output_format": fmt, "partition_rows": partition_rows,
+            "executor": {"kind": "local", "n_workers": n_workers},
+        }
+        folder = tmp_path / f"{n_workers}-{partition_rows}"
+        result = run_combine(make_plan(inputs, config), folder)
+        digests.append(_digest(folder))
+        assert [f["sha256"] for f in result.files] == list(digests[-1].values())
+    assert digests[0] == digests[1] == digests[2]
+    assert not [p for p in tmp_path.rglob(".*tmp*")]
