@@ -723,14 +723,14 @@ def serve(catalog: Catalog, host: str = "127.0.0.1", port: int = 8001, db_path: 
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     port = sock.getsockname()[1]
-    logging.getLogger("uvicorn.access").addFilter(RedactFilter())
     shown = f"[{host}]" if ":" in host else host
     if not ds._pzcat.site_dir.is_dir():
         echo(f"warning[site-missing]: {ds._pzcat.site_dir} does not exist; /site/ will answer 404")
     echo(f"pzcat: serving {catalog.config.name} (previews, downloads and /site/) in "
          f"{time.perf_counter() - t0:.2f} s at")
     echo(f"http://{shown}:{port}/")
-    config = uvicorn.Config(ds.app(), log_level="warning", access_log=access_log, lifespan="on",
-                            timeout_keep_alive=30)
+    config = uvicorn.Config(ds.app(), log_level="info" if access_log else "warning",
+                            access_log=access_log, lifespan="on", timeout_keep_alive=30)
+    logging.getLogger("uvicorn.access").addFilter(RedactFilter())  # after uvicorn's logging setup
     server = uvicorn.Server(config)
     server.run(sockets=[sock])
