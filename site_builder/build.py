@@ -18,6 +18,7 @@ import filecmp
 import hashlib
 import json
 import multiprocessing as mp
+import os
 import re
 import shutil
 import subprocess
@@ -97,13 +98,17 @@ def mkdocs_config(catalog: Catalog, docs_dir: Path, site_dir: Path) -> dict[str,
     return config
 
 
+_MKDOCS_ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+
+
 def _mkdocs_cmd(config_file: Path, strict: bool) -> list[str]:
-    cmd = [sys.executable, "-m", "mkdocs", "build", "--clean", "-q", "-f", str(config_file)]
+    # no -q: mkdocs counts strict-mode warnings through its logger, which -q silences
+    cmd = [sys.executable, "-m", "mkdocs", "build", "--clean", "-f", str(config_file)]
     return [*cmd, "--strict"] if strict else cmd
 
 
 def _mkdocs_failed(config_file: Path, output: str) -> PzcatError:
-    lines = [ln for ln in output.splitlines() if ln.strip()]
+    lines = [ln for ln in output.splitlines() if ln.strip() and not ln.startswith("INFO")]
     return PzcatError("site-build-failed", "mkdocs build failed:\n" + "\n".join(lines[-30:]),
                       file=str(config_file))
 
@@ -117,7 +122,7 @@ def run_mkdocs(config_file: Path, strict: bool = True) -> None:
         ``site-build-failed`` with mkdocs' warnings and errors.
     """
     proc = subprocess.run(_mkdocs_cmd(config_file, strict), capture_output=True, text=True,
-                          check=False)
+                          check=False, env=_MKDOCS_ENV)
     if proc.returncode != 0:
         raise _mkdocs_failed(config_file, proc.stderr + proc.stdout)
 
@@ -266,7 +271,7 @@ def build_site(catalog: Catalog, out_dir: Path, strict: bool = True,
     say("running mkdocs build" + (" --strict" if strict else ""))
     with tempfile.TemporaryFile(mode="w+") as log:
         mkdocs = subprocess.Popen(_mkdocs_cmd(config_file, strict), stdout=log,
-                                  stderr=subprocess.STDOUT, text=True)
+                                  stderr=subprocess.STDOUT, text=True, env=_MKDOCS_ENV)
         timings["manifests"] = time.perf_counter() - t0
 
         # 2. statistics (cached by file sha256) and git history, while mkdocs works

@@ -1,0 +1,241 @@
+"""The strict site build of the fixed catalog: pages, navigation, JSON API, incremental rebuilds."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from click.testing import CliRunner
+from site_fixture_catalog import make_fixed_catalog
+
+from pzcat.catalog import Catalog
+from pzcat.errors import PzcatError
+from site_builder import render
+from site_builder.build import build_site
+from site_builder.plots import mollweide, nz_svg, sky_png
+from site_builder.stats import table_stats
+
+NAMES = ["1_reference_redshifts", "2_ecdfs_training_set", "3_combined_redshifts", "4_bpz_model"]
+
+
+def _page(out: Path, name: str) -> str:
+    return (out / "product" / name / "index.html").read_text(encoding="utf-8")
+
+
+def test_strict_build_writes_every_page(built_site) -> None:
+    out, result = built_site
+    assert result.products == 4 and not result.problems
+    assert result.pages_written == 4
+    for page in ("index.html", "official/index.html", "user/index.html", "products/index.html",
+                 "product_types/index.html", "releases/index.html", "pipelines/index.html",
+                 "contribute/index.html", "downloads/index.html", "errors/index.html",
+                 "assets/pzcat.js", "assets/pz-sky-frame.svg", ".nojekyll"):
+        assert (out / page).is_file(), page
+    for name in NAMES:
+        assert (out / "product" / name / "index.html").is_file()
+    assert not (out / "product" / render.SHELL_NAME).exists()
+    assert render.SHELL_NAME not in (out / "sitemap.xml").read_text(encoding="utf-8")
+
+
+def test_landing_page_has_three_cards_and_contributing(built_site) -> None:
+    out, _ = built_site
+    html = (out / "index.html").read_text(encoding="utf-8")
+    cards = html[html.index('class="grid cards'):]
+    for title in ("Official products", "User products", "Pipelines"):
+        assert title in cards
+    assert "How to contribute" in html
+
+
+def test_product_pages_stay_out_of_the_navigation(built_site) -> None:
+    out, _ = built_site
+    for page in ("index.html", f"product/{NAMES[0]}/index.html"):
+        html = (out / page).read_text(encoding="utf-8")
+        start = html.index("md-nav--primary")
+        nav = html[start:html.index('class="md-content"', start)]
+        assert "product/" not in nav.replace("products/", "")
+        assert "Official products" in nav
+
+
+def test_product_page_content(built_site) -> None:
+    out, _ = built_site
+    ref = _page(out, "1_reference_redshifts")
+    assert 'class="pz-badge pz-official"' in ref
+    assert 'href="http://127.0.0.1:8001/-/download/1_reference_redshifts.zip"' in ref
+    assert 'href="http://127.0.0.1:8001/previews/1_reference_redshifts"' in ref
+    assert 'pz = PzCatalog("http://127.0.0.1:8001/site/")' in ref
+    assert 'df = pz.get_product("1_reference_redshifts")' in ref
+    assert 'id="pz-sky"' in ref and 'id="pz-nz"' in ref
+    assert "pos.eq.ra;meta.main" in ref and "<th>Nulls</th>" in ref
+    assert ref.count("<tr>", ref.index('id="pz-preview"')) >= 11   # header + 10 rows
+    assert "<title>Reference redshifts - Test Photo-z Catalog</title>" in ref
+    assert '<link rel="canonical" href="http://127.0.0.1:8001/site/product/1_reference_redshifts/">' in ref
+
+    training = _page(out, "2_ecdfs_training_set")
+    assert '<iframe class="pz-desc-frame" sandbox=""' in training
+    assert "allow-scripts" not in training and "allow-same-origin" not in training
+    assert "&lt;script&gt;alert" in training and "<script>alert" not in training
+    assert 'id="pz-nz"' in training and 'id="pz-sky"' not in training    # no ra/dec: no sky map
+    assert "Describe the ECDFS training set" in training and "alice" in training
+    assert (out / "product" / "2_ecdfs_training_set" / "description.html").is_file()
+
+    combined = _page(out, "3_combined_redshifts")
+    assert "pzcat reproduce 3_combined_redshifts" in combined
+    assert 'href="../1_reference_redshifts/"' in combined
+
+    model = _page(out, "4_bpz_model")
+    assert 'id="pz-preview"' not in model and "model.pkl" in model
+    assert "pzcat reproduce" not in model
+
+
+def test_product_pages_are_small(built_site) -> None:
+    out, _ = built_site
+    for name in NAMES:
+        size = (out / "product" / name / "index.html").stat().st_size
+        assert size <= 25 * 1024, (name, size)
+
+
+def test_json_api(built_site) -> None:
+    out, _ = built_site
+    index = json.loads((out / "api" / "index.json").read_text(encoding="utf-8"))
+    assert index["n_products"] == 4 and index["datasette_url"] == "http://127.0.0.1:8001/"
+    products = json.loads((out / "api" / "products.json").read_text(encoding="utf-8"))
+    assert [p["internal_name"] for p in products["products"]] == NAMES
+    assert products["count"] == 4
+    assert "z_spec" in products["products"][1]["columns"]
+    types = json.loads((out / "api" / "product_types.json").read_text(encoding="utf-8"))
+    assert {t["name"]: t["count"] for t in types["product_types"]}["redshift_catalog"] == 2
+    releases = json.loads((out / "api" / "releases.json").read_text(encoding="utf-8"))
+    assert {r["name"]: r["count"] for r in releases["releases"]} == {"dp1": 2, "dr1": 0}
+    one = json.loads((out / "api" / "products" / "1_reference_redshifts.json").read_text("utf-8"))
+    assert one["manifest"]["internal_name"] == "1_reference_redshifts"
+    z = next(c for c in one["statistics"]["columns"] if c["name"] == "z")
+    assert z["nulls"] == 0 and z["min"] < z["mean"] < z["max"]
+    assert one["statistics"]["n_rows"] == 200
+
+
+def test_client_reads_the_api(built_site) -> None:
+    """The Python client's site mode reads exactly these files."""
+    out, _ = built_site
+    products = json.loads((out / "api" / "products.json").read_text(encoding="utf-8"))["products"]
+    for p in products:
+        doc = json.loads((out / p["api"]).read_text(encoding="utf-8"))
+        assert doc["manifest"]["id"] == p["id"]
+        assert (out / p["url"] / "index.html").is_file()
+
+
+def test_pipelines_page_lists_the_translation_surveys(built_site) -> None:
+    out, _ = built_site
+    html = (out / "pipelines" / "index.html").read_text(encoding="utf-8")
+    for text in ("Combine Redshift Catalogs", "Very high confidence", "Spectroscopic", "pull request"):
+        assert text in html
+    surveys, _ = render.translation_surveys(Path("/nonexistent"))
+    if surveys:
+        assert surveys[0] in html
+
+
+def test_error_codes_page_is_generated(built_site) -> None:
+    out, _ = built_site
+    html = (out / "errors" / "index.html").read_text(encoding="utf-8")
+    assert "checksum-mismatch" in html or "yaml-syntax" in html
+    assert "site-build-failed" in html
+
+
+def test_rebuild_is_incremental(tmp_path: Path) -> None:
+    root = make_fixed_catalog(tmp_path / "catalog")
+    out = tmp_path / "site"
+    work = tmp_path / "work"
+    first = build_site(Catalog.open(root), out, work_dir=work)
+    assert first.pages_written == 4 and first.stats_computed == 3
+    again = build_site(Catalog.open(root), out, work_dir=work)
+    assert again.pages_written == 0 and again.stats_computed == 0 and again.stats_cached == 3
+
+    path = root / "manifests" / "4_bpz_model.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["description"] = "A retrained BPZ prior."
+    data["version"] = 2
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    changed = build_site(Catalog.open(root), out, work_dir=work)
+    assert changed.pages_written == 1 and changed.stats_computed == 0
+    assert "A retrained BPZ prior." in _page(out, "4_bpz_model")
+
+    path.unlink()
+    removed = build_site(Catalog.open(root), out, work_dir=work)
+    assert not (out / "product" / "4_bpz_model").exists()
+    assert not (out / "api" / "products" / "4_bpz_model.json").exists()
+    assert removed.products == 3
+
+
+def test_strict_build_fails_on_a_broken_link(tmp_path: Path, monkeypatch) -> None:
+    root = make_fixed_catalog(tmp_path / "catalog")
+    original = render.narrative_pages
+
+    def broken(data, summaries):
+        pages = original(data, summaries)
+        pages["downloads/index.md"] += "\n[broken](../nowhere/missing.md)\n"
+        return pages
+
+    monkeypatch.setattr(render, "narrative_pages", broken)
+    with pytest.raises(PzcatError) as info:
+        build_site(Catalog.open(root), tmp_path / "site", work_dir=tmp_path / "work")
+    assert info.value.code == "site-build-failed"
+    assert "missing.md" in info.value.message
+
+
+def test_cli_build_site(tmp_path: Path) -> None:
+    from pzcat.cli import _register_extensions, cli
+
+    _register_extensions()
+    root = make_fixed_catalog(tmp_path / "catalog")
+    result = CliRunner().invoke(cli, ["build-site", "--root", str(root), "--out",
+                                      str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "4 products" in result.output
+    assert (tmp_path / "out" / "product" / "4_bpz_model" / "index.html").is_file()
+
+
+# -- units -----------------------------------------------------------------------------------------
+
+def test_table_stats_values(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("ra,dec,z,name\n10,-5,0.5,a\n20,5,,b\n30,0,1.5,\n", encoding="utf-8")
+    st = table_stats(path, "csv", "ra", "dec", "z")
+    cols = {c["name"]: c for c in st["columns"]}
+    assert st["n_rows"] == 3 and st["error"] is None
+    assert (cols["ra"]["min"], cols["ra"]["max"], cols["ra"]["mean"]) == (10, 30, 20)
+    assert cols["z"]["nulls"] == 1 and cols["z"]["mean"] == 1.0
+    assert cols["name"]["nulls"] == 1 and cols["name"]["min"] == "a"
+    assert st["preview"]["rows"][1] == ["20", "5", None, "b"]
+    assert st["sky"]["n"] == 3 and st["nz"]["n"] == 2
+
+
+def test_table_stats_unreadable_gives_a_code(tmp_path: Path) -> None:
+    path = tmp_path / "t.parquet"
+    path.write_bytes(b"PAR1 not really")
+    st = table_stats(path, "parquet")
+    assert st["error"].startswith("truncated-parquet")
+
+
+def test_mollweide_orientation() -> None:
+    x, y = mollweide(np.array([0.0, 90.0, 270.0, 0.0]), np.array([0.0, 0.0, 0.0, 90.0]))
+    assert abs(x[0]) < 1e-9 and abs(y[0]) < 1e-9
+    assert x[1] < 0 < x[2]                    # RA increases to the left
+    assert abs(y[3] - np.sqrt(2)) < 1e-6
+
+
+def test_plots_are_deterministic() -> None:
+    sky = {"w": 160, "h": 80, "n": 3, "cells": [[100, 1], [5000, 2]]}
+    assert sky_png(sky) == sky_png(sky)
+    assert sky_png(sky).startswith(b"\x89PNG")
+    nz = {"step": 0.005, "n": 3, "outside": 0, "bins": [[10, 1], [200, 2]]}
+    svg = nz_svg(nz)
+    assert svg == nz_svg(nz) and svg.count("<rect") == 2
+
+
+def test_safe_markdown() -> None:
+    html = str(render.safe_markdown("<img src=x onerror=alert(1)> [x](javascript:alert(1)) **b**"))
+    assert "<img" not in html and "javascript:" not in html and "<strong>b</strong>" in html
+    assert re.search(r"&lt;img", html)
