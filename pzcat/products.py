@@ -12,9 +12,12 @@ import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import get_args
+
+from pydantic import ValidationError
 
 from pzcat.catalog import Catalog
-from pzcat.errors import PzcatError, UsageError
+from pzcat.errors import PzcatError, TableError, UsageError
 from pzcat.files import path_digest, path_size
 from pzcat.manifest import (
     NO_PZ_CODE_TYPES,
@@ -23,9 +26,11 @@ from pzcat.manifest import (
     ColumnInfo,
     ColumnRole,
     FileEntry,
+    FileFormat,
     Manifest,
     make_internal_name,
     now_utc,
+    schema_problems,
 )
 from pzcat.tables import guess_format, open_table
 
@@ -78,15 +83,40 @@ def suggest_columns(columns: Iterable[ColumnInfo]) -> dict[str, str]:
     return {r: out[r] for r in ROLE_PATTERNS if r in out}
 
 
+def check_format(fmt: str | None) -> str | None:
+    """``fmt`` itself when it is in the manifest's vocabulary (or None).
+
+    Raises
+    ------
+    PzcatError
+        ``unknown-format``.
+    """
+    if fmt is not None and fmt not in get_args(FileFormat):
+        raise PzcatError("unknown-format", f"format {fmt!r} is not one of "
+                         f"{', '.join(get_args(FileFormat))}", key="format")
+    return fmt
+
+
 def describe_file(path: Path, rel_path: str, role: str, fmt: str | None = None) -> FileEntry:
-    """A :class:`FileEntry` with size, sha256 and (for tables) n_rows and columns."""
-    fmt = fmt or guess_format(path)
+    """A :class:`FileEntry` with size, sha256 and (for tables) n_rows and columns.
+
+    A description or auxiliary file whose format is only guessed from its name (``notes.txt`` looks
+    like CSV) and that does not read as a table is recorded as ``other``; a main file, or a format
+    given explicitly, must read.
+    """
+    guessed = fmt is None
+    fmt = check_format(fmt) or guess_format(path)
     size, digest = path_digest(path)
     entry = FileEntry(role=role, path=rel_path, format=fmt, size=size, sha256=digest)
     if entry.is_table:
-        reader = open_table(path, fmt)
-        entry.columns = reader.schema()
-        entry.n_rows = reader.n_rows()
+        try:
+            reader = open_table(path, fmt)
+            entry.columns = reader.schema()
+            entry.n_rows = reader.n_rows()
+        except TableError:
+            if not guessed or role == "main":
+                raise
+            entry.format, entry.columns, entry.n_rows = "other", None, None
     return entry
 
 
@@ -214,6 +244,7 @@ def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: 
     if catalog.manifest_path(internal).exists() or catalog.product_dir(internal).exists():
         raise PzcatError("file-exists", f"product {internal} exists already")
     overrides = _parse_columns(columns)
+    check_format(fmt)
     catalog.products_dir.mkdir(parents=True, exist_ok=True)
     staged = Path(tempfile.mkdtemp(dir=catalog.products_dir, prefix=f".{internal}.", suffix=".tmp"))
     try:
@@ -235,9 +266,10 @@ def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: 
         main = files[0] if files and files[0].role == "main" else None
         assoc = suggest_columns(main.columns or []) if main and main.columns else {}
         assoc.update(overrides)
+        assoc = {r: c for r, c in assoc.items() if c}  # ROLE= drops a suggestion
         if main and main.columns:
             names_in_file = {c.name for c in main.columns}
-            bad = {r: c for r, c in overrides.items() if c not in names_in_file}
+            bad = {r: c for r, c in overrides.items() if c and c not in names_in_file}
             if bad:
                 raise PzcatError("missing-column", f"columns {bad} are not in {main.filename} "
                                  f"(columns: {sorted(names_in_file)[:30]})")
@@ -247,13 +279,17 @@ def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: 
                 if role in STANDARD_ROLES and not col.ucd:
                     col.ucd = STANDARD_ROLES[role]
         now = now_utc()
-        manifest = Manifest(
-            id=pid, internal_name=internal, name=name.strip(), product_type=ptype, release=rel,
-            official=official, pz_code=pz_code or None, description=description,
-            uploaded_by=uploaded_by, created=now, updated=now, version=1, license=license,
-            citation=citation, doi=doi, files=files,
-            columns={r: ColumnRole(column=c, ucd=STANDARD_ROLES.get(r)) for r, c in assoc.items()})
-        _install(catalog, manifest, staged)
+        try:
+            manifest = Manifest(
+                id=pid, internal_name=internal, name=name.strip(), product_type=ptype, release=rel,
+                official=official, pz_code=pz_code or None, description=description,
+                uploaded_by=uploaded_by, created=now, updated=now, version=1, license=license,
+                citation=citation, doi=doi, files=files,
+                columns={r: ColumnRole(column=c, ucd=STANDARD_ROLES.get(r)) for r, c in assoc.items()})
+        except ValidationError as exc:
+            code, key, msg = schema_problems(exc)[0]
+            raise PzcatError(code, f"{msg}; nothing was changed", key=key) from None
+        _install(catalog, manifest, staged if files and any(f.path for f in files) else None)
         return manifest
     finally:
         if staged.exists():
@@ -341,6 +377,7 @@ def attach_file(catalog: Catalog, key: str, *, file: Path | None = None, url: st
         raise UsageError("usage", "give exactly one of FILE or --url")
     if role == "main" and manifest.main_file is not None:
         raise UsageError("usage", "the product has a main file already; detach it first")
+    check_format(fmt)
     if url:
         manifest.files.append(FileEntry(role=role, url=url, format=fmt or "other"))
         _bump(manifest)
