@@ -83,16 +83,26 @@ def priority_scores(keys: pd.DataFrame, column: str, type_priority: dict[str, in
 
 
 def _compared_to(pairs: np.ndarray, crd: np.ndarray, n: int) -> pd.Series:
-    out = pd.Series(pd.NA, index=np.arange(n), dtype="string")
-    if len(pairs) == 0:
-        return out
-    obj = np.concatenate([pairs[:, 0], pairs[:, 1]])
-    other = crd[np.concatenate([pairs[:, 1], pairs[:, 0]])]
-    order = np.lexsort((other, obj))
-    frame = pd.DataFrame({"obj": obj[order], "other": other[order].astype(str)})
-    joined = frame.groupby("obj", sort=True)["other"].agg(", ".join)
-    out.iloc[joined.index.to_numpy()] = joined.to_numpy()
-    return out
+    """For each object, the CRD_IDs of its pairs, increasing, joined by ", " (vectorised).
+
+    Objects are handled by number of partners: the partners of all objects with ``d`` partners
+    form a (count, d) matrix whose columns are concatenated.
+    """
+    out = np.full(n, None, dtype=object)
+    if len(pairs):
+        obj = np.concatenate([pairs[:, 0], pairs[:, 1]])
+        other = crd[np.concatenate([pairs[:, 1], pairs[:, 0]])]
+        order = np.lexsort((other, obj))
+        obj, text = obj[order], other[order].astype(str).astype(object)
+        starts = np.flatnonzero(np.r_[True, obj[1:] != obj[:-1]])
+        counts = np.diff(np.r_[starts, len(obj)])
+        for d in np.unique(counts):
+            first = starts[counts == d]
+            joined = text[first]
+            for k in range(1, int(d)):
+                joined = joined + ", " + text[first + k]
+            out[obj[first]] = joined
+    return pd.Series(pd.array(out, dtype="string"))
 
 
 def resolve(

@@ -10,7 +10,7 @@ Two jobs need Dask:
 Neighbour search has two implementations that give the same pairs:
 
 ``partitioned`` (default)
-    Positions are assigned to HEALPix order-7 pixels with hats' pixel maths; pixels, in nested
+    Positions are assigned to HEALPix order-7 nested pixels (HATS numbering, via cdshealpix); pixels, in nested
     order, are grouped into partitions of about ``partition_rows`` rows. Each partition gets a
     margin: the objects of other partitions within the radius of its border (found by probing
     positions at a few radii around each object). Each partition is matched with LSDB's k-d tree
@@ -51,7 +51,10 @@ def executor(config: ExecutorConfig) -> Iterator[dict[str, Any]]:
         Facts about the executor for the run's provenance.
     """
     if config.kind == "local":
-        with dask.config.set(scheduler="threads", num_workers=config.n_workers):
+        import dask.threaded
+
+        # a callable scheduler: dask then does not import distributed to look for a client
+        with dask.config.set(scheduler=dask.threaded.get, num_workers=config.n_workers):
             yield {"kind": "local", "scheduler": "threads", "n_workers": config.n_workers}
         return
     from distributed import Client
@@ -88,9 +91,17 @@ def _offset(ra: np.ndarray, dec: np.ndarray, dist_deg: float, theta: float) -> t
 
 
 def _pixels(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
-    from hats.pixel_math.healpix_shim import radec2pix
+    """HEALPix nested pixels at ``PIXEL_ORDER``, numbered as HATS numbers them.
 
-    return np.asarray(radec2pix(PIXEL_ORDER, ra, np.clip(dec, -90, 90)), dtype=np.int64)
+    cdshealpix is the library behind ``hats.pixel_math.healpix_shim.radec2pix``; it is called
+    directly because importing ``hats`` costs several seconds.
+    """
+    import astropy.units as u
+    from cdshealpix.nested import lonlat_to_healpix
+
+    lon = np.asarray(ra, dtype=np.float64) % 360.0
+    lat = np.clip(np.asarray(dec, dtype=np.float64), -90.0, 90.0)
+    return np.asarray(lonlat_to_healpix(lon * u.deg, lat * u.deg, PIXEL_ORDER), dtype=np.int64)
 
 
 def _margin_memberships(

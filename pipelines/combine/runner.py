@@ -141,8 +141,14 @@ def _output_frames(
             yield frame[columns].reset_index(drop=True)
 
 
-def _column_facts(prepared, decisions, keep, columns) -> tuple[list[str], dict[str, object], dict[str, int], int]:
-    """Non-empty columns, their dtypes, text widths and the number of output rows."""
+def _column_facts(
+    prepared: list[list[pd.DataFrame]], decisions: dict[str, Any] | None, keep: np.ndarray | None,
+    columns: list[str], need_widths: bool,
+) -> tuple[list[str], dict[str, object], dict[str, int], int]:
+    """Non-empty columns, their dtypes, text widths in UTF-8 bytes and the output rows."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     non_empty: dict[str, bool] = dict.fromkeys(columns, False)
     widths: dict[str, int] = {}
     dtypes: dict[str, object] = {}
@@ -152,11 +158,11 @@ def _column_facts(prepared, decisions, keep, columns) -> tuple[list[str], dict[s
         for name in columns:
             col = frame[name]
             dtypes.setdefault(name, col.dtype)
-            if col.notna().any():
+            if not non_empty[name] and col.notna().any():
                 non_empty[name] = True
-            if writers.is_text(col.dtype) and len(col):
-                lengths = col.dropna().astype(str).str.encode("utf-8").str.len()
-                widths[name] = max(widths.get(name, 1), int(lengths.max()) if len(lengths) else 1)
+            if need_widths and writers.is_text(col.dtype) and len(col):
+                longest = pc.max(pc.binary_length(pa.array(col, type=pa.string()))).as_py()
+                widths[name] = max(widths.get(name, 1), int(longest or 1))
     kept = [c for c in columns if non_empty[c]]
     return kept, {c: dtypes[c] for c in kept}, widths, n_rows
 
@@ -213,7 +219,7 @@ def run_combine(plan: CombinePlan, output_dir: Path, progress: Progress | None =
             decisions = {
                 "tie_result": resolution.tie_result,
                 "group_id": resolution.group_id,
-                "compared_to": resolution.compared_to.to_numpy(),
+                "compared_to": resolution.compared_to.array,
             }
             summary["duplicates"] = resolution.stats | {"neighbour_partitions": n_parts}
             progress(f"duplicates: {resolution.stats['pairs']} pairs, "
@@ -228,10 +234,8 @@ def run_combine(plan: CombinePlan, output_dir: Path, progress: Progress | None =
     columns = list(prepared[0][0].columns) if prepared and prepared[0] else []
     if decisions is not None:
         columns += list(DECISION_COLUMNS)
-        for name, values in decisions.items():
-            if name == "compared_to":
-                decisions[name] = pd.array(values, dtype="string")
-    kept, dtypes, widths, n_rows = _column_facts(prepared, decisions, keep, columns)
+    kept, dtypes, widths, n_rows = _column_facts(
+        prepared, decisions, keep, columns, config.output_format in ("fits", "hdf5"))
     progress(f"write: {n_rows} rows, {len(kept)} columns as {config.output_format}")
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
