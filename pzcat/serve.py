@@ -448,8 +448,19 @@ def _column_description(col, role: str | None, ucd: str | None) -> str:
     return " · ".join(bits)
 
 
-def _cone_sql(table: str, ra: str, dec: str) -> str:
-    t, r, d = (json.dumps(x) for x in (table, ra, dec))
+def _cone_sql(table: str, ra: str, dec: str, healpix: bool = True) -> str:
+    """Cone search: the HEALPix ranges covering the cone (index lookups), then the exact distance.
+
+    Without the HEALPix column, a band in dec (index) then the exact distance.
+    """
+    t, r, d, h = (json.dumps(x) for x in (table, ra, dec, HEALPIX_COLUMN))
+    if healpix:
+        return (f"select pz_angdist(t.{r}, t.{d}, :ra, :dec) as distance_arcsec, t.*\n"
+                f"from json_each(pz_cone_ranges(:ra, :dec, :radius_arcsec)) as pix\n"
+                f"join {t} as t on t.{h} between json_extract(pix.value, '$[0]')"
+                f" and json_extract(pix.value, '$[1]')\n"
+                f"where pz_angdist(t.{r}, t.{d}, :ra, :dec) <= cast(:radius_arcsec as real)\n"
+                f"order by distance_arcsec limit 1000")
     return (f"select pz_angdist({r}, {d}, :ra, :dec) as distance_arcsec, * from {t}\n"
             f"where {d} between cast(:dec as real) - cast(:radius_arcsec as real) / 3600.0\n"
             f"              and cast(:dec as real) + cast(:radius_arcsec as real) / 3600.0\n"
@@ -463,8 +474,14 @@ def _zrange_sql(table: str, z: str) -> str:
             f"order by {zc} limit 1000")
 
 
-def datasette_metadata(catalog: Catalog, db_path: Path | None = None, allow_sql: bool = True) -> dict:
-    """Datasette metadata from the manifests and the built database."""
+def datasette_metadata(catalog: Catalog, db_path: Path | None = None, allow_sql: bool = True,
+                       with_units: bool = False) -> dict:
+    """Datasette metadata from the manifests and the built database.
+
+    Units and UCDs are in every column's description. Datasette's own ``units`` (pint quantities,
+    which allow ``?ra__gt=150 deg``) are left out by default: pint formats every cell of every page
+    and makes a 100-row page 3-4 times slower; ``with_units=True`` puts them back.
+    """
     db_path = Path(db_path) if db_path else default_db_path(catalog)
     cfg = catalog.config
     state = preview_state(db_path) if db_path.exists() else {}
@@ -538,14 +555,14 @@ def datasette_metadata(catalog: Catalog, db_path: Path | None = None, allow_sql:
             "about_url": product_page(catalog, name),
             "columns": described,
         }
-        if units:
+        if units and with_units:
             tables[name]["units"] = units
         ra, dec, z = m.column_for("ra"), m.column_for("dec"), m.column_for("z")
         if ra in cols and dec in cols:
             queries[f"cone_{name}"] = {
                 "title": f"Cone search in {m.name}",
                 "description": "Rows within radius_arcsec of (ra, dec), in degrees, nearest first.",
-                "sql": _cone_sql(name, ra, dec),
+                "sql": _cone_sql(name, ra, dec, healpix=HEALPIX_COLUMN not in cols),
             }
         if z in cols:
             queries[f"zrange_{name}"] = {

@@ -450,8 +450,43 @@ def healpix_nested(ra, dec, order=10):
     return int(hp(np.array([r]), np.array([d]), int(o))[0])
 
 
+def cone_ranges(ra, dec, radius_arcsec, order=10):
+    """JSON list of ``[first, last]`` nested HEALPix ranges at ``order`` covering a cone.
+
+    Built from the cone's MOC (cdshealpix), so a large cone gives few coarse ranges; used by the
+    canned cone searches with an index on ``_healpix_order10``. ``[]`` on bad input.
+    """
+    import json
+
+    import numpy as np
+
+    r, d, rad, o = _float(ra), _float(dec), _float(radius_arcsec), _float(order)
+    if None in (r, d, rad, o) or not -90 <= d <= 90 or rad <= 0 or not 0 <= o <= 29:
+        return "[]"
+    o = int(o)
+    import astropy.units as u
+    from astropy.coordinates import Latitude, Longitude
+    from cdshealpix.nested import cone_search
+
+    rad_deg = min(rad / 3600.0, 180.0)
+    ipix, depth, _ = cone_search(Longitude(r % 360.0 * u.deg), Latitude(d * u.deg), rad_deg * u.deg, o)
+    shift = 2 * (o - depth.astype(np.int64))
+    lo = ipix.astype(np.int64) << shift
+    hi = ((ipix.astype(np.int64) + 1) << shift) - 1
+    order_ = np.argsort(lo)
+    out: list[list[int]] = []
+    for a, b in zip(lo[order_].tolist(), hi[order_].tolist(), strict=True):
+        if out and a <= out[-1][1] + 1:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return json.dumps(out)
+
+
 @hookimpl
 def prepare_connection(conn):
+    conn.create_function("pz_cone_ranges", 3, cone_ranges, deterministic=True)
+    conn.create_function("pz_cone_ranges", 4, cone_ranges, deterministic=True)
     conn.create_function("pz_angdist", 4, angdist_arcsec, deterministic=True)
     conn.create_function("pz_healpix", 3, healpix_nested, deterministic=True)
     conn.create_function("pz_healpix", 2, healpix_nested, deterministic=True)

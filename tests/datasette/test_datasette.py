@@ -37,7 +37,10 @@ def test_metadata_from_manifests(built):
     spec = tables[SPEC]
     assert spec["title"] == "Spec Z Sample" and spec["license"] == "CC-BY-4.0"
     assert spec["source_url"] == f"http://127.0.0.1:8001/site/product/{SPEC}/"
-    assert spec["units"] == {"ra": "deg", "dec": "deg"}
+    assert "units" not in spec  # pint formatting of every cell is slow: units are in descriptions
+    assert "unit: deg" in spec["columns"]["ra"]
+    with_units = datasette_metadata(built, with_units=True)["databases"]["previews"]["tables"][SPEC]
+    assert with_units["units"] == {"ra": "deg", "dec": "deg"}
     assert "UCD: pos.eq.ra;meta.main" in spec["columns"]["ra"] and "role: ra" in spec["columns"]["ra"]
     assert "UCD: src.redshift" in spec["columns"]["z"]
     assert tables["products"]["fts_table"] == "products_fts"
@@ -91,13 +94,15 @@ def _brute_cone(client, ra, dec, radius):
     return sorted(out)
 
 
-def test_cone_search(client):
-    ra, dec, radius = 55.0, -35.0, 1800
+@pytest.mark.parametrize("ra, dec, radius", [(55.0, -35.0, 1800), (52.5, -31.0, 7200), (58.0, -39.0, 300),
+                                             (50.0, -30.0, 200)])
+def test_cone_search(client, ra, dec, radius):
     rows = client.get(f"/previews/cone_{SPEC}.json?_shape=array&ra={ra}&dec={dec}"
                       f"&radius_arcsec={radius}").json()
-    assert rows and sorted(r["id"] for r in rows) == _brute_cone(client, ra, dec, radius)
+    assert sorted(r["id"] for r in rows) == _brute_cone(client, ra, dec, radius)
+    assert rows or radius < 600
     dists = [r["distance_arcsec"] for r in rows]
-    assert dists == sorted(dists) and max(dists) <= radius
+    assert dists == sorted(dists) and all(d <= radius for d in dists)
     # empty or bad parameters do not crash
     assert client.get(f"/previews/cone_{SPEC}.json?_shape=array&ra=&dec=&radius_arcsec=").status_code == 200
 

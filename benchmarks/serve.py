@@ -1,0 +1,442 @@
+"""Benchmark of the previews and downloads, on loopback.
+
+Generates a throwaway catalog in a temporary folder:
+
+- a redshift catalog of 1,000,000 rows (Parquet; id, ra, dec, z, z_err, z_flag, survey and five
+  magnitudes),
+- a 200 MB product (four 50 MB files of random bytes, so nothing compresses),
+
+then measures
+
+1. the build of previews.db (fresh, then incremental with nothing changed), target <= 15 s for the
+   1,000,000-row product;
+2. a real ``pzcat serve`` process (subprocess, 127.0.0.1, random port) under 50 concurrent clients for
+   30 s, each repeating at random a table page (HTML), a filtered query (JSON) and a cone search
+   (canned query, JSON): p50 / p99 latency, throughput and errors. Targets p50 <= 25 ms,
+   p99 <= 200 ms, 0 errors. Two load models are run:
+
+   * ``users`` (the targets): 50 concurrent users, each waiting a think time (exponential, mean
+     ``--think`` s, default 1 s) between its requests, like people browsing;
+   * ``saturation`` (for information): 50 clients sending back-to-back, no think time; latency there
+     is queueing (50 / throughput), so it measures capacity rather than response time;
+
+3. the download of the 200 MB product as a ZIP: throughput against reading the same files from disk
+   (target >= 70%), and the server's peak RSS over idle (target <= 100 MB), sampled every 20 ms.
+
+The load generator is a minimal keep-alive HTTP/1.1 client on asyncio streams (cheaper than httpx,
+which matters on a 2-core machine where client and server share the CPUs). Loops are bounded by
+time and count; everything stays on 127.0.0.1.
+
+Usage::
+
+    .venv/bin/python benchmarks/serve.py                 # full run (about 2 minutes)
+    .venv/bin/python benchmarks/serve.py --rows 100000 --duration 5 --download-mb 40   # quick
+
+Prints a summary and saves JSON to benchmarks/results/serve.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from pzcat.catalog import Catalog  # noqa: E402
+from pzcat.files import path_digest  # noqa: E402
+from pzcat.manifest import ColumnInfo, FileEntry, Manifest, make_internal_name  # noqa: E402
+
+WHEN = datetime(2026, 1, 1, tzinfo=UTC)
+SECRET = "benchmark-secret-" + "0" * 16
+TARGETS = {"p50_ms": 25.0, "p99_ms": 200.0, "errors": 0, "download_ratio": 0.70,
+           "download_rss_over_idle_mb": 100.0, "build_s": 15.0}
+
+
+# -- the catalog ---------------------------------------------------------------------------------------
+
+def _entry(root: Path, path: Path, role: str, fmt: str, df: pd.DataFrame | None = None) -> FileEntry:
+    size, sha = path_digest(path)
+    cols = None
+    if df is not None:
+        cols = [ColumnInfo(name=c, dtype=str(df[c].dtype).replace("str", "string"),
+                           unit={"ra": "deg", "dec": "deg"}.get(c)) for c in df.columns]
+    return FileEntry(role=role, path=path.relative_to(root).as_posix(), format=fmt, size=size,
+                     sha256=sha, n_rows=len(df) if df is not None else None, columns=cols)
+
+
+def make_catalog(root: Path, rows: int, download_mb: int) -> tuple[str, str]:
+    """Write the benchmark catalog; return (table product, download product)."""
+    root.mkdir(parents=True)
+    text = (REPO / "catalog.yaml").read_text()
+    text = text.replace("max_file_bytes: 52428800", "max_file_bytes: 1073741824")
+    (root / "catalog.yaml").write_text(text)
+    catalog = Catalog.open(root)
+    rng = np.random.default_rng(42)
+    df = pd.DataFrame({
+        "id": np.arange(rows, dtype=np.int64),
+        "ra": rng.uniform(150.0, 160.0, rows), "dec": rng.uniform(0.0, 10.0, rows),
+        "z": rng.gamma(2.0, 0.4, rows), "z_err": rng.uniform(0.0001, 0.05, rows),
+        "z_flag": rng.integers(0, 5, rows).astype(np.int64),
+        "survey": rng.choice(np.array(["DESI", "2dFLenS", "VVDS", "zCOSMOS", "GAMA"]), rows),
+        **{f"mag_{b}": rng.normal(22.0, 1.5, rows) for b in "ugriz"},
+    })
+    big = make_internal_name(1, "Big Redshift Catalog")
+    pdir = root / "products" / big
+    pdir.mkdir(parents=True)
+    df.to_parquet(pdir / "big.parquet", index=False, row_group_size=100_000)
+    catalog.save(Manifest(
+        id=1, internal_name=big, name="Big Redshift Catalog", product_type="redshift_catalog",
+        uploaded_by="bench", created=WHEN, updated=WHEN, description="1,000,000 synthetic redshifts.",
+        files=[_entry(root, pdir / "big.parquet", "main", "parquet", df)],
+        columns={"id": "id", "ra": "ra", "dec": "dec", "z": "z", "z_err": "z_err", "z_flag": "z_flag",
+                 "survey": "survey"}))
+    heavy = make_internal_name(2, "Heavy Results")
+    hdir = root / "products" / heavy
+    hdir.mkdir(parents=True)
+    entries = []
+    n_files = 4
+    per_file = download_mb * 1024 * 1024 // n_files
+    for i in range(n_files):
+        path = hdir / f"part{i}.bin"
+        with open(path, "wb") as fh:
+            left = per_file
+            while left > 0:
+                n = min(left, 8 << 20)
+                fh.write(rng.bytes(n))
+                left -= n
+        entries.append(_entry(root, path, "main" if i == 0 else "auxiliary", "other"))
+    catalog.save(Manifest(
+        id=2, internal_name=heavy, name="Heavy Results", product_type="training_results",
+        uploaded_by="bench", created=WHEN, updated=WHEN, files=entries))
+    return big, heavy
+
+
+# -- server ----------------------------------------------------------------------------------------------
+
+def start_server(root: Path, log: Path) -> tuple[subprocess.Popen, str, int]:
+    env = {**os.environ, "PZCAT_SECRET": SECRET}
+    out = open(log, "wb")  # noqa: SIM115 - kept open for the server's life
+    proc = subprocess.Popen([sys.executable, "-m", "pzcat.cli", "serve", "--root", str(root),
+                             "--host", "127.0.0.1", "--port", "0", "--quiet"],
+                            stdout=out, stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited:\n{log.read_text()}")
+        for line in log.read_text().splitlines():
+            if line.startswith("http://127.0.0.1:"):
+                port = int(line.strip().rstrip("/").rsplit(":", 1)[1])
+                return proc, "127.0.0.1", port
+        time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("server did not start in 120 s")
+
+
+def rss_mb(pid: int) -> float:
+    import psutil
+
+    return psutil.Process(pid).memory_info().rss / 1e6
+
+
+class RssSampler:
+    """Peak RSS of a process, sampled every ``interval`` s in a thread."""
+
+    def __init__(self, pid: int, interval: float = 0.02) -> None:
+        self.pid, self.interval, self.peak = pid, interval, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.peak = max(self.peak, rss_mb(self.pid))
+            except Exception:  # noqa: BLE001 - process gone
+                return
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+# -- a minimal HTTP/1.1 client ------------------------------------------------------------------------
+
+class Conn:
+    """One keep-alive connection; ``get`` returns (status, body length)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader = self.writer = None
+
+    async def _open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port, limit=1 << 20)
+
+    async def close(self) -> None:
+        if self.writer:
+            self.writer.close()
+            with contextlib.suppress(OSError):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
+
+    async def get(self, path: str, headers: dict | None = None, sink=None) -> tuple[int, int]:
+        if self.writer is None:
+            await self._open()
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n{extra}\r\n".encode())
+        status_line = await self.reader.readline()
+        if not status_line:
+            await self.close()
+            raise ConnectionError("closed")
+        status = int(status_line.split()[1])
+        length, chunked, close = None, False, False
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b"\n", b""):
+                break
+            key, _, value = line.decode("latin-1").partition(":")
+            key = key.strip().lower()
+            if key == "content-length":
+                length = int(value)
+            elif key == "transfer-encoding" and "chunked" in value.lower():
+                chunked = True
+            elif key == "connection" and "close" in value.lower():
+                close = True
+        total = 0
+        if chunked:
+            while True:
+                size = int((await self.reader.readline()).split(b";")[0], 16)
+                if size == 0:
+                    await self.reader.readline()
+                    break
+                data = await self.reader.readexactly(size)
+                total += size
+                await self.reader.readline()
+        elif length is not None:
+            left = length
+            while left:
+                data = await self.reader.read(min(left, 1 << 20))
+                if not data:
+                    raise ConnectionError("short body")
+                if sink:
+                    sink(data)
+                left -= len(data)
+                total += len(data)
+        if close:
+            await self.close()
+        return status, total
+
+
+# -- load test ---------------------------------------------------------------------------------------------
+
+def request_mix(table: str, rng: random.Random) -> tuple[str, str]:
+    kind = rng.choice(("table_page", "filtered_query", "cone_search"))
+    if kind == "table_page":
+        return kind, f"/previews/{table}"
+    if kind == "filtered_query":
+        lo = round(rng.uniform(0.1, 2.0), 3)
+        return kind, (f"/previews/{table}.json?z__gte={lo}&z__lt={lo + 0.01:.3f}&survey=DESI"
+                      "&_size=50&_shape=objects")
+    ra, dec = rng.uniform(151, 159), rng.uniform(1, 9)
+    return kind, (f"/previews/cone_{table}.json?ra={ra:.5f}&dec={dec:.5f}&radius_arcsec=60"
+                  "&_shape=objects")
+
+
+async def _load(host: str, port: int, table: str, clients: int, duration: float, think: float,
+                seed: int) -> dict:
+    results: list[tuple[str, float, bool]] = []
+    deadline = time.perf_counter() + duration
+    max_requests = 2_000_000
+
+    async def client(i: int) -> None:
+        rng = random.Random(seed * 1000 + i)
+        conn = Conn(host, port)
+        if think:
+            await asyncio.sleep(rng.uniform(0, think))  # spread the starts
+        try:
+            while time.perf_counter() < deadline and len(results) < max_requests:
+                kind, path = request_mix(table, rng)
+                t0 = time.perf_counter()
+                try:
+                    status, _ = await asyncio.wait_for(conn.get(path), timeout=30)
+                    ok = status == 200
+                except (TimeoutError, OSError, ConnectionError, ValueError, asyncio.IncompleteReadError):
+                    ok = False
+                    await conn.close()
+                results.append((kind, time.perf_counter() - t0, ok))
+                if think:
+                    await asyncio.sleep(min(rng.expovariate(1 / think), 10 * think))
+        finally:
+            await conn.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client(i) for i in range(clients)))
+    elapsed = time.perf_counter() - t0
+
+    def summary(items: list[tuple[str, float, bool]]) -> dict:
+        lat = sorted(x[1] * 1000 for x in items)
+        if not lat:
+            return {"requests": 0}
+        return {"requests": len(items), "errors": sum(1 for x in items if not x[2]),
+                "p50_ms": round(lat[len(lat) // 2], 2),
+                "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 2),
+                "mean_ms": round(statistics.fmean(lat), 2), "max_ms": round(lat[-1], 2)}
+
+    out = {"clients": clients, "duration_s": round(elapsed, 2), "think_s": think,
+           "throughput_rps": round(len(results) / elapsed, 1), **summary(results)}
+    out["by_kind"] = {k: summary([x for x in results if x[0] == k])
+                      for k in ("table_page", "filtered_query", "cone_search")}
+    return out
+
+
+def load_test(host, port, table, clients, duration, think, seed=1) -> dict:
+    return asyncio.run(_load(host, port, table, clients, duration, think, seed))
+
+
+async def _download(host: str, port: int, path: str, token: str) -> tuple[int, int, float]:
+    conn = Conn(host, port)
+    t0 = time.perf_counter()
+    status, n = await conn.get(path, headers={"Authorization": f"Bearer {token}"})
+    elapsed = time.perf_counter() - t0
+    await conn.close()
+    return status, n, elapsed
+
+
+def disk_read(paths: list[Path]) -> tuple[int, float]:
+    total = 0
+    t0 = time.perf_counter()
+    for p in paths:
+        with open(p, "rb", buffering=0) as fh:
+            while data := fh.read(1 << 20):
+                total += len(data)
+    return total, time.perf_counter() - t0
+
+
+# -- main --------------------------------------------------------------------------------------------------
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--duration", type=float, default=30.0)
+    ap.add_argument("--think", type=float, default=1.0, help="Mean think time of the users model (s).")
+    ap.add_argument("--download-mb", type=int, default=200)
+    ap.add_argument("--skip-saturation", action="store_true")
+    ap.add_argument("--keep", action="store_true", help="Keep the temporary catalog.")
+    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "serve.json")
+    args = ap.parse_args()
+    os.environ["PZCAT_SECRET"] = SECRET
+
+    from pzcat.previews import build_previews
+    from pzcat.serve import precompute_crcs, write_datasette_config
+    from pzcat.tokens import create_token
+
+    work = Path(tempfile.mkdtemp(prefix="pzcat-bench-serve-"))
+    result: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                                "platform": platform.platform()},
+                    "when": datetime.now(UTC).isoformat(timespec="seconds"), "targets": TARGETS,
+                    "params": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}}
+    proc = None
+    try:
+        root = work / "repo"
+        print(f"generating {args.rows:,} rows and a {args.download_mb} MB product in {root} ...")
+        table, heavy = make_catalog(root, args.rows, args.download_mb)
+        catalog = Catalog.open(root)
+
+        t0 = time.perf_counter()
+        stats = build_previews(catalog)
+        build_s = time.perf_counter() - t0
+        product_s = next(p.seconds for p in stats.products if p.internal_name == table)
+        t0 = time.perf_counter()
+        again = build_previews(Catalog.open(root))
+        rebuild_s = time.perf_counter() - t0
+        write_datasette_config(catalog)
+        precompute_crcs(catalog)
+        result["build"] = {"rows": args.rows, "total_s": round(build_s, 2),
+                           "product_s": round(product_s, 2), "db_mb": round(stats.size / 1e6, 1),
+                           "unchanged_rebuild_s": round(rebuild_s, 2), "reused": again.reused}
+        print(f"build: {args.rows:,} rows in {product_s:.2f} s (whole build {build_s:.2f} s, "
+              f"{stats.size / 1e6:.0f} MB); unchanged rebuild {rebuild_s:.2f} s")
+
+        log = work / "server.log"
+        t0 = time.perf_counter()
+        proc, host, port = start_server(root, log)
+        result["startup_s"] = round(time.perf_counter() - t0, 2)
+        # warm-up: every request kind once, and the page cache
+        asyncio.run(_load(host, port, table, 4, 2.0, 0.0, 99))
+        idle = rss_mb(proc.pid)
+        result["server_idle_rss_mb"] = round(idle, 1)
+
+        print(f"load (users): {args.clients} clients x {args.duration:.0f} s, think {args.think} s ...")
+        result["load_users"] = load_test(host, port, table, args.clients, args.duration, args.think)
+        print(json.dumps({k: v for k, v in result["load_users"].items() if k != "by_kind"}))
+        if not args.skip_saturation:
+            print(f"load (saturation): {args.clients} clients x {args.duration:.0f} s, no think time ...")
+            result["load_saturation"] = load_test(host, port, table, args.clients, args.duration, 0.0)
+            print(json.dumps({k: v for k, v in result["load_saturation"].items() if k != "by_kind"}))
+
+        files = sorted((root / "products" / heavy).glob("*.bin"))
+        disk_read(files)  # warm the page cache so both sides read from memory
+        disk_bytes, disk_s = disk_read(files)
+        token = create_token("bench", expires="1h")
+        idle = rss_mb(proc.pid)
+        with RssSampler(proc.pid) as sampler:
+            status, n, dl_s = asyncio.run(_download(host, port, f"/-/download/{heavy}.zip", token))
+        disk_mbps, dl_mbps = disk_bytes / disk_s / 1e6, n / dl_s / 1e6
+        result["download"] = {"status": status, "bytes": n, "seconds": round(dl_s, 3),
+                              "mb_per_s": round(dl_mbps, 1), "disk_mb_per_s": round(disk_mbps, 1),
+                              "ratio": round(dl_mbps / disk_mbps, 3),
+                              "idle_rss_mb": round(idle, 1), "peak_rss_mb": round(sampler.peak, 1),
+                              "rss_over_idle_mb": round(sampler.peak - idle, 1)}
+        print(f"download: {n / 1e6:.0f} MB at {dl_mbps:.0f} MB/s vs disk {disk_mbps:.0f} MB/s "
+              f"({dl_mbps / disk_mbps:.0%}); peak RSS {sampler.peak:.0f} MB, "
+              f"{sampler.peak - idle:+.0f} MB over idle")
+    finally:
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+    users = result["load_users"]
+    checks = {
+        "build_s": result["build"]["product_s"] <= TARGETS["build_s"],
+        "p50_ms": users["p50_ms"] <= TARGETS["p50_ms"],
+        "p99_ms": users["p99_ms"] <= TARGETS["p99_ms"],
+        "errors": users["errors"] == 0,
+        "download_ratio": result["download"]["ratio"] >= TARGETS["download_ratio"],
+        "download_rss": result["download"]["rss_over_idle_mb"] <= TARGETS["download_rss_over_idle_mb"],
+    }
+    result["meets_targets"] = checks
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print("targets:", ", ".join(f"{k} {'ok' if v else 'MISSED'}" for k, v in checks.items()))
+    print(f"saved {args.out}")
+
+
+if __name__ == "__main__":
+    main()
