@@ -1,8 +1,9 @@
 """Collect what the site shows: manifests, table statistics (cached) and git history.
 
-Statistics are cached under ``<cache>/stats/`` keyed by the main file's sha256 (with its format,
-the ra/dec/z association and :data:`~site_builder.stats.STATS_VERSION`), so a product whose data
-did not change is never read again. Parsed manifests are cached by the sha1 of their text.
+Statistics are cached in ``<cache>/stats.pickle`` keyed by the main file's sha256 (with its
+format, the ra/dec/z association and :data:`~site_builder.stats.STATS_VERSION`), so a product whose
+data did not change is never read again. Parsed manifests are cached in ``manifests.pickle`` by
+file size, mtime and sha1. Both are local build caches (under ``build/``), never published.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import hashlib
 import json
 import multiprocessing as mp
 import os
+import pickle
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -29,6 +31,8 @@ from site_builder.stats import STATS_VERSION, table_stats
 Progress = Callable[[str], None]
 #: Compute statistics in worker processes when at least this many are missing.
 PARALLEL_MIN = 64
+#: Bump when the cached objects change shape.
+CACHE_VERSION = 1
 
 
 @dataclass
@@ -77,68 +81,97 @@ def default_workers() -> int:
     return min(os.cpu_count() or 1, 8)
 
 
+def _load_pickle(path: Path) -> dict:
+    try:
+        with open(path, "rb") as fh:
+            data = pickle.load(fh)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError):
+        return {}
+    return data if isinstance(data, dict) and data.get("version") == CACHE_VERSION else {}
+
+
+def _save_pickle(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        pickle.dump({**data, "version": CACHE_VERSION}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
+
+
 def load_manifests(catalog: Catalog, cache_dir: Path, workers: int | None = None,
                    digests: dict[str, str] | None = None) -> tuple[list[Manifest], list[str]]:
     """Every manifest that parses (by id) and one line per manifest that does not.
 
-    Unchanged manifests (same text) are rebuilt from ``manifests.json`` in ``cache_dir`` instead of
-    being parsed again: YAML parsing dominates a rebuild of 10,000 products otherwise. New or
-    changed ones are parsed in worker processes when there are many.
+    Parsed manifests are cached in ``manifests.pickle`` under ``cache_dir`` (a local build cache,
+    never published), keyed by file size and mtime and, when those changed, by the text's sha1:
+    YAML parsing and validation of 10,000 manifests would otherwise dominate a rebuild. New or
+    changed manifests are parsed in worker processes when there are many.
     """
-    cache_file = cache_dir / "manifests.json"
-    try:
-        cache = json.loads(cache_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        cache = {}
-    new_cache: dict[str, Any] = {}
-    found: dict[str, Manifest] = {}
+    cache_file = cache_dir / "manifests.pickle"
+    cache: dict[str, tuple] = _load_pickle(cache_file).get("entries", {})
+    entries: dict[str, tuple] = {}
     problems: list[str] = []
-    misses: list[tuple[str, Path, str]] = []
-    for path in catalog.manifest_paths():
-        rel = path.name
-        digest = hashlib.sha1(path.read_bytes()).hexdigest()
-        hit = cache.get(rel)
-        if hit and hit.get("sha1") == digest:
-            try:
-                found[rel] = Manifest.model_validate(hit["data"])
-                new_cache[rel] = hit
-                continue
-            except ValueError:
-                pass
-        misses.append((rel, path, digest))
+    misses: list[tuple[str, Path, int, int, str]] = []
+    folder = catalog.manifest_dir
+    listing = sorted(os.scandir(folder), key=lambda e: e.name) if folder.is_dir() else []
+    for entry in listing:
+        if not entry.name.endswith((".yaml", ".yml")) or not entry.is_file():
+            continue
+        st = entry.stat()
+        hit = cache.get(entry.name)
+        if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
+            entries[entry.name] = hit
+            continue
+        digest = hashlib.sha1(Path(entry.path).read_bytes()).hexdigest()
+        if hit and hit[2] == digest:
+            entries[entry.name] = (st.st_size, st.st_mtime_ns, digest, hit[3])
+            continue
+        misses.append((entry.name, Path(entry.path), st.st_size, st.st_mtime_ns, digest))
     n_workers = workers if workers is not None else default_workers()
-    paths = [str(p) for _rel, p, _d in misses]
+    paths = [str(m[1]) for m in misses]
     if n_workers > 1 and len(misses) >= PARALLEL_MIN:
         with _pool(n_workers) as pool:
             parsed = list(pool.map(_parse, paths, chunksize=max(1, len(paths) // (n_workers * 8))))
     else:
         parsed = [_parse(p) for p in paths]
-    for (rel, _path, digest), result in zip(misses, parsed, strict=True):
+    for (rel, _path, size, mtime, digest), result in zip(misses, parsed, strict=True):
         if isinstance(result, str):
             problems.append(result)
             continue
-        found[rel] = result
-        new_cache[rel] = {"sha1": digest, "data": result.model_dump(mode="json")}
-    if new_cache != cache:
-        _write_cache(cache_file, json.dumps(new_cache, separators=(",", ":")))
+        entries[rel] = (size, mtime, digest, result)
+    if misses or set(entries) != set(cache):
+        _save_pickle(cache_file, {"entries": entries})
     if digests is not None:
-        digests.update({m.internal_name: new_cache[rel]["sha1"] for rel, m in found.items()})
-    good = sorted(found.values(), key=lambda m: m.id)
+        digests.update({e[3].internal_name: e[2] for e in entries.values()})
+    good = sorted((e[3] for e in entries.values()), key=lambda m: m.id)
     return good, problems
 
 
-def stats_job(catalog: Catalog, manifest: Manifest) -> tuple[str, tuple] | None:
-    """The cache key and arguments of the statistics of ``manifest``'s main table (None: no table)."""
+def stats_key(catalog: Catalog, manifest: Manifest) -> tuple[str, tuple] | None:
+    """Cache key and arguments of the statistics of ``manifest``'s main table (None: no table).
+
+    The key is the main file's sha256 from the manifest (validation checks it against the bytes)
+    with its format, the ra/dec/z association and :data:`STATS_VERSION`; no file is touched.
+    """
     main = manifest.main_file
     if main is None or not main.is_table or not main.path:
         return None
     path = catalog.resolve(main)
-    if path is None or not path.exists() or (path.is_file() and is_lfs_pointer(path)):
-        return None
     roles = (manifest.column_for("ra"), manifest.column_for("dec"), manifest.column_for("z"))
-    digest = main.sha256 or f"{path.stat().st_size}-{path.stat().st_mtime_ns}"
+    digest = main.sha256
+    if not digest:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        digest = f"{st.st_size}-{st.st_mtime_ns}"
     key = hashlib.sha256(json.dumps([STATS_VERSION, digest, main.format, roles]).encode()).hexdigest()
     return key, (str(path), main.format, *roles)
+
+
+def _readable(path: str) -> bool:
+    p = Path(path)
+    return p.exists() and not (p.is_file() and is_lfs_pointer(p))
 
 
 def _run(args: tuple) -> dict[str, Any]:
@@ -146,39 +179,37 @@ def _run(args: tuple) -> dict[str, Any]:
     return table_stats(Path(path), fmt, ra, dec, z)
 
 
-def _cache_path(cache_dir: Path, key: str) -> Path:
-    return cache_dir / "stats" / key[:2] / f"{key}.json"
-
-
-def _write_cache(path: Path, text: str) -> None:
-    """Write a cache file through a rename (no fsync: a lost cache entry is only recomputed)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def compute_stats(catalog: Catalog, manifests: list[Manifest], cache_dir: Path,
                   progress: Progress | None = None, workers: int | None = None
                   ) -> tuple[dict[str, dict[str, Any] | None], dict[str, str], int, int]:
-    """Statistics of every product's main table: (stats, cache keys, computed, from cache)."""
+    """Statistics of every product's main table: (stats, cache keys, computed, from cache).
+
+    The cache is one file, ``stats.pickle`` (10,000 small files cost more to open than to use);
+    entries no product uses any more are dropped.
+    """
     say = progress or (lambda _msg: None)
+    cache_file = cache_dir / "stats.pickle"
+    cache: dict[str, dict[str, Any]] = _load_pickle(cache_file).get("entries", {})
     stats: dict[str, dict[str, Any] | None] = {}
     keys: dict[str, str] = {}
     todo: list[tuple[str, str, tuple]] = []
-    cached = 0
+    used: dict[str, dict[str, Any]] = {}
     for m in manifests:
-        job = stats_job(catalog, m)
+        job = stats_key(catalog, m)
         if job is None:
             stats[m.internal_name] = None
             continue
         key, args = job
-        keys[m.internal_name] = key
-        try:
-            stats[m.internal_name] = json.loads(_cache_path(cache_dir, key).read_text(encoding="utf-8"))
-            cached += 1
-        except (OSError, ValueError):
+        hit = cache.get(key)
+        if hit is not None:
+            stats[m.internal_name] = used[key] = hit
+            keys[m.internal_name] = key
+        elif _readable(args[0]):
+            keys[m.internal_name] = key
             todo.append((m.internal_name, key, args))
+        else:
+            stats[m.internal_name] = None     # missing file or LFS pointer: validation reports it
+    cached = len(keys) - len(todo)
     if todo:
         say(f"computing statistics of {len(todo)} tables ({cached} cached)")
         n_workers = workers if workers is not None else default_workers()
@@ -189,9 +220,9 @@ def compute_stats(catalog: Catalog, manifests: list[Manifest], cache_dir: Path,
         else:
             results = [_run(t[2]) for t in todo]
         for (name, key, _args), result in zip(todo, results, strict=True):
-            stats[name] = result
-            if not (result.get("error") or "").startswith("unreadable-table: "):
-                _write_cache(_cache_path(cache_dir, key), json.dumps(result, separators=(",", ":")))
+            stats[name] = used[key] = result
+    if todo or set(used) != set(cache):
+        _save_pickle(cache_file, {"entries": used})
     return stats, keys, len(todo), cached
 
 

@@ -12,12 +12,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from pzcat.errors import PzcatError
 from pzcat.tables import CsvReader, open_table
 
 #: Bump when the shape or meaning of the statistics changes (invalidates the cache).
-STATS_VERSION = 3
+STATS_VERSION = 4
 PREVIEW_ROWS = 10
 #: Preview at most this many columns (every column is in the Columns table and in Datasette).
 PREVIEW_COLUMNS = 20
@@ -81,23 +85,40 @@ class _ColumnAcc:
 
     def add(self, series: pd.Series) -> None:
         if self.numeric:
-            arr = series.to_numpy(dtype=float, na_value=np.nan)
-            self.nulls += int(np.isnan(arr).sum())
-            finite = arr[np.isfinite(arr)]
-            if finite.size:
-                lo, hi = float(finite.min()), float(finite.max())
-                self.min = lo if self.min is None else min(self.min, lo)
-                self.max = hi if self.max is None else max(self.max, hi)
-                self.total += float(finite.sum())
-                self.count += int(finite.size)
+            self.add_numbers(series.to_numpy(dtype=float, na_value=np.nan))
         else:
             self.nulls += int(series.isna().sum())
             values = series.dropna()
             if len(values):
                 text = values.astype(str)
-                lo, hi = text.min(), text.max()
-                self.min = lo if self.min is None else min(self.min, lo)
-                self.max = hi if self.max is None else max(self.max, hi)
+                self.add_range(text.min(), text.max())
+
+    def add_range(self, lo: Any, hi: Any) -> None:
+        self.min = lo if self.min is None else min(self.min, lo)
+        self.max = hi if self.max is None else max(self.max, hi)
+
+    def add_arrow(self, arr: pa.Array) -> None:
+        if self.numeric:
+            self.add_numbers(arr.to_numpy(zero_copy_only=False).astype(float, copy=False))
+            return
+        self.nulls += arr.null_count
+        if arr.null_count < len(arr):
+            try:
+                mm = pc.min_max(arr)
+            except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+                return
+            lo, hi = mm["min"].as_py(), mm["max"].as_py()
+            if lo is not None:
+                self.add_range(str(lo), str(hi))
+
+    def add_numbers(self, arr: np.ndarray) -> None:
+        """Numbers with NaN for missing values."""
+        self.nulls += int(np.isnan(arr).sum())
+        finite = arr[np.isfinite(arr)]
+        if finite.size:
+            self.add_range(float(finite.min()), float(finite.max()))
+            self.total += float(finite.sum())
+            self.count += int(finite.size)
 
     def result(self) -> dict[str, Any]:
         if self.numeric:
@@ -150,6 +171,110 @@ def _open(path: Path, fmt: str):
     return open_table(path, fmt)
 
 
+def _arrow_dtype(t: pa.DataType) -> str:
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "string"
+    if pa.types.is_boolean(t):
+        return "bool"
+    return {"double": "float64", "float": "float32", "halffloat": "float16"}.get(str(t), str(t))
+
+
+def _arrow_numeric(t: pa.DataType) -> bool:
+    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+
+
+def _arrow_batches(path: Path, fmt: str):
+    """pyarrow record batches of a Parquet or CSV file (None: use the pandas readers)."""
+    if fmt == "parquet" and path.is_file():
+        return pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, use_threads=False)
+    if fmt == "csv" and path.is_file():
+        delimiter, header = _QuickCsv(path).dialect()
+        return pacsv.open_csv(
+            path, read_options=pacsv.ReadOptions(block_size=8 << 20, use_threads=False,
+                                                 autogenerate_column_names=not header),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=True),
+            convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
+    return None
+
+
+def _as_float(arr: pa.Array) -> np.ndarray:
+    if _arrow_numeric(arr.type):
+        return arr.to_numpy(zero_copy_only=False).astype(float, copy=False)
+    return pd.to_numeric(pd.Series(arr.to_pylist()), errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan)
+
+
+def _arrow_stats(batches, ra: str | None, dec: str | None, z: str | None) -> dict[str, Any]:
+    """The statistics straight from pyarrow batches (no pandas: ~5x faster on small tables)."""
+    accs: dict[str, _ColumnAcc] = {}
+    preview: dict[str, Any] = {"columns": [], "rows": []}
+    plot = _PlotAcc(ra, dec, z)
+    n_rows = 0
+    for batch in batches:
+        if not accs:
+            for name, col in zip(batch.schema.names, batch.columns, strict=True):
+                accs[name] = _ColumnAcc(name, _arrow_dtype(col.type), _arrow_numeric(col.type))
+            head = batch.slice(0, PREVIEW_ROWS).select(list(range(min(PREVIEW_COLUMNS,
+                                                                    batch.num_columns))))
+            cols = [c.to_pylist() for c in head.columns]
+            preview = {"columns": list(head.schema.names),
+                       "rows": [[_fmt(c[i]) for c in cols] for i in range(head.num_rows)]}
+        n_rows += batch.num_rows
+        for name, col in zip(batch.schema.names, batch.columns, strict=True):
+            acc = accs.get(name)
+            if acc is not None:
+                acc.add_arrow(col)
+        names = batch.schema.names
+        plot.add(lambda c, b=batch, n=names: _as_float(b.column(n.index(c))) if c in n else None)
+    return _result(n_rows, accs, preview, plot)
+
+
+class _PlotAcc:
+    """Sky raster and fine n(z) histogram, accumulated batch by batch."""
+
+    def __init__(self, ra: str | None, dec: str | None, z: str | None) -> None:
+        self.ra, self.dec, self.z = ra, dec, z
+        self.sky = np.zeros(SKY_W * SKY_H, dtype=np.int64) if ra and dec else None
+        self.nz = np.zeros(int(Z_MAX / Z_STEP) + 1, dtype=np.int64) if z else None
+        self.z_out = 0
+
+    def add(self, column) -> None:
+        """``column(name)`` gives a float array (NaN for missing) or None when absent."""
+        if self.sky is not None:
+            r, d = column(self.ra), column(self.dec)
+            if r is not None and d is not None:
+                ok = np.isfinite(r) & np.isfinite(d)
+                x, y = mollweide(r[ok], d[ok])
+                half_w, half_h = 2 * np.sqrt(2), np.sqrt(2)
+                ix = np.clip(((x + half_w) / (2 * half_w) * SKY_W).astype(int), 0, SKY_W - 1)
+                iy = np.clip(((half_h - y) / (2 * half_h) * SKY_H).astype(int), 0, SKY_H - 1)
+                self.sky += np.bincount(iy * SKY_W + ix, minlength=SKY_W * SKY_H)
+        if self.nz is not None:
+            zz = column(self.z)
+            if zz is not None:
+                zz = zz[np.isfinite(zz)]
+                inside = (zz >= 0) & (zz <= Z_MAX)
+                self.z_out += int((~inside).sum())
+                self.nz += np.bincount((zz[inside] / Z_STEP).astype(int),
+                                       minlength=self.nz.size)[: self.nz.size]
+
+
+def _result(n_rows: int, accs: dict[str, _ColumnAcc], preview: dict[str, Any],
+            plot: _PlotAcc) -> dict[str, Any]:
+    out: dict[str, Any] = {"version": STATS_VERSION, "n_rows": n_rows,
+                           "columns": [a.result() for a in accs.values()], "preview": preview,
+                           "sky": None, "nz": None, "error": None}
+    if plot.sky is not None and plot.sky.any():
+        idx = np.flatnonzero(plot.sky)
+        out["sky"] = {"w": SKY_W, "h": SKY_H, "n": int(plot.sky.sum()),
+                      "cells": np.column_stack([idx, plot.sky[idx]]).tolist()}
+    if plot.nz is not None and plot.nz.any():
+        idx = np.flatnonzero(plot.nz)
+        out["nz"] = {"step": Z_STEP, "n": int(plot.nz.sum()), "outside": plot.z_out,
+                     "bins": np.column_stack([idx, plot.nz[idx]]).tolist()}
+    return out
+
+
 def table_stats(path: Path, fmt: str, ra: str | None = None, dec: str | None = None,
                 z: str | None = None) -> dict[str, Any]:
     """Statistics, preview and plot data of one table.
@@ -168,11 +293,16 @@ def table_stats(path: Path, fmt: str, ra: str | None = None, dec: str | None = N
         ``sky`` (sparse Mollweide counts) or None, ``nz`` (fine histogram) or None, ``error``.
         A table that cannot be read gives ``error`` = ``"<code>: <message>"`` and no statistics.
     """
+    path = Path(path)
+    try:
+        batches = _arrow_batches(path, fmt)
+        if batches is not None:
+            return _arrow_stats(batches, ra, dec, z)
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError, ValueError, PzcatError):
+        pass    # the pzcat readers below give the coded error, or cope (CSV type retries)
     accs: dict[str, _ColumnAcc] = {}
     preview: dict[str, Any] = {"columns": [], "rows": []}
-    sky = np.zeros(SKY_W * SKY_H, dtype=np.int64) if ra and dec else None
-    nz = np.zeros(int(Z_MAX / Z_STEP) + 1, dtype=np.int64) if z else None
-    z_out = 0
+    plot = _PlotAcc(ra, dec, z)
     n_rows = 0
     try:
         for batch in _open(path, fmt).batches(batch_rows=BATCH_ROWS):
@@ -191,33 +321,9 @@ def table_stats(path: Path, fmt: str, ra: str | None = None, dec: str | None = N
                 acc = accs.get(str(col))
                 if acc is not None:
                     acc.add(series)
-            if sky is not None and ra in batch.columns and dec in batch.columns:
-                r = pd.to_numeric(batch[ra], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-                d = pd.to_numeric(batch[dec], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-                ok = np.isfinite(r) & np.isfinite(d)
-                x, y = mollweide(r[ok], d[ok])
-                half_w, half_h = 2 * np.sqrt(2), np.sqrt(2)
-                ix = np.clip(((x + half_w) / (2 * half_w) * SKY_W).astype(int), 0, SKY_W - 1)
-                iy = np.clip(((half_h - y) / (2 * half_h) * SKY_H).astype(int), 0, SKY_H - 1)
-                sky += np.bincount(iy * SKY_W + ix, minlength=SKY_W * SKY_H)
-            if nz is not None and z in batch.columns:
-                zz = pd.to_numeric(batch[z], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-                zz = zz[np.isfinite(zz)]
-                inside = (zz >= 0) & (zz <= Z_MAX)
-                z_out += int((~inside).sum())
-                nz += np.bincount((zz[inside] / Z_STEP).astype(int), minlength=nz.size)[: nz.size]
+            plot.add(lambda c, b=batch: pd.to_numeric(b[c], errors="coerce").to_numpy(
+                dtype=float, na_value=np.nan) if c in b.columns else None)
     except PzcatError as exc:
         return {"version": STATS_VERSION, "n_rows": None, "columns": [], "preview": preview,
                 "sky": None, "nz": None, "error": f"{exc.code}: {exc.message}"}
-    out: dict[str, Any] = {"version": STATS_VERSION, "n_rows": n_rows,
-                           "columns": [a.result() for a in accs.values()], "preview": preview,
-                           "sky": None, "nz": None, "error": None}
-    if sky is not None and sky.any():
-        idx = np.flatnonzero(sky)
-        out["sky"] = {"w": SKY_W, "h": SKY_H, "n": int(sky.sum()),
-                      "cells": [[int(i), int(sky[i])] for i in idx]}
-    if nz is not None and nz.any():
-        idx = np.flatnonzero(nz)
-        out["nz"] = {"step": Z_STEP, "n": int(nz.sum()), "outside": z_out,
-                     "bins": [[int(i), int(nz[i])] for i in idx]}
-    return out
+    return _result(n_rows, accs, preview, plot)
