@@ -708,9 +708,25 @@ def redact_path(path: str) -> str:
     return f"{base}?{urlencode(pairs)}"
 
 
+WORKER_ENV = "PZCAT_SERVE_WORKER"
+
+
+def worker_app():
+    """ASGI app of one uvicorn worker process (``--workers N``), configured from the environment.
+
+    Called by uvicorn inside its event loop: Datasette runs its startup hooks on the first request.
+    """
+    conf = json.loads(os.environ[WORKER_ENV])
+    catalog = Catalog.open(conf["root"])
+    ds = make_datasette(catalog, Path(conf["db_path"]), allow_sql=conf["allow_sql"],
+                        site_dir=Path(conf["site_dir"]) if conf.get("site_dir") else None)
+    logging.getLogger("uvicorn.access").addFilter(RedactFilter())
+    return ds.app()
+
+
 def serve(catalog: Catalog, host: str = "127.0.0.1", port: int = 8001, db_path: Path | None = None,
           build: bool = False, allow_sql: bool = True, site_dir: Path | None = None,
-          access_log: bool = True, echo=print) -> None:
+          access_log: bool = True, workers: int = 1, echo=print) -> None:
     """Run Datasette on ``previews.db`` with the site under ``/site/`` and print the one URL.
 
     Parameters
@@ -719,6 +735,8 @@ def serve(catalog: Catalog, host: str = "127.0.0.1", port: int = 8001, db_path: 
         Build (or update) previews.db first; otherwise it must exist (``previews-missing``).
     port : int
         0 picks a free port.
+    workers : int
+        Server processes sharing the socket (each a Datasette on the same immutable file).
     """
     import asyncio
     import socket
@@ -744,10 +762,21 @@ def serve(catalog: Catalog, host: str = "127.0.0.1", port: int = 8001, db_path: 
     if not ds._pzcat.site_dir.is_dir():
         echo(f"warning[site-missing]: {ds._pzcat.site_dir} does not exist; /site/ will answer 404")
     echo(f"pzcat: serving {catalog.config.name} (previews, downloads and /site/) in "
-         f"{time.perf_counter() - t0:.2f} s at")
+         f"{time.perf_counter() - t0:.2f} s{f' with {workers} workers' if workers > 1 else ''} at")
     echo(f"http://{shown}:{port}/")
-    config = uvicorn.Config(ds.app(), log_level="info" if access_log else "warning",
-                            access_log=access_log, lifespan="on", timeout_keep_alive=30)
+    options = {"log_level": "info" if access_log else "warning", "access_log": access_log,
+               "lifespan": "on", "timeout_keep_alive": 30}
+    if workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        os.environ[WORKER_ENV] = json.dumps({
+            "root": str(catalog.root), "db_path": str(db_path), "allow_sql": allow_sql,
+            "site_dir": str(site_dir) if site_dir else None})
+        config = uvicorn.Config("pzcat.serve:worker_app", factory=True, workers=workers, **options)
+        sock.set_inheritable(True)
+        Multiprocess(config, sockets=[sock]).run()
+        return
+    config = uvicorn.Config(ds.app(), **options)
     logging.getLogger("uvicorn.access").addFilter(RedactFilter())  # after uvicorn's logging setup
     server = uvicorn.Server(config)
     server.run(sockets=[sock])

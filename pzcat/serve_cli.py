@@ -56,9 +56,12 @@ def register(cli: click.Group) -> None:
     @click.option("--build", "build", is_flag=True, help="Update previews.db first (incremental).")
     @click.option("--no-sql", "no_sql", is_flag=True, help="Forbid arbitrary SQL (canned queries only).")
     @click.option("--quiet", is_flag=True, help="No access log.")
+    @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+                  help="Server processes (e.g. the number of cores).")
     @root_option
     @coded
-    def serve_cmd(host: str, port: int, build: bool, no_sql: bool, quiet: bool, root: Path | None) -> None:
+    def serve_cmd(host: str, port: int, build: bool, no_sql: bool, quiet: bool, workers: int,
+                  root: Path | None) -> None:
         """Serve the previews (Datasette), downloads and the site (/site/) at one URL.
 
         \b
@@ -74,7 +77,7 @@ def register(cli: click.Group) -> None:
             click.echo(f"{db} does not exist: building it first")
             build = True
         serve(catalog, host=host, port=port, build=build, allow_sql=not no_sql, access_log=not quiet,
-              echo=lambda line: click.echo(line))
+              workers=workers, echo=lambda line: click.echo(line))
 
     @cli.group("token")
     def token_group() -> None:

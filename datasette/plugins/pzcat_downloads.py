@@ -22,6 +22,7 @@ import asyncio
 import math
 import mimetypes
 import os
+import re
 import time
 from email.utils import formatdate
 from pathlib import Path
@@ -407,6 +408,48 @@ def forbidden(datasette, request, message):
         return await _error(datasette, request, "token-scope", message, 403)
 
     return inner
+
+
+_COUNT_SQL = re.compile(r"select count\(\*\) from \[([^\]]+)\] ?")
+
+
+def _use_inspect_counts(datasette) -> None:
+    """Answer ``select count(*) from [table]`` of immutable databases from the inspect data.
+
+    Datasette 0.65 compares the count query with the *unescaped* table name, so tables whose
+    names need brackets (every preview table: internal names start with a digit) never use the
+    inspect counts and each table page counts the whole table (35+ ms per 1,000,000 rows). The
+    databases are immutable, so the inspect counts are exact.
+    """
+    from datasette.database import Results
+
+    for name, db in datasette.databases.items():
+        counts = ((datasette.inspect_data or {}).get(name) or {}).get("tables") or {}
+        if db.is_mutable or not counts or getattr(db, "_pzcat_counts", False):
+            continue
+        original = db.execute
+
+        async def execute(sql, params=None, *args, _orig=original, _counts=counts, **kwargs):
+            match = _COUNT_SQL.fullmatch(sql) if isinstance(sql, str) else None
+            if match and not params and match.group(1) in _counts:
+                return Results([(_counts[match.group(1)]["count"],)], False, [("count(*)",)])
+            return await _orig(sql, params, *args, **kwargs)
+
+        db.execute = execute
+        db._pzcat_counts = True
+
+
+@hookimpl
+def startup(datasette):
+    """Use the inspect counts; import the HEALPix stack in the background (fast first cone search)."""
+    import threading
+
+    _use_inspect_counts(datasette)
+
+    def warm() -> None:
+        cone_ranges(0, 0, 1)
+
+    threading.Thread(target=warm, daemon=True).start()
 
 
 @hookimpl
