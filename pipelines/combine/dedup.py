@@ -58,16 +58,26 @@ class Resolution:
 
 def same_position_pairs(keys: pd.DataFrame) -> np.ndarray:
     """Pairs of objects of the same input whose positions agree to 6 decimals."""
-    ra = np.round(keys["ra"].to_numpy(), 6)
-    dec = np.round(keys["dec"].to_numpy(), 6)
-    frame = pd.DataFrame({"s": keys["source_index"].to_numpy(), "ra": ra, "dec": dec})
-    gid = frame.groupby(["s", "ra", "dec"], sort=False).ngroup().to_numpy()
-    sizes = np.bincount(gid)
-    multi = np.flatnonzero(sizes[gid] > 1)
-    if len(multi) == 0:
+    ra = np.round(keys["ra"].to_numpy(dtype=np.float64) * 1e6).astype(np.int64)
+    dec = np.round(keys["dec"].to_numpy(dtype=np.float64) * 1e6).astype(np.int64)
+    src = keys["source_index"].to_numpy(dtype=np.int64)
+    if len(src) and src.max() < 128:
+        # one sortable key: source (7 bits) | ra in micro-degrees (29 bits) | dec + 90 deg (28 bits)
+        key = ((src.astype(np.uint64) << np.uint64(57)) | (ra.astype(np.uint64) << np.uint64(28))
+               | (dec + 90_000_000).astype(np.uint64))
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        same = key[1:] == key[:-1]
+    else:
+        order = np.lexsort((dec, ra, src))
+        ra, dec, src = ra[order], dec[order], src[order]
+        same = (ra[1:] == ra[:-1]) & (dec[1:] == dec[:-1]) & (src[1:] == src[:-1])
+    if not same.any():
         return np.empty((0, 2), dtype=np.int64)
-    sub = pd.DataFrame({"g": gid[multi], "pos": multi})
-    pairs = sub.merge(sub, on="g")
+    run = np.cumsum(np.r_[True, ~same])  # run id of each sorted object
+    in_multi = np.r_[same, False] | np.r_[False, same]
+    members = pd.DataFrame({"g": run[in_multi], "pos": order[in_multi]})
+    pairs = members.merge(members, on="g")
     pairs = pairs[pairs["pos_x"] < pairs["pos_y"]]
     return pairs[["pos_x", "pos_y"]].to_numpy(dtype=np.int64)
 

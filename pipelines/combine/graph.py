@@ -90,7 +90,7 @@ def _offset(ra: np.ndarray, dec: np.ndarray, dist_deg: float, theta: float) -> t
     return np.degrees(r2) % 360.0, np.degrees(d2)
 
 
-def _pixels(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+def _pixels(ra: np.ndarray, dec: np.ndarray, order: int = PIXEL_ORDER) -> np.ndarray:
     """HEALPix nested pixels at ``PIXEL_ORDER``, numbered as HATS numbers them.
 
     cdshealpix is the library behind ``hats.pixel_math.healpix_shim.radec2pix``; it is called
@@ -101,18 +101,55 @@ def _pixels(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
 
     lon = np.asarray(ra, dtype=np.float64) % 360.0
     lat = np.clip(np.asarray(dec, dtype=np.float64), -90.0, 90.0)
-    return np.asarray(lonlat_to_healpix(lon * u.deg, lat * u.deg, PIXEL_ORDER), dtype=np.int64)
+    return np.asarray(lonlat_to_healpix(lon * u.deg, lat * u.deg, order), dtype=np.int64)
+
+
+def _deinterleave(v: np.ndarray) -> np.ndarray:
+    """The even bits of ``v`` packed together (one coordinate of a nested HEALPix index)."""
+    v = v & np.uint64(0x5555555555555555)
+    for shift, mask in ((1, 0x3333333333333333), (2, 0x0F0F0F0F0F0F0F0F),
+                        (4, 0x00FF00FF00FF00FF), (8, 0x0000FFFF0000FFFF), (16, 0x00000000FFFFFFFF)):
+        v = (v | (v >> np.uint64(shift))) & np.uint64(mask)
+    return v
+
+
+def _fine_order(radius_deg: float) -> int:
+    """Finest order whose pixels are still clearly wider than the probe distance."""
+    for order in range(20, PIXEL_ORDER, -1):
+        resolution = np.degrees(np.sqrt(np.pi / 3) / 2**order)
+        if 0.5 * resolution > PROBE_FACTOR * radius_deg:
+            return order
+    return PIXEL_ORDER
+
+
+def _near_border(fine: np.ndarray, fine_order: int) -> np.ndarray:
+    """Objects whose fine pixel touches the border of their order-PIXEL_ORDER pixel."""
+    k = fine_order - PIXEL_ORDER
+    if k <= 0:
+        return np.ones(len(fine), dtype=bool)
+    sub = fine.astype(np.uint64) & np.uint64(4**k - 1)
+    x, y = _deinterleave(sub), _deinterleave(sub >> np.uint64(1))
+    edge = np.uint64(2**k - 1)
+    return (x == 0) | (y == 0) | (x == edge) | (y == edge)
+
+
+def _own_pixels_and_border(ra: np.ndarray, dec: np.ndarray, radius_deg: float) -> tuple[np.ndarray, np.ndarray]:
+    """Order-PIXEL_ORDER pixel of every object and whether it may lie near the pixel's border."""
+    fine_order = _fine_order(radius_deg)
+    fine = _pixels(ra, dec, fine_order)
+    own = fine >> (2 * (fine_order - PIXEL_ORDER))
+    return own, _near_border(fine, fine_order)
 
 
 def _margin_memberships(
-    ra: np.ndarray, dec: np.ndarray, own: np.ndarray, radius_deg: float
+    ra: np.ndarray, dec: np.ndarray, own: np.ndarray, near: np.ndarray, radius_deg: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (object, pixel) for objects within ``radius_deg`` of a pixel that is not theirs."""
+    """Pairs (object, pixel) for objects within ``radius_deg`` of a pixel that is not theirs.
+
+    Only objects near their pixel's border are probed, at ``PROBE_FACTOR`` radii in
+    ``PROBE_DIRECTIONS`` directions.
+    """
     dist = PROBE_FACTOR * radius_deg
-    near = np.zeros(len(ra), dtype=bool)
-    for theta in np.linspace(0, 2 * np.pi, 4, endpoint=False):
-        pra, pdec = _offset(ra, dec, dist, theta)
-        near |= _pixels(pra, pdec) != own
     idx = np.flatnonzero(near)
     objects, pixels = [], []
     for theta in np.linspace(0, 2 * np.pi, PROBE_DIRECTIONS, endpoint=False):
@@ -121,10 +158,13 @@ def _margin_memberships(
         other = pix != own[idx]
         objects.append(idx[other])
         pixels.append(pix[other])
-    if not objects:
+    if not objects or not sum(len(o) for o in objects):
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    pairs = np.unique(np.stack([np.concatenate(objects), np.concatenate(pixels)], axis=1), axis=0)
-    return pairs[:, 0], pairs[:, 1]
+    obj, pix = np.concatenate(objects), np.concatenate(pixels)
+    order = np.lexsort((pix, obj))
+    obj, pix = obj[order], pix[order]
+    first = np.r_[True, (obj[1:] != obj[:-1]) | (pix[1:] != pix[:-1])]
+    return obj[first], pix[first]
 
 
 def _match_partition(xyz: np.ndarray, core: np.ndarray, right: np.ndarray, chord: float) -> np.ndarray:
@@ -191,14 +231,14 @@ def _pairs_partitioned(
         everything = np.arange(len(ra), dtype=np.int64)
         tasks.append(dask.delayed(_match_partition)(xyz, everything, everything, chord))
     else:
-        own = _pixels(ra, dec)
+        own, near = _own_pixels_and_border(ra, dec, radius_arcsec / 3600.0)
         uniq, starts = np.unique(np.sort(own), return_index=True)
         # cut the pixel sequence (nested order) into partitions of about partition_rows rows
         _, first_of_part = np.unique(starts // partition_rows, return_index=True)
         first_pixel = uniq[first_of_part]
         n_parts = len(first_pixel)
         part_of_obj = np.searchsorted(first_pixel, own, side="right") - 1
-        m_obj, m_pix = _margin_memberships(ra, dec, own, radius_arcsec / 3600.0)
+        m_obj, m_pix = _margin_memberships(ra, dec, own, near, radius_arcsec / 3600.0)
         m_part = np.searchsorted(first_pixel, m_pix, side="right") - 1
         keep = (m_part >= 0) & (m_part != part_of_obj[m_obj])
         m_obj, m_part = m_obj[keep], m_part[keep]
