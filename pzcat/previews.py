@@ -31,6 +31,7 @@ import sqlite3
 import time
 import zlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -192,6 +193,8 @@ def _as_values(series: pd.Series) -> list:
         if pd.api.types.is_bool_dtype(dtype):
             return [None if v is None else int(v) for v in values]
         return values.tolist()
+    if pd.api.types.is_string_dtype(dtype) and not isinstance(dtype, np.dtype):
+        return series.to_numpy(dtype=object, na_value=None).tolist()  # str or None already
     values = series.to_numpy(dtype=object)
     out = []
     for v, m in zip(values, mask, strict=True):
@@ -252,47 +255,49 @@ def _import_table(conn: sqlite3.Connection, catalog: Catalog, manifest: Manifest
     reader = open_table(path, main.format)
     table = quote_ident(name)
     ra_col, dec_col = manifest.column_for("ra"), manifest.column_for("dec")
-    columns: list[str] = []
-    sql_types: dict[str, str] = {}
-    insert = None
-    total = 0
-    has_healpix = False
-    batches = reader.batches(batch_rows=min(BATCH_ROWS, max(cap, 1)))
-    for batch in batches:
-        if insert is None:
-            columns = [str(c) for c in batch.columns]
-            if len(set(c.lower() for c in columns)) != len(columns):
-                raise PzcatError("preview-skipped", f"{name}: column names differ only by case",
-                                 product=name)
-            has_healpix = ra_col in columns and dec_col in columns and HEALPIX_COLUMN not in columns
-            sql_types = {c: _sql_type(batch[c]) for c in columns}
-            defs = [f"{quote_ident(c)} {sql_types[c]}" for c in columns]
-            if has_healpix:
-                defs.append(f"{quote_ident(HEALPIX_COLUMN)} INTEGER")
-            conn.execute(f"CREATE TABLE {table} ({', '.join(defs)})")
-            names = [*columns, HEALPIX_COLUMN] if has_healpix else columns
-            acc = _StatsAccumulator(columns, sql_types)
-            insert = (f"INSERT INTO {table} ({', '.join(quote_ident(c) for c in names)}) "
-                      f"VALUES ({', '.join('?' * len(names))})")
-        if total + len(batch) > cap:
-            batch = batch.iloc[: cap - total]
-            stats.truncated = True
-        if len(batch) == 0:
-            break
+    batches = _capped(reader.batches(batch_rows=min(BATCH_ROWS, max(cap, 1))), cap, stats)
+    first = next(batches, None)
+    if first is None:
+        raise PzcatError("preview-skipped", f"{name}: the main table has no rows", product=name)
+    columns = [str(c) for c in first.columns]
+    if len(set(c.lower() for c in columns)) != len(columns):
+        raise PzcatError("preview-skipped", f"{name}: column names differ only by case",
+                         product=name)
+    has_healpix = ra_col in columns and dec_col in columns and HEALPIX_COLUMN not in columns
+    sql_types = {c: _sql_type(first[c]) for c in columns}
+    defs = [f"{quote_ident(c)} {sql_types[c]}" for c in columns]
+    if has_healpix:
+        defs.append(f"{quote_ident(HEALPIX_COLUMN)} INTEGER")
+    conn.execute(f"CREATE TABLE {table} ({', '.join(defs)})")
+    names = [*columns, HEALPIX_COLUMN] if has_healpix else columns
+    acc = _StatsAccumulator(columns, sql_types)
+    insert = (f"INSERT INTO {table} ({', '.join(quote_ident(c) for c in names)}) "
+              f"VALUES ({', '.join('?' * len(names))})")
+
+    def prepare(batch: pd.DataFrame | None) -> list[list] | None:
+        """Statistics and Python values of one batch (in a helper thread)."""
+        if batch is None:
+            return None
         acc.add(batch)
         values = [_as_values(batch[c]) for c in columns]
         if has_healpix:
             values.append(_healpix(batch[ra_col], batch[dec_col]))
-        conn.executemany(insert, zip(*values, strict=True))
-        total += len(batch)
-        if progress:
-            progress("rows", {"product": name, "rows": total})
-        if total >= cap:
-            if not stats.truncated:  # exactly cap rows so far: is there more?
-                stats.truncated = any(len(b) for b in batches)
-            break
-    if insert is None:
-        raise PzcatError("preview-skipped", f"{name}: the main table has no rows", product=name)
+        return values
+
+    def next_prepared() -> list[list] | None:
+        return prepare(next(batches, None))
+
+    total = 0
+    # Read and convert the next batch while SQLite inserts this one (sqlite3 releases the GIL
+    # while it steps; pyarrow while it decodes).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(prepare, first)
+        while (values := pending.result()) is not None:
+            pending = pool.submit(next_prepared)
+            conn.executemany(insert, zip(*values, strict=True))
+            total += len(values[0])
+            if progress:
+                progress("rows", {"product": name, "rows": total})
     stats.rows = total
     if stats.total_rows is None and not stats.truncated:
         stats.total_rows = total
@@ -304,6 +309,24 @@ def _import_table(conn: sqlite3.Connection, catalog: Catalog, manifest: Manifest
         conn.execute(f"CREATE INDEX {quote_ident(f'idx_{name}_healpix')} ON {table} "
                      f"({quote_ident(HEALPIX_COLUMN)})")
     return stats, acc.result()
+
+
+def _capped(batches, cap: int, stats: ProductStats):
+    """The batches up to ``cap`` rows in all; sets ``stats.truncated`` when rows are left out."""
+    total = 0
+    for batch in batches:
+        if len(batch) == 0:
+            continue
+        if total >= cap:
+            stats.truncated = True
+            return
+        if total + len(batch) > cap:
+            batch = batch.iloc[: cap - total]
+            stats.truncated = True
+        total += len(batch)
+        yield batch
+        if stats.truncated:
+            return
 
 
 class _StatsAccumulator:
@@ -521,8 +544,10 @@ def build_previews(catalog: Catalog, db_path: Path | str | None = None,
         raise PzcatError("previews-build", f"cannot create {db_path}: {exc}", file=str(db_path)) from None
     stats = PreviewStats(str(db_path), full_rebuild=full)
     try:
+        # A small page cache and file-backed sorting: large in-memory sorters make CREATE INDEX
+        # 2-3 times slower here (fresh pages cost more than the sort), see benchmarks/serve.py.
         for pragma in ("journal_mode = OFF", "synchronous = OFF", "locking_mode = EXCLUSIVE",
-                       "temp_store = MEMORY", "cache_size = -65536", "threads = 2"):
+                       "temp_store = FILE", "cache_size = -2000", "threads = 0"):
             conn.execute(f"PRAGMA {pragma}")
         conn.execute("BEGIN")
         conn.execute(f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (internal_name TEXT PRIMARY KEY, "
