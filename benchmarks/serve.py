@@ -355,8 +355,10 @@ def download(host: str, port: int, path: str, token: str) -> tuple[int, int, flo
             head += bytes(view[:n])
         head, _, rest = head.partition(b"\r\n\r\n")
         status = int(head.split()[1])
-        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                      if line.lower().startswith(b"content-length:"))
+        length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                       if line.lower().startswith(b"content-length:")), None)
+        if status != 200 or length is None:
+            raise SystemExit(f"download failed: {head.decode(errors='replace')}")
         got = len(rest)
         while got < length:
             n = sock.recv_into(view)

@@ -50,7 +50,7 @@ from pzcat.previews import (
 REPO_DATASETTE_DIR = Path(__file__).resolve().parents[1] / "datasette"
 DB_NAME = "previews"
 METADATA_NAME = "product_metadata.yaml"
-CHUNK = 1 << 20
+CHUNK = 4 << 20
 
 for _code in (
     Code("download-not-found", "error", "serve", "No such product or file to download",
