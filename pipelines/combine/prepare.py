@@ -101,7 +101,6 @@ def prepare_partition(
         ``invalid-positions`` and the homogenization errors of :func:`flags.homogenize`.
     """
     raw = raw.reset_index(drop=True)
-    raw = raw.drop(columns=[c for c in RECOMPUTED if c in raw.columns])
     index = raw.index
 
     def col(role: str) -> pd.Series | None:
@@ -125,7 +124,9 @@ def prepare_partition(
     _check_positions(frame, inp, first_row)
 
     # expressions see the standard columns over the input's own columns
-    names = raw.drop(columns=[c for c in frame.columns if c in raw.columns])
+    # (an earlier combination's CRD_ID, tie_result... may be read through the association, e.g.
+    # id -> CRD_ID, but never carried over)
+    names = raw.drop(columns=[c for c in (*frame.columns, *RECOMPUTED) if c in raw.columns])
     context = pd.concat([frame, names], axis=1)
     flag_col = col("z_flag")
     context["z_flag_raw"] = flag_col if flag_col is not None else pd.Series(np.nan, index=index)

@@ -30,3 +30,20 @@ def test_bytes_do_not_depend_on_workers_or_partitions(fmt, tmp_path):
         assert [f["sha256"] for f in result.files] == list(digests[-1].values())
     assert digests[0] == digests[1] == digests[2]
     assert not [p for p in tmp_path.rglob(".*tmp*")]
+
+
+@pytest.mark.slow
+def test_distributed_executor_gives_the_same_bytes(tmp_path):
+    from distributed import LocalCluster
+
+    inputs = sample_inputs()[3:6]
+    local = tmp_path / "local"
+    run_combine(make_plan(inputs, REFERENCE_PARAMS | {"partition_rows": 300}), local)
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                      dashboard_address=None) as cluster:
+        config = REFERENCE_PARAMS | {"partition_rows": 300, "executor": {
+            "kind": "distributed", "address": cluster.scheduler_address}}
+        remote = tmp_path / "remote"
+        result = run_combine(make_plan(inputs, config), remote)
+    assert result.executor["kind"] == "distributed"
+    assert _digest(local) == _digest(remote)
