@@ -143,14 +143,15 @@ def create_combine(catalog: Catalog, *, name: str, inputs: list[str], uploaded_b
         raise RunError("usage", "the combined catalog needs a name")
     if not inputs:
         raise RunError("no-inputs", "give at least one --input product")
-    data = dict(config or {})
+    data = _relative_paths(catalog, dict(config or {}))
     if duplicates:
         data["duplicates"] = duplicates
     if fmt:
         data["output_format"] = fmt
     cfg = CombineConfig.from_dict(data)
     manifests = [_input_manifest(catalog, key) for key in inputs]
-    make_plan([to_combine_input(catalog, m) for m in manifests], cfg)
+    make_plan([to_combine_input(catalog, m) for m in manifests],
+              CombineConfig.from_dict(_absolute_paths(catalog, data)))
     pid = catalog.next_id()
     internal = make_internal_name(pid, name)
     if catalog.manifest_path(internal).exists():
@@ -188,6 +189,30 @@ def _pinned_inputs(catalog: Catalog, manifest: Manifest, strict: bool):
     return out
 
 
+PATH_KEYS = ("flags_file", "fields_file")
+
+
+def _relative_paths(catalog: Catalog, data: dict[str, Any]) -> dict[str, Any]:
+    """Data files of a configuration as paths relative to the repository (reproducible)."""
+    for key in PATH_KEYS:
+        if data.get(key):
+            path = Path(data[key])
+            path = path if path.is_absolute() else Path.cwd() / path
+            if not path.resolve().is_relative_to(catalog.root):
+                raise RunError("invalid-config", f"{key} {data[key]} must be a file inside the "
+                               "repository, so that the run can be reproduced from its manifest")
+            data[key] = catalog.relative(path)
+    return data
+
+
+def _absolute_paths(catalog: Catalog, data: dict[str, Any]) -> dict[str, Any]:
+    data = dict(data)
+    for key in PATH_KEYS:
+        if data.get(key) and not Path(data[key]).is_absolute():
+            data[key] = str(catalog.root / data[key])
+    return data
+
+
 def _clean_stale(catalog: Catalog, internal: str) -> None:
     """Remove temporary folders of earlier runs of ``internal`` (interrupted or killed)."""
     if catalog.products_dir.is_dir():
@@ -200,7 +225,7 @@ def _execute(catalog: Catalog, manifest: Manifest, out_dir: Path, progress, stri
     from pipelines.combine.plan import make_plan
     from pipelines.combine.runner import run_combine
 
-    cfg = CombineConfig.from_dict(manifest.provenance.config)
+    cfg = CombineConfig.from_dict(_absolute_paths(catalog, manifest.provenance.config))
     inputs = _pinned_inputs(catalog, manifest, strict)
     plan = make_plan(inputs, cfg, output_name=manifest.internal_name)
     return run_combine(plan, out_dir, progress)

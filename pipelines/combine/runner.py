@@ -198,7 +198,11 @@ def run_combine(plan: CombinePlan, output_dir: Path, progress: Progress | None =
             ip.input.internal_name: int(sum(len(p) for p in parts))
             for ip, parts in zip(plan.inputs, prepared, strict=True)
         }
-        summary: dict[str, Any] = {"mode": config.duplicates, "rows_in": rows_in}
+        summary: dict[str, Any] = {
+            "mode": config.duplicates, "rows_in": rows_in,
+            "flags_file": {"name": plan.translation.path.name,
+                           "sha256": _sha256(plan.translation.path)},
+        }
         if config.cut is not None:
             summary["rows_after_cut"] = rows_after_cut
         decisions = None
@@ -266,6 +270,12 @@ def _rows_out(plan: CombinePlan, prepared, keep) -> dict[str, int]:
         out[ip.input.internal_name] = int(n if keep is None else keep[start:start + n].sum())
         start += n
     return out
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _dtype_name(dtype: object) -> str:

@@ -118,3 +118,25 @@ def test_combine_refuses(demo_root, args, code):
                                       "--root", str(demo_root)])
     assert result.exit_code != 0 and code in result.output
     assert not (demo_root / "manifests" / "12_x.yaml").exists()
+
+
+def test_config_file_with_a_flags_file_of_the_repository(demo_root, tmp_path):
+    flags = demo_root / "flags.yaml"
+    flags.write_text((Path(__file__).parents[2] / "pipelines/data/flags_translation.yaml").read_text())
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"flags_file": str(flags), "delta_z_threshold": 0.001,
+                                      "crossmatch_radius_arcsec": 1.0}))
+    result = invoke(demo_root, "combine", "--name", "With config", *INPUTS, "--config", str(config),
+                    "--format", "csv", "--uploaded-by", "t", "--run", "--quiet")
+    assert result.exit_code == 0, result.output
+    data = manifest(demo_root, "12_with_config")
+    assert data["provenance"]["config"]["flags_file"] == "flags.yaml"
+    assert data["provenance"]["config"]["crossmatch_radius_arcsec"] == 1.0
+    assert data["files"][0]["format"] == "csv"
+    assert invoke(demo_root, "reproduce", "12_with_config", "--quiet").exit_code == 0
+    outside = tmp_path / "flags.yaml"
+    outside.write_text(flags.read_text())
+    config.write_text(yaml.safe_dump({"flags_file": str(outside)}))
+    result = CliRunner().invoke(cli, ["combine", "--name", "Outside", *INPUTS, "--config",
+                                      str(config), "--uploaded-by", "t", "--root", str(demo_root)])
+    assert result.exit_code == 1 and "inside the repository" in result.output
