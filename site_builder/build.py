@@ -23,7 +23,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -41,11 +40,15 @@ from site_builder import render
 from site_builder.collect import (
     PARALLEL_MIN,
     SiteData,
-    compute_stats,
+    StatsStore,
+    _parse,
+    cacheable,
+    cached_histories,
     default_workers,
-    load_manifests,
+    record_of,
+    scan_records,
+    stats_for,
 )
-from site_builder.history import manifest_histories
 
 BASE_CONFIG = Path(__file__).resolve().parent / "mkdocs.base.yml"
 STATE_FILE = "site_state.json"
@@ -147,28 +150,34 @@ def _sync_tree(src: Path, dest: Path, previous: list[str]) -> list[str]:
     return copied
 
 
-def _page_key(data: SiteData, m, shell_digest: str, templates: str) -> str:
-    """What a product page depends on, cheaply: no page is rendered to decide."""
-    name = m.internal_name
-    stats = data.stats.get(name) or {}
-    parts = [data.digests.get(name) or m.model_dump_json(), data.stats_keys.get(name, ""),
-             stats.get("error") or "", shell_digest, templates, data.catalog.config.site_url,
-             data.catalog.config.datasette_url, data.catalog.config.repository_url,
-             ",".join(e["commit"] for e in data.histories.get(f"manifests/{name}.yaml", []))]
-    desc = m.description_file
-    if desc is not None and desc.path:
-        src = data.catalog.resolve(desc)
-        parts.append(str(src.stat().st_mtime_ns) if src is not None and src.exists() else "-")
+def _page_key(rec: dict[str, Any], histories: dict[str, list[dict[str, Any]]], has_stats: bool,
+              common: str) -> str:
+    """What a product page depends on, from its record: no page is rendered to decide."""
+    parts = [rec["digest"], rec["stats_key"] or "", "1" if has_stats else "0", common,
+             ",".join(e["commit"] for e in histories.get(f"manifests/{rec['name']}.yaml", []))]
+    if rec.get("desc"):
+        try:
+            parts.append(str(Path(rec["desc"]).stat().st_mtime_ns))
+        except OSError:
+            parts.append("-")
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def _write_product(out_dir: Path, shell: render.Shell, data: SiteData, m) -> None:
-    """Write product/<name>/index.html (plots inline), its description file and its JSON."""
+_SCRIPT = re.compile(r"<script\b.*?</script\s*>|<script\b[^>]*/>", re.I | re.S)
+
+
+def _write_product(out_dir: Path, shell: render.Shell | None, data: SiteData, m) -> None:
+    """Write product/<name>/index.html (plots inline), its description file and its JSON.
+
+    Without ``shell`` the page holds only its content, to be wrapped by :func:`_wrap_page` once
+    mkdocs has built the shell (see :func:`build_site`).
+    """
     ctx = render.product_context(data, m)
     folder = out_dir / "product" / m.internal_name
     folder.mkdir(parents=True, exist_ok=True)
     content = render.render_product_content(ctx)
-    (folder / "index.html").write_text(shell.page(m.internal_name, m.name, content), encoding="utf-8")
+    html = shell.page(m.internal_name, m.name, content) if shell else content
+    (folder / "index.html").write_text(html, encoding="utf-8")
     frame = ctx["description_frame"]
     target = folder / "description.html"
     if frame and Path(frame["source"]).is_file():
@@ -183,33 +192,58 @@ def _write_product(out_dir: Path, shell: render.Shell, data: SiteData, m) -> Non
                    encoding="utf-8")
 
 
-_SCRIPT = re.compile(r"<script\b.*?</script\s*>|<script\b[^>]*/>", re.I | re.S)
-_JOB: tuple | None = None
+class _Job:
+    """What workers need (inherited by fork, never pickled)."""
+
+    out_dir: Path
+    shell: render.Shell | None = None
+    catalog: Catalog
+    store: StatsStore
+    histories: dict[str, list[dict[str, Any]]]
+    items: list = []
 
 
-def _write_chunk(indices: list[int]) -> int:
-    out_dir, shell, data, manifests = _JOB
+_JOB = _Job()
+
+
+def _product(path: str, record: dict[str, Any] | None) -> tuple:
+    """Parse, compute statistics if missing, write the page: (file, record or error, stats)."""
+    job = _JOB
+    m = _parse(path)
+    if isinstance(m, str):
+        return (Path(path).name, m, None)
+    rec = record or record_of(job.catalog, m)
+    stats, computed = stats_for(job.store, rec["stats_key"], rec["stats_args"])
+    data = SiteData(catalog=job.catalog, manifests=[m], stats={m.internal_name: stats},
+                    stats_keys={}, histories=job.histories)
+    _write_product(job.out_dir, job.shell, data, m)
+    return (Path(path).name, rec, stats if computed and cacheable(stats) else None)
+
+
+def _product_chunk(indices: list[int]) -> list[tuple]:
+    return [_product(*_JOB.items[i]) for i in indices]
+
+
+def _wrap_chunk(indices: list[int]) -> int:
     for i in indices:
-        _write_product(out_dir, shell, data, manifests[i])
+        name, title = _JOB.items[i]
+        _wrap_page(_JOB.out_dir, _JOB.shell, name, title)
     return len(indices)
 
 
-def write_products(out_dir: Path, shell: render.Shell, data: SiteData, todo: list,
-                   workers: int) -> None:
-    """Render and write the product pages of ``todo`` (in forked workers when there are many)."""
-    global _JOB
-    if workers <= 1 or len(todo) < PARALLEL_MIN:
-        for m in todo:
-            _write_product(out_dir, shell, data, m)
-        return
-    _JOB = (out_dir, shell, data, todo)
-    try:
-        size = max(1, len(todo) // (workers * 8))
-        chunks = [list(range(i, min(i + size, len(todo)))) for i in range(0, len(todo), size)]
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
-            list(pool.map(_write_chunk, chunks))
-    finally:
-        _JOB = None
+def _wrap_page(out_dir: Path, shell: render.Shell, name: str, title: str) -> None:
+    page = out_dir / "product" / name / "index.html"
+    page.write_text(shell.page(name, title, page.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+def _map(func: Callable[[list[int]], Any], n: int, workers: int) -> list:
+    """``func`` over chunks of ``range(n)`` of ``_JOB.items``, in forked workers when many."""
+    if workers <= 1 or n < PARALLEL_MIN:
+        return [func(list(range(n)))] if n else []
+    size = max(1, min(64, n // (workers * 4)))
+    chunks = [list(range(i, min(i + size, n))) for i in range(0, n, size)]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
+        return list(pool.map(func, chunks))
 
 
 def build_site(catalog: Catalog, out_dir: Path, strict: bool = True,
@@ -236,6 +270,14 @@ def build_site(catalog: Catalog, out_dir: Path, strict: bool = True,
     ------
     PzcatError
         ``site-build-failed`` when mkdocs fails.
+
+    Notes
+    -----
+    New or changed manifests go through one parallel pass (parse, statistics, page content, JSON)
+    before mkdocs runs, since the lists mkdocs builds need their records; their pages are wrapped
+    in the mkdocs-built shell afterwards. Unchanged manifests are not parsed; their pages are
+    rendered again only when their key (manifest digest, statistics, git history, shell,
+    templates, URLs) changed.
     """
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
@@ -247,17 +289,52 @@ def build_site(catalog: Catalog, out_dir: Path, strict: bool = True,
     result = BuildResult(out_dir=out_dir)
     timings = result.timings
     cfg = catalog.config
+    state_path = cache_dir / STATE_FILE
+    try:
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        state = {}
+    if state.get("out_dir") != str(out_dir):
+        state = {}
+    old_pages: dict[str, str] = state.get("pages", {})
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "api" / "products").mkdir(parents=True, exist_ok=True)
+    store = StatsStore(cache_dir)
+    histories = cached_histories(catalog.root, cache_dir)
+    _JOB.out_dir, _JOB.catalog, _JOB.store, _JOB.histories = out_dir, catalog, store, histories
+    _JOB.shell = None
+    timings["history"] = time.perf_counter() - t0
 
-    # 1. manifests, then the narrative pages; mkdocs runs in the background from here on
-    digests: dict[str, str] = {}
-    manifests, problems = load_manifests(catalog, cache_dir, workers=n_workers, digests=digests)
-    say(f"{len(manifests)} manifests read")
-    data = SiteData(catalog=catalog, manifests=manifests, stats={}, stats_keys={}, histories={},
-                    problems=problems, digests=digests)
-    result.problems = list(problems)
-    result.products = len(manifests)
+    # 1. new and changed manifests: parse, statistics, page content and JSON, in one pass
+    t = time.perf_counter()
+    scan = scan_records(catalog, cache_dir)
+    _JOB.items = [(miss["path"], None) for miss in scan.misses]
+    if scan.misses:
+        say(f"{len(scan.misses)} new or changed manifests ({len(scan.hits)} unchanged)")
+    try:
+        fresh = [item for part in _map(_product_chunk, len(_JOB.items), n_workers) for item in part]
+    finally:
+        _JOB.items = []
+    parsed: dict[str, dict[str, Any]] = {}
+    for file, rec, stats in fresh:
+        if isinstance(rec, str):
+            result.problems.append(rec)
+            continue
+        parsed[file] = rec
+        if stats is not None:
+            store.add(rec["stats_key"], stats)
+            result.stats_computed += 1
+    records = scan.complete(parsed)
+    fresh_names = {rec["name"] for rec in parsed.values()}
+    result.products = len(records)
+    timings["fresh"] = time.perf_counter() - t
+
+    # 2. the narrative pages and the shell, by mkdocs
+    t = time.perf_counter()
+    summaries = [r["summary"] for r in records]
+    data = SiteData(catalog=catalog, manifests=[], stats={}, stats_keys={}, histories={})
     docs_dir = work / "site_docs"
-    pages = render.narrative_pages(data, [render.summary(m, cfg, None) for m in manifests])
+    pages = render.narrative_pages(data, summaries)
     if docs_dir.exists():
         for path in docs_dir.rglob("*"):
             if path.is_file() and path.relative_to(docs_dir).as_posix() not in pages:
@@ -269,70 +346,59 @@ def build_site(catalog: Catalog, out_dir: Path, strict: bool = True,
     _write_if_changed(config_file, yaml.safe_dump(mkdocs_config(catalog, docs_dir, mkdocs_dir),
                                                    sort_keys=False))
     say("running mkdocs build" + (" --strict" if strict else ""))
-    with tempfile.TemporaryFile(mode="w+") as log:
-        mkdocs = subprocess.Popen(_mkdocs_cmd(config_file, strict), stdout=log,
-                                  stderr=subprocess.STDOUT, text=True, env=_MKDOCS_ENV)
-        timings["manifests"] = time.perf_counter() - t0
-
-        # 2. statistics (cached by file sha256) and git history, while mkdocs works
-        try:
-            t = time.perf_counter()
-            data.stats, data.stats_keys, result.stats_computed, result.stats_cached = compute_stats(
-                catalog, manifests, cache_dir, say, n_workers)
-            data.histories = manifest_histories(catalog.root)
-            timings["stats"] = time.perf_counter() - t
-        finally:
-            t = time.perf_counter()
-            code = mkdocs.wait()
-            timings["mkdocs_wait"] = time.perf_counter() - t
-        log.seek(0)
-        output = log.read()
-    if code != 0:
-        raise _mkdocs_failed(config_file, output)
-
-    # 3. the mkdocs pages into out_dir, and the product page shell
-    t = time.perf_counter()
-    state_path = cache_dir / STATE_FILE
-    try:
-        state = json.loads(state_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        state = {}
-    if state.get("out_dir") != str(out_dir):
-        state = {}
-    out_dir.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(_mkdocs_cmd(config_file, strict), capture_output=True, text=True,
+                          check=False, env=_MKDOCS_ENV)
+    if proc.returncode != 0:
+        raise _mkdocs_failed(config_file, proc.stdout + proc.stderr)
     shell_dir = mkdocs_dir / "product" / render.SHELL_NAME
     shell = render.Shell((shell_dir / "index.html").read_text(encoding="utf-8"))
     shutil.rmtree(shell_dir)
     _strip_sitemap(mkdocs_dir)
     mkdocs_files = _sync_tree(mkdocs_dir, out_dir, state.get("mkdocs_files", []))
-    timings["sync"] = time.perf_counter() - t
+    timings["mkdocs"] = time.perf_counter() - t
 
-    # 4. product pages whose key changed
+    # 3. wrap the fresh pages; render again the unchanged products whose page key changed
     t = time.perf_counter()
-    templates = render.template_digest()
-    old_pages: dict[str, str] = state.get("pages", {})
+    _JOB.shell = shell
+    common = "\x1f".join([shell.digest, render.template_digest(), cfg.site_url, cfg.datasette_url,
+                          cfg.repository_url])
     new_pages: dict[str, str] = {}
-    todo = []
-    (out_dir / "api" / "products").mkdir(parents=True, exist_ok=True)
-    for m in manifests:
-        key = _page_key(data, m, shell.digest, templates)
-        new_pages[m.internal_name] = key
-        if old_pages.get(m.internal_name) == key \
-                and (out_dir / "product" / m.internal_name / "index.html").exists():
+    stale = []
+    for rec in records:
+        key = _page_key(rec, histories, rec["stats_key"] in store.keys, common)
+        new_pages[rec["name"]] = key
+        if rec["name"] in fresh_names:
             continue
-        todo.append(m)
-    write_products(out_dir, shell, data, todo, n_workers)
-    result.pages_written = len(todo)
-    result.pages_kept = len(manifests) - len(todo)
+        if old_pages.get(rec["name"]) != key \
+                or not (out_dir / "product" / rec["name"] / "index.html").exists():
+            stale.append(rec)
+    try:
+        _JOB.items = [(r["name"], r["summary"]["name"]) for r in records if r["name"] in fresh_names]
+        _map(_wrap_chunk, len(_JOB.items), n_workers)
+        _JOB.items = [(r["path"], r) for r in stale]
+        again = [item for part in _map(_product_chunk, len(_JOB.items), n_workers)
+                 for item in part]
+    finally:
+        _JOB.items, _JOB.histories, _JOB.shell = [], {}, None
+    for _file, rec, stats in again:
+        if isinstance(rec, dict) and stats is not None:
+            store.add(rec["stats_key"], stats)
+            result.stats_computed += 1
+            new_pages[rec["name"]] = _page_key(rec, histories, True, common)
+    store.save()
+    scan.save(cache_dir)
+    result.pages_written = len(fresh_names) + len(again)
+    result.pages_kept = len(records) - result.pages_written
+    result.stats_cached = sum(1 for r in records if r["stats_key"] in store.keys) \
+        - result.stats_computed
     for name in set(old_pages) - set(new_pages):
         shutil.rmtree(out_dir / "product" / name, ignore_errors=True)
         (out_dir / "api" / "products" / f"{name}.json").unlink(missing_ok=True)
     say(f"{result.pages_written} product pages written, {result.pages_kept} unchanged")
-    timings["products"] = time.perf_counter() - t
+    timings["pages"] = time.perf_counter() - t
 
-    # 5. the JSON API and the build state
+    # 4. the JSON API and the build state
     t = time.perf_counter()
-    summaries = [render.summary(m, cfg, data.stats.get(m.internal_name)) for m in manifests]
     for name, doc in render.api_documents(data, summaries).items():
         _write_if_changed(out_dir / "api" / name, render.dumps(doc))
     (out_dir / ".nojekyll").touch()

@@ -1,9 +1,16 @@
-"""Collect what the site shows: manifests, table statistics (cached) and git history.
+"""Collect what the site shows: manifest records, table statistics and git history, all cached.
 
-Statistics are cached in ``<cache>/stats.pickle`` keyed by the main file's sha256 (with its
-format, the ra/dec/z association and :data:`~site_builder.stats.STATS_VERSION`), so a product whose
-data did not change is never read again. Parsed manifests are cached in ``manifests.pickle`` by
-file size, mtime and sha1. Both are local build caches (under ``build/``), never published.
+Local build caches under ``build/cache`` (never published), designed so that a rebuild of 10,000
+products touches as little as possible:
+
+- ``records.json``: per manifest file (keyed by size and mtime, then by sha1 of the text) the few
+  facts the lists, the JSON index and the page keys need. Unchanged manifests are not parsed again;
+  full :class:`~pzcat.manifest.Manifest` objects are parsed only for the pages to write.
+- ``stats/<k>/<key>.json`` + ``stats/index.json``: statistics keyed by the main file's sha256
+  (with format, ra/dec/z association and :data:`~site_builder.stats.STATS_VERSION`); a product
+  whose data did not change is never read again, and cached statistics are read only for the
+  pages being written.
+- ``histories.json``: the git log of ``manifests/`` at a HEAD commit, updated incrementally.
 """
 
 from __future__ import annotations
@@ -12,7 +19,6 @@ import hashlib
 import json
 import multiprocessing as mp
 import os
-import pickle
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -25,14 +31,14 @@ from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
 from pzcat.files import is_lfs_pointer
 from pzcat.manifest import Manifest, load_manifest_data, parse_manifest
-from site_builder.history import manifest_histories
+from site_builder.history import git_head, is_ancestor, manifest_histories
 from site_builder.stats import STATS_VERSION, table_stats
 
 Progress = Callable[[str], None]
 #: Compute statistics in worker processes when at least this many are missing.
 PARALLEL_MIN = 64
 #: Bump when the cached objects change shape.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 @dataclass
@@ -81,37 +87,67 @@ def default_workers() -> int:
     return min(os.cpu_count() or 1, 8)
 
 
-def _load_pickle(path: Path) -> dict:
+def _records_cache(cache_dir: Path) -> Path:
+    return cache_dir / "records.json"
+
+
+def _read_json(path: Path) -> Any:
     try:
-        with open(path, "rb") as fh:
-            data = pickle.load(fh)
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError):
-        return {}
-    return data if isinstance(data, dict) and data.get("version") == CACHE_VERSION else {}
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
-def _save_pickle(path: Path, data: dict) -> None:
+def _write_json(path: Path, data: Any) -> None:
+    """Write through a rename (no fsync: a lost cache entry is only recomputed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        pickle.dump({**data, "version": CACHE_VERSION}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
     os.replace(tmp, path)
 
 
-def load_manifests(catalog: Catalog, cache_dir: Path, workers: int | None = None,
-                   digests: dict[str, str] | None = None) -> tuple[list[Manifest], list[str]]:
-    """Every manifest that parses (by id) and one line per manifest that does not.
+def record_of(catalog: Catalog, m: Manifest) -> dict[str, Any]:
+    """The facts about one product the build needs without its full manifest."""
+    from site_builder.render import summary
 
-    Parsed manifests are cached in ``manifests.pickle`` under ``cache_dir`` (a local build cache,
-    never published), keyed by file size and mtime and, when those changed, by the text's sha1:
-    YAML parsing and validation of 10,000 manifests would otherwise dominate a rebuild. New or
-    changed manifests are parsed in worker processes when there are many.
-    """
-    cache_file = cache_dir / "manifests.pickle"
-    cache: dict[str, tuple] = _load_pickle(cache_file).get("entries", {})
-    entries: dict[str, tuple] = {}
-    problems: list[str] = []
-    misses: list[tuple[str, Path, int, int, str]] = []
+    job = stats_key(catalog, m)
+    desc = m.description_file
+    return {"name": m.internal_name, "id": m.id, "summary": summary(m, catalog.config, None),
+            "stats_key": job[0] if job else None, "stats_args": list(job[1]) if job else None,
+            "desc": str(catalog.resolve(desc)) if desc is not None and desc.path else None}
+
+
+@dataclass
+class Scan:
+    """The manifests folder against the records cache."""
+
+    hits: dict[str, dict[str, Any]]             # file name -> cached record
+    misses: list[dict[str, Any]]                # {file, path, size, mtime, digest}: to parse
+    cached: dict[str, dict[str, Any]]           # the cache as read
+
+    def complete(self, parsed: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+        """Every record by id, from the hits and ``parsed`` (file name -> record of a miss)."""
+        entries = dict(self.hits)
+        for miss in self.misses:
+            rec = parsed.get(miss["file"])
+            if rec is not None:
+                entries[miss["file"]] = {**rec, **{k: miss[k] for k in ("path", "size", "mtime",
+                                                                        "digest")}}
+        self.entries = entries
+        return sorted(entries.values(), key=lambda r: r["id"])
+
+    def save(self, cache_dir: Path) -> None:
+        if self.misses or set(self.entries) != set(self.cached):
+            _write_json(_records_cache(cache_dir), {"version": CACHE_VERSION,
+                                                    "entries": self.entries})
+
+
+def scan_records(catalog: Catalog, cache_dir: Path) -> Scan:
+    """Which manifests changed since the records cache (by size and mtime, then sha1 of the text)."""
+    stored = _read_json(_records_cache(cache_dir)) or {}
+    cache = stored.get("entries", {}) if stored.get("version") == CACHE_VERSION else {}
+    hits: dict[str, dict[str, Any]] = {}
+    misses: list[dict[str, Any]] = []
     folder = catalog.manifest_dir
     listing = sorted(os.scandir(folder), key=lambda e: e.name) if folder.is_dir() else []
     for entry in listing:
@@ -119,32 +155,16 @@ def load_manifests(catalog: Catalog, cache_dir: Path, workers: int | None = None
             continue
         st = entry.stat()
         hit = cache.get(entry.name)
-        if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
-            entries[entry.name] = hit
+        if hit and hit["size"] == st.st_size and hit["mtime"] == st.st_mtime_ns:
+            hits[entry.name] = hit
             continue
         digest = hashlib.sha1(Path(entry.path).read_bytes()).hexdigest()
-        if hit and hit[2] == digest:
-            entries[entry.name] = (st.st_size, st.st_mtime_ns, digest, hit[3])
+        if hit and hit["digest"] == digest:
+            hits[entry.name] = {**hit, "size": st.st_size, "mtime": st.st_mtime_ns}
             continue
-        misses.append((entry.name, Path(entry.path), st.st_size, st.st_mtime_ns, digest))
-    n_workers = workers if workers is not None else default_workers()
-    paths = [str(m[1]) for m in misses]
-    if n_workers > 1 and len(misses) >= PARALLEL_MIN:
-        with _pool(n_workers) as pool:
-            parsed = list(pool.map(_parse, paths, chunksize=max(1, len(paths) // (n_workers * 8))))
-    else:
-        parsed = [_parse(p) for p in paths]
-    for (rel, _path, size, mtime, digest), result in zip(misses, parsed, strict=True):
-        if isinstance(result, str):
-            problems.append(result)
-            continue
-        entries[rel] = (size, mtime, digest, result)
-    if misses or set(entries) != set(cache):
-        _save_pickle(cache_file, {"entries": entries})
-    if digests is not None:
-        digests.update({e[3].internal_name: e[2] for e in entries.values()})
-    good = sorted((e[3] for e in entries.values()), key=lambda m: m.id)
-    return good, problems
+        misses.append({"file": entry.name, "path": entry.path, "size": st.st_size,
+                       "mtime": st.st_mtime_ns, "digest": digest})
+    return Scan(hits=hits, misses=misses, cached=cache)
 
 
 def stats_key(catalog: Catalog, manifest: Manifest) -> tuple[str, tuple] | None:
@@ -179,63 +199,116 @@ def _run(args: tuple) -> dict[str, Any]:
     return table_stats(Path(path), fmt, ra, dec, z)
 
 
-def compute_stats(catalog: Catalog, manifests: list[Manifest], cache_dir: Path,
-                  progress: Progress | None = None, workers: int | None = None
-                  ) -> tuple[dict[str, dict[str, Any] | None], dict[str, str], int, int]:
-    """Statistics of every product's main table: (stats, cache keys, computed, from cache).
+class StatsStore:
+    """Statistics cached in 256 JSON shards by key prefix, with an index of the keys present.
 
-    The cache is one file, ``stats.pickle`` (10,000 small files cost more to open than to use);
-    entries no product uses any more are dropped.
+    10,000 one-entry files cost more to create than the statistics cost to compute; shards are
+    read lazily (a rebuild reads only those of the pages it writes) and written by the parent
+    process only (workers return what they computed).
     """
+
+    def __init__(self, cache_dir: Path) -> None:
+        self.folder = cache_dir / "stats"
+        index = _read_json(self.folder / "index.json") or {}
+        self.keys: set[str] = set(index.get("keys", [])) \
+            if index.get("version") == CACHE_VERSION else set()
+        self._shards: dict[str, dict[str, Any]] = {}
+        self._new: dict[str, dict[str, Any]] = {}
+
+    def _shard(self, prefix: str) -> dict[str, Any]:
+        if prefix not in self._shards:
+            self._shards[prefix] = _read_json(self.folder / f"{prefix}.json") or {}
+        return self._shards[prefix]
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        if key not in self.keys:
+            return None
+        return self._new.get(key) or self._shard(key[:2]).get(key)
+
+    def add(self, key: str, stats: dict[str, Any]) -> None:
+        self._new[key] = stats
+        self.keys.add(key)
+
+    def save(self) -> None:
+        if not self._new:
+            return
+        prefixes = sorted({k[:2] for k in self._new})
+        for prefix in prefixes:
+            shard = self._shard(prefix)
+            shard.update({k: v for k, v in self._new.items() if k[:2] == prefix})
+            _write_json(self.folder / f"{prefix}.json", shard)
+        _write_json(self.folder / "index.json", {"version": CACHE_VERSION, "keys": sorted(self.keys)})
+        self._new = {}
+
+
+def stats_for(store: StatsStore, key: str | None, args: list | tuple | None
+              ) -> tuple[dict[str, Any] | None, bool]:
+    """Statistics of one table from the store, else computed (not stored): (stats, computed)."""
+    if key is None or args is None:
+        return None, False
+    found = store.get(key)
+    if found is not None:
+        return found, False
+    if not _readable(args[0]):
+        return None, False              # missing file or LFS pointer: validation reports it
+    return _run(tuple(args)), True
+
+
+def cacheable(stats: dict[str, Any] | None) -> bool:
+    """Whether computed statistics may be cached (not when the file could not be opened)."""
+    return stats is not None and not (stats.get("error") or "").startswith("unreadable-table: ")
+
+
+def cached_histories(root: Path, cache_dir: Path) -> dict[str, list[dict[str, Any]]]:
+    """:func:`manifest_histories`, reused while HEAD does not move and extended when it does."""
+    head = git_head(root)
+    if head is None:
+        return {}
+    path = cache_dir / "histories.json"
+    cached = _read_json(path) or {}
+    if cached.get("head") == head and cached.get("version") == CACHE_VERSION:
+        return cached["histories"]
+    old = cached.get("head")
+    if old and cached.get("version") == CACHE_VERSION and is_ancestor(root, old, head):
+        newer = manifest_histories(root, revisions=f"{old}..{head}")
+        histories = cached["histories"]
+        for name, entries in newer.items():
+            histories[name] = (entries + histories.get(name, []))[:20]
+    else:
+        histories = manifest_histories(root)
+    _write_json(path, {"version": CACHE_VERSION, "head": head, "histories": histories})
+    return histories
+
+
+def collect(catalog: Catalog, cache_dir: Path, progress: Progress | None = None,
+            workers: int | None = None) -> SiteData:
+    """Every manifest, its statistics and history in memory (small catalogs, tests)."""
     say = progress or (lambda _msg: None)
-    cache_file = cache_dir / "stats.pickle"
-    cache: dict[str, dict[str, Any]] = _load_pickle(cache_file).get("entries", {})
+    manifests, problems = [], []
+    for path in catalog.manifest_paths():
+        result = _parse(str(path))
+        if isinstance(result, str):
+            problems.append(result)
+        else:
+            manifests.append(result)
+    manifests.sort(key=lambda m: m.id)
+    say(f"{len(manifests)} manifests read")
+    store = StatsStore(cache_dir)
     stats: dict[str, dict[str, Any] | None] = {}
     keys: dict[str, str] = {}
-    todo: list[tuple[str, str, tuple]] = []
-    used: dict[str, dict[str, Any]] = {}
+    computed = cached = 0
     for m in manifests:
         job = stats_key(catalog, m)
         if job is None:
             stats[m.internal_name] = None
             continue
-        key, args = job
-        hit = cache.get(key)
-        if hit is not None:
-            stats[m.internal_name] = used[key] = hit
-            keys[m.internal_name] = key
-        elif _readable(args[0]):
-            keys[m.internal_name] = key
-            todo.append((m.internal_name, key, args))
-        else:
-            stats[m.internal_name] = None     # missing file or LFS pointer: validation reports it
-    cached = len(keys) - len(todo)
-    if todo:
-        say(f"computing statistics of {len(todo)} tables ({cached} cached)")
-        n_workers = workers if workers is not None else default_workers()
-        if n_workers > 1 and len(todo) >= PARALLEL_MIN:
-            with _pool(n_workers) as pool:
-                results = list(pool.map(_run, [t[2] for t in todo],
-                                        chunksize=max(1, len(todo) // (n_workers * 8))))
-        else:
-            results = [_run(t[2]) for t in todo]
-        for (name, key, _args), result in zip(todo, results, strict=True):
-            stats[name] = used[key] = result
-    if todo or set(used) != set(cache):
-        _save_pickle(cache_file, {"entries": used})
-    return stats, keys, len(todo), cached
-
-
-def collect(catalog: Catalog, cache_dir: Path, progress: Progress | None = None,
-            workers: int | None = None) -> SiteData:
-    """Manifests, statistics (from the cache or computed) and git history of ``catalog``."""
-    say = progress or (lambda _msg: None)
-    digests: dict[str, str] = {}
-    manifests, problems = load_manifests(catalog, cache_dir, workers=workers, digests=digests)
-    say(f"{len(manifests)} manifests read")
-    stats, keys, computed, cached = compute_stats(catalog, manifests, cache_dir, say, workers)
-    histories = manifest_histories(catalog.root)
+        keys[m.internal_name] = job[0]
+        stats[m.internal_name], fresh = stats_for(store, job[0], job[1])
+        if fresh and cacheable(stats[m.internal_name]):
+            store.add(job[0], stats[m.internal_name])
+        computed += fresh
+        cached += stats[m.internal_name] is not None and not fresh
+    store.save()
     return SiteData(catalog=catalog, manifests=manifests, stats=stats, stats_keys=keys,
-                    histories=histories, problems=problems, digests=digests,
-                    stats_computed=computed,
-                    stats_cached=cached)
+                    histories=cached_histories(catalog.root, cache_dir), problems=problems,
+                    stats_computed=computed, stats_cached=cached)

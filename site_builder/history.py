@@ -9,26 +9,42 @@ from typing import Any
 _RS, _US = "\x1e", "\x1f"
 
 
-def manifest_histories(root: Path, subdir: str = "manifests",
-                       limit_per_file: int = 20) -> dict[str, list[dict[str, Any]]]:
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess | None:
+    try:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
+                              check=False, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def git_head(root: Path) -> str | None:
+    """The HEAD commit of the repository at ``root`` (None: not a git repository)."""
+    proc = _git(root, "rev-parse", "--verify", "-q", "HEAD")
+    return proc.stdout.strip() if proc is not None and proc.returncode == 0 else None
+
+
+def is_ancestor(root: Path, old: str, new: str) -> bool:
+    """Whether commit ``old`` is an ancestor of ``new``."""
+    proc = _git(root, "merge-base", "--is-ancestor", old, new)
+    return proc is not None and proc.returncode == 0
+
+
+def manifest_histories(root: Path, subdir: str = "manifests", limit_per_file: int = 20,
+                       revisions: str | None = None) -> dict[str, list[dict[str, Any]]]:
     """Commits touching each file under ``subdir``, newest first.
 
     Returns
     -------
     dict
-        ``"manifests/<name>.yaml"`` -> list of ``{commit, author, email, date, subject}``.
+        ``"manifests/<name>.yaml"`` -> list of ``{commit, author, email, date, subject}``
+        (``revisions``, e.g. ``old..new``, limits the commits read).
         Empty when ``root`` is not a git repository or git is missing (the site then shows no
         history rather than failing).
     """
     fmt = f"{_RS}%H{_US}%an{_US}%ae{_US}%aI{_US}%s"
-    try:
-        proc = subprocess.run(
-            ["git", "-C", str(root), "log", f"--format={fmt}", "--name-only", "--no-renames", "--relative",
-             "--", subdir],
-            capture_output=True, text=True, check=False, timeout=120)
-    except (OSError, subprocess.TimeoutExpired):
-        return {}
-    if proc.returncode != 0:
+    proc = _git(root, "log", f"--format={fmt}", "--name-only", "--no-renames", "--relative",
+                *([revisions] if revisions else []), "--", subdir)
+    if proc is None or proc.returncode != 0:
         return {}
     out: dict[str, list[dict[str, Any]]] = {}
     for record in proc.stdout.split(_RS):
