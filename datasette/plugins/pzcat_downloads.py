@@ -118,9 +118,13 @@ async def _error(datasette, request, code: str, message: str, status: int) -> Re
     if status == 401:
         headers["www-authenticate"] = 'Bearer realm="pzcat"'
     if _wants_html(request):
+        try:
+            admins = list(_state(datasette).catalog().config.admins)
+        except PzcatError:
+            admins = []
         body = await datasette.render_template(
             "pzcat_error.html",
-            {"code": code, "message": message, "status": status,
+            {"code": code, "message": message, "status": status, "pzcat_admins": admins,
              "needs_token": status in (401, 403), "next": request.path},
             request=request)
         return Response.html(body, status=status, headers=headers)
@@ -381,6 +385,85 @@ async def download_unknown(datasette, request):
                         "use /-/download/<internal_name>.zip or /-/download/<internal_name>/<file>", 404)
 
 
+# -- response cache ----------------------------------------------------------------------------------
+
+class ResponseCache:
+    """LRU cache of anonymous GET responses of Datasette pages (the database is immutable).
+
+    Only requests without Cookie or Authorization headers, outside ``/-/`` and ``/site/``, whose
+    response is a 200 without Set-Cookie and at most ``max_item`` bytes, are kept; at most
+    ``max_bytes`` in all. A popular preview page then costs a dictionary lookup instead of 50 ms
+    of rendering.
+    """
+
+    def __init__(self, app, max_bytes: int = 64 << 20, max_item: int = 2 << 20) -> None:
+        from collections import OrderedDict
+
+        self.app, self.max_bytes, self.max_item = app, max_bytes, max_item
+        self.items: OrderedDict = OrderedDict()
+        self.size = 0
+        self.hits = self.misses = 0
+
+    @staticmethod
+    def cacheable(scope) -> bool:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return False
+        path = scope.get("path", "")
+        if path.startswith(("/-/", "/site")) or b"_trace" in scope.get("query_string", b""):
+            return False
+        return not any(k in (b"cookie", b"authorization") for k, _ in scope.get("headers", []))
+
+    async def __call__(self, scope, receive, send):
+        if not self.cacheable(scope):
+            await self.app(scope, receive, send)
+            return
+        key = (scope.get("raw_path") or scope["path"].encode(), scope.get("query_string", b""))
+        hit = self.items.get(key)
+        if hit is not None:
+            self.items.move_to_end(key)
+            self.hits += 1
+            start, body = hit
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
+            return
+        self.misses += 1
+        start_msg, chunks, size, ok = None, [], 0, True
+
+        async def capture(message):
+            nonlocal start_msg, size, ok
+            if message["type"] == "http.response.start":
+                start_msg = message
+                ok = message["status"] == 200 and not any(
+                    k.lower() == b"set-cookie" for k, _ in message.get("headers", []))
+            elif message["type"] == "http.response.body" and ok:
+                size += len(message.get("body", b""))
+                if size > self.max_item:
+                    ok = False
+                    chunks.clear()
+                else:
+                    chunks.append(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive, capture)
+        if ok and start_msg is not None:
+            self.items[key] = (start_msg, b"".join(chunks))
+            self.size += size
+            while self.size > self.max_bytes and self.items:
+                _, (_, body) = self.items.popitem(last=False)
+                self.size -= len(body)
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        cfg = getattr(datasette, "_pzcat", None)
+        if cfg is not None and (cfg.previews_require_token or not cfg.response_cache):
+            return app
+        return ResponseCache(app)
+
+    return wrap
+
+
 # -- authentication for previews --------------------------------------------------------------------------
 
 @hookimpl
@@ -454,11 +537,7 @@ def startup(datasette):
 
 @hookimpl
 def extra_template_vars(datasette):
-    try:
-        admins = list(_state(datasette).catalog().config.admins)
-    except PzcatError:
-        admins = []
-    return {"pzcat_site": "/site/", "pzcat_token_page": "/-/token", "pzcat_admins": admins}
+    return {"pzcat_site": "/site/", "pzcat_token_page": "/-/token"}
 
 
 # -- SQL functions --------------------------------------------------------------------------------------

@@ -205,3 +205,40 @@ def test_inspect_file_gives_counts(built):
 def test_tokens_are_redacted_from_logged_paths():
     assert redact_path("/-/download/x.zip?link=pzl1.a.b&x=1") == "/-/download/x.zip?link=REDACTED&x=1"
     assert redact_path("/a/b") == "/a/b"
+
+
+def test_response_cache_serves_anonymous_pages_only(built, secret):
+    ds = make_datasette(built)
+    c = SyncClient(ds)
+    try:
+        app = ds.app()
+        assert type(app).__name__ == "ResponseCache"
+        import httpx
+
+        async def get(path, **kw):
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                         base_url="http://localhost") as http:
+                return await http.get(path, **kw)
+
+        first = c.loop.run_until_complete(get(f"/previews/{SPEC}.json?_size=3"))
+        second = c.loop.run_until_complete(get(f"/previews/{SPEC}.json?_size=3"))
+        assert (app.misses, app.hits) == (1, 1) and first.content == second.content
+        tok = create_token("x")
+        c.loop.run_until_complete(get(f"/previews/{SPEC}.json?_size=3",
+                                      headers={"Authorization": f"Bearer {tok}"}))
+        c.loop.run_until_complete(get(f"/-/download/{SPEC}.zip"))
+        c.loop.run_until_complete(get("/previews/nope"))
+        c.loop.run_until_complete(get("/previews/nope"))
+        assert app.hits == 1  # authorised, /-/ and non-200 responses are never served from cache
+    finally:
+        c.close()
+
+
+def test_no_response_cache_when_previews_need_a_token(tmp_path, secret):
+    cat = make_catalog(tmp_path / "repo")
+    cfg = cat.root / "catalog.yaml"
+    cfg.write_text(cfg.read_text().replace("previews_require_token: false", "previews_require_token: true"))
+    cat = Catalog.open(cat.root)
+    build_previews(cat)
+    ds = make_datasette(cat)
+    assert type(ds.app()).__name__ != "ResponseCache"
