@@ -13,7 +13,7 @@ def register(cli: click.Group) -> None:
 
     @cli.command("build-site")
     @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-                  help="Output folder (default: <root>/site).")
+                  help="Output folder (default: <root>/build/site, where `pzcat serve` serves it).")
     @click.option("--strict/--no-strict", default=True, show_default=True,
                   help="Fail on any mkdocs warning.")
     @click.option("-q", "--quiet", is_flag=True, help="Print only the summary line.")
@@ -24,12 +24,12 @@ def register(cli: click.Group) -> None:
 
         \b
         Example:
-          pzcat build-site && python -m http.server -d site
+          pzcat build-site && pzcat serve
         """
         from site_builder.build import build_site
 
         catalog = open_catalog(root)
-        target = out or catalog.root / "site"
+        target = out or catalog.root / "build" / "site"
         result = build_site(catalog, target, strict=strict,
                             progress=None if quiet else (lambda msg: click.echo(f"  {msg}")))
         for problem in result.problems:

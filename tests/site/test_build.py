@@ -67,7 +67,7 @@ def test_product_page_content(built_site) -> None:
     assert 'href="http://127.0.0.1:8001/-/download/1_reference_redshifts.zip"' in ref
     assert 'href="http://127.0.0.1:8001/previews/1_reference_redshifts"' in ref
     assert 'pz = PzCatalog("http://127.0.0.1:8001/site/")' in ref
-    assert 'df = pz.get_product("1_reference_redshifts")' in ref
+    assert 'product = pz.get_product("1_reference_redshifts")' in ref and "df = product.data" in ref
     assert 'id="pz-sky"' in ref and 'id="pz-nz"' in ref
     assert "pos.eq.ra;meta.main" in ref and "<th>Nulls</th>" in ref
     assert ref.count("<tr>", ref.index('id="pz-preview"')) >= 11   # header + 10 rows
