@@ -341,8 +341,30 @@ async def _load(host: str, port: int, table: str, clients: int, duration: float,
     return out
 
 
-def load_test(host, port, table, clients, duration, think, seed=1) -> dict:
-    return asyncio.run(_load(host, port, table, clients, duration, think, seed))
+def server_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of the server and its workers."""
+    import psutil
+
+    proc = psutil.Process(pid)
+    total = sum(proc.cpu_times()[:2])
+    for child in proc.children(recursive=True):
+        try:
+            total += sum(child.cpu_times()[:2])
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
+def load_test(host, port, table, clients, duration, think, seed=1, pid=None) -> dict:
+    """Run one load model; with ``pid``, also the server's CPU per request (independent of how
+    busy the machine is: what a dedicated machine would need)."""
+    cpu0 = server_cpu_s(pid) if pid else 0.0
+    load0 = os.getloadavg()[0]
+    out = asyncio.run(_load(host, port, table, clients, duration, think, seed))
+    if pid and out.get("requests"):
+        out["server_cpu_ms_per_request"] = round((server_cpu_s(pid) - cpu0) / out["requests"] * 1000, 1)
+    out["machine_load_avg_1min"] = [round(load0, 2), round(os.getloadavg()[0], 2)]
+    return out
 
 
 def download(host: str, port: int, path: str, token: str) -> tuple[int, int, float]:
@@ -428,9 +450,9 @@ def main() -> None:
         table, heavy = make_catalog(root, args.rows, args.download_mb)
         catalog = Catalog.open(root)
 
-        t0 = time.perf_counter()
+        t0, cpu0, load0 = time.perf_counter(), time.process_time(), os.getloadavg()[0]
         stats = build_previews(catalog)
-        build_s = time.perf_counter() - t0
+        build_s, build_cpu = time.perf_counter() - t0, time.process_time() - cpu0
         product_s = next(p.seconds for p in stats.products if p.internal_name == table)
         t0 = time.perf_counter()
         again = build_previews(Catalog.open(root))
@@ -438,9 +460,11 @@ def main() -> None:
         write_datasette_config(catalog)
         precompute_crcs(catalog)
         result["build"] = {"rows": args.rows, "total_s": round(build_s, 2),
+                           "cpu_s": round(build_cpu, 2), "machine_load_avg_1min": round(load0, 2),
                            "product_s": round(product_s, 2), "db_mb": round(stats.size / 1e6, 1),
                            "unchanged_rebuild_s": round(rebuild_s, 2), "reused": again.reused}
         print(f"build: {args.rows:,} rows in {product_s:.2f} s (whole build {build_s:.2f} s, "
+              f"{build_cpu:.1f} s CPU, machine load {load0:.1f}, "
               f"{stats.size / 1e6:.0f} MB); unchanged rebuild {rebuild_s:.2f} s")
 
         log = work / "server.log"
@@ -453,11 +477,13 @@ def main() -> None:
         result["server_idle_rss_mb"] = round(idle, 1)
 
         print(f"load (users): {args.clients} clients x {args.duration:.0f} s, think {args.think} s ...")
-        result["load_users"] = load_test(host, port, table, args.clients, args.duration, args.think)
+        result["load_users"] = load_test(host, port, table, args.clients, args.duration, args.think,
+                                         pid=proc.pid)
         print(json.dumps({k: v for k, v in result["load_users"].items() if k != "by_kind"}))
         if not args.skip_saturation:
             print(f"load (saturation): {args.clients} clients x {args.duration:.0f} s, no think time ...")
-            result["load_saturation"] = load_test(host, port, table, args.clients, args.duration, 0.0)
+            result["load_saturation"] = load_test(host, port, table, args.clients, args.duration, 0.0,
+                                                  pid=proc.pid)
             print(json.dumps({k: v for k, v in result["load_saturation"].items() if k != "by_kind"}))
 
         files = sorted((root / "products" / heavy).glob("*.bin"))

@@ -797,6 +797,9 @@ def serve(catalog: Catalog, host: str = "127.0.0.1", port: int = 8001, db_path: 
     sock.bind((host, port))
     port = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
+    if len(os.environ.get("PZCAT_SECRET", "")) < 16:
+        echo("warning[token-secret-missing]: $PZCAT_SECRET is not set (or shorter than 16 "
+             "characters): previews work, downloads answer 500 until it is set")
     if not ds._pzcat.site_dir.is_dir():
         echo(f"warning[site-missing]: {ds._pzcat.site_dir} does not exist; /site/ will answer 404")
     echo(f"pzcat: serving {catalog.config.name} (previews, downloads and /site/) in "

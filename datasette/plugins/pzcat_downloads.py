@@ -298,9 +298,10 @@ async def token_page(datasette, request):
             message, status = f"[{exc.code}] {exc.message}", exc.status
         else:
             response = Response.redirect(next_url)
+            secure = request.scheme == "https" or bool(datasette.setting("force_https_urls"))
             response.set_cookie(COOKIE, datasette.sign({"t": token}, COOKIE_NAMESPACE),
                                 max_age=max(1, claims.expires - int(time.time())), httponly=True,
-                                samesite="lax")
+                                samesite="lax", secure=secure)
             return response
     elif request.method != "GET":
         return await _error(datasette, request, "usage", "use GET or POST", 405)
