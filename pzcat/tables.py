@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import re
 from collections.abc import Iterator
@@ -77,6 +78,10 @@ class TableReader:
         first = next(self.batches(batch_rows=1000), None)
         if first is None:
             raise TableError("empty-table", f"{self.path.name}: no rows", file=str(self.path))
+        dupes = sorted({str(c) for c in first.columns if list(first.columns).count(c) > 1})
+        if dupes:
+            raise TableError("unreadable-table", f"{self.path.name}: duplicate column names "
+                             f"{dupes}; every column needs its own name", file=str(self.path))
         units = self.units()
         return [ColumnInfo(name=str(c), dtype=_dtype_name(first[c].dtype), unit=units.get(str(c)))
                 for c in first.columns]
@@ -98,7 +103,7 @@ class ParquetReader(TableReader):
     def _file(self) -> pq.ParquetFile:
         try:
             return pq.ParquetFile(self.path)
-        except (pa.ArrowInvalid, OSError) as exc:
+        except _PARQUET_ERRORS as exc:
             raise TableError("truncated-parquet", f"{self.path.name}: not a readable Parquet file ({exc})",
                              file=str(self.path)) from None
 
@@ -106,8 +111,12 @@ class ParquetReader(TableReader):
         pf = self._file()
         try:
             for rb in pf.iter_batches(batch_size=batch_rows, columns=columns):
-                yield rb.to_pandas()
-        except (pa.ArrowInvalid, OSError) as exc:
+                try:
+                    df = rb.to_pandas()
+                except (ValueError, KeyError, TypeError):  # damaged pandas metadata: only a hint
+                    df = rb.to_pandas(ignore_metadata=True)
+                yield df
+        except _PARQUET_ERRORS as exc:
             raise TableError("truncated-parquet", f"{self.path.name}: corrupt data ({exc})",
                              file=str(self.path)) from None
 
@@ -116,11 +125,15 @@ class ParquetReader(TableReader):
         for field in self._file().schema_arrow:
             meta = field.metadata or {}
             if b"unit" in meta:
-                out[field.name] = meta[b"unit"].decode()
+                out[field.name] = meta[b"unit"].decode("utf-8", "replace")
         return out
 
     def n_rows(self) -> int:
         return self._file().metadata.num_rows
+
+
+#: What pyarrow raises on damaged Parquet files.
+_PARQUET_ERRORS = (pa.ArrowException, OSError, ValueError)
 
 
 # -- HATS ------------------------------------------------------------------------------------------
@@ -184,6 +197,9 @@ class CsvReader(TableReader):
         if len(raw) == self.SAMPLE and "\n" in sample:
             sample = sample[: sample.rfind("\n") + 1]
         lines = [ln for ln in sample.splitlines() if ln.strip() and not ln.startswith("#")]
+        if not lines:
+            raise TableError("empty-table", f"{self.path.name}: no header or rows (only comments "
+                             "or blank lines)", file=str(self.path))
         sniffer = csv.Sniffer()
         try:
             delimiter = sniffer.sniff("\n".join(lines[:50]), delimiters=",;\t| ").delimiter
@@ -199,56 +215,104 @@ class CsvReader(TableReader):
             header = True
         return delimiter, header
 
-    def _reader(self, column_types: dict[str, pa.DataType], block: int):
-        delimiter, header = self.dialect()
-        read_opts = pacsv.ReadOptions(block_size=block, autogenerate_column_names=not header)
-        parse_opts = pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=True)
-        convert = pacsv.ConvertOptions(column_types=column_types, strings_can_be_null=True)
-        return pacsv.open_csv(self.path, read_options=read_opts, parse_options=parse_opts,
-                              convert_options=convert)
+    #: Bytes parsed at a time. pyarrow's own streaming reader (``open_csv``) reads ahead without
+    #: bound (the whole file ends up in memory), so the file is cut at line ends here and each
+    #: piece parsed on its own; like pyarrow's default, values may not hold newlines.
+    CHUNK = 16 * 1024 * 1024
+
+    def _pieces(self, first: int) -> Iterator[bytes]:
+        """The file in pieces that end at a line end (the first one about ``first`` bytes)."""
+        with open(self.path, "rb") as fh:
+            carry = b""
+            size = first
+            while block := fh.read(size):
+                size = self.CHUNK
+                data = carry + block if carry else block
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    carry = data
+                    continue
+                carry = data[cut + 1:]
+                yield data[:cut + 1]
+            if carry.strip():
+                yield carry
+
+    def _parse(self, data: bytes, names: list[str] | None, header: bool, delimiter: str,
+               include: list[str] | None, line_base: int) -> pa.Table:
+        """Parse one piece; ragged rows raise ``ragged-csv`` with their 0-based row numbers."""
+        bad: list[tuple[int | None, int, int]] = []
+
+        def on_invalid(row) -> str:
+            bad.append((row.number, row.expected_columns, row.actual_columns))
+            return "skip"
+
+        def parse(threads: bool, handler) -> pa.Table:
+            read_opts = pacsv.ReadOptions(use_threads=threads, block_size=4 * 1024 * 1024,
+                                          column_names=names, encoding=self._encoding(),
+                                          autogenerate_column_names=names is None and not header)
+            parse_opts = pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=True,
+                                            invalid_row_handler=handler)
+            convert = pacsv.ConvertOptions(include_columns=include, strings_can_be_null=True)
+            return pacsv.read_csv(pa.BufferReader(data), read_options=read_opts,
+                                  parse_options=parse_opts, convert_options=convert)
+
+        try:
+            table = parse(True, None)
+        except pa.ArrowException as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if not re.search(r"Expected \d+ columns?, got \d+", first):
+                raise TableError("unreadable-table", f"{self.path.name}: {first}",
+                                 file=str(self.path)) from None
+            # again, serially, collecting the ragged rows with their line numbers
+            with contextlib.suppress(pa.ArrowException):
+                parse(False, on_invalid)
+            if not bad:
+                raise TableError("ragged-csv", f"{self.path.name}: {first}",
+                                 file=str(self.path)) from None
+        if bad:
+            skip = 1 if names is None and header else 0
+            rows = [line_base + n - 1 - skip for n, _, _ in bad[:5] if n is not None]
+            n, expected, actual = bad[0]
+            raise TableError("ragged-csv", f"{self.path.name}: {len(bad)} rows with a wrong number "
+                             f"of fields (e.g. {actual} instead of {expected})",
+                             file=str(self.path), rows=rows or None, count=len(bad))
+        return table
+
+    def _encoding(self) -> str:
+        """``utf8``, or ``latin-1`` when the start of the file is not UTF-8 (names must decode)."""
+        if not hasattr(self, "_enc"):
+            with open(self.path, "rb") as fh:
+                raw = fh.read(self.SAMPLE)
+            if len(raw) == self.SAMPLE and b"\n" in raw:
+                raw = raw[: raw.rfind(b"\n") + 1]
+            try:
+                raw.decode("utf-8")
+                self._enc = "utf8"
+            except UnicodeDecodeError:
+                self._enc = "latin-1"
+        return self._enc
 
     def batches(self, columns=None, batch_rows=BATCH_ROWS):
-        column_types: dict[str, pa.DataType] = {}
-        block = 8 * 1024 * 1024
-        for _attempt in range(64):
-            emitted = 0
-            try:
-                reader = self._reader(column_types, block)
-                for rb in reader:
-                    df = rb.to_pandas()
-                    if columns is not None:
-                        df = df[[c for c in columns if c in df.columns]]
-                    if emitted == 0:
-                        pass
-                    for start in range(0, len(df), batch_rows):
-                        yield df.iloc[start:start + batch_rows]
-                    emitted += len(df)
-                return
-            except pa.ArrowInvalid as exc:
-                msg = str(exc)
-                if "Expected" in msg and "columns" in msg:
-                    row = re.search(r"[Rr]ow #(\d+)", msg)
-                    rows = [int(row.group(1))] if row else None
-                    raise TableError("ragged-csv", f"{self.path.name}: {msg.splitlines()[0]}",
-                                     file=str(self.path), rows=rows) from None
-                conv = re.search(r"In CSV column #(\d+): CSV conversion error to (\w+)", msg)
-                if conv and emitted == 0:
-                    name = self._names()[int(conv.group(1))]
-                    column_types[name] = pa.float64() if conv.group(2).startswith("int") \
-                        else pa.string()
-                    continue
-                if conv:
-                    raise TableError("unreadable-table",
-                                     f"{self.path.name}: column types change after {emitted} rows; "
-                                     f"({msg.splitlines()[0]})", file=str(self.path)) from None
-                raise TableError("unreadable-table", f"{self.path.name}: {msg.splitlines()[0]}",
-                                 file=str(self.path)) from None
-        raise TableError("unreadable-table", f"{self.path.name}: cannot settle column types",
-                         file=str(self.path))
+        delimiter, header = self.dialect()
+        names: list[str] | None = None
+        line_base = 0
+        # a small first piece: schema() only needs a few rows
+        first = min(self.CHUNK, max(64 * 1024, batch_rows * 512))
+        for data in self._pieces(first):
+            include = None if names is None or columns is None else \
+                [c for c in columns if c in names]
+            table = self._parse(data, names, header, delimiter, include, line_base)
+            if names is None:
+                names = table.column_names
+                if columns is not None:
+                    table = table.select([c for c in columns if c in names])
+            line_base += data.count(b"\n") - (1 if line_base == 0 and header else 0)
+            for rb in table.to_batches(max_chunksize=batch_rows):
+                yield rb.to_pandas()
 
-    def _names(self) -> list[str]:
-        reader = self._reader({}, 64 * 1024)
-        return reader.schema.names
+    def n_rows(self) -> int:
+        first = self.column_names()[:1]
+        return sum(len(b) for b in self.batches(columns=first))
 
 
 def _is_number(token: str) -> bool:
@@ -272,11 +336,14 @@ class FitsReader(TableReader):
             for hdu in hdul:
                 if isinstance(hdu, fits.BinTableHDU | fits.TableHDU):
                     return hdul, hdu
-        except (OSError, ValueError, TypeError, IndexError, KeyError) as exc:
+        except _fits_errors() as exc:
             raise TableError("corrupt-fits", f"{self.path.name}: not a readable FITS file ({exc})",
                              file=str(self.path)) from None
         hdul.close()
         raise TableError("corrupt-fits", f"{self.path.name}: no table HDU", file=str(self.path))
+
+    #: Raw bytes read at a time by the plain-table path.
+    CHUNK = 32 * 1024 * 1024
 
     def batches(self, columns=None, batch_rows=BATCH_ROWS):
         hdul, hdu = self._open()
@@ -284,32 +351,82 @@ class FitsReader(TableReader):
             n = hdu.header.get("NAXIS2", 0)
             names = [c.name for c in hdu.columns]
             wanted = [c for c in (columns or names) if c in names]
+            plan = self._raw_plan(hdu, wanted)
+            if plan is not None:
+                yield from self._raw_batches(plan, n, batch_rows)
+                return
             data = hdu.data
             for start in range(0, n, batch_rows):
                 stop = min(start + batch_rows, n)
+                # slice first: FITS_rec.field() converts the whole column of what it is given
+                part = data[start:stop]
                 out = {}
                 for name in wanted:
-                    arr = np.asarray(data.field(name)[start:stop])
+                    arr = np.asarray(part.field(name))
                     if arr.ndim > 1:
                         continue
-                    if arr.dtype.kind == "S":
-                        out[name] = pd.array([v.decode("utf-8", "replace").strip() for v in arr],
-                                             dtype="str")
-                        continue
-                    if arr.dtype.byteorder not in ("=", "|"):
-                        arr = arr.astype(arr.dtype.newbyteorder("="))
-                    out[name] = arr
+                    out[name] = _fits_column(arr)
                 yield pd.DataFrame(out)
-        except (OSError, ValueError, TypeError, IndexError) as exc:
+        except _fits_errors() as exc:
             raise TableError("corrupt-fits", f"{self.path.name}: corrupt table data ({exc})",
                              file=str(self.path)) from None
         finally:
             hdul.close()
 
+    def _raw_plan(self, hdu, wanted: list[str]):
+        """How to read ``wanted`` with plain file reads, or None when astropy must convert.
+
+        A binary table whose wanted columns are plain numbers or strings (no scaling, no logical,
+        bit or variable-length columns) in an uncompressed file is read row range by row range:
+        memory stays at one chunk, where a memory map would keep every touched page resident.
+        """
+        from astropy.io import fits
+
+        info = hdu.fileinfo() or {}
+        if not isinstance(hdu, fits.BinTableHDU) or getattr(info.get("file"), "compression", None) \
+                or "datLoc" not in info:
+            return None
+        row = hdu.columns.dtype
+        if row.itemsize != hdu.header.get("NAXIS1") or hdu.header.get("NAXIS2", 0) < 0:
+            return None
+        fields: dict[str, tuple[np.dtype, int]] = {}
+        for col in hdu.columns:
+            if col.name not in wanted:
+                continue
+            if col.format.format in "LXPQ" or col.bscale not in (None, 1) \
+                    or col.bzero not in (None, 0):
+                return None
+            dtype, offset = row.fields[col.name][:2]
+            if dtype.shape:
+                continue  # vector columns are left out, as in the astropy path
+            fields[col.name] = (dtype.newbyteorder(">") if dtype.kind in "iufc" else dtype, offset)
+        dtype = np.dtype({"names": list(fields), "formats": [f[0] for f in fields.values()],
+                          "offsets": [f[1] for f in fields.values()], "itemsize": row.itemsize})
+        return dtype, int(info["datLoc"])
+
+    def _raw_batches(self, plan, n: int, batch_rows: int):
+        dtype, start_byte = plan
+        width = dtype.itemsize
+        step = max(1, min(batch_rows, self.CHUNK // max(width, 1)))
+        with open(self.path, "rb") as fh:
+            fh.seek(start_byte)
+            for start in range(0, n, step):
+                count = min(step, n - start)
+                buf = fh.read(count * width)
+                if len(buf) < count * width:
+                    raise TableError("corrupt-fits", f"{self.path.name}: truncated: NAXIS2 says {n:,} "
+                                     f"rows, the file holds {start + len(buf) // width:,}",
+                                     file=str(self.path))
+                arr = np.frombuffer(buf, dtype=dtype)
+                yield pd.DataFrame({name: _fits_column(arr[name]) for name in dtype.names})
+
     def units(self):
         hdul, hdu = self._open()
         try:
             return {c.name: str(c.unit) for c in hdu.columns if c.unit}
+        except _fits_errors() as exc:
+            raise TableError("corrupt-fits", f"{self.path.name}: unreadable column definitions "
+                             f"({exc})", file=str(self.path)) from None
         finally:
             hdul.close()
 
@@ -317,8 +434,27 @@ class FitsReader(TableReader):
         hdul, hdu = self._open()
         try:
             return int(hdu.header.get("NAXIS2", 0))
+        except _fits_errors() as exc:
+            raise TableError("corrupt-fits", f"{self.path.name}: bad NAXIS2 ({exc})",
+                             file=str(self.path)) from None
         finally:
             hdul.close()
+
+
+def _fits_errors() -> tuple[type[Exception], ...]:
+    """What astropy raises on damaged FITS files."""
+    from astropy.io.fits.verify import VerifyError
+
+    return (OSError, ValueError, TypeError, IndexError, KeyError, VerifyError)
+
+
+def _fits_column(arr: np.ndarray):
+    """A FITS column as native numbers, or stripped text."""
+    if arr.dtype.kind == "S":
+        return pd.array([v.decode("utf-8", "replace").strip() for v in arr], dtype="str")
+    if arr.dtype.byteorder not in ("=", "|"):
+        return arr.astype(arr.dtype.newbyteorder("="))
+    return np.ascontiguousarray(arr)
 
 
 # -- HDF5 ------------------------------------------------------------------------------------------
@@ -354,6 +490,9 @@ class Hdf5Reader(TableReader):
                     if dsets and len(lengths) == 1:
                         found.append(("columns", g.name))
                         break
+        except _H5_ERRORS as exc:  # a damaged file: h5py raises these from deep inside
+            raise TableError("unreadable-table", f"{self.path.name}: damaged HDF5 file ({exc})",
+                             file=str(self.path)) from None
         finally:
             fh.close()
         if not found:
@@ -368,39 +507,116 @@ class Hdf5Reader(TableReader):
         if kind == "pandas":
             yield from self._pandas_batches(name, columns, batch_rows)
             return
-        with h5py.File(self.path, "r") as fh:
-            if kind == "compound":
-                ds = fh[name]
-                wanted = [c for c in (columns or ds.dtype.names) if c in ds.dtype.names]
-                for start in range(0, ds.shape[0], batch_rows):
-                    chunk = ds[start:start + batch_rows]
-                    yield pd.DataFrame({c: _native(chunk[c]) for c in wanted})
-            else:
-                g = fh[name]
-                names = [k for k, v in g.items() if isinstance(v, h5py.Dataset) and v.ndim == 1]
-                wanted = [c for c in (columns or names) if c in names]
-                n = g[names[0]].shape[0]
-                for start in range(0, n, batch_rows):
-                    yield pd.DataFrame({c: _native(g[c][start:start + batch_rows]) for c in wanted})
+        try:
+            with h5py.File(self.path, "r") as fh:
+                if kind == "compound":
+                    ds = fh[name]
+                    wanted = [c for c in (columns or ds.dtype.names) if c in ds.dtype.names]
+                    width = sum(ds.dtype.fields[c][0].itemsize for c in wanted) or 1
+                    step = max(1, min(batch_rows, self.CHUNK // width))
+                    for start in range(0, ds.shape[0], step):
+                        # read only the wanted fields
+                        chunk = ds.fields(wanted)[start:start + step] if wanted else \
+                            np.empty(min(step, ds.shape[0] - start), dtype=[])
+                        if len(wanted) == 1:
+                            yield pd.DataFrame({wanted[0]: _native(chunk)})
+                        else:
+                            yield pd.DataFrame({c: _native(chunk[c]) for c in wanted})
+                else:
+                    g = fh[name]
+                    names = [k for k, v in g.items() if isinstance(v, h5py.Dataset) and v.ndim == 1]
+                    wanted = [c for c in (columns or names) if c in names]
+                    n = g[names[0]].shape[0]
+                    for start in range(0, n, batch_rows):
+                        yield pd.DataFrame({c: _native(g[c][start:start + batch_rows])
+                                            for c in wanted})
+        except _H5_ERRORS as exc:
+            raise TableError("unreadable-table", f"{self.path.name}: damaged HDF5 file ({exc})",
+                             file=str(self.path)) from None
+
+    #: Bytes of row data read at a time from a pandas table.
+    CHUNK = 32 * 1024 * 1024
 
     def _pandas_batches(self, key, columns, batch_rows):
+        import tables
+
         try:
             with pd.HDFStore(self.path, mode="r") as store:
                 storer = store.get_storer(key)
                 if getattr(storer, "is_table", False):
+                    plan = _pandas_table_plan(storer, columns)
+                    if plan is not None:
+                        yield from self._plan_batches(storer, plan, batch_rows)
+                        return
                     nrows = storer.nrows
                     for start in range(0, nrows, batch_rows):
                         df = store.select(key, start=start, stop=start + batch_rows, columns=columns)
                         yield df.reset_index(drop=True)
-                else:
+                    return
+                # fixed format: numeric blocks can be sliced by rows, pickled object blocks cannot
+                node = store.get_node(key)
+                nrows = getattr(storer, "nrows", None) or 0
+                pickled = any(isinstance(n, tables.VLArray) for n in node._f_walknodes("Leaf"))
+                if pickled or not nrows:
                     df = store.get(key)
                     if columns is not None:
                         df = df[[c for c in columns if c in df.columns]]
                     for start in range(0, len(df), batch_rows):
                         yield df.iloc[start:start + batch_rows].reset_index(drop=True)
-        except (OSError, ValueError, TypeError, KeyError) as exc:
+                    return
+                for start in range(0, nrows, batch_rows):
+                    df = store.select(key, start=start, stop=start + batch_rows)
+                    if columns is not None:
+                        df = df[[c for c in columns if c in df.columns]]
+                    yield df.reset_index(drop=True)
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, SystemError,
+                tables.HDF5ExtError) as exc:  # PyTables/pandas on damaged files
             raise TableError("hdf5-no-table", f"{self.path.name}: cannot read pandas table {key!r} "
                              f"({exc})", file=str(self.path)) from None
+
+    def _plan_batches(self, storer, plan, batch_rows):
+        """Read only the blocks that hold the wanted columns, a few MB of rows at a time."""
+        table = storer.table
+        width = sum(table.coldtypes[cname].itemsize for cname in plan) or 1
+        step = max(1, min(batch_rows, self.CHUNK // width))
+        for start in range(0, storer.nrows, step):
+            stop = min(start + step, storer.nrows)
+            out = {}
+            for cname, picks in plan.items():
+                block = table.read(start, stop, field=cname)
+                if block.ndim == 1:
+                    block = block[:, None]
+                for name, j in picks:
+                    out[name] = np.ascontiguousarray(block[:, j])
+            yield pd.DataFrame(out)
+
+
+def _pandas_table_plan(storer, columns) -> dict[str, list[tuple[str, int]]] | None:
+    """For a pandas table, the blocks (PyTables fields) and positions of the wanted columns.
+
+    None when a wanted column is not a plain number column (strings, dates, categories): pandas
+    then converts it.
+    """
+    if type(storer).__name__ != "AppendableFrameTable":
+        return None
+    storer.infer_axes()
+    plan: dict[str, list[tuple[str, int]]] = {}
+    found: dict[str, tuple[str, int, str, object]] = {}
+    for axis in storer.values_axes:
+        names = list(axis.values) if axis.values is not None else []
+        for j, name in enumerate(names):
+            found[str(name)] = (axis.cname, j, axis.kind, axis.meta)
+    wanted = list(found) if columns is None else [c for c in columns if c in found]
+    for name in wanted:
+        cname, j, kind, meta = found[name]
+        if kind not in ("float", "integer") or meta is not None:
+            return None
+        plan.setdefault(cname, []).append((name, j))
+    return plan or None
+
+
+#: What h5py raises on damaged files (beyond "not HDF5 at all").
+_H5_ERRORS = (RuntimeError, OSError, KeyError, ValueError, TypeError)
 
 
 def _walk_groups(group):

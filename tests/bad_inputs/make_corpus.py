@@ -712,7 +712,8 @@ def ragged_csv_too_many(root: Path) -> dict:
     path.write_text("\n".join(lines) + "\n")
     data["files"][0].update(zip(("size", "sha256"), path_digest(path), strict=True))
     write_manifest(root, data)
-    return expect(["ragged-csv"], description="a row with one field too many")
+    return expect(["ragged-csv"], description="a row with one field too many",
+                  issues=[{"code": "ragged-csv", "rows": [2]}])
 
 
 @case
@@ -724,7 +725,8 @@ def ragged_csv_too_few(root: Path) -> dict:
     path.write_text("\n".join(lines) + "\n")
     data["files"][0].update(zip(("size", "sha256"), path_digest(path), strict=True))
     write_manifest(root, data)
-    return expect(["ragged-csv"], description="a row with two fields too few")
+    return expect(["ragged-csv"], description="a row with two fields too few",
+                  issues=[{"code": "ragged-csv", "rows": [1]}])
 
 
 @case
