@@ -117,8 +117,7 @@ def prepare_partition(
         "z_err": _number(col("z_err"), index),
         "survey": _text(col("survey"), len(raw), index, upper=True),
     }
-    if inp.column("instrument_type"):
-        out["instrument_type"] = _text(col("instrument_type"), len(raw), index)
+    out["instrument_type"] = _text(col("instrument_type"), len(raw), index)  # dropped if empty
     out["source"] = pd.Series(inp.internal_name, index=index, dtype=TEXT)
     frame = pd.DataFrame(out, index=index)
     _check_positions(frame, inp, first_row)

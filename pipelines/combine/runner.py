@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.combine import dedup, graph, writers
+from pipelines.combine.errors import PipelineError
 from pipelines.combine.inputs import iter_input
 from pipelines.combine.plan import CombinePlan
 from pipelines.combine.prepare import apply_cut, prepare_partition
@@ -207,6 +208,8 @@ def run_combine(plan: CombinePlan, output_dir: Path, progress: Progress | None =
             summary["rows_after_cut"] = rows_after_cut
         decisions = None
         keep = None
+        if not any(len(p) for parts in prepared for p in parts):
+            raise PipelineError("no-rows", "the inputs have no rows to combine (after the cut)")
         if config.duplicates != "no":
             t = time.perf_counter()
             keys = _keys(prepared, plan)
@@ -235,7 +238,7 @@ def run_combine(plan: CombinePlan, output_dir: Path, progress: Progress | None =
             timings["duplicates"] = time.perf_counter() - t
             del keys
     t = time.perf_counter()
-    columns = list(prepared[0][0].columns) if prepared and prepared[0] else []
+    columns = list(next(part for parts in prepared for part in parts).columns)
     if decisions is not None:
         columns += list(DECISION_COLUMNS)
     kept, dtypes, widths, n_rows = _column_facts(

@@ -83,3 +83,24 @@ def test_plan_refuses_missing_columns_before_work(tmp_path):
     with pytest.raises(PipelineError) as info:
         make_plan([bad], {})
     assert info.value.code == "missing-column"
+
+
+def test_instrument_type_in_one_input_only(tmp_path):
+    frame = pd.DataFrame({"ra": [1.0, 2.0], "dec": [0.0, 0.0], "z": [0.1, 0.2],
+                          "z_flag_homogenized": [3, 4], "type_homogenized": ["s", "p"],
+                          "inst": ["MOS", "PHOT"]})
+    frame.to_parquet(tmp_path / "a.parquet")
+    a = CombineInput("001_a", 1, tmp_path / "a.parquet", "parquet",
+                     {"ra": "ra", "dec": "dec", "z": "z", "instrument_type": "inst"})
+    b = CombineInput("002_b", 1, tmp_path / "a.parquet", "parquet", {"ra": "ra", "dec": "dec", "z": "z"})
+    out, _ = _run([a, b], tmp_path / "out")
+    assert out["instrument_type"].iloc[:2].tolist() == ["MOS", "PHOT"]
+    assert out["instrument_type"].iloc[2:].isna().all()
+    assert out["tie_result"].tolist() == [1, 1, 0, 0]
+    assert out["group_id"].tolist() == [1, 2, 1, 2]
+
+
+def test_cut_removing_everything(tmp_path):
+    with pytest.raises(PipelineError) as info:
+        _run(sample_inputs()[10:11], tmp_path, cut=6)
+    assert info.value.code == "no-rows"
