@@ -294,3 +294,9 @@ def test_manifest_path_outside_its_folder_is_refused(client, built, auth):
     _error(client.get(f"/-/download/{MODEL}.zip", headers=auth), 404, "download-unavailable")
     r = client.get(f"/-/download/{MODEL}/specz.parquet", headers=auth)
     assert r.status_code == 404
+
+
+def test_missing_secret_is_a_coded_500(client, auth, monkeypatch):
+    monkeypatch.delenv("PZCAT_SECRET")
+    _error(client.get(f"/-/download/{SPEC}.zip", headers=auth), 500, "token-secret-missing")
+    _error(client.get(f"/-/download/{SPEC}.zip"), 401, "token-missing")
