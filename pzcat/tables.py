@@ -390,9 +390,8 @@ class FitsReader(TableReader):
         if row.itemsize != hdu.header.get("NAXIS1") or hdu.header.get("NAXIS2", 0) < 0:
             return None
         fields: dict[str, tuple[np.dtype, int]] = {}
-        for col in hdu.columns:
-            if col.name not in wanted:
-                continue
+        by_name = {col.name: col for col in hdu.columns}
+        for col in (by_name[name] for name in wanted):  # in the order asked for
             if col.format.format in "LXPQ" or col.bscale not in (None, 1) \
                     or col.bzero not in (None, 0):
                 return None
@@ -577,6 +576,7 @@ class Hdf5Reader(TableReader):
     def _plan_batches(self, storer, plan, batch_rows):
         """Read only the blocks that hold the wanted columns, a few MB of rows at a time."""
         table = storer.table
+        order = [name for name, _ in plan.pop("__order__")]
         width = sum(table.coldtypes[cname].itemsize for cname in plan) or 1
         step = max(1, min(batch_rows, self.CHUNK // width))
         for start in range(0, storer.nrows, step):
@@ -588,7 +588,7 @@ class Hdf5Reader(TableReader):
                     block = block[:, None]
                 for name, j in picks:
                     out[name] = np.ascontiguousarray(block[:, j])
-            yield pd.DataFrame(out)
+            yield pd.DataFrame({name: out[name] for name in order})
 
 
 def _pandas_table_plan(storer, columns) -> dict[str, list[tuple[str, int]]] | None:
@@ -606,13 +606,16 @@ def _pandas_table_plan(storer, columns) -> dict[str, list[tuple[str, int]]] | No
         names = list(axis.values) if axis.values is not None else []
         for j, name in enumerate(names):
             found[str(name)] = (axis.cname, j, axis.kind, axis.meta)
-    wanted = list(found) if columns is None else [c for c in columns if c in found]
+    axes = getattr(storer, "non_index_axes", None) or [(1, list(found))]
+    order = [str(c) for c in axes[0][1] if str(c) in found]  # the frame's own column order
+    wanted = order if columns is None else [c for c in columns if c in found]
+    plan["__order__"] = [(name, -1) for name in wanted]
     for name in wanted:
         cname, j, kind, meta = found[name]
         if kind not in ("float", "integer") or meta is not None:
             return None
         plan.setdefault(cname, []).append((name, j))
-    return plan or None
+    return plan if len(plan) > 1 else None
 
 
 #: What h5py raises on damaged files (beyond "not HDF5 at all").
