@@ -83,7 +83,7 @@ class CombineConfig(BaseModel):
         Target rows per partition (input batches and neighbour-search partitions).
     neighbor_search : {"partitioned", "lsdb-catalog"}
         ``partitioned``: HEALPix partitions (hats pixel maths) with margins, each matched with
-        LSDB's k-d tree crossmatch kernel in a Dask task; ``lsdb-catalog``: one
+        a k-d tree radius search plus LSDB's n-nearest rule in a Dask task; ``lsdb-catalog``: one
         ``lsdb.from_dataframe`` catalog and one ``Catalog.crossmatch`` of it with itself.
         Both give the same pairs; the first avoids LSDB's fixed start-up cost.
     """

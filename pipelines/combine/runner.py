@@ -88,25 +88,44 @@ def stderr_progress(message: str) -> None:
 
 
 def _prepare_all(plan: CombinePlan, progress: Progress) -> list[list[pd.DataFrame]]:
-    """Prepared partitions of every input, in CRD_ID order."""
+    """Prepared partitions of every input, in CRD_ID order.
+
+    Batches are read in order (CRD_IDs follow the rows) and prepared as Dask tasks computed in
+    waves of about ``n_workers * partition_rows`` rows, so that small inputs are prepared in
+    parallel while memory stays bounded.
+    """
     config = plan.config
-    out: list[list[pd.DataFrame]] = []
+    wave_rows = config.partition_rows * max(config.executor.n_workers, 1)
+    out: list[list[pd.DataFrame]] = [[] for _ in plan.inputs]
+    wave: list[tuple[int, Any]] = []
+    pending_rows = 0
     next_crd = 1
+
+    def flush() -> None:
+        nonlocal wave, pending_rows
+        parts = graph.compute_tasks([task for _, task in wave])
+        for (k, _), part in zip(wave, parts, strict=True):
+            out[k].append(apply_cut(part, config.cut))
+        wave, pending_rows = [], 0
+
     for k, ip in enumerate(plan.inputs):
-        tasks = []
         first_row = 0
+        n_batches = 0
         for batch in iter_input(ip.input, config.partition_rows):
-            tasks.append(dask.delayed(prepare_partition)(
+            wave.append((k, dask.delayed(prepare_partition)(
                 batch, ip.input, next_crd + first_row, first_row, plan.translation, plan.fields,
                 plan.extra_columns,
-            ))
+            )))
             first_row += len(batch)
-        parts = graph.compute_tasks(tasks)
-        parts = [apply_cut(p, config.cut) for p in parts]
-        out.append(parts)
+            pending_rows += len(batch)
+            n_batches += 1
+            if pending_rows >= wave_rows:
+                flush()
         next_crd += first_row
         progress(f"prepare: {k + 1}/{len(plan.inputs)} {ip.input.internal_name} "
-                 f"({first_row} rows, {len(tasks)} partitions)")
+                 f"({first_row} rows, {n_batches} partitions)")
+    if wave:
+        flush()
     return out
 
 
@@ -146,7 +165,10 @@ def _column_facts(
     prepared: list[list[pd.DataFrame]], decisions: dict[str, Any] | None, keep: np.ndarray | None,
     columns: list[str], need_widths: bool,
 ) -> tuple[list[str], dict[str, object], dict[str, int], int]:
-    """Non-empty columns, their dtypes, text widths in UTF-8 bytes and the output rows."""
+    """Non-empty columns, their dtypes, text widths in UTF-8 bytes and the output rows.
+
+    Works on the prepared partitions directly (no output frame is built).
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -154,16 +176,25 @@ def _column_facts(
     widths: dict[str, int] = {}
     dtypes: dict[str, object] = {}
     n_rows = 0
-    for frame in _output_frames(prepared, decisions, keep, columns):
-        n_rows += len(frame)
+    start = 0
+    for part in (p for parts in prepared for p in parts):
+        stop = start + len(part)
+        mask = keep[start:stop] if keep is not None else None
+        n_rows += int(mask.sum()) if mask is not None else len(part)
         for name in columns:
-            col = frame[name]
+            if decisions is not None and name in decisions:
+                col = pd.Series(decisions[name][start:stop])
+            else:
+                col = part[name]
             dtypes.setdefault(name, col.dtype)
+            if mask is not None:
+                col = col[mask]
             if not non_empty[name] and col.notna().any():
                 non_empty[name] = True
             if need_widths and writers.is_text(col.dtype) and len(col):
                 longest = pc.max(pc.binary_length(pa.array(col, type=pa.string()))).as_py()
                 widths[name] = max(widths.get(name, 1), int(longest or 1))
+        start = stop
     kept = [c for c in columns if non_empty[c]]
     return kept, {c: dtypes[c] for c in kept}, widths, n_rows
 
