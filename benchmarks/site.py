@@ -6,8 +6,10 @@ committed to a throwaway git repository so pages carry history) in a temporary f
 - a full build from a cold cache into an empty output folder,
 - a rebuild after one manifest changed (statistics, plots and unchanged pages are not redone),
 
-and reports the site's size and the product page HTML size. Targets at 10,000 products: build
-<= 60 s, product page <= 25 KB, site < 500 MB, rebuild <= 10 s.
+and reports the site's size, the product page HTML size, the CPU time of the build (this process
+and its workers: a figure the machine's other load does not inflate) and the load average when
+the build started. Targets at 10,000 products: build <= 60 s, product page <= 25 KB,
+site < 500 MB, rebuild <= 10 s.
 
 Usage::
 
@@ -23,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -122,6 +125,12 @@ def change_one(root: Path, internal: str) -> None:
     path.write_text(m.to_yaml(), encoding="utf-8")
 
 
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process and its finished children (workers, mkdocs)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def run(n: int, base: Path) -> dict:
     root = base / f"catalog_{n}"
     t = time.perf_counter()
@@ -129,7 +138,10 @@ def run(n: int, base: Path) -> dict:
     gen = time.perf_counter() - t
     out = base / f"site_{n}"
     work = base / f"work_{n}"
+    load = os.getloadavg()[0]
+    cpu0 = _cpu()
     full = build_site(Catalog.open(root), out, work_dir=work)
+    cpu = _cpu() - cpu0
     pages = sorted((out / "product").glob("*/index.html"))
     sizes = [p.stat().st_size for p in pages]
     total = site_size(out)
@@ -139,6 +151,7 @@ def run(n: int, base: Path) -> dict:
     return {
         "products": n, "generate_s": round(gen, 2),
         "build_s": round(full.seconds, 2), "build_timings": full.to_dict()["timings"],
+        "build_cpu_s": round(cpu, 1), "load_average_at_start": round(load, 2),
         "rebuild_one_change_s": round(again.seconds, 2),
         "rebuild_pages_written": again.pages_written, "rebuild_stats_computed": again.stats_computed,
         "rebuild_timings": again.to_dict()["timings"],
@@ -166,7 +179,9 @@ def main() -> None:
             print(f"{n:>6} products: build {r['build_s']:6.1f} s, rebuild after one change "
                   f"{r['rebuild_one_change_s']:5.1f} s ({r['rebuild_pages_written']} page), site "
                   f"{r['site_mb']:7.1f} MB, product page {r['product_page_kb_median']:.1f} KB "
-                  f"(max {r['product_page_kb_max']:.1f} KB)", flush=True)
+                  f"(max {r['product_page_kb_max']:.1f} KB); build CPU {r['build_cpu_s']:.0f} s, "
+                  f"load average {r['load_average_at_start']:.1f} on {os.cpu_count()} CPUs",
+                  flush=True)
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
