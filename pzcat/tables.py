@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import pickletools
 import re
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -481,6 +483,9 @@ class Hdf5Reader(TableReader):
                     found.append(("compound", name))
 
             fh.visititems(visit)
+            if found and found[0][0] == "pandas" and not getattr(self, "_pickles_checked", False):
+                _refuse_unsafe_pickles(fh, self.path)  # PyTables unpickles attributes and objects
+                self._pickles_checked = True
             if not found:
                 groups = [fh] + [o for o in _walk_groups(fh)]
                 for g in groups:
@@ -616,6 +621,83 @@ def _pandas_table_plan(storer, columns) -> dict[str, list[tuple[str, int]]] | No
             return None
         plan.setdefault(cname, []).append((name, j))
     return plan if len(plan) > 1 else None
+
+
+#: Callables a pickle in a pandas HDF5 file may name: numpy arrays, pandas offsets, datetimes.
+_SAFE_GLOBALS = {("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
+                 ("numpy", "ndarray"), ("numpy", "dtype"), ("datetime", "timezone"),
+                 ("datetime", "timedelta"), ("datetime", "datetime"), ("datetime", "date"),
+                 ("_codecs", "encode")}
+_SAFE_MODULES = {"pandas._libs.tslibs.offsets"}
+
+
+def _pickle_globals(data: bytes) -> list[str]:
+    """Callables a pickle would import that are not known to be safe (read statically, never run).
+
+    ``STACK_GLOBAL`` takes its names from the stack: only names pushed as literals (or fetched
+    from the memo) are understood; anything else counts as unsafe.
+    """
+    bad: list[str] = []
+    memo: dict[int, object] = {}
+    recent: list[object] = []
+    try:
+        for op, arg, _ in pickletools.genops(data):
+            name = op.name
+            if name in ("GLOBAL", "INST"):
+                module, _, attr = str(arg).partition(" ")
+                if (module, attr) not in _SAFE_GLOBALS and module not in _SAFE_MODULES:
+                    bad.append(f"{module}.{attr}")
+                recent.append(None)
+            elif name == "STACK_GLOBAL":
+                module, attr = (recent[-2:] + [None, None])[:2] if len(recent) >= 2 else (None, None)
+                if not (isinstance(module, str) and isinstance(attr, str)) or (
+                        (module, attr) not in _SAFE_GLOBALS and module not in _SAFE_MODULES):
+                    bad.append(f"{module}.{attr}")
+                recent.append(None)
+            elif name in ("EXT1", "EXT2", "EXT4", "OBJ", "PERSID", "BINPERSID"):
+                bad.append(name)
+            elif name == "MEMOIZE":
+                memo[len(memo)] = recent[-1] if recent else None
+            elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
+                memo[arg] = recent[-1] if recent else None
+            elif name in ("GET", "BINGET", "LONG_BINGET"):
+                recent.append(memo.get(arg))
+            elif "UNICODE" in name or name in ("STRING", "BINSTRING", "SHORT_BINSTRING"):
+                recent.append(arg if isinstance(arg, str) else None)
+            elif name not in ("PROTO", "FRAME"):
+                recent.append(None)
+            del recent[:-4]
+    except (ValueError, IndexError, struct.error):
+        pass  # pickle.loads would stop here too; what came before is judged
+    return bad
+
+
+def _refuse_unsafe_pickles(fh, path: Path) -> None:
+    """Refuse a pandas HDF5 file whose pickled attributes or object columns would call unknown code.
+
+    PyTables (under pandas) unpickles attribute values that look like pickles and the rows of
+    object arrays; a crafted file would run code when read. Checked with h5py, before PyTables.
+    """
+    import h5py
+
+    def check(data: bytes, where: str) -> None:
+        bad = _pickle_globals(data)
+        if bad:
+            raise TableError("unreadable-table", f"{path.name}: {where} holds a Python pickle that "
+                             f"would call {sorted(set(bad))[:3]}; pzcat does not load it (it could "
+                             "run code). Re-export the table (pandas to_hdf format='table', or "
+                             "Parquet).", file=str(path))
+
+    def visit(name, obj):
+        for key, value in obj.attrs.items():
+            if isinstance(value, bytes | np.bytes_) and bytes(value).endswith(b"."):
+                check(bytes(value), f"attribute {key!r} of /{name}")
+        if isinstance(obj, h5py.Dataset) and obj.attrs.get("PSEUDOATOM") in (b"object", "object"):
+            for i in range(obj.shape[0] if obj.shape else 0):
+                check(np.asarray(obj[i]).tobytes(), f"/{name}")
+
+    visit("", fh)
+    fh.visititems(visit)
 
 
 #: What h5py raises on damaged files (beyond "not HDF5 at all").

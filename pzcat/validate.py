@@ -350,7 +350,7 @@ def _table(m: Manifest, entry: FileEntry, target: Path, key: str, prod: ProductR
         reader = open_table(target, entry.format)
         schema = reader.schema()
     except PzcatError as exc:
-        prod.issues.append(Issue.from_error(exc, file=rel, key=f"{key}.format"))
+        prod.issues.append(_table_issue(exc, rel, key))
         return
     names = [c.name for c in schema]
     if entry.columns is not None and [c.name for c in entry.columns] != names:
@@ -380,7 +380,7 @@ def _table(m: Manifest, entry: FileEntry, target: Path, key: str, prod: ProductR
             if roles:
                 checks.update(batch)
     except PzcatError as exc:
-        prod.issues.append(Issue.from_error(exc, file=rel, key=f"{key}.format"))
+        prod.issues.append(_table_issue(exc, rel, key))
         return
     if n == 0:
         prod.add("empty-table", f"{rel} has no rows", file=rel, key=key)
@@ -396,6 +396,13 @@ def _table(m: Manifest, entry: FileEntry, target: Path, key: str, prod: ProductR
                  column=column, rows=tally.rows, count=tally.count)
     if entry.role == "main":
         prod.stats["rows"] = n
+
+
+def _table_issue(exc: PzcatError, rel: str, key: str) -> Issue:
+    """A reader's error as an issue on the repository-relative path (readers know absolute ones)."""
+    issue = Issue.from_error(exc, key=f"{key}.format")
+    issue.file = rel
+    return issue
 
 
 def _against_ref(catalog: Catalog, m: Manifest, path: Path, ref: str, changed: set[str],

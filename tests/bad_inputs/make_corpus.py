@@ -642,7 +642,8 @@ def truncated_parquet(root: Path) -> dict:
     data["files"][0].update(zip(("size", "sha256"), path_digest(path), strict=True))
     write_manifest(root, data)
     return expect(["truncated-parquet"], description="the Parquet footer is cut off",
-                  issues=[{"code": "truncated-parquet", "key": "files.0.format"}])
+                  issues=[{"code": "truncated-parquet", "key": "files.0.format",
+                           "file": f"products/{BASE}/sample.parquet"}])
 
 
 @case
@@ -695,6 +696,30 @@ def hdf5_without_table(root: Path) -> dict:
     return expect(["hdf5-no-table"], description="an image and columns of unequal length")
 
 
+class _PrintOnLoad:
+    """Unpickles to a harmless call of print: stands for a payload that would run code."""
+
+    def __reduce__(self):
+        return (print, ("pzcat corpus: this pickle ran code",))
+
+
+@case
+def hdf5_pickle_in_attribute(root: Path) -> dict:
+    import pickle
+
+    import h5py
+
+    data = base_product(root, fmt="hdf5")
+    path = root / "products" / BASE / "sample.hdf5"
+    with h5py.File(path, "a") as fh:
+        del fh["data"].attrs["non_index_axes"]
+        fh["data"].attrs["non_index_axes"] = np.bytes_(pickle.dumps(_PrintOnLoad(), protocol=0))
+    data["files"][0].update(zip(("size", "sha256"), path_digest(path), strict=True))
+    write_manifest(root, data)
+    return expect(["unreadable-table"], description="a pandas HDF5 table whose attribute is a "
+                  "pickle calling code (PyTables would unpickle it on read)")
+
+
 @case
 def hdf5_not_hdf5(root: Path) -> dict:
     data = base_product(root)
@@ -713,7 +738,7 @@ def ragged_csv_too_many(root: Path) -> dict:
     data["files"][0].update(zip(("size", "sha256"), path_digest(path), strict=True))
     write_manifest(root, data)
     return expect(["ragged-csv"], description="a row with one field too many",
-                  issues=[{"code": "ragged-csv", "rows": [2]}])
+                  issues=[{"code": "ragged-csv", "rows": [2], "file": f"products/{BASE}/sample.csv"}])
 
 
 @case

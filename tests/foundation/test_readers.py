@@ -153,3 +153,44 @@ def test_csv_headerless_and_latin1(tmp_path: Path) -> None:
     with pytest.raises(PzcatError) as err:
         read_table(tmp_path / "c.csv", "csv")
     assert err.value.code == "empty-table"
+
+
+class _Touch:
+    """Unpickles to a call that creates a file: proof that a pickle ran."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (str(self.path), "w"))
+
+
+@pytest.mark.parametrize("where", ["attribute", "object-column"])
+def test_hdf5_pickles_never_run(tmp_path: Path, where: str) -> None:
+    """PyTables unpickles attributes and object columns: a crafted file is refused before that."""
+    import pickle
+
+    import h5py
+
+    marker = tmp_path / "pickle-ran"
+    path = tmp_path / "evil.hdf5"
+    if where == "attribute":
+        frame(10).drop(columns="survey").to_hdf(path, key="cat", format="table")
+        with h5py.File(path, "a") as fh:
+            del fh["cat"].attrs["non_index_axes"]
+            fh["cat"].attrs["non_index_axes"] = np.bytes_(pickle.dumps(_Touch(marker), protocol=0))
+    else:
+        frame(10).astype({"survey": object}).to_hdf(path, key="cat")  # fixed: a pickled block
+        with h5py.File(path, "a") as fh:
+            name = next(k for k in fh["cat"] if k.endswith("_values")
+                        and fh["cat"][k].attrs.get("PSEUDOATOM") is not None)
+            del fh["cat"][name]
+            ds = fh["cat"].create_dataset(name, (1,), dtype=h5py.vlen_dtype(np.uint8))
+            ds[0] = np.frombuffer(pickle.dumps(_Touch(marker), protocol=5), dtype=np.uint8)
+            ds.attrs["PSEUDOATOM"] = np.bytes_(b"object")
+    for call in (lambda r: r.schema(), lambda r: list(r.batches()), lambda r: r.n_rows()):
+        with pytest.raises(PzcatError) as err:
+            call(open_table(path, "hdf5"))
+        assert err.value.code == "unreadable-table"
+        assert "pickle" in err.value.message
+    assert not marker.exists()
