@@ -3,8 +3,8 @@
 :func:`make_plan` checks the configuration, the translation and fields files, and every input:
 format, file present and readable, associated columns present, the columns the survey's rules
 read present, survey values covered by the translation (or user-provided homogenized columns
-within the vocabulary), positions valid, priority columns available. It reads only those few
-columns. What it returns is all :func:`pipelines.combine.runner.run_combine` needs.
+within the vocabulary), every row's flags translated, positions valid, priority columns
+available. It reads only the columns these checks need, and runs the preparation on them. What it returns is all :func:`pipelines.combine.runner.run_combine` needs.
 """
 
 from __future__ import annotations
@@ -12,12 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from pipelines.combine import flags as flagsmod
 from pipelines.combine.config import CombineConfig
-from pipelines.combine.errors import PipelineError
+from pipelines.combine.errors import ExpressionError, PipelineError
 from pipelines.combine.flags import Translation, load_translation
 from pipelines.combine.footprint import Fields, load_fields
 from pipelines.combine.inputs import (
@@ -28,7 +25,7 @@ from pipelines.combine.inputs import (
     input_columns,
     iter_input,
 )
-from pipelines.combine.prepare import RECOMPUTED
+from pipelines.combine.prepare import RECOMPUTED, prepare_partition
 
 STANDARD = ("id", "ra", "dec", "z", "z_flag", "z_err", "survey", "instrument_type")
 
@@ -107,69 +104,43 @@ def _check_columns(inp: CombineInput, columns: list[str]) -> None:
 
 
 def _scan(inp: CombineInput, columns: list[str], config: CombineConfig, translation: Translation) -> InputPlan:
-    """Read the few columns the checks need and check them."""
-    wanted = [inp.column("ra"), inp.column("dec")]
-    if inp.column("survey"):
-        wanted.append(inp.column("survey"))
-    user = [c for c in ("z_flag_homogenized", *flagsmod.USER_TYPE_COLUMNS) if c in columns]
-    wanted += [c for c in user if c not in wanted]
-    n_rows = 0
-    surveys: set[str] = set()
-    empty_survey = False
-    for batch in iter_input(inp, config.partition_rows, columns=list(dict.fromkeys(wanted))):
-        ra = pd.to_numeric(batch[inp.column("ra")], errors="coerce").to_numpy(dtype=float)
-        dec = pd.to_numeric(batch[inp.column("dec")], errors="coerce").to_numpy(dtype=float)
-        bad = ~np.isfinite(ra) | ~np.isfinite(dec) | (ra < 0) | (ra > 360) | (np.abs(dec) > 90)
-        if bad.any():
-            rows = np.flatnonzero(bad)
-            examples = "; ".join(
-                f"row {n_rows + int(r) + 1}: ra={ra[r]!r}, dec={dec[r]!r}" for r in rows[:5]
-            )
-            raise PipelineError(
-                "invalid-positions",
-                f"input {inp.internal_name}: {int(bad.sum())} rows of a batch have missing or "
-                f"out-of-range ra/dec (ra in [0, 360], dec in [-90, 90]); examples: {examples}",
-                input=inp.internal_name, rows=[n_rows + int(r) + 1 for r in rows[:20]],
-            )
-        flagsmod._user_values(batch, inp.internal_name)
-        if inp.column("survey"):
-            values = batch[inp.column("survey")].astype("string").str.strip().str.upper()
-            values = values.mask(values == "", pd.NA)
-            empty_survey |= bool(values.isna().any())
-            surveys |= set(values.dropna().unique())
-        n_rows += len(batch)
+    """Read the columns the checks need and run the preparation on them (result discarded).
+
+    This checks positions, user-provided homogenized values, the survey column, that every
+    survey has rules, that the rules' columns exist and that every row translates.
+    """
     has_z = "z_flag_homogenized" in columns
     has_t = any(c in columns for c in flagsmod.USER_TYPE_COLUMNS)
     user_homogenized = has_z and has_t
+    if not user_homogenized and not inp.column("survey"):
+        raise PipelineError(
+            "survey-column-missing",
+            f"input {inp.internal_name} has no survey column associated, so its flags cannot "
+            "be translated, and it does not provide z_flag_homogenized and type_homogenized "
+            "itself: associate a survey column or add the homogenized columns",
+            input=inp.internal_name,
+        )
+    wanted = [c for c in inp.columns.values() if c]
+    wanted += [c for c in ("z_flag_homogenized", *flagsmod.USER_TYPE_COLUMNS) if c in columns]
     if not user_homogenized:
-        if not inp.column("survey"):
+        needed: set[str] = set()
+        for survey in translation.surveys:
+            needed |= translation.columns_needed(survey)
+        wanted += sorted(needed & set(columns))
+    n_rows = 0
+    surveys: set[str] = set()
+    for batch in iter_input(inp, config.partition_rows, columns=list(dict.fromkeys(wanted))):
+        try:
+            prepared = prepare_partition(batch, inp, 1, n_rows, translation, None)
+        except ExpressionError as exc:
+            if exc.code != "unknown-column":
+                raise
             raise PipelineError(
-                "survey-column-missing",
-                f"input {inp.internal_name} has no survey column associated, so its flags cannot "
-                "be translated, and it does not provide z_flag_homogenized and type_homogenized "
-                "itself: associate a survey column or add the homogenized columns",
-                input=inp.internal_name,
-            )
-        unsupported = sorted(s for s in surveys if s not in translation.surveys)
-        if empty_survey:
-            unsupported.append("<empty>")
-        if unsupported:
-            raise PipelineError(
-                "survey-not-supported",
-                f"input {inp.internal_name}: missing translation for surveys {unsupported} in "
-                f"{translation.path.name}; supported surveys: {', '.join(sorted(translation.surveys))}",
-                input=inp.internal_name, surveys=unsupported,
-            )
-        available = set(columns) | set(STANDARD)
-        for survey in sorted(surveys):
-            lacking = sorted(translation.columns_needed(survey) - available)
-            if lacking:
-                raise PipelineError(
-                    "missing-column",
-                    f"input {inp.internal_name}: the translation rules of survey {survey} read "
-                    f"columns {lacking}, which the file lacks",
-                    input=inp.internal_name, surveys=[survey], column=lacking,
-                )
+                "missing-column", f"input {inp.internal_name}: {exc.message}",
+                input=inp.internal_name, column=exc.context.get("column"),
+            ) from exc
+        surveys |= set(prepared["survey"].dropna().unique())
+        n_rows += len(batch)
     return InputPlan(
         input=inp, columns=columns, n_rows=n_rows, surveys=sorted(surveys),
         user_homogenized=user_homogenized,

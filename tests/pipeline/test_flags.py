@@ -121,3 +121,14 @@ def test_invalid_positions(tmp_path):
         make_plan([inp], {})
     assert info.value.code == "invalid-positions"
     assert "2 rows" in info.value.message and "row 2" in info.value.message
+
+
+def test_rules_reading_a_missing_column(tmp_path):
+    frame = pd.DataFrame({"ra": [1.0], "dec": [2.0], "z": [0.5], "survey": ["3D-HST"]})
+    frame.to_parquet(tmp_path / "x.parquet")
+    inp = CombineInput("001_x", 1, tmp_path / "x.parquet", "parquet",
+                       {"ra": "ra", "dec": "dec", "z": "z", "survey": "survey"})
+    with pytest.raises(PipelineError) as info:
+        make_plan([inp], {"flags_file": str(REFERENCE_FLAGS)})
+    assert info.value.code == "missing-column"
+    assert "z_best_s" in info.value.message and "001_x" in info.value.message
