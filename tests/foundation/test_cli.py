@@ -91,11 +91,17 @@ def test_github_format(broken: Path, pzcat) -> None:
         assert "\n" not in ln and " Fix: " in ln
 
 
-def test_text_format_and_named_manifest(broken: Path, pzcat) -> None:
-    out = pzcat("validate", "--root", broken, str(broken / "manifests" / "1_vvds_final_release_sample.yaml"))
-    assert out.returncode == 0, out.stdout  # the orphan folder is only a warning
-    out = pzcat("validate", "--root", broken, "-v")
-    assert out.returncode == 1
+def test_text_format_and_named_manifest(broken: Path) -> None:
+    from click.testing import CliRunner
+
+    from pzcat.cli import cli
+
+    run = CliRunner().invoke
+    out = run(cli, ["validate", "--root", str(broken),
+                    str(broken / "manifests" / "1_vvds_final_release_sample.yaml")])
+    assert out.exit_code == 0, out.stdout  # the orphan folder is only a warning
+    out = run(cli, ["validate", "--root", str(broken), "-v"])
+    assert out.exit_code == 1
     assert "11_dp1_field_centres: INVALID (7 rows)" in out.stdout
     assert "error[bad-ra-range]" in out.stdout and "fix: " in out.stdout
 
