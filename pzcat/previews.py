@@ -39,9 +39,9 @@ import numpy as np
 import pandas as pd
 
 from pzcat.catalog import Catalog
-from pzcat.codes import Code, register
 from pzcat.errors import PzcatError
 from pzcat.manifest import STANDARD_ROLES, Manifest
+from pzcat.tokens import SERVE_CODES  # noqa: F401 - registers the codes raised here
 
 #: Bump when the layout of previews.db changes: forces a full rebuild.
 BUILDER_VERSION = 3
@@ -51,12 +51,6 @@ STATE_TABLE = "_pzcat_state"
 RESERVED_TABLES = {"products", "products_fts", "columns", STATE_TABLE}
 BATCH_ROWS = 100_000
 INDEXED_ROLES = ("ra", "dec", "z")
-
-register(Code("previews-build", "error", "run", "previews.db could not be built",
-              "Check that build/ is writable and the catalog validates (`pzcat validate`)."))
-register(Code("preview-skipped", "warning", "table",
-              "A product's table could not be loaded into the previews",
-              "Run `pzcat validate`: the main file is missing, unreadable or outside its folder."))
 
 Progress = Callable[[str, dict], None]
 

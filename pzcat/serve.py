@@ -32,7 +32,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from pzcat.catalog import Catalog
-from pzcat.codes import Code, register
 from pzcat.errors import PzcatError
 from pzcat.files import atomic_write_text
 from pzcat.manifest import Manifest
@@ -46,26 +45,12 @@ from pzcat.previews import (
     product_page,
     table_counts,
 )
+from pzcat.tokens import SERVE_CODES  # noqa: F401 - registers the codes raised here
 
 REPO_DATASETTE_DIR = Path(__file__).resolve().parents[1] / "datasette"
 DB_NAME = "previews"
 METADATA_NAME = "product_metadata.yaml"
 CHUNK = 4 << 20
-
-for _code in (
-    Code("download-not-found", "error", "serve", "No such product or file to download",
-         "Check the internal_name (see /previews/products) and the file name in the manifest."),
-    Code("download-unavailable", "error", "serve", "A file of the product cannot be served",
-         "The file is missing, a symlink or outside products/<internal_name>/: run `pzcat validate`."),
-    Code("bad-range", "error", "serve", "The requested byte range cannot be satisfied",
-         "Ask for a range inside the file (Range: bytes=START-END)."),
-    Code("previews-missing", "error", "run", "build/previews.db does not exist",
-         "Run `pzcat build-previews` first (or `pzcat serve --build`)."),
-    Code("site-missing", "warning", "run", "build/site does not exist; /site/ will answer 404",
-         "Build the site first (`pzcat build-site`)."),
-):
-    register(_code)
-
 
 class DownloadError(PzcatError):
     """A download problem with the HTTP status it maps to."""

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+import pzcat.tokens  # noqa: F401 - light; registers the codes of previews, serving and tokens
+
 
 def register(cli: click.Group) -> None:
     """Add the commands of this module to the ``pzcat`` group."""

@@ -6,8 +6,8 @@ import json
 import math
 
 import pytest
-from conftest import make_catalog
-from helpers import SyncClient
+from ds_catalog import make_catalog
+from ds_helpers import SyncClient
 
 from pzcat.catalog import Catalog
 from pzcat.previews import build_previews

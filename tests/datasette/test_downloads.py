@@ -7,7 +7,7 @@ import os
 import zipfile
 
 import pytest
-from helpers import SyncClient
+from ds_helpers import SyncClient
 
 from pzcat.catalog import Catalog
 from pzcat.serve import make_datasette

@@ -7,7 +7,7 @@ import sqlite3
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import add_product, make_catalog, redshift_frame
+from ds_catalog import add_product, make_catalog, redshift_frame
 
 from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError

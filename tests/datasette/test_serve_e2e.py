@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import SECRET
+from ds_catalog import SECRET
 
 from pzcat.tokens import create_token, make_link
 
