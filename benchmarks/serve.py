@@ -355,6 +355,33 @@ def server_cpu_s(pid: int) -> float:
     return total
 
 
+def sequential(host: str, port: int, table: str, pid: int, per_kind: int = 30) -> dict:
+    """One client, one request at a time: latency and server CPU per request of each kind."""
+
+    async def run() -> dict:
+        out = {}
+        rng = random.Random(7)
+        conn = Conn(host, port)
+        for kind in ("table_page", "filtered_query", "cone_search"):
+            lat, cpu0, done, tries = [], server_cpu_s(pid), 0, 0
+            while done < per_kind and tries < 100 * per_kind:
+                tries += 1
+                k, path = request_mix(table, rng)
+                if k != kind:
+                    continue
+                t0 = time.perf_counter()
+                status, _ = await conn.get(path)
+                lat.append((time.perf_counter() - t0) * 1000)
+                done += status == 200
+            lat.sort()
+            out[kind] = {"requests": len(lat), "p50_ms": round(lat[len(lat) // 2], 1),
+                         "server_cpu_ms_per_request": round((server_cpu_s(pid) - cpu0) / len(lat) * 1000, 1)}
+        await conn.close()
+        return out
+
+    return asyncio.run(run())
+
+
 def load_test(host, port, table, clients, duration, think, seed=1, pid=None) -> dict:
     """Run one load model; with ``pid``, also the server's CPU per request (independent of how
     busy the machine is: what a dedicated machine would need)."""
@@ -476,6 +503,8 @@ def main() -> None:
         idle = rss_mb(proc.pid)
         result["server_idle_rss_mb"] = round(idle, 1)
 
+        result["sequential"] = sequential(host, port, table, proc.pid)
+        print("one client at a time:", json.dumps(result["sequential"]))
         print(f"load (users): {args.clients} clients x {args.duration:.0f} s, think {args.think} s ...")
         result["load_users"] = load_test(host, port, table, args.clients, args.duration, args.think,
                                          pid=proc.pid)
