@@ -25,8 +25,8 @@ hdf5
     h5py, one compound dataset ``/catalog`` (text as fixed-width UTF-8 bytes), created with
     ``track_times=False``; null text is empty, null numbers NaN.
 hats
-    ``lsdb.from_dataframe(...).to_hats`` (HATS properties carry a creation date, so HATS output
-    is not byte-reproducible).
+    ``lsdb.from_dataframe(...).to_hats`` (a HATS collection folder); the properties'
+    ``hats_creation_date`` is pinned to 1970-01-01 so that the bytes are reproducible.
 """
 
 from __future__ import annotations
@@ -174,6 +174,22 @@ def _write_hats(path: Path, frames: Iterable[pd.DataFrame], name: str) -> None:
             frame, ra_column="ra", dec_column="dec", catalog_name=name, margin_threshold=None,
         )
         catalog.to_hats(path, catalog_name=name, progress_bar=False)
+    _pin_hats_dates(path)
+
+
+HATS_DATE = "1970-01-01T00:00UTC"
+
+
+def _pin_hats_dates(path: Path) -> None:
+    """Pin ``hats_creation_date`` so that HATS output is byte-reproducible.
+
+    The run's real start and end times are in the manifest's provenance.
+    """
+    for props in sorted(Path(path).rglob("*properties")):
+        lines = props.read_text(encoding="utf-8").splitlines(keepends=True)
+        pinned = [f"hats_creation_date={HATS_DATE}\n" if ln.startswith("hats_creation_date=") else ln
+                  for ln in lines]
+        props.write_text("".join(pinned), encoding="utf-8")
 
 
 def write_output(
