@@ -607,7 +607,11 @@ def cone_ranges(ra, dec, radius_arcsec, order=10):
 
 
 @hookimpl
-def prepare_connection(conn):
+def prepare_connection(conn, database):
+    if database == "previews":
+        # Read the immutable previews through mmap: row lookups by index are 2-3 times faster than
+        # with read() calls, and the pages are the shared page cache (no copy per connection).
+        conn.execute("PRAGMA mmap_size = 2147418112")
     conn.create_function("pz_cone_ranges", 3, cone_ranges, deterministic=True)
     conn.create_function("pz_cone_ranges", 4, cone_ranges, deterministic=True)
     conn.create_function("pz_angdist", 4, angdist_arcsec, deterministic=True)
