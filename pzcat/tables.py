@@ -550,7 +550,7 @@ class Hdf5Reader(TableReader):
                 if getattr(storer, "is_table", False):
                     plan = _pandas_table_plan(storer, columns)
                     if plan is not None:
-                        yield from self._plan_batches(storer, plan, batch_rows)
+                        yield from self._plan_batches(storer, *plan, batch_rows)
                         return
                     nrows = storer.nrows
                     for start in range(0, nrows, batch_rows):
@@ -578,10 +578,9 @@ class Hdf5Reader(TableReader):
             raise TableError("hdf5-no-table", f"{self.path.name}: cannot read pandas table {key!r} "
                              f"({exc})", file=str(self.path)) from None
 
-    def _plan_batches(self, storer, plan, batch_rows):
+    def _plan_batches(self, storer, order, plan, batch_rows):
         """Read only the blocks that hold the wanted columns, a few MB of rows at a time."""
         table = storer.table
-        order = [name for name, _ in plan.pop("__order__")]
         width = sum(table.coldtypes[cname].itemsize for cname in plan) or 1
         step = max(1, min(batch_rows, self.CHUNK // width))
         for start in range(0, storer.nrows, step):
@@ -596,8 +595,9 @@ class Hdf5Reader(TableReader):
             yield pd.DataFrame({name: out[name] for name in order})
 
 
-def _pandas_table_plan(storer, columns) -> dict[str, list[tuple[str, int]]] | None:
-    """For a pandas table, the blocks (PyTables fields) and positions of the wanted columns.
+def _pandas_table_plan(storer, columns) -> tuple[list[str], dict[str, list[tuple[str, int]]]] | None:
+    """For a pandas table, the wanted columns in order, and their blocks (PyTables fields) and
+    positions in them.
 
     None when a wanted column is not a plain number column (strings, dates, categories): pandas
     then converts it.
@@ -614,13 +614,12 @@ def _pandas_table_plan(storer, columns) -> dict[str, list[tuple[str, int]]] | No
     axes = getattr(storer, "non_index_axes", None) or [(1, list(found))]
     order = [str(c) for c in axes[0][1] if str(c) in found]  # the frame's own column order
     wanted = order if columns is None else [c for c in columns if c in found]
-    plan["__order__"] = [(name, -1) for name in wanted]
     for name in wanted:
         cname, j, kind, meta = found[name]
         if kind not in ("float", "integer") or meta is not None:
             return None
         plan.setdefault(cname, []).append((name, j))
-    return plan if len(plan) > 1 else None
+    return (wanted, plan) if plan else None
 
 
 #: Callables a pickle in a pandas HDF5 file may name: numpy arrays, pandas offsets, datetimes.

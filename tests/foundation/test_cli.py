@@ -23,15 +23,18 @@ def test_committed_schema_is_current(pzcat) -> None:
 def test_codes_markdown_lists_every_code(pzcat) -> None:
     out = pzcat("codes", "--format", "markdown")
     assert out.returncode == 0
-    assert out.stdout == codes_markdown()
     rows = [ln for ln in out.stdout.splitlines() if ln.startswith("| `")]
     listed = [ln.split("`")[1] for ln in rows]
-    assert sorted(listed) == sorted(CODES)
+    assert len(listed) == len(set(listed))
+    # the console script also registers the codes of its extensions (pipeline, previews...)
+    assert set(CODES) <= set(listed)
+    for line in codes_markdown().splitlines()[2:]:
+        assert line in rows, line
     for line in rows:
         cells = [c.strip() for c in line.strip("|").split("|")]
         assert cells[1] in ("error", "warning") and cells[2] and cells[3], line
     as_json = json.loads(pzcat("codes", "--format", "json").stdout)
-    assert set(as_json) == set(CODES)
+    assert set(as_json) == set(listed)
 
 
 def test_demo_catalog_validates(pzcat) -> None:
