@@ -297,6 +297,7 @@ class CsvReader(TableReader):
     def batches(self, columns=None, batch_rows=BATCH_ROWS):
         delimiter, header = self.dialect()
         names: list[str] | None = None
+        types: dict[str, pa.DataType] = {}
         line_base = 0
         # a small first piece: schema() only needs a few rows
         first = min(self.CHUNK, max(64 * 1024, batch_rows * 512))
@@ -308,6 +309,14 @@ class CsvReader(TableReader):
                 names = table.column_names
                 if columns is not None:
                     table = table.select([c for c in columns if c in names])
+            # each piece infers its own types: a column empty in this piece but typed before
+            # keeps its type (numbers stay numbers across pieces)
+            for i, field in enumerate(table.schema):
+                known = types.get(field.name)
+                if pa.types.is_null(field.type) and known is not None:
+                    table = table.set_column(i, field.name, table.column(i).cast(known))
+                elif not pa.types.is_null(field.type):
+                    types.setdefault(field.name, field.type)
             line_base += data.count(b"\n") - (1 if line_base == 0 and header else 0)
             for rb in table.to_batches(max_chunksize=batch_rows):
                 yield rb.to_pandas()

@@ -194,3 +194,14 @@ def test_hdf5_pickles_never_run(tmp_path: Path, where: str) -> None:
         assert err.value.code == "unreadable-table"
         assert "pickle" in err.value.message
     assert not marker.exists()
+
+
+def test_csv_empty_column_in_a_later_piece_keeps_its_type(tmp_path: Path, monkeypatch) -> None:
+    rows = [f"{i},{i * 0.5}" for i in range(200)] + [f"{i}," for i in range(200, 400)]
+    (tmp_path / "t.csv").write_text("id,z\n" + "\n".join(rows) + "\n")
+    monkeypatch.setattr(CsvReader, "CHUNK", 1000)
+    parts = list(open_table(tmp_path / "t.csv", "csv").batches())
+    assert len(parts) > 2
+    assert {str(p["z"].dtype) for p in parts} == {"float64"}
+    out = pd.concat(parts, ignore_index=True)
+    assert out["z"].isna().sum() == 200 and len(out) == 400
