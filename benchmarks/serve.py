@@ -23,8 +23,14 @@ then measures
    * ``saturation`` (for information): 50 clients sending back-to-back, no think time; latency there
      is queueing (50 / throughput), so it measures capacity rather than response time;
 
-3. the download of the 200 MB product as a ZIP: throughput against reading the same files from disk
-   (target >= 70%), and the server's peak RSS over idle (target <= 100 MB), sampled every 20 ms.
+3. the download of the 200 MB product as a ZIP (best of 3, plain-socket client): throughput against
+   reading the same files from disk with O_DIRECT (the disk itself, target >= 70%; the page-cache
+   read rate is reported too), and the server's peak RSS over idle (target <= 100 MB), sampled
+   every 20 ms over the server and its workers.
+
+It also reports, for each load model, the server's CPU time per request (user + system of the
+server and its workers / requests) and the machine's load average: on a shared machine latency
+follows the load of other processes, CPU per request does not.
 
 The load generator is a minimal keep-alive HTTP/1.1 client on asyncio streams (cheaper than httpx,
 which matters on a 2-core machine where client and server share the CPUs). Loops are bounded by
