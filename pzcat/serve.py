@@ -43,6 +43,7 @@ from pzcat.previews import (
     default_db_path,
     preview_state,
     product_page,
+    quote_ident,
     table_counts,
 )
 from pzcat.tokens import SERVE_CODES  # noqa: F401 - registers the codes raised here
@@ -438,7 +439,7 @@ def _cone_sql(table: str, ra: str, dec: str, healpix: bool = True) -> str:
 
     Without the HEALPix column, a band in dec (index) then the exact distance.
     """
-    t, r, d, h = (json.dumps(x) for x in (table, ra, dec, HEALPIX_COLUMN))
+    t, r, d, h = (quote_ident(x) for x in (table, ra, dec, HEALPIX_COLUMN))
     if healpix:
         return (f"select pz_angdist(t.{r}, t.{d}, :ra, :dec) as distance_arcsec, t.*\n"
                 f"from json_each(pz_cone_ranges(:ra, :dec, :radius_arcsec)) as pix\n"
@@ -454,7 +455,7 @@ def _cone_sql(table: str, ra: str, dec: str, healpix: bool = True) -> str:
 
 
 def _zrange_sql(table: str, z: str) -> str:
-    t, zc = json.dumps(table), json.dumps(z)
+    t, zc = quote_ident(table), quote_ident(z)
     return (f"select * from {t}\nwhere {zc} >= cast(:z_min as real) and {zc} <= cast(:z_max as real)\n"
             f"order by {zc} limit 1000")
 

@@ -242,3 +242,28 @@ def test_no_response_cache_when_previews_need_a_token(tmp_path, secret):
     build_previews(cat)
     ds = make_datasette(cat)
     assert type(ds.app()).__name__ != "ResponseCache"
+
+
+def test_odd_column_names_work_in_tables_and_canned_queries(tmp_path, secret):
+    import numpy as np
+    import pandas as pd
+    from ds_catalog import add_product
+
+    root = tmp_path / "repo"
+    make_catalog(root, n_rows=10)
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({'R.A. "deg"': rng.uniform(10, 11, 300), "dec j2000": rng.uniform(0, 1, 300),
+                       "z'spec": rng.uniform(0, 1, 300), "select": np.arange(300)})
+    add_product(root, 4, "Odd Names", "redshift_catalog", [("odd.parquet", "main", df)],
+                columns={"ra": 'R.A. "deg"', "dec": "dec j2000", "z": "z'spec"})
+    cat = Catalog.open(root)
+    build_previews(cat)
+    c = SyncClient(make_datasette(cat))
+    try:
+        assert c.get("/previews/4_odd_names.json?_size=1").status_code == 200
+        rows = c.get("/previews/cone_4_odd_names.json?_shape=array&ra=10.5&dec=0.5&radius_arcsec=1800").json()
+        assert rows and all(r["distance_arcsec"] <= 1800 for r in rows)
+        rows = c.get("/previews/zrange_4_odd_names.json?_shape=array&z_min=0.2&z_max=0.3").json()
+        assert rows and all(0.2 <= r["z'spec"] <= 0.3 for r in rows)
+    finally:
+        c.close()
