@@ -418,7 +418,10 @@ class ResponseCache:
         if not self.cacheable(scope):
             await self.app(scope, receive, send)
             return
-        key = (scope.get("raw_path") or scope["path"].encode(), scope.get("query_string", b""))
+        host = next((v for k, v in scope.get("headers", []) if k == b"host"), b"")
+        # pages hold absolute URLs built from the Host header and the scheme
+        key = (scope.get("scheme", "http"), host, scope.get("raw_path") or scope["path"].encode(),
+               scope.get("query_string", b""))
         hit = self.items.get(key)
         if hit is not None:
             self.items.move_to_end(key)
