@@ -27,6 +27,8 @@ PREVIEW_ROWS = 10
 PREVIEW_COLUMNS = 20
 PREVIEW_CELL_CHARS = 40
 BATCH_ROWS = 200_000
+#: CSV files up to this size are read with pyarrow directly (fast on small tables).
+ARROW_CSV_MAX_BYTES = 32 * 1024 * 1024
 #: Sky raster (Mollweide, 2:1) in pixels.
 SKY_W, SKY_H = 160, 80
 #: Fine n(z) histogram: bins of this width from 0 up to Z_MAX (rebinned when plotted).
@@ -187,7 +189,9 @@ def _arrow_batches(path: Path, fmt: str):
     """pyarrow record batches of a Parquet or CSV file (None: use the pandas readers)."""
     if fmt == "parquet" and path.is_file():
         return pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, use_threads=False)
-    if fmt == "csv" and path.is_file():
+    if fmt == "csv" and path.is_file() and path.stat().st_size <= ARROW_CSV_MAX_BYTES:
+        # pyarrow's streaming CSV reader holds the whole file: only for small files; larger
+        # ones go through pzcat's bounded-memory CSV reader below
         delimiter, header = _QuickCsv(path).dialect()
         return pacsv.open_csv(
             path, read_options=pacsv.ReadOptions(block_size=8 << 20, use_threads=False,
