@@ -25,6 +25,7 @@ import pandas as pd
 
 from pzcat.catalog import Catalog
 from pzcat.products import add_product
+from pzcat.runs import create_combine, run_pending
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = REPO / "demo" / "sources"
@@ -233,6 +234,15 @@ def build(root: Path) -> list[str]:
             uploaded_by="pz-coordination", main_file=fields, columns=["id=field"],
             description="Centres of the seven LSST Data Preview 1 fields and the 2.5 degree radius "
                         "the Combine Redshift Catalogs pipeline uses for `is_in_DP1_fields`.")
+        combined = create_combine(
+            cat, name="Combined reference redshifts", inputs=made[:5], uploaded_by="pz-coordination",
+            duplicates="mark", fmt="parquet",
+            description="The five demo reference redshift catalogs combined by the Combine Redshift "
+                        "Catalogs pipeline, duplicates marked with `tie_result`.")
+        cat.refresh()
+        run_pending(cat, combined.internal_name)
+        made.append(combined.internal_name)
+        print(f"  {combined.internal_name}")
     return made
 
 
