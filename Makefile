@@ -21,8 +21,14 @@ install: $(VENV)/.installed ## create .venv and install pzcat with its dependenc
 build: install ## validate the catalog, build the site and the Datasette previews
 	$(PZCAT) build
 
+# The demo signs tokens with a throw-away secret unless PZCAT_SECRET is set (never commit a real one).
+DEMO_SECRET ?= pzcat-demo-secret-not-for-production
+
 demo: build ## validate, build everything and serve it at one local URL
-	$(PZCAT) serve --host $(HOST) --port $(PORT)
+	@export PZCAT_SECRET="$${PZCAT_SECRET:-$(DEMO_SECRET)}"; \
+	  echo "demo download token (valid 1 day; paste it at /-/token or send it as a Bearer header):"; \
+	  $(PZCAT) token create demo-user --expires 1d 2>/dev/null; \
+	  exec $(PZCAT) serve --host $(HOST) --port $(PORT)
 
 lint: install
 	$(VENV)/bin/ruff check .

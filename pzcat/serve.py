@@ -750,6 +750,11 @@ def worker_app():
     return ds.app()
 
 
+
+def _warning(code: str, message: str) -> str:
+    """A coded warning line as the CLI prints it."""
+    return f"warning[{code}]: {message}"
+
 def serve(catalog: Catalog, host: str = "127.0.0.1", port: int = 8001, db_path: Path | None = None,
           build: bool = False, allow_sql: bool = True, site_dir: Path | None = None,
           access_log: bool = True, workers: int = 1, echo=print) -> None:
@@ -789,10 +794,10 @@ def serve(catalog: Catalog, host: str = "127.0.0.1", port: int = 8001, db_path: 
     port = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     if len(os.environ.get("PZCAT_SECRET", "")) < 16:
-        echo("warning[token-secret-missing]: $PZCAT_SECRET is not set (or shorter than 16 "
-             "characters): previews work, downloads answer 500 until it is set")
+        echo(_warning("token-secret-missing", "$PZCAT_SECRET is not set (or shorter than 16 "
+                      "characters): previews work, downloads answer 500 until it is set"))
     if not ds._pzcat.site_dir.is_dir():
-        echo(f"warning[site-missing]: {ds._pzcat.site_dir} does not exist; /site/ will answer 404")
+        echo(_warning("site-missing", f"{ds._pzcat.site_dir} does not exist; /site/ will answer 404"))
     echo(f"pzcat: serving {catalog.config.name} (previews, downloads and /site/) in "
          f"{time.perf_counter() - t0:.2f} s{f' with {workers} workers' if workers > 1 else ''} at")
     echo(f"http://{shown}:{port}/")

@@ -36,7 +36,6 @@ from urllib.parse import quote
 
 import yaml
 
-from pzcat.codes import Code, register
 from pzcat.errors import PzcatError
 from pzcat.files import atomic_write_text
 
@@ -50,46 +49,6 @@ GRANTS = {"download": {"download", "read"}, "read": {"read"}}
 REVOKED_FILE = Path("tokens") / "revoked.yaml"
 MAX_TOKEN_CHARS = 4096
 
-#: Codes of the previews, the server, tokens and links (registered when this light module is
-#: imported: by ``pzcat.serve_cli`` for the CLI, by ``pzcat.previews`` and ``pzcat.serve``).
-SERVE_CODES = (
-    Code("token-secret-missing", "error", "serve", "The server secret $PZCAT_SECRET is not set or too short",
-         "Export PZCAT_SECRET (at least 16 characters, e.g. `python -c 'import secrets; "
-         "print(secrets.token_hex(32))'`); never commit it."),
-    Code("token-missing", "error", "serve", "The request carries no token",
-         "Send `Authorization: Bearer <token>`, paste the token at /-/token, or use a signed link; "
-         "an admin makes tokens with `pzcat token create USER`."),
-    Code("token-invalid", "error", "serve", "The token is malformed or its signature is wrong",
-         "Copy the whole token as `pzcat token create` printed it, or ask an admin for a new one."),
-    Code("token-expired", "error", "serve", "The token or link has expired",
-         "Ask an admin for a new token (`pzcat token create`) or link (`pzcat link`)."),
-    Code("token-revoked", "error", "serve", "The token was revoked",
-         "Ask an admin for a new token."),
-    Code("token-scope", "error", "serve", "The token's scope does not allow this",
-         "Downloads need a token with scope download (`pzcat token create USER --scope download`)."),
-    Code("link-invalid", "error", "serve", "The signed link is malformed, forged or for another product",
-         "Ask for a new link (`pzcat link INTERNAL_NAME --expires 1h`)."),
-    Code("bad-duration", "error", "serve", "A duration is not of the form 30d, 12h, 15m or 45s",
-         "Give a number followed by d, h, m or s, e.g. --expires 30d."),
-    Code("revocation-list", "error", "serve", "tokens/revoked.yaml cannot be read",
-         "Fix the YAML: a mapping with key revoked holding a list of {id, revoked} entries."),
-    Code("download-not-found", "error", "serve", "No such product or file to download",
-         "Check the internal_name (see /previews/products) and the file name in the manifest."),
-    Code("download-unavailable", "error", "serve", "A file of the product cannot be served",
-         "The file is missing, a symlink or outside products/<internal_name>/: run `pzcat validate`."),
-    Code("bad-range", "error", "serve", "The requested byte range cannot be satisfied",
-         "Ask for a range inside the file (Range: bytes=START-END)."),
-    Code("previews-build", "error", "serve", "previews.db could not be built",
-         "Check that build/ is writable and the catalog validates (`pzcat validate`)."),
-    Code("preview-skipped", "warning", "serve", "A product's table could not be loaded into the previews",
-         "Run `pzcat validate`: the main file is missing, unreadable or outside its folder."),
-    Code("previews-missing", "error", "serve", "build/previews.db does not exist",
-         "Run `pzcat build-previews` first (or `pzcat serve --build`)."),
-    Code("site-missing", "warning", "serve", "build/site does not exist; /site/ will answer 404",
-         "Build the site first (`pzcat build-site`)."),
-)
-for _code in SERVE_CODES:
-    register(_code)
 
 
 class TokenError(PzcatError):

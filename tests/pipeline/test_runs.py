@@ -26,15 +26,20 @@ def invoke(root: Path, *args: str):
     return CliRunner().invoke(cli, [*args, "--root", str(root)], catch_exceptions=False)
 
 
+def next_name(root: Path, slug: str) -> str:
+    """The internal name the next product of the catalog at ``root`` gets."""
+    return f"{Catalog.open(root).next_id()}_{slug}"
+
+
 def manifest(root: Path, name: str) -> dict:
     return yaml.safe_load((root / "manifests" / f"{name}.yaml").read_text())
 
 
 def test_combine_run_reproduce(demo_root):
+    name = next_name(demo_root, "combined_specz")
     result = invoke(demo_root, "combine", "--name", "Combined specz", *INPUTS, "--duplicates",
                     "remove", "--uploaded-by", "tester", "--run", "--quiet")
     assert result.exit_code == 0, result.output
-    name = "12_combined_specz"
     data = manifest(demo_root, name)
     assert data["status"] == "published" and data["product_type"] == "redshift_catalog"
     assert data["columns"]["id"]["column"] == "CRD_ID"
@@ -60,9 +65,9 @@ def test_combine_run_reproduce(demo_root):
 
 
 def test_failed_run_publishes_nothing_and_rerun_starts_clean(demo_root):
+    name = next_name(demo_root, "will_fail")
     result = invoke(demo_root, "combine", "--name", "Will fail", *INPUTS, "--uploaded-by", "t")
     assert result.exit_code == 0, result.output
-    name = "12_will_fail"
     assert manifest(demo_root, name)["status"] == "pending"
     # an input changes after the run was created: the run refuses
     src = demo_root / "products" / "4_6dfgs_dr3_sample" / "6dfgs_dr3_sample.parquet"
@@ -86,8 +91,8 @@ def test_failed_run_publishes_nothing_and_rerun_starts_clean(demo_root):
 
 
 def test_kill_9_then_rerun(demo_root):
+    name = next_name(demo_root, "killed")
     invoke(demo_root, "combine", "--name", "Killed", *INPUTS, "--uploaded-by", "t")
-    name = "12_killed"
     env = dict(os.environ, PZCAT_ROOT=str(demo_root))
     proc = subprocess.Popen([*PZCAT, "run", name], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
@@ -117,10 +122,11 @@ def test_combine_refuses(demo_root, args, code):
     result = CliRunner().invoke(cli, ["combine", "--name", "x", *args, "--uploaded-by", "t",
                                       "--root", str(demo_root)])
     assert result.exit_code != 0 and code in result.output
-    assert not (demo_root / "manifests" / "12_x.yaml").exists()
+    assert not (demo_root / "manifests" / next_name(demo_root, "x")).with_suffix(".yaml").exists()
 
 
 def test_config_file_with_a_flags_file_of_the_repository(demo_root, tmp_path):
+    name = next_name(demo_root, "with_config")
     flags = demo_root / "flags.yaml"
     flags.write_text((Path(__file__).parents[2] / "pipelines/data/flags_translation.yaml").read_text())
     config = tmp_path / "config.yaml"
@@ -129,11 +135,11 @@ def test_config_file_with_a_flags_file_of_the_repository(demo_root, tmp_path):
     result = invoke(demo_root, "combine", "--name", "With config", *INPUTS, "--config", str(config),
                     "--format", "csv", "--uploaded-by", "t", "--run", "--quiet")
     assert result.exit_code == 0, result.output
-    data = manifest(demo_root, "12_with_config")
+    data = manifest(demo_root, name)
     assert data["provenance"]["config"]["flags_file"] == "flags.yaml"
     assert data["provenance"]["config"]["crossmatch_radius_arcsec"] == 1.0
     assert data["files"][0]["format"] == "csv"
-    assert invoke(demo_root, "reproduce", "12_with_config", "--quiet").exit_code == 0
+    assert invoke(demo_root, "reproduce", name, "--quiet").exit_code == 0
     outside = tmp_path / "flags.yaml"
     outside.write_text(flags.read_text())
     config.write_text(yaml.safe_dump({"flags_file": str(outside)}))
