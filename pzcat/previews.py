@@ -41,7 +41,6 @@ import pandas as pd
 from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
 from pzcat.manifest import STANDARD_ROLES, Manifest
-from pzcat.tokens import SERVE_CODES  # noqa: F401 - registers the codes raised here
 
 #: Bump when the layout of previews.db changes: forces a full rebuild.
 BUILDER_VERSION = 3

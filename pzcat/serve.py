@@ -46,7 +46,6 @@ from pzcat.previews import (
     quote_ident,
     table_counts,
 )
-from pzcat.tokens import SERVE_CODES  # noqa: F401 - registers the codes raised here
 
 REPO_DATASETTE_DIR = Path(__file__).resolve().parents[1] / "datasette"
 DB_NAME = "previews"
