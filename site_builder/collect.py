@@ -30,8 +30,8 @@ import yaml
 from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
 from pzcat.files import is_lfs_pointer
+from pzcat.git import git_head, is_ancestor, manifest_histories
 from pzcat.manifest import Manifest, load_manifest_data, parse_manifest
-from site_builder.history import git_head, is_ancestor, manifest_histories
 from site_builder.stats import STATS_VERSION, table_stats
 
 Progress = Callable[[str], None]
