@@ -94,15 +94,21 @@ def test_kill_9_then_rerun(demo_root):
     name = next_name(demo_root, "killed")
     invoke(demo_root, "combine", "--name", "Killed", *INPUTS, "--uploaded-by", "t")
     env = dict(os.environ, PZCAT_ROOT=str(demo_root))
-    proc = subprocess.Popen([*PZCAT, "run", name], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    time.sleep(2.5)
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGKILL)
+    proc = subprocess.Popen([*PZCAT, "run", name], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    # kill -9 as soon as the run has started writing its staging folder
+    products = demo_root / "products"
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        if any(p.name.startswith(f".{name}") for p in products.iterdir()):
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.005)
     proc.wait()
     data = manifest(demo_root, name)
     if proc.returncode == -signal.SIGKILL:
         assert data["status"] == "pending"
+        assert not (products / name).exists()
     done = subprocess.run([*PZCAT, "run", "--pending", "--quiet"], env=env, capture_output=True,
                           text=True, check=False)
     if data["status"] == "pending":
