@@ -156,7 +156,10 @@ class PzCatalog:
         dest = Path(save_in) / f"{meta['internal_name']}.zip"
         dest.parent.mkdir(parents=True, exist_ok=True)
         if self.catalog:
-            return _zip_local(self.catalog, Manifest.model_validate(meta), dest)
+            from pzcat.bundle import CrcCache, write_plan, zip_plan
+
+            plan = zip_plan(self.catalog, Manifest.model_validate(meta), CrcCache(None))
+            return write_plan(plan, dest)
         return self._download(f"-/download/{meta['internal_name']}.zip", dest)
 
     def get_product(self, key: int | str) -> Product:
@@ -188,23 +191,6 @@ class PzCatalog:
         types = {t["display_name"].lower(): t["name"] for t in self.get_product_types()}
         releases = {r["display_name"].lower(): r["name"] for r in self.get_releases()}
         return {"product_type": types, "release": releases}
-
-
-def _zip_local(catalog: Catalog, manifest: Manifest, dest: Path) -> Path:
-    """Zip a local product's files and manifest (what the Datasette download serves)."""
-    import zipfile
-
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
-        zf.writestr("product_metadata.yaml", manifest.to_yaml())
-        for f in manifest.files:
-            if not f.path:
-                continue
-            src = catalog.root / f.path
-            for item in ([src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())):
-                zf.write(item, item.relative_to(src.parent).as_posix())
-    os.replace(tmp, dest)
-    return dest
 
 
 def _items(data: Any) -> list[dict[str, Any]]:

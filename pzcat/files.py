@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+import zlib
 from pathlib import Path
 
 CHUNK = 1024 * 1024
@@ -21,6 +19,15 @@ def sha256_file(path: Path) -> str:
         while chunk := fh.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def crc32_file(path: Path) -> int:
+    """CRC-32 of a file (for ZIP entries), read in 1 MiB chunks."""
+    crc = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            crc = zlib.crc32(chunk, crc)
+    return crc
 
 
 def _tree_files(path: Path) -> list[Path]:
@@ -77,39 +84,3 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-
-
-@contextmanager
-def staged_dir(target: Path) -> Iterator[Path]:
-    """Yield a temporary sibling folder of ``target``; on success it replaces ``target`` whole.
-
-    On any exception the temporary folder is removed and ``target`` is left as it was.
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
-    try:
-        yield tmp
-        if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-
-
-def copy_into(src: Path, dest_dir: Path) -> Path:
-    """Copy a file or a folder into ``dest_dir`` and return the new path."""
-    src = Path(src)
-    dest = Path(dest_dir) / src.name
-    if src.is_dir():
-        shutil.copytree(src, dest, dirs_exist_ok=False)
-    else:
-        shutil.copy2(src, dest)
-    return dest

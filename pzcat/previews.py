@@ -29,7 +29,6 @@ import os
 import shutil
 import sqlite3
 import time
-import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -639,11 +638,3 @@ def table_counts(db_path: Path) -> dict[str, int]:
     finally:
         conn.close()
 
-
-def crc32_file(path: Path, chunk: int = 1 << 20) -> int:
-    """CRC-32 of a file (for ZIP entries), read in 1 MiB chunks."""
-    crc = 0
-    with open(path, "rb") as fh:
-        while data := fh.read(chunk):
-            crc = zlib.crc32(data, crc)
-    return crc

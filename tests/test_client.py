@@ -42,8 +42,9 @@ def test_get_product_reads_the_main_table(pz: PzCatalog) -> None:
 def test_download_product_zips_files_and_manifest(pz: PzCatalog, tmp_path: Path) -> None:
     path = pz.download_product(8, save_in=tmp_path)
     with zipfile.ZipFile(path) as zf:
-        names = set(zf.namelist())
-        meta = yaml.safe_load(zf.read("product_metadata.yaml"))
+        assert zf.testzip() is None
+        names = {n.rsplit("/", 1)[-1] for n in zf.namelist()}
+        meta = yaml.safe_load(zf.read("8_bpz_validation_on_ecdfs/product_metadata.yaml"))
     assert {"bpz_validation_metrics.csv", "zphot_vs_zspec.png", "validation_report.html"} <= names
     assert meta["internal_name"] == "8_bpz_validation_on_ecdfs"
 

@@ -31,18 +31,18 @@ from urllib.parse import quote, unquote
 from datasette.utils.asgi import Response
 
 from datasette import hookimpl
-from pzcat.catalog import Catalog
-from pzcat.errors import PzcatError
-from pzcat.serve import (
+from pzcat.bundle import (
     CrcCache,
     DownloadError,
-    ServeConfig,
     clean_relative,
     file_plan,
     parse_range,
     read_piece,
     zip_plan,
 )
+from pzcat.catalog import Catalog
+from pzcat.errors import PzcatError
+from pzcat.serve import ServeConfig
 from pzcat.tokens import TokenError, load_revoked, verify_link, verify_token
 
 COOKIE = "pzcat_token"
@@ -163,7 +163,7 @@ def _authorize(datasette, request, scope: str, product: str | None = None):
 # -- streaming --------------------------------------------------------------------------------------------
 
 class PlanResponse:
-    """Stream part or all of a :class:`pzcat.serve.Plan` (constant memory, stops on disconnect)."""
+    """Stream part or all of a :class:`pzcat.bundle.Plan` (constant memory, stops on disconnect)."""
 
     def __init__(self, plan, request, status: int, start: int, end: int, headers: dict) -> None:
         self.plan, self.request, self.status = plan, request, status
@@ -345,7 +345,7 @@ async def site_file(datasette, request, send):
         if _wants_html(request) and missing.is_file():
             return Response.html(missing.read_text(encoding="utf-8", errors="replace"), status=404)
         return await _error(datasette, request, "download-not-found", f"/site/{raw} not found", 404)
-    from pzcat.serve import Plan
+    from pzcat.bundle import Plan
 
     size = target.stat().st_size
     plan = Plan(filename=target.name,

@@ -213,11 +213,11 @@ def test_etag_changes_when_the_product_changes(client, built, auth):
 
 
 def test_zip64_layout_is_read_by_zipfile(built, monkeypatch, tmp_path):
-    import pzcat.serve as serve
+    import pzcat.bundle as bundle
 
-    monkeypatch.setattr(serve, "ZIP64_LIMIT", 100)
-    plan = serve.zip_plan(built, built.get(SPEC), serve.CrcCache(tmp_path / "crc.json"))
-    data = b"".join(b"".join(serve.read_piece(s, o, n)) for s, o, n in plan.pieces(0, plan.size - 1))
+    monkeypatch.setattr(bundle, "ZIP64_LIMIT", 100)
+    plan = bundle.zip_plan(built, built.get(SPEC), bundle.CrcCache(tmp_path / "crc.json"))
+    data = b"".join(b"".join(bundle.read_piece(s, o, n)) for s, o, n in plan.pieces(0, plan.size - 1))
     assert len(data) == plan.size
     z = zipfile.ZipFile(io.BytesIO(data))
     assert z.testzip() is None
@@ -227,7 +227,7 @@ def test_zip64_layout_is_read_by_zipfile(built, monkeypatch, tmp_path):
 def test_crc_cache_is_keyed_by_sha256(built, tmp_path):
     import json
 
-    from pzcat.serve import CrcCache, zip_plan
+    from pzcat.bundle import CrcCache, zip_plan
 
     cache_path = tmp_path / "crc.json"
     zip_plan(built, built.get(SPEC), CrcCache(cache_path))
