@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from demo_copy import copy_catalog
 
 from pzcat.client import PzCatalog
 from pzcat.errors import PzcatError
@@ -30,8 +31,6 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> tuple[str, str]:
     """The demo catalog built and served; yields (site URL, token)."""
-    from conftest import copy_catalog
-
     root = copy_catalog(tmp_path_factory.mktemp("client") / "repo")
     port = _free_port()
     config = yaml.safe_load((root / "catalog.yaml").read_text())
