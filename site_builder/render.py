@@ -66,6 +66,9 @@ class _NoRawHtml(Extension):
 
 _markdown = markdown.Markdown(extensions=["tables", "fenced_code", "sane_lists", _NoRawHtml()])
 
+#: Columns listed on a product page (wider tables: the associated ones and the first others).
+MAX_PAGE_COLUMNS = 30
+
 
 def safe_markdown(text: str) -> Markup:
     """User Markdown -> HTML with raw HTML escaped (descriptions are untrusted)."""
@@ -300,6 +303,14 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
                         "min": fmt_stat(st.get("min")), "max": fmt_stat(st.get("max")),
                         "mean": fmt_stat(st.get("mean")),
                         "nulls": f"{st['nulls']:,}" if st.get("nulls") is not None else ""})
+    columns_total = len(columns)
+    if columns_total > MAX_PAGE_COLUMNS:
+        # keep pages small whatever the width of the table: the associated columns and the first
+        # others, in file order; every column is in the JSON API and in Datasette
+        keep = {c["name"] for c in columns if c["role"]}
+        others = [c["name"] for c in columns if not c["role"]]
+        keep.update(others[: max(MAX_PAGE_COLUMNS - len(keep), 0)])
+        columns = [c for c in columns if c["name"] in keep]
     preview = (stats or {}).get("preview")
     if preview and not preview.get("rows"):
         preview = None
@@ -319,6 +330,7 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
     history = data.histories.get(f"manifests/{name}.yaml", [])
     return {
         "m": m, "fields": fields, "files": files, "columns": columns,
+        "columns_total": columns_total,
         "type_display": ptype.display_name if ptype else m.product_type,
         "release_display": rel.display_name if rel else (m.release or ""),
         "updated": fmt_time(m.updated),

@@ -239,3 +239,23 @@ def test_safe_markdown() -> None:
     html = str(render.safe_markdown("<img src=x onerror=alert(1)> [x](javascript:alert(1)) **b**"))
     assert "<img" not in html and "javascript:" not in html and "<strong>b</strong>" in html
     assert re.search(r"&lt;img", html)
+
+
+def test_wide_tables_list_the_associated_columns_and_the_first_others(tmp_path) -> None:
+    """The demo's 81-column HATS product: the page lists 30 columns, every associated one among them."""
+    from demo_copy import copy_catalog
+
+    catalog = Catalog.open(copy_catalog(tmp_path / "repo"))
+    out = tmp_path / "site"
+    build_site(catalog, out, strict=True, work_dir=tmp_path / "work")
+    name = "5_elais_s1_optical_ids_hats"
+    page = _page(out, name)
+    manifest = catalog.get(name)
+    total = len(manifest.main_file.columns)
+    assert total > render.MAX_PAGE_COLUMNS
+    assert f"{render.MAX_PAGE_COLUMNS} of {total} columns listed" in page
+    for assoc in manifest.columns.values():
+        assert f"<td><code>{assoc.column}</code></td>" in page
+    assert len((out / "product" / name / "index.html").read_bytes()) <= 25 * 1024
+    api = json.loads((out / "api" / "products" / f"{name}.json").read_text())
+    assert len(api["statistics"]["columns"]) == total
