@@ -1,0 +1,1 @@
+"""One table reader per format; :mod:`pzcat.tables` opens them by format name."""

@@ -1,0 +1,168 @@
+"""CSV and other delimited text: delimiter and header detection, bounded-memory pieces."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import re
+from collections.abc import Iterator
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from pzcat.errors import TableError
+from pzcat.readers.base import BATCH_ROWS, TableReader
+
+# -- CSV -------------------------------------------------------------------------------------------
+
+class CsvReader(TableReader):
+    """CSV with delimiter and header detection, streamed with pyarrow."""
+
+    SAMPLE = 64 * 1024
+
+    def dialect(self) -> tuple[str, bool]:
+        """Detected delimiter and whether the first line is a header."""
+        with open(self.path, "rb") as fh:
+            raw = fh.read(self.SAMPLE)
+        if not raw.strip():
+            raise TableError("empty-table", f"{self.path.name}: empty file", file=str(self.path))
+        try:
+            sample = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            sample = raw.decode("latin-1")
+        if len(raw) == self.SAMPLE and "\n" in sample:
+            sample = sample[: sample.rfind("\n") + 1]
+        lines = [ln for ln in sample.splitlines() if ln.strip() and not ln.startswith("#")]
+        if not lines:
+            raise TableError("empty-table", f"{self.path.name}: no header or rows (only comments "
+                             "or blank lines)", file=str(self.path))
+        sniffer = csv.Sniffer()
+        try:
+            delimiter = sniffer.sniff("\n".join(lines[:50]), delimiters=",;\t| ").delimiter
+        except csv.Error:
+            delimiter = ","
+        try:
+            header = sniffer.has_header("\n".join(lines[:50]))
+        except csv.Error:
+            header = True
+        # a first line made only of non-numbers is a header whatever the sniffer thinks
+        first = lines[0].split(delimiter)
+        if all(not _is_number(tok) for tok in first if tok.strip()):
+            header = True
+        return delimiter, header
+
+    #: Bytes parsed at a time. pyarrow's own streaming reader (``open_csv``) reads ahead without
+    #: bound (the whole file ends up in memory), so the file is cut at line ends here and each
+    #: piece parsed on its own; like pyarrow's default, values may not hold newlines.
+    CHUNK = 16 * 1024 * 1024
+
+    def _pieces(self, first: int) -> Iterator[bytes]:
+        """The file in pieces that end at a line end (the first one about ``first`` bytes)."""
+        with open(self.path, "rb") as fh:
+            carry = b""
+            size = first
+            while block := fh.read(size):
+                size = self.CHUNK
+                data = carry + block if carry else block
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    carry = data
+                    continue
+                carry = data[cut + 1:]
+                yield data[:cut + 1]
+            if carry.strip():
+                yield carry
+
+    def _parse(self, data: bytes, names: list[str] | None, header: bool, delimiter: str,
+               include: list[str] | None, line_base: int) -> pa.Table:
+        """Parse one piece; ragged rows raise ``ragged-csv`` with their 0-based row numbers."""
+        bad: list[tuple[int | None, int, int]] = []
+
+        def on_invalid(row) -> str:
+            bad.append((row.number, row.expected_columns, row.actual_columns))
+            return "skip"
+
+        def parse(threads: bool, handler) -> pa.Table:
+            read_opts = pacsv.ReadOptions(use_threads=threads, block_size=4 * 1024 * 1024,
+                                          column_names=names, encoding=self._encoding(),
+                                          autogenerate_column_names=names is None and not header)
+            parse_opts = pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=True,
+                                            invalid_row_handler=handler)
+            convert = pacsv.ConvertOptions(include_columns=include, strings_can_be_null=True)
+            return pacsv.read_csv(pa.BufferReader(data), read_options=read_opts,
+                                  parse_options=parse_opts, convert_options=convert)
+
+        try:
+            table = parse(True, None)
+        except pa.ArrowException as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if not re.search(r"Expected \d+ columns?, got \d+", first):
+                raise TableError("unreadable-table", f"{self.path.name}: {first}",
+                                 file=str(self.path)) from None
+            # again, serially, collecting the ragged rows with their line numbers
+            with contextlib.suppress(pa.ArrowException):
+                parse(False, on_invalid)
+            if not bad:
+                raise TableError("ragged-csv", f"{self.path.name}: {first}",
+                                 file=str(self.path)) from None
+        if bad:
+            skip = 1 if names is None and header else 0
+            rows = [line_base + n - 1 - skip for n, _, _ in bad[:5] if n is not None]
+            n, expected, actual = bad[0]
+            raise TableError("ragged-csv", f"{self.path.name}: {len(bad)} rows with a wrong number "
+                             f"of fields (e.g. {actual} instead of {expected})",
+                             file=str(self.path), rows=rows or None, count=len(bad))
+        return table
+
+    def _encoding(self) -> str:
+        """``utf8``, or ``latin-1`` when the start of the file is not UTF-8 (names must decode)."""
+        if not hasattr(self, "_enc"):
+            with open(self.path, "rb") as fh:
+                raw = fh.read(self.SAMPLE)
+            if len(raw) == self.SAMPLE and b"\n" in raw:
+                raw = raw[: raw.rfind(b"\n") + 1]
+            try:
+                raw.decode("utf-8")
+                self._enc = "utf8"
+            except UnicodeDecodeError:
+                self._enc = "latin-1"
+        return self._enc
+
+    def batches(self, columns=None, batch_rows=BATCH_ROWS):
+        delimiter, header = self.dialect()
+        names: list[str] | None = None
+        types: dict[str, pa.DataType] = {}
+        line_base = 0
+        # a small first piece: schema() only needs a few rows
+        first = min(self.CHUNK, max(64 * 1024, batch_rows * 512))
+        for data in self._pieces(first):
+            include = None if names is None or columns is None else \
+                [c for c in columns if c in names]
+            table = self._parse(data, names, header, delimiter, include, line_base)
+            if names is None:
+                names = table.column_names
+                if columns is not None:
+                    table = table.select([c for c in columns if c in names])
+            # each piece infers its own types: a column empty in this piece but typed before
+            # keeps its type (numbers stay numbers across pieces)
+            for i, field in enumerate(table.schema):
+                known = types.get(field.name)
+                if pa.types.is_null(field.type) and known is not None:
+                    table = table.set_column(i, field.name, table.column(i).cast(known))
+                elif not pa.types.is_null(field.type):
+                    types.setdefault(field.name, field.type)
+            line_base += data.count(b"\n") - (1 if line_base == 0 and header else 0)
+            for rb in table.to_batches(max_chunksize=batch_rows):
+                yield rb.to_pandas()
+
+    def n_rows(self) -> int:
+        first = self.column_names()[:1]
+        return sum(len(b) for b in self.batches(columns=first))
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token.strip().strip('"'))
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,277 @@
+"""HDF5: pandas tables (with unsafe pickles refused), compound datasets, groups of columns."""
+
+from __future__ import annotations
+
+import pickletools
+import struct
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pzcat.errors import TableError
+from pzcat.readers.base import BATCH_ROWS, TableReader
+
+# -- HDF5 ------------------------------------------------------------------------------------------
+
+class Hdf5Reader(TableReader):
+    """HDF5: a pandas table (HDFStore), a compound dataset, or a group of equal-length 1-D datasets."""
+
+    def _layout(self):
+        import h5py
+
+        try:
+            fh = h5py.File(self.path, "r")
+        except (OSError, ValueError) as exc:
+            raise TableError("unreadable-table", f"{self.path.name}: not a readable HDF5 file ({exc})",
+                             file=str(self.path)) from None
+        try:
+            found = []
+
+            def visit(name, obj):
+                if isinstance(obj, h5py.Group) and obj.attrs.get("pandas_type") is not None:
+                    found.append(("pandas", name))
+                elif isinstance(obj, h5py.Dataset) and obj.dtype.names and obj.ndim == 1 \
+                        and not name.split("/")[-1].startswith("_i_") and "pandas_type" not in \
+                        obj.parent.attrs:
+                    found.append(("compound", name))
+
+            fh.visititems(visit)
+            if found and found[0][0] == "pandas" and not getattr(self, "_pickles_checked", False):
+                _refuse_unsafe_pickles(fh, self.path)  # PyTables unpickles attributes and objects
+                self._pickles_checked = True
+            if not found:
+                groups = [fh] + [o for o in _walk_groups(fh)]
+                for g in groups:
+                    dsets = [k for k, v in g.items() if isinstance(v, h5py.Dataset) and v.ndim == 1]
+                    lengths = {g[k].shape[0] for k in dsets}
+                    if dsets and len(lengths) == 1:
+                        found.append(("columns", g.name))
+                        break
+        except _H5_ERRORS as exc:  # a damaged file: h5py raises these from deep inside
+            raise TableError("unreadable-table", f"{self.path.name}: damaged HDF5 file ({exc})",
+                             file=str(self.path)) from None
+        finally:
+            fh.close()
+        if not found:
+            raise TableError("hdf5-no-table", f"{self.path.name}: no table found (no pandas table, "
+                             "compound dataset or group of equal-length columns)", file=str(self.path))
+        return found[0]
+
+    def batches(self, columns=None, batch_rows=BATCH_ROWS):
+        import h5py
+
+        kind, name = self._layout()
+        if kind == "pandas":
+            yield from self._pandas_batches(name, columns, batch_rows)
+            return
+        try:
+            with h5py.File(self.path, "r") as fh:
+                if kind == "compound":
+                    ds = fh[name]
+                    wanted = [c for c in (columns or ds.dtype.names) if c in ds.dtype.names]
+                    width = sum(ds.dtype.fields[c][0].itemsize for c in wanted) or 1
+                    step = max(1, min(batch_rows, self.CHUNK // width))
+                    for start in range(0, ds.shape[0], step):
+                        # read only the wanted fields
+                        chunk = ds.fields(wanted)[start:start + step] if wanted else \
+                            np.empty(min(step, ds.shape[0] - start), dtype=[])
+                        if len(wanted) == 1:
+                            yield pd.DataFrame({wanted[0]: _native(chunk)})
+                        else:
+                            yield pd.DataFrame({c: _native(chunk[c]) for c in wanted})
+                else:
+                    g = fh[name]
+                    names = [k for k, v in g.items() if isinstance(v, h5py.Dataset) and v.ndim == 1]
+                    wanted = [c for c in (columns or names) if c in names]
+                    n = g[names[0]].shape[0]
+                    for start in range(0, n, batch_rows):
+                        yield pd.DataFrame({c: _native(g[c][start:start + batch_rows])
+                                            for c in wanted})
+        except _H5_ERRORS as exc:
+            raise TableError("unreadable-table", f"{self.path.name}: damaged HDF5 file ({exc})",
+                             file=str(self.path)) from None
+
+    #: Bytes of row data read at a time from a pandas table.
+    CHUNK = 32 * 1024 * 1024
+
+    def _pandas_batches(self, key, columns, batch_rows):
+        import tables
+
+        try:
+            with pd.HDFStore(self.path, mode="r") as store:
+                storer = store.get_storer(key)
+                if getattr(storer, "is_table", False):
+                    plan = _pandas_table_plan(storer, columns)
+                    if plan is not None:
+                        yield from self._plan_batches(storer, *plan, batch_rows)
+                        return
+                    nrows = storer.nrows
+                    for start in range(0, nrows, batch_rows):
+                        df = store.select(key, start=start, stop=start + batch_rows, columns=columns)
+                        yield df.reset_index(drop=True)
+                    return
+                # fixed format: numeric blocks can be sliced by rows, pickled object blocks cannot
+                node = store.get_node(key)
+                nrows = getattr(storer, "nrows", None) or 0
+                pickled = any(isinstance(n, tables.VLArray) for n in node._f_walknodes("Leaf"))
+                if pickled or not nrows:
+                    df = store.get(key)
+                    if columns is not None:
+                        df = df[[c for c in columns if c in df.columns]]
+                    for start in range(0, len(df), batch_rows):
+                        yield df.iloc[start:start + batch_rows].reset_index(drop=True)
+                    return
+                for start in range(0, nrows, batch_rows):
+                    df = store.select(key, start=start, stop=start + batch_rows)
+                    if columns is not None:
+                        df = df[[c for c in columns if c in df.columns]]
+                    yield df.reset_index(drop=True)
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, SystemError,
+                tables.HDF5ExtError) as exc:  # PyTables/pandas on damaged files
+            raise TableError("hdf5-no-table", f"{self.path.name}: cannot read pandas table {key!r} "
+                             f"({exc})", file=str(self.path)) from None
+
+    def _plan_batches(self, storer, order, plan, batch_rows):
+        """Read only the blocks that hold the wanted columns, a few MB of rows at a time."""
+        table = storer.table
+        width = sum(table.coldtypes[cname].itemsize for cname in plan) or 1
+        step = max(1, min(batch_rows, self.CHUNK // width))
+        for start in range(0, storer.nrows, step):
+            stop = min(start + step, storer.nrows)
+            out = {}
+            for cname, picks in plan.items():
+                block = table.read(start, stop, field=cname)
+                if block.ndim == 1:
+                    block = block[:, None]
+                for name, j in picks:
+                    out[name] = np.ascontiguousarray(block[:, j])
+            yield pd.DataFrame({name: out[name] for name in order})
+
+
+def _pandas_table_plan(storer, columns) -> tuple[list[str], dict[str, list[tuple[str, int]]]] | None:
+    """For a pandas table, the wanted columns in order, and their blocks (PyTables fields) and
+    positions in them.
+
+    None when a wanted column is not a plain number column (strings, dates, categories): pandas
+    then converts it.
+    """
+    if type(storer).__name__ != "AppendableFrameTable":
+        return None
+    storer.infer_axes()
+    plan: dict[str, list[tuple[str, int]]] = {}
+    found: dict[str, tuple[str, int, str, object]] = {}
+    for axis in storer.values_axes:
+        names = list(axis.values) if axis.values is not None else []
+        for j, name in enumerate(names):
+            found[str(name)] = (axis.cname, j, axis.kind, axis.meta)
+    axes = getattr(storer, "non_index_axes", None) or [(1, list(found))]
+    order = [str(c) for c in axes[0][1] if str(c) in found]  # the frame's own column order
+    wanted = order if columns is None else [c for c in columns if c in found]
+    for name in wanted:
+        cname, j, kind, meta = found[name]
+        if kind not in ("float", "integer") or meta is not None:
+            return None
+        plan.setdefault(cname, []).append((name, j))
+    return (wanted, plan) if plan else None
+
+
+#: Callables a pickle in a pandas HDF5 file may name: numpy arrays, pandas offsets, datetimes.
+_SAFE_GLOBALS = {("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
+                 ("numpy", "ndarray"), ("numpy", "dtype"), ("datetime", "timezone"),
+                 ("datetime", "timedelta"), ("datetime", "datetime"), ("datetime", "date"),
+                 ("_codecs", "encode")}
+_SAFE_MODULES = {"pandas._libs.tslibs.offsets"}
+
+
+def _pickle_globals(data: bytes) -> list[str]:
+    """Callables a pickle would import that are not known to be safe (read statically, never run).
+
+    ``STACK_GLOBAL`` takes its names from the stack: only names pushed as literals (or fetched
+    from the memo) are understood; anything else counts as unsafe.
+    """
+    bad: list[str] = []
+    memo: dict[int, object] = {}
+    recent: list[object] = []
+    try:
+        for op, arg, _ in pickletools.genops(data):
+            name = op.name
+            if name in ("GLOBAL", "INST"):
+                module, _, attr = str(arg).partition(" ")
+                if (module, attr) not in _SAFE_GLOBALS and module not in _SAFE_MODULES:
+                    bad.append(f"{module}.{attr}")
+                recent.append(None)
+            elif name == "STACK_GLOBAL":
+                module, attr = (recent[-2:] + [None, None])[:2] if len(recent) >= 2 else (None, None)
+                if not (isinstance(module, str) and isinstance(attr, str)) or (
+                        (module, attr) not in _SAFE_GLOBALS and module not in _SAFE_MODULES):
+                    bad.append(f"{module}.{attr}")
+                recent.append(None)
+            elif name in ("EXT1", "EXT2", "EXT4", "OBJ", "PERSID", "BINPERSID"):
+                bad.append(name)
+            elif name == "MEMOIZE":
+                memo[len(memo)] = recent[-1] if recent else None
+            elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
+                memo[arg] = recent[-1] if recent else None
+            elif name in ("GET", "BINGET", "LONG_BINGET"):
+                recent.append(memo.get(arg))
+            elif "UNICODE" in name or name in ("STRING", "BINSTRING", "SHORT_BINSTRING"):
+                recent.append(arg if isinstance(arg, str) else None)
+            elif name not in ("PROTO", "FRAME"):
+                recent.append(None)
+            del recent[:-4]
+    except (ValueError, IndexError, struct.error):
+        pass  # pickle.loads would stop here too; what came before is judged
+    return bad
+
+
+def _refuse_unsafe_pickles(fh, path: Path) -> None:
+    """Refuse a pandas HDF5 file whose pickled attributes or object columns would call unknown code.
+
+    PyTables (under pandas) unpickles attribute values that look like pickles and the rows of
+    object arrays; a crafted file would run code when read. Checked with h5py, before PyTables.
+    """
+    import h5py
+
+    def check(data: bytes, where: str) -> None:
+        bad = _pickle_globals(data)
+        if bad:
+            raise TableError("unreadable-table", f"{path.name}: {where} holds a Python pickle that "
+                             f"would call {sorted(set(bad))[:3]}; pzcat does not load it (it could "
+                             "run code). Re-export the table (pandas to_hdf format='table', or "
+                             "Parquet).", file=str(path))
+
+    def visit(name, obj):
+        for key, value in obj.attrs.items():
+            if isinstance(value, bytes | np.bytes_) and bytes(value).endswith(b"."):
+                check(bytes(value), f"attribute {key!r} of /{name}")
+        if isinstance(obj, h5py.Dataset) and obj.attrs.get("PSEUDOATOM") in (b"object", "object"):
+            for i in range(obj.shape[0] if obj.shape else 0):
+                check(np.asarray(obj[i]).tobytes(), f"/{name}")
+
+    visit("", fh)
+    fh.visititems(visit)
+
+
+#: What h5py raises on damaged files (beyond "not HDF5 at all").
+_H5_ERRORS = (RuntimeError, OSError, KeyError, ValueError, TypeError)
+
+
+def _walk_groups(group):
+    import h5py
+
+    for v in group.values():
+        if isinstance(v, h5py.Group):
+            yield v
+            yield from _walk_groups(v)
+
+
+def _native(arr: np.ndarray):
+    if arr.dtype.kind == "S":
+        return pd.array([v.decode("utf-8", "replace") for v in arr], dtype="str")
+    if arr.dtype.kind == "O":
+        return pd.array([v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in arr],
+                        dtype="str")
+    if arr.dtype.byteorder not in ("=", "|"):
+        return arr.astype(arr.dtype.newbyteorder("="))
+    return arr
