@@ -136,43 +136,6 @@ def _is_numeric(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)
 
 
-class _QuickCsv(CsvReader):
-    """CSV reader that skips the csv.Sniffer when the delimiter is unambiguous.
-
-    The sniffer costs ~5 ms a file, the whole statistics budget of a small table. When the first
-    two non-comment lines hold the same number (>= 1) of exactly one candidate delimiter, that is
-    the delimiter; the header rule is pzcat's (a first line without numbers is a header).
-    Anything else falls back to :meth:`CsvReader.dialect`.
-    """
-
-    def dialect(self) -> tuple[str, bool]:
-        with open(self.path, "rb") as fh:
-            head = fh.read(8192).decode("utf-8", "replace")
-        lines = [ln for ln in head.splitlines()[:-1] if ln.strip() and not ln.startswith("#")][:2]
-        if len(lines) == 2:
-            found = [d for d in ",;\t|" if d in lines[0]]
-            if len(found) == 1 and lines[0].count(found[0]) == lines[1].count(found[0]) > 0 \
-                    and '"' not in lines[0]:
-                first = lines[0].split(found[0])
-                if all(not _is_number(tok) for tok in first if tok.strip()):
-                    return found[0], True
-        return super().dialect()
-
-
-def _is_number(token: str) -> bool:
-    try:
-        float(token.strip())
-    except ValueError:
-        return False
-    return True
-
-
-def _open(path: Path, fmt: str):
-    if fmt == "csv" and Path(path).is_file():
-        return _QuickCsv(Path(path))
-    return open_table(path, fmt)
-
-
 def _arrow_dtype(t: pa.DataType) -> str:
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return "string"
@@ -192,7 +155,7 @@ def _arrow_batches(path: Path, fmt: str):
     if fmt == "csv" and path.is_file() and path.stat().st_size <= ARROW_CSV_MAX_BYTES:
         # pyarrow's streaming CSV reader holds the whole file: only for small files; larger
         # ones go through pzcat's bounded-memory CSV reader below
-        delimiter, header = _QuickCsv(path).dialect()
+        delimiter, header = CsvReader(path).dialect()
         return pacsv.open_csv(
             path, read_options=pacsv.ReadOptions(block_size=8 << 20, use_threads=False,
                                                  autogenerate_column_names=not header),
@@ -309,7 +272,7 @@ def table_stats(path: Path, fmt: str, ra: str | None = None, dec: str | None = N
     plot = _PlotAcc(ra, dec, z)
     n_rows = 0
     try:
-        for batch in _open(path, fmt).batches(batch_rows=BATCH_ROWS):
+        for batch in open_table(path, fmt).batches(batch_rows=BATCH_ROWS):
             if not accs:
                 for col in batch.columns:
                     s = batch[col]
