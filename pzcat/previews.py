@@ -40,6 +40,7 @@ import pandas as pd
 from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
 from pzcat.manifest import STANDARD_ROLES, Manifest
+from pzcat.sky import healpix_nested
 
 #: Bump when the layout of previews.db changes: forces a full rebuild.
 BUILDER_VERSION = 3
@@ -216,19 +217,6 @@ def _healpix(ra: pd.Series, dec: pd.Series) -> list:
         values = [v if good else None for v, good in zip(values, ok.tolist(), strict=True)]
     return values
 
-
-def healpix_nested(ra: np.ndarray, dec: np.ndarray, order: int) -> np.ndarray:
-    """Nested HEALPix pixel of positions in degrees (cdshealpix, else healpy)."""
-    try:
-        import astropy.units as u
-        from astropy.coordinates import Latitude, Longitude
-        from cdshealpix.nested import lonlat_to_healpix
-    except ImportError:  # pragma: no cover - cdshealpix is installed with pzcat
-        import healpy
-
-        return healpy.ang2pix(1 << order, np.mod(ra, 360.0), dec, nest=True, lonlat=True)
-    pix = lonlat_to_healpix(Longitude(np.mod(ra, 360.0) * u.deg), Latitude(dec * u.deg), order)
-    return pix.astype(np.int64)
 
 
 # -- one product table -------------------------------------------------------------------------------

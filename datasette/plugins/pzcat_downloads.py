@@ -568,7 +568,7 @@ def healpix_nested(ra, dec, order=10):
     """Nested HEALPix index of a position (degrees) at ``order`` (NULL on bad input)."""
     import numpy as np
 
-    from pzcat.previews import healpix_nested as hp
+    from pzcat.sky import healpix_nested as hp
 
     r, d, o = _float(ra), _float(dec), _float(order)
     if r is None or d is None or o is None or not -90 <= d <= 90 or not 0 <= o <= 29:

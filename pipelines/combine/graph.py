@@ -40,6 +40,7 @@ import pandas as pd
 
 from pipelines.combine.config import ExecutorConfig
 from pipelines.combine.errors import PipelineError
+from pzcat.sky import healpix_nested
 
 PIXEL_ORDER = 7
 PROBE_FACTOR = 4.0  # probes at 4 x radius: enough for HEALPix corners down to 60 degrees
@@ -96,17 +97,8 @@ def _offset(ra: np.ndarray, dec: np.ndarray, dist_deg: float, theta: float) -> t
 
 
 def _pixels(ra: np.ndarray, dec: np.ndarray, order: int = PIXEL_ORDER) -> np.ndarray:
-    """HEALPix nested pixels at ``PIXEL_ORDER``, numbered as HATS numbers them.
-
-    cdshealpix is the library behind ``hats.pixel_math.healpix_shim.radec2pix``; it is called
-    directly because importing ``hats`` costs several seconds.
-    """
-    import astropy.units as u
-    from cdshealpix.nested import lonlat_to_healpix
-
-    lon = np.asarray(ra, dtype=np.float64) % 360.0
-    lat = np.clip(np.asarray(dec, dtype=np.float64), -90.0, 90.0)
-    return np.asarray(lonlat_to_healpix(lon * u.deg, lat * u.deg, order), dtype=np.int64)
+    """HEALPix nested pixels at ``order`` (default ``PIXEL_ORDER``), numbered as HATS numbers them."""
+    return healpix_nested(ra, dec, order)
 
 
 def _deinterleave(v: np.ndarray) -> np.ndarray:
