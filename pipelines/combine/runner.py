@@ -26,6 +26,7 @@ from pipelines.combine.errors import PipelineError
 from pipelines.combine.inputs import iter_input
 from pipelines.combine.plan import CombinePlan
 from pipelines.combine.prepare import apply_cut, prepare_partition
+from pzcat.files import sha256_file
 
 Progress = Callable[[str], None]
 DECISION_COLUMNS = ("tie_result", "group_id", "compared_to")
@@ -233,7 +234,7 @@ def run_combine(plan: CombinePlan, output_dir: Path, progress: Progress | None =
         summary: dict[str, Any] = {
             "mode": config.duplicates, "rows_in": rows_in,
             "flags_file": {"name": plan.translation.path.name,
-                           "sha256": _sha256(plan.translation.path)},
+                           "sha256": sha256_file(plan.translation.path)},
         }
         if config.cut is not None:
             summary["rows_after_cut"] = rows_after_cut
@@ -306,19 +307,11 @@ def _rows_out(plan: CombinePlan, prepared, keep) -> dict[str, int]:
     return out
 
 
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def _dtype_name(dtype: object) -> str:
     return "string" if writers.is_text(dtype) else str(np.dtype(dtype))
 
 
 def _file_facts(output_dir: Path, target: Path) -> list[dict[str, Any]]:
-    from pzcat.files import sha256_file
-
     paths = sorted(p for p in target.rglob("*") if p.is_file()) if target.is_dir() else [target]
     return [
         {"path": str(p.relative_to(output_dir)), "size": p.stat().st_size, "sha256": sha256_file(p)}
