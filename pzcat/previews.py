@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pzcat.bundle import DownloadError, manifest_rel, safe_product_file
 from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
 from pzcat.manifest import STANDARD_ROLES, Manifest
@@ -113,30 +114,16 @@ def quote_ident(name: str) -> str:
 def product_file(catalog: Catalog, manifest: Manifest, rel_path: str | None) -> Path | None:
     """Absolute path of a manifest's file if it is a real file or folder inside its product folder.
 
-    None for external urls, paths outside ``products/<internal_name>/``, symlinks and missing files.
+    None for external urls, paths outside ``products/<internal_name>/``, symlinks and missing files
+    (the same rule as downloads: :func:`pzcat.bundle.safe_product_file`).
     """
-    if not rel_path:
+    rel = manifest_rel(manifest, rel_path)
+    if rel is None:
         return None
-    prefix = f"products/{manifest.internal_name}/"
-    if not rel_path.startswith(prefix) or "\\" in rel_path or "\0" in rel_path:
+    try:
+        return safe_product_file(catalog.products_dir, manifest.internal_name, rel, allow_dir=True)
+    except DownloadError:
         return None
-    parts = rel_path[len(prefix):].split("/")
-    if any(p in ("", ".", "..") for p in parts):
-        return None
-    base = catalog.product_dir(manifest.internal_name)
-    current = base
-    if current.is_symlink() or not current.is_dir():
-        return None
-    for part in parts:
-        current = current / part
-        if current.is_symlink():
-            return None
-    if not current.exists():
-        return None
-    real = os.path.realpath(current)
-    if not real.startswith(os.path.realpath(base) + os.sep):
-        return None
-    return current
 
 
 # -- fingerprints ------------------------------------------------------------------------------------
