@@ -39,6 +39,7 @@ import pandas as pd
 
 from pzcat.bundle import DownloadError, manifest_rel, safe_product_file
 from pzcat.catalog import Catalog
+from pzcat.colstats import ColumnStats
 from pzcat.errors import PzcatError
 from pzcat.manifest import STANDARD_ROLES, Manifest
 from pzcat.sky import healpix_nested
@@ -301,32 +302,25 @@ class _StatsAccumulator:
 
     def __init__(self, columns: list[str], sql_types: dict[str, str]) -> None:
         self.sql_types = sql_types
-        self.acc = {c: [None, None, 0.0, 0, 0] for c in columns}  # min, max, sum, count, nulls
+        self.acc = {c: ColumnStats(sql_types[c] in ("INTEGER", "REAL")) for c in columns}
 
     def add(self, batch: pd.DataFrame) -> None:
         for c, a in self.acc.items():
             series = batch[c]
-            if self.sql_types[c] in ("INTEGER", "REAL"):
-                values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-                ok = np.isfinite(values) if values.dtype.kind == "f" else np.ones(len(values), bool)
-                good = values[ok] if not ok.all() else values
-                a[4] += int(len(values) - np.count_nonzero(~np.isnan(values)))
-                if len(good):
-                    lo, hi = float(good.min()), float(good.max())
-                    a[0] = lo if a[0] is None else min(a[0], lo)
-                    a[1] = hi if a[1] is None else max(a[1], hi)
-                    a[2] += float(good.sum())
-                    a[3] += len(good)
+            if a.numeric:
+                a.add_numbers(pd.to_numeric(series, errors="coerce").to_numpy(dtype=float,
+                                                                              na_value=np.nan))
             else:
-                a[4] += int(series.isna().sum())
+                a.nulls += int(series.isna().sum())  # text: nulls only
 
     def result(self) -> list[dict]:
         out = []
-        for c, (mn, mx, total, count, nulls) in self.acc.items():
+        for c, a in self.acc.items():
+            mn, mx = a.min, a.max
             if self.sql_types[c] == "INTEGER" and mn is not None:
                 mn, mx = int(mn), int(mx)
             out.append({"column": c, "sql_type": self.sql_types[c], "min": mn, "max": mx,
-                        "mean": total / count if count else None, "nulls": nulls})
+                        "mean": a.mean, "nulls": a.nulls})
         return out
 
 

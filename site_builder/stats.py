@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from pzcat.colstats import ColumnStats
 from pzcat.errors import PzcatError
 from pzcat.tables import CsvReader, open_table
 
@@ -74,57 +74,16 @@ def mollweide(ra: np.ndarray, dec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-class _ColumnAcc:
-    __slots__ = ("count", "dtype", "max", "min", "name", "nulls", "numeric", "total")
+class _ColumnAcc(ColumnStats):
+    __slots__ = ("dtype", "name")
 
     def __init__(self, name: str, dtype: str, numeric: bool) -> None:
-        self.name, self.dtype, self.numeric = name, dtype, numeric
-        self.nulls = 0
-        self.count = 0
-        self.total = 0.0
-        self.min: Any = None
-        self.max: Any = None
-
-    def add(self, series: pd.Series) -> None:
-        if self.numeric:
-            self.add_numbers(series.to_numpy(dtype=float, na_value=np.nan))
-        else:
-            self.nulls += int(series.isna().sum())
-            values = series.dropna()
-            if len(values):
-                text = values.astype(str)
-                self.add_range(text.min(), text.max())
-
-    def add_range(self, lo: Any, hi: Any) -> None:
-        self.min = lo if self.min is None else min(self.min, lo)
-        self.max = hi if self.max is None else max(self.max, hi)
-
-    def add_arrow(self, arr: pa.Array) -> None:
-        if self.numeric:
-            self.add_numbers(arr.to_numpy(zero_copy_only=False).astype(float, copy=False))
-            return
-        self.nulls += arr.null_count
-        if arr.null_count < len(arr):
-            try:
-                mm = pc.min_max(arr)
-            except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
-                return
-            lo, hi = mm["min"].as_py(), mm["max"].as_py()
-            if lo is not None:
-                self.add_range(str(lo), str(hi))
-
-    def add_numbers(self, arr: np.ndarray) -> None:
-        """Numbers with NaN for missing values."""
-        self.nulls += int(np.isnan(arr).sum())
-        finite = arr[np.isfinite(arr)]
-        if finite.size:
-            self.add_range(float(finite.min()), float(finite.max()))
-            self.total += float(finite.sum())
-            self.count += int(finite.size)
+        super().__init__(numeric)
+        self.name, self.dtype = name, dtype
 
     def result(self) -> dict[str, Any]:
         if self.numeric:
-            mean = self.total / self.count if self.count else None
+            mean = self.mean
             return {"name": self.name, "dtype": self.dtype, "min": _num(self.min) if self.min is not None else None,
                     "max": _num(self.max) if self.max is not None else None,
                     "mean": _num(mean) if mean is not None else None, "nulls": self.nulls}
