@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
 from pzcat.files import is_lfs_pointer
@@ -56,25 +54,12 @@ class SiteData:
     stats_cached: int = 0
 
 
-def _yaml_load(text: str, source: str) -> dict[str, Any]:
-    loader = getattr(yaml, "CSafeLoader", None)
-    if loader is None:
-        return load_manifest_data(text, source)
-    try:
-        data = yaml.load(text, Loader=loader)
-    except yaml.YAMLError:
-        return load_manifest_data(text, source)   # the coded error with line and column
-    if not isinstance(data, dict):
-        return load_manifest_data(text, source)
-    return data
-
-
 def _parse(path: str) -> Manifest | str:
     """One manifest, or the line saying why it cannot be read."""
     p = Path(path)
     try:
         text = p.read_bytes().decode("utf-8")
-        return parse_manifest(_yaml_load(text, str(p)), str(p))
+        return parse_manifest(load_manifest_data(text, str(p)), str(p))
     except (PzcatError, UnicodeDecodeError, ValueError, OSError) as exc:
         return f"{p.name}: {exc}"
 
