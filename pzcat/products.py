@@ -339,19 +339,19 @@ def edit_product(catalog: Catalog, key: str, *, author: str | None = None,
                  official: bool | None = None, columns: Iterable[str] = (),
                  refresh: bool = False) -> Manifest:
     """Change metadata (and with ``refresh`` re-read the files' facts); bumps the version."""
-    manifest = catalog.get(key).model_copy(deep=True)
+    original = catalog.get(key)
+    manifest = original.model_copy(deep=True)
     if official is not None and official != manifest.official and not catalog.config.is_admin(author):
         raise PzcatError("official-not-admin", f"only admins ({catalog.config.admins}) may set or "
                          f"change official; you are {author or 'unknown'} (pass --author)")
     _check_metadata(catalog, manifest.product_type, release if release is not None
                     else manifest.release, pz_code if pz_code is not None else manifest.pz_code)
-    for field, value in (("description", description), ("pz_code", pz_code),
-                         ("license", license), ("citation", citation), ("doi", doi),
-                         ("official", official)):
-        if value is not None:
-            setattr(manifest, field, value if value != "" else None)
     if description is not None:
         manifest.description = description
+    for field, value in (("pz_code", pz_code), ("license", license), ("citation", citation),
+                         ("doi", doi), ("official", official)):
+        if value is not None:
+            setattr(manifest, field, value if value != "" else None)  # "" clears an optional key
     if release is not None:
         manifest.release = catalog.config.release(release).name if release else None
     for role, column in _parse_columns(columns).items():
@@ -362,7 +362,7 @@ def edit_product(catalog: Catalog, key: str, *, author: str | None = None,
     if refresh:
         manifest.files = [describe_file(catalog.root / f.path, f.path, f.role, f.format)
                           if f.path else f for f in manifest.files]
-    if manifest.model_dump() == catalog.get(key).model_dump():
+    if manifest.model_dump() == original.model_dump():
         raise UsageError("usage", "nothing to change: give at least one option")
     _bump(manifest)
     _install(catalog, manifest, None)
