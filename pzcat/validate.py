@@ -293,10 +293,11 @@ def _files(catalog: Catalog, m: Manifest, prod: ProductReport, check_tables: boo
         if entry.is_table and check_tables:
             _table(m, entry, target, key, prod)
     if product_dir.is_dir():
+        known = {d.resolve() for d in declared}
         for f in sorted(product_dir.iterdir()):
             if f.name.startswith("."):
                 continue
-            if f.resolve() not in {d.resolve() for d in declared}:
+            if f.resolve() not in known:
                 prod.add("undeclared-file", f"products/{m.internal_name}/{f.name} is not in the manifest",
                          file=f"products/{m.internal_name}/{f.name}")
 
