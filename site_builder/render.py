@@ -26,8 +26,10 @@ from markupsafe import Markup, escape
 
 from pzcat.codes import codes_markdown
 from pzcat.config import CatalogConfig
+from pzcat.errors import PzcatError
 from pzcat.links import Links
 from pzcat.manifest import NO_PZ_CODE_TYPES, NO_RELEASE_TYPES, REQUIRED_ROLES, Manifest
+from pzcat.safeyaml import load_yaml
 from site_builder.collect import SiteData
 from site_builder.plots import nz_svg, sky_frame_svg, sky_svg
 
@@ -172,8 +174,8 @@ def translation_surveys(root: Path) -> tuple[list[str], str]:
     for path in candidates:
         if path.is_file():
             try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            except (OSError, yaml.YAMLError):
+                data = load_yaml(path.read_bytes(), str(path)) or {}
+            except (OSError, PzcatError):
                 continue
             rules = data.get("translation_rules") or {}
             if isinstance(rules, dict) and rules:
