@@ -54,6 +54,13 @@ _ALL = [
     # manifest
     Code("yaml-syntax", "error", "manifest", "The manifest is not valid YAML",
          "Fix the YAML syntax at the line given (indentation, quotes, colons)."),
+    # the safe YAML loader (pzcat.safeyaml; issue 11)
+    Code("yaml-alias", "error", "manifest", "The YAML uses an alias (*name)",
+         "Write the value out instead of referring to an anchor: aliases are refused (YAML bombs)."),
+    Code("yaml-too-deep", "error", "manifest", "The YAML nests mappings or lists too deeply",
+         "Flatten the structure: at most 64 levels of nesting."),
+    Code("yaml-too-large", "error", "manifest", "The YAML document, a value or a number is over the size limit",
+         "Shorten the value (quote a very long number to make it text) or split the document."),
     Code("manifest-not-mapping", "error", "manifest", "The manifest is not a YAML mapping",
          "A manifest is a mapping of keys such as id, name, product_type, files."),
     Code("schema-version", "error", "manifest", "Unsupported schema_version",
