@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pzcat.errors import CatalogError
+from pzcat.safeyaml import load_yaml
 
 CONFIG_FILE = "catalog.yaml"
 
@@ -85,12 +85,12 @@ def load_config(root: Path) -> CatalogConfig:
     """
     path = Path(root) / CONFIG_FILE
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_bytes(), str(path), error=CatalogError)
     except FileNotFoundError:
         raise CatalogError("catalog-config", f"{path} not found: is this a pzcat repository?",
                            file=str(path)) from None
-    except yaml.YAMLError as exc:
-        raise CatalogError("catalog-config", f"{path} is not valid YAML: {exc}", file=str(path)) from None
+    except CatalogError as exc:
+        raise CatalogError("catalog-config", f"{exc.message} [{exc.code}]", file=str(path)) from None
     try:
         return CatalogConfig.model_validate(data)
     except ValidationError as exc:

@@ -5,6 +5,8 @@ Each hook hands over to the module of its noun:
 ============================== =======================================================================
 module                         what
 ============================== =======================================================================
+:mod:`.api`                    ``/api/``: the Photo-z Server REST API (``pzserver`` client)
+:mod:`.notfound`               no 500 for unknown URLs; JSON errors under ``/api/``
 :mod:`.downloads`              ``/-/download/<internal_name>.zip`` and ``/-/download/<name>/<file>``
 :mod:`.token_page`             ``/-/token`` (paste a token once, get a signed HttpOnly cookie)
 :mod:`.site_files`             ``/site/...``: the built static site
@@ -23,7 +25,17 @@ from __future__ import annotations
 from datasette import hookimpl
 from datasette.views.special import JsonDataView
 
-from pzcat_datasette import auth, counts, downloads, site_files, sql, templates, token_page
+from pzcat_datasette import (
+    api,
+    auth,
+    counts,
+    downloads,
+    notfound,
+    site_files,
+    sql,
+    templates,
+    token_page,
+)
 from pzcat_datasette.cache import ResponseCache
 from pzcat_datasette.settings import public_metadata, settings
 
@@ -31,8 +43,16 @@ from pzcat_datasette.settings import public_metadata, settings
 @hookimpl
 def register_routes(datasette):
     metadata = JsonDataView.as_view(datasette, "metadata.json", lambda: public_metadata(datasette))
-    return [*downloads.ROUTES, *token_page.ROUTES, *site_files.ROUTES,
+    return [*downloads.ROUTES, *token_page.ROUTES, *site_files.ROUTES, *api.datasette_routes(),
             (r"^/-/metadata(\.(?P<format>json))?$", metadata)]
+
+
+notfound.install()
+
+
+@hookimpl(tryfirst=True)
+def handle_exception(datasette, request, exception):
+    return notfound.handle_exception(datasette, request, exception)
 
 
 @hookimpl

@@ -117,7 +117,7 @@ def test_wheel_has_the_package_data(installed: Path, tmp_path: Path) -> None:
     lib = subprocess.run([str(py), "-c", "import datasette.app; print(datasette.app.__file__)"],
                          check=True, capture_output=True, text=True, cwd=REPO,
                          env=_clean_env()).stdout.strip()
-    assert not Path(lib).resolve().is_relative_to(REPO), lib
+    assert Path(lib).parent.name == "datasette" and not Path(lib).is_relative_to(REPO / "datasette"), lib
     assert found["plugins"] == ["pzcat_datasette.plugin"]
     assert found["commands"] == ["pipelines", "serve", "site"]
 
