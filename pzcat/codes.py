@@ -282,6 +282,10 @@ _ALL = [
          "Run `pzcat validate`: the main file is missing, unreadable or outside its folder."),
     Code("previews-missing", "error", "serve", "build/previews.db does not exist",
          "Run `pzcat build-previews` first (or `pzcat serve --build`)."),
+    # i8: the serving package
+    Code("plugin-missing", "error", "serve", "Datasette did not load pzcat's plugin",
+         "Reinstall pzcat (`pip install .`, `pip install -e .` or `make install`): the plugin comes "
+         "through the `datasette` entry point of the distribution."),
     Code("site-missing", "warning", "serve", "build/site does not exist; /site/ will answer 404",
          "Build the site first (`pzcat build-site`)."),
     # the Photo-z Server API (/api/, issue 14)
