@@ -23,7 +23,8 @@ class Code:
     severity : {"error", "warning"}
         Errors make a report invalid; warnings do not.
     group : str
-        What is checked: ``manifest``, ``file``, ``table``, ``description``, ``catalog``, ``run``.
+        What is checked: ``manifest``, ``file``, ``table``, ``description``, ``catalog``, ``run``,
+        ``review`` (a change against its base; tested in tests/github), ``github``.
     title : str
         One line saying what is wrong.
     fix : str
@@ -49,6 +50,11 @@ _ALL = [
          "Remove the folder or add the manifest that owns it."),
     Code("product-not-found", "error", "catalog", "No product has this id or internal_name",
          "Run `pzcat list` to see the products."),
+    # reviewing a change against its base (pzcat.changes; issue 12)
+    Code("product-deleted", "error", "review", "A product that exists on the base branch was deleted",
+         "Restore the manifest and its files, then `pzcat deprecate PRODUCT --reason ...`."),
+    Code("admin-only-path", "error", "review", "A file outside manifests/ and products/ was changed by a non-admin",
+         "Leave catalog.yaml, tokens/, .github/ and the code as they are, or ask an admin to make the change."),
     Code("git-unavailable", "error", "catalog", "Git could not answer (not a repository or bad ref)",
          "Run inside the repository and pass an existing ref to --changed-since."),
     # manifest
@@ -270,6 +276,15 @@ _ALL = [
          "Run `pzcat build-previews` first (or `pzcat serve --build`)."),
     Code("site-missing", "warning", "serve", "build/site does not exist; /site/ will answer 404",
          "Build the site first (`pzcat build-site`)."),
+    # GitHub: the pull-request report and comment, issue forms, pipeline runs (pzcat_github; issue 12)
+    Code("github-event", "error", "github", "The GitHub event payload is missing or not the expected event",
+         "Run the command from the workflow that GUIDE.md names, or pass --event with the payload."),
+    Code("github-api", "error", "github", "A GitHub REST API request failed",
+         "Check GITHUB_TOKEN, GITHUB_REPOSITORY and the job's permissions; the message has GitHub's answer."),
+    Code("pr-not-found", "error", "github", "No open pull request has the workflow run's head commit",
+         "Nothing to do: the pull request was closed or pushed to since; the next run posts again."),
+    Code("artifact-invalid", "error", "github", "The report artifact is missing, too large or names another pull request",
+         "Re-run the validate workflow of the pull request; never edit the artifact by hand."),
 ]
 
 CODES: dict[str, Code] = {c.code: c for c in _ALL}
