@@ -60,6 +60,13 @@ _ALL = [
     # manifest
     Code("yaml-syntax", "error", "manifest", "The manifest is not valid YAML",
          "Fix the YAML syntax at the line given (indentation, quotes, colons)."),
+    # the safe YAML loader (pzcat.safeyaml; issue 11)
+    Code("yaml-alias", "error", "manifest", "The YAML uses an alias (*name)",
+         "Write the value out instead of referring to an anchor: aliases are refused (YAML bombs)."),
+    Code("yaml-too-deep", "error", "manifest", "The YAML nests mappings or lists too deeply",
+         "Flatten the structure: at most 64 levels of nesting."),
+    Code("yaml-too-large", "error", "manifest", "The YAML document, a value or a number is over the size limit",
+         "Shorten the value (quote a very long number to make it text) or split the document."),
     Code("manifest-not-mapping", "error", "manifest", "The manifest is not a YAML mapping",
          "A manifest is a mapping of keys such as id, name, product_type, files."),
     Code("schema-version", "error", "manifest", "Unsupported schema_version",
@@ -285,6 +292,20 @@ _ALL = [
          "Nothing to do: the pull request was closed or pushed to since; the next run posts again."),
     Code("artifact-invalid", "error", "github", "The report artifact is missing, too large or names another pull request",
          "Re-run the validate workflow of the pull request; never edit the artifact by hand."),
+    # the Photo-z Server API (/api/, issue 14)
+    Code("api-not-found", "error", "api", "No API resource at this path, or no such record",
+         "See the endpoints in datasette/README.md (The Photo-z Server API); ids from the lists."),
+    Code("api-method-not-allowed", "error", "api", "The API path does not answer this HTTP method",
+         "Use the method of the endpoint table in datasette/README.md."),
+    Code("api-unknown-filter", "error", "api", "A query parameter is not a filter of this list",
+         "Use a filter listed by OPTIONS on the list (products: filter_classes, search, ordering)."),
+    Code("api-bad-filter-value", "error", "api", "A filter value cannot be read (boolean, id, ordering)",
+         "Booleans are true/false/1/0, ids are integers, ordering is id, display_name, "
+         "product_type or created_at."),
+    Code("api-bad-page", "error", "api", "The page does not exist",
+         "Pages start at 1; count / page_size (default 100, at most 1000) gives the last."),
+    Code("api-error", "error", "api", "The server could not answer this API request",
+         "Retry; if it persists, report the request and the server log."),
 ]
 
 CODES: dict[str, Code] = {c.code: c for c in _ALL}

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pzcat.errors import CatalogError
+from pzcat.safeyaml import load_yaml
 
 CONFIG_FILE = "catalog.yaml"
 
@@ -93,7 +93,7 @@ def load_config(root: Path) -> CatalogConfig:
     """
     path = Path(root) / CONFIG_FILE
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes()
     except FileNotFoundError:
         raise CatalogError("catalog-config", f"{path} not found: is this a pzcat repository?",
                            file=str(path)) from None
@@ -102,8 +102,8 @@ def load_config(root: Path) -> CatalogConfig:
     return config.model_copy(update=overrides) if overrides else config
 
 
-def parse_config(text: str, source: str = CONFIG_FILE) -> CatalogConfig:
-    """Parse the text of a ``catalog.yaml`` (``source`` names it in errors).
+def parse_config(text: str | bytes, source: str = CONFIG_FILE) -> CatalogConfig:
+    """Parse the text of a ``catalog.yaml`` (``source`` names it in errors), with the safe loader.
 
     Raises
     ------
@@ -111,10 +111,9 @@ def parse_config(text: str, source: str = CONFIG_FILE) -> CatalogConfig:
         ``catalog-config`` when the text is not YAML or not of the schema.
     """
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CatalogError("catalog-config", f"{source} is not valid YAML: {exc}",
-                           file=source) from None
+        data = load_yaml(text, source, error=CatalogError)
+    except CatalogError as exc:
+        raise CatalogError("catalog-config", f"{exc.message} [{exc.code}]", file=source) from None
     try:
         return CatalogConfig.model_validate(data)
     except ValidationError as exc:

@@ -18,7 +18,6 @@ import time
 from collections import Counter
 from pathlib import Path, PurePosixPath
 
-import yaml
 from pydantic import ValidationError
 
 from pzcat import changes, git
@@ -430,8 +429,8 @@ def _against_ref(catalog: Catalog, m: Manifest, path: Path, ref: str, changed: s
     old = None
     if old_text is not None:
         try:
-            old = Manifest.model_validate(yaml.safe_load(old_text))
-        except (ValidationError, yaml.YAMLError, TypeError):
+            old = Manifest.model_validate(load_manifest_data(old_text, f"{ref}:{rel}"))
+        except (ValidationError, ManifestError):
             old = None
     admin = catalog.config.is_admin(author)
     who = author or "an unknown author"

@@ -179,6 +179,41 @@ def yaml_tab_indent(root: Path) -> dict:
     return expect(["yaml-syntax"], description="a tab in the indentation")
 
 
+def _alias_bomb(levels: int = 9) -> str:
+    """A 'billion laughs' document: a few hundred bytes that expand to 9**levels strings."""
+    lines = ['l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, levels):
+        refs = ",".join([f"*l{i - 1}"] * 9)
+        lines.append(f"l{i}: &l{i} [{refs}]")
+    return "\n".join(lines) + "\n"
+
+
+@case
+def yaml_alias_bomb(root: Path) -> dict:
+    data = base_product(root)
+    text = dump_yaml(data) + "provenance:\n  pipeline: combine_redshift_catalogs\n" \
+        "  pipeline_version: '1'\n  config:\n" + \
+        "".join("    " + ln + "\n" for ln in _alias_bomb().splitlines())
+    write_manifest(root, None, BASE, text=text.replace("status: published", "status: pending"))
+    return expect(["yaml-alias"], description="an alias bomb in provenance.config of a pending "
+                  "product (9**9 strings once expanded)")
+
+
+@case
+def yaml_deep_nesting(root: Path) -> dict:
+    base_product(root)
+    write_manifest(root, None, BASE, text="id: " + "[" * 5000 + "]" * 5000 + "\n")
+    return expect(["yaml-too-deep"], description="5,000 nested lists")
+
+
+@case
+def yaml_huge_integer(root: Path) -> dict:
+    data = base_product(root)
+    text = dump_yaml(data).replace("id: 1\n", "id: " + "1" * 4301 + "\n", 1)
+    write_manifest(root, None, BASE, text=text)
+    return expect(["yaml-too-large"], description="a 4,301-digit integer (int() refuses it)")
+
+
 @case
 def manifest_not_utf8(root: Path) -> dict:
     data = base_product(root)
