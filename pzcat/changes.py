@@ -23,7 +23,8 @@ import yaml
 
 from pzcat import git
 from pzcat.config import CONFIG_FILE, CatalogConfig, parse_config
-from pzcat.errors import CatalogError
+from pzcat.errors import CatalogError, PzcatError
+from pzcat.safeyaml import load_yaml
 
 #: What a contributor who is not an admin may change; everything else (catalog.yaml, tokens/,
 #: .github/, the code, the build files) is admin-only.
@@ -77,8 +78,9 @@ def key_line(text: str, key: str | None) -> int | None:
     if not key:
         return None
     try:
+        load_yaml(text, "<manifest>")         # the safe loader's bounds first (no aliases...)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, PzcatError):
         return None
     line = None
     for part in key.split("."):

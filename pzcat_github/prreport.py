@@ -20,14 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from pzcat import changes, git
 from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
 from pzcat.files import atomic_write_text
-from pzcat.manifest import Manifest
+from pzcat.manifest import Manifest, load_manifest_data
 from pzcat.report import Issue, ProductReport, Report
 from pzcat.validate import validate_catalog
 
@@ -67,15 +66,16 @@ def _manifest_at(root: Path, ref: str, rel: str) -> Manifest | None:
     if text is None:
         return None
     try:
-        return Manifest.model_validate(yaml.safe_load(text))
-    except (ValidationError, yaml.YAMLError, TypeError):
+        return Manifest.model_validate(load_manifest_data(text, f"{ref}:{rel}"))
+    except (ValidationError, PzcatError):
         return None
 
 
 def _manifest_now(path: Path) -> Manifest | None:
     try:
-        return Manifest.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, UnicodeDecodeError, ValidationError, yaml.YAMLError, TypeError):
+        return Manifest.model_validate(load_manifest_data(path.read_text(encoding="utf-8"),
+                                                          str(path)))
+    except (OSError, UnicodeDecodeError, ValidationError, PzcatError):
         return None
 
 
