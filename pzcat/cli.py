@@ -412,18 +412,26 @@ def main() -> None:
     cli(prog_name="pzcat")
 
 
-def _register_extensions() -> None:
-    """Commands defined next to their library (pipeline, site, previews)."""
-    import importlib
+COMMANDS_GROUP = "pzcat.commands"
 
-    for module in ("pzcat.runs", "pzcat.serve_cli", "site_builder.cli", "pzcat_github.cli"):
+
+def _register_extensions() -> None:
+    """Commands of the site, the pipelines and the server, from the ``pzcat.commands`` entry points.
+
+    Each entry point names a ``register(cli)`` function; a part that is not installed (its module
+    missing) is skipped.
+    """
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=COMMANDS_GROUP):
         try:
-            mod = importlib.import_module(module)
+            register = ep.load()
         except ModuleNotFoundError as exc:
+            module = ep.value.split(":")[0]
             if not (module == exc.name or module.startswith(f"{exc.name}.")):
                 raise
             continue
-        mod.register(cli)
+        register(cli)
 
 
 if __name__ == "__main__":

@@ -245,6 +245,13 @@ _ALL = [
          "`pzcat reproduce` reruns published pipeline products."),
     Code("not-a-pipeline-product", "error", "pipeline", "The product was not made by a pipeline",
          "Only products with provenance can be run or reproduced."),
+    # the pipeline on a Dask cluster (issue 13: executors, workers, scratch)
+    Code("worker-lost", "error", "pipeline", "A Dask worker died or was lost during the run",
+         "Nothing was published: run again; raise executor.memory_limit or executor.allowed_failures."),
+    Code("partition-lost", "error", "pipeline", "A piece's decisions were incomplete when its rows were joined",
+         "Nothing was published: run again (the scratch folder was changed or lost during the run)."),
+    Code("executor-unavailable", "error", "pipeline", "The configured Dask executor cannot be started or reached",
+         "Check executor.address (tcp://host:port) or the SLURM settings in executor.slurm."),
     # the static site
     Code("site-build-failed", "error", "site", "The static site could not be built",
          "Read the mkdocs output printed with the error; fix the page or template it names."),
@@ -281,6 +288,10 @@ _ALL = [
          "Run `pzcat validate`: the main file is missing, unreadable or outside its folder."),
     Code("previews-missing", "error", "serve", "build/previews.db does not exist",
          "Run `pzcat build-previews` first (or `pzcat serve --build`)."),
+    # i8: the serving package
+    Code("plugin-missing", "error", "serve", "Datasette did not load pzcat's plugin",
+         "Reinstall pzcat (`pip install .`, `pip install -e .` or `make install`): the plugin comes "
+         "through the `datasette` entry point of the distribution."),
     Code("site-missing", "warning", "serve", "build/site does not exist; /site/ will answer 404",
          "Build the site first (`pzcat build-site`)."),
     # GitHub: the pull-request report and comment, issue forms, pipeline runs (pzcat_github; issue 12)
