@@ -12,7 +12,7 @@ from typing import Any
 from pzcat.catalog import Catalog
 from pzcat.manifest import Manifest
 from pzcat.records import can_change, product_record
-from pzcat.tokens import load_revoked
+from pzcat_datasette.tokens import load_revoked
 
 
 @dataclass
