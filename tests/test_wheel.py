@@ -30,8 +30,9 @@ pytestmark = pytest.mark.slow
 
 SECRET = "wheel-test-secret-0123456789abcdef"
 #: What the wheel is built from (the packages and their metadata; the catalog is not in the wheel).
-SOURCES = ("pyproject.toml", "README.md", "pzcat", "pzcat_datasette", "pipelines", "site_builder")
-OWN = ("pzcat", "pzcat_datasette", "pipelines", "site_builder")
+SOURCES = ("pyproject.toml", "README.md", "pzcat", "pzcat_datasette", "pipelines", "site_builder",
+           "pzcat_github")
+OWN = ("pzcat", "pzcat_datasette", "pipelines", "site_builder", "pzcat_github")
 
 
 def _tracked(repo: Path, dest: Path) -> None:
@@ -119,7 +120,7 @@ def test_wheel_has_the_package_data(installed: Path, tmp_path: Path) -> None:
                          env=_clean_env()).stdout.strip()
     assert Path(lib).parent.name == "datasette" and not Path(lib).is_relative_to(REPO / "datasette"), lib
     assert found["plugins"] == ["pzcat_datasette.plugin"]
-    assert found["commands"] == ["pipelines", "serve", "site"]
+    assert found["commands"] == ["github", "pipelines", "serve", "site"]
 
 
 def test_installed_pzcat_builds_serves_and_downloads(installed: Path, tmp_path: Path) -> None:
