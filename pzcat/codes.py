@@ -283,6 +283,20 @@ _ALL = [
          "Run `pzcat build-previews` first (or `pzcat serve --build`)."),
     Code("site-missing", "warning", "serve", "build/site does not exist; /site/ will answer 404",
          "Build the site first (`pzcat build-site`)."),
+    # the Photo-z Server API (/api/, issue 14)
+    Code("api-not-found", "error", "api", "No API resource at this path, or no such record",
+         "See the endpoints in datasette/README.md (The Photo-z Server API); ids from the lists."),
+    Code("api-method-not-allowed", "error", "api", "The API path does not answer this HTTP method",
+         "Use the method of the endpoint table in datasette/README.md."),
+    Code("api-unknown-filter", "error", "api", "A query parameter is not a filter of this list",
+         "Use a filter listed by OPTIONS on the list (products: filter_classes, search, ordering)."),
+    Code("api-bad-filter-value", "error", "api", "A filter value cannot be read (boolean, id, ordering)",
+         "Booleans are true/false/1/0, ids are integers, ordering is id, display_name, "
+         "product_type or created_at."),
+    Code("api-bad-page", "error", "api", "The page does not exist",
+         "Pages start at 1; count / page_size (default 100, at most 1000) gives the last."),
+    Code("api-error", "error", "api", "The server could not answer this API request",
+         "Retry; if it persists, report the request and the server log."),
 ]
 
 CODES: dict[str, Code] = {c.code: c for c in _ALL}

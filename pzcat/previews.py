@@ -41,6 +41,7 @@ from pzcat.bundle import DownloadError, manifest_rel, safe_product_file
 from pzcat.catalog import Catalog
 from pzcat.colstats import ColumnStats
 from pzcat.errors import PzcatError
+from pzcat.links import Links
 from pzcat.manifest import STANDARD_ROLES, Manifest
 from pzcat.readers.base import check_column_names
 from pzcat.sky import healpix_nested
@@ -345,14 +346,14 @@ PRODUCT_COLUMNS = [
 
 
 def product_page(catalog: Catalog, internal_name: str) -> str:
-    """The product's page on the site."""
-    base = catalog.config.site_url
-    return f"{base if base.endswith('/') else base + '/'}product/{internal_name}/"
+    """The product's page on the site, as the server links to it (``/site/product/<name>/`` when
+    the site and the server share an origin, see :mod:`pzcat.links`)."""
+    return Links.of(catalog.config).site_page(f"product/{internal_name}/")
 
 
 def download_url(catalog: Catalog, internal_name: str) -> str:
-    base = catalog.config.datasette_url
-    return f"{base if base.endswith('/') else base + '/'}-/download/{internal_name}.zip"
+    """The product's zip as the server links to it (a path on the server itself)."""
+    return Links.of(catalog.config).on_server(f"-/download/{internal_name}.zip")
 
 
 def _product_row(catalog: Catalog, m: Manifest, state: dict | None) -> dict:

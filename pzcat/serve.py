@@ -27,6 +27,7 @@ from pzcat.bundle import CrcCache, DownloadError, zip_plan
 from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
 from pzcat.files import atomic_write_text, sha256_file
+from pzcat.links import Links
 from pzcat.previews import (
     HEALPIX_COLUMN,
     RESERVED_TABLES,
@@ -190,7 +191,7 @@ def datasette_metadata(catalog: Catalog, db_path: Path | None = None, allow_sql:
         "title": cfg.name,
         "description": cfg.description,
         "source": "Catalog site",
-        "source_url": cfg.site_url,
+        "source_url": Links.of(cfg).site_page(),
         "databases": {DB_NAME: {
             "title": f"{cfg.name}: previews",
             "description": "Previews of every tabular product and the catalog itself. Downloads: "

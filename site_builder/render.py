@@ -14,6 +14,7 @@ import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from xml.etree.ElementTree import Element
 
 import markdown
@@ -26,6 +27,7 @@ from markupsafe import Markup, escape
 from pzcat.codes import codes_markdown
 from pzcat.config import CatalogConfig
 from pzcat.errors import PzcatError
+from pzcat.links import Links
 from pzcat.manifest import NO_PZ_CODE_TYPES, NO_RELEASE_TYPES, REQUIRED_ROLES, Manifest
 from pzcat.safeyaml import load_yaml
 from site_builder.collect import SiteData
@@ -36,6 +38,8 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 SHELL_NAME = "__shell__"
 TITLE_MARK = "@@PZ_TITLE@@"
 CONTENT_MARK = "@@PZ_CONTENT@@"
+#: Replaced in assets/pzcat.js by the link configuration (see pzcat.links).
+LINKS_MARK = "/*@@PZ_LINKS@@*/null"
 #: Bump when a product page's content changes for reasons the templates do not show.
 RENDER_VERSION = 1
 LATEST_PER_GROUP = 20
@@ -204,7 +208,8 @@ def narrative_pages(data: SiteData, summaries: list[dict[str, Any]]) -> dict[str
         "pipelines/index.md": _md_env.get_template("pipelines.md.j2").render(
             surveys=surveys, translation_source=source, **common),
         "contribute/index.md": _md_env.get_template("contribute.md.j2").render(**common),
-        "downloads/index.md": _md_env.get_template("downloads.md.j2").render(**common),
+        "downloads/index.md": _md_env.get_template("downloads.md.j2").render(
+            server=Links.of(cfg).server("downloads/", ""), **common),
         "errors/index.md": _md_env.get_template("errors.md.j2").render(codes=codes_markdown(),
                                                                         **common),
         f"product/{SHELL_NAME}/index.md": _md_env.get_template("shell.md.j2").render(),
@@ -212,9 +217,13 @@ def narrative_pages(data: SiteData, summaries: list[dict[str, Any]]) -> dict[str
     for folder, (title, scope, intro) in lists.items():
         pages[f"{folder}/index.md"] = _md_env.get_template("list.md.j2").render(
             title=title, scope=scope, intro=intro, **common)
+    links = Links.of(cfg)
+    link_conf = json.dumps({"site": links.site_url, "server": links.server_url,
+                            "server_from_site": links.server_from_site})
     for asset in sorted(ASSETS.iterdir()):
         if asset.is_file():
-            pages[f"assets/{asset.name}"] = asset.read_text(encoding="utf-8")
+            text = asset.read_text(encoding="utf-8")
+            pages[f"assets/{asset.name}"] = text.replace(LINKS_MARK, link_conf)
     pages["assets/pz-sky-frame.svg"] = sky_frame_svg()
     return pages
 
@@ -246,6 +255,8 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
     rel = cfg.release(m.release) if m.release else None
     name = m.internal_name
     main = m.main_file
+    links = Links.of(cfg)
+    page = f"product/{name}/"
 
     def yes(v: bool) -> str:
         return "yes" if v else "no"
@@ -276,7 +287,12 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
     frame = None
     extra_md = ""
     for f in m.files:
+        download = ""
+        if f.path:   # one file (a HATS folder comes in the product's zip)
+            download = links.server(page, f"-/download/{name}/{quote(f.filename)}" if
+                                    f.format != "hats" else f"-/download/{name}.zip")
         files.append({"role": f.role, "name": f.filename, "url": f.url, "format": f.format,
+                      "download": download,
                       "size": human_size(f.size), "size_bytes": f.size if f.size is not None else "",
                       "rows": f"{f.n_rows:,}" if f.n_rows is not None else "",
                       "sha256": f.sha256 or "", "description": f.description or ""})
@@ -330,14 +346,18 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
                                        include={"config", "software", "summary", "error"})
         prov_yaml = yaml.safe_dump(prov, sort_keys=True, allow_unicode=True, width=100).strip()
     history = data.histories.get(f"manifests/{name}.yaml", [])
+    # Datasette has a preview table exactly when the main file is a readable table
+    has_table = bool(main and main.is_table and main.path and stats and not stats.get("error"))
     return {
         "m": m, "fields": fields, "files": files, "columns": columns,
         "columns_total": columns_total,
         "type_display": ptype.display_name if ptype else m.product_type,
         "release_display": rel.display_name if rel else (m.release or ""),
         "updated": fmt_time(m.updated),
-        "download_url": f"{cfg.datasette_url}-/download/{name}.zip",
-        "datasette_url": f"{cfg.datasette_url}previews/{name}",
+        "download_url": links.server(page, f"-/download/{name}.zip"),
+        "datasette_url": links.server(page, f"previews/{name}"),
+        "token_url": links.server(page, "-/token"),
+        "links": links, "has_table": has_table,
         "site_url": cfg.site_url,
         "description_html": description_html, "description_frame": frame,
         "stats_error": (stats or {}).get("error"), "preview": preview,
@@ -370,8 +390,11 @@ def product_api(ctx: dict[str, Any], stats: dict[str, Any] | None) -> dict[str, 
         "statistics": st,
         "history": [{k: e[k] for k in ("commit", "author", "date", "subject")}
                     for e in ctx["raw_history"]],
-        "links": {"page": f"product/{m.internal_name}/", "download": ctx["download_url"],
-                  "datasette": ctx["datasette_url"],
+        # relative to the site's root (as "page" is), or absolute when the server is elsewhere
+        "links": {"page": f"product/{m.internal_name}/",
+                  "download": ctx["links"].server("", f"-/download/{m.internal_name}.zip"),
+                  "datasette": ctx["links"].server("", f"previews/{m.internal_name}")
+                  if ctx["has_table"] else None,
                   "reproduce": f"pzcat reproduce {m.internal_name}" if m.provenance else None},
     }
 
@@ -403,17 +426,20 @@ class Shell:
 def api_documents(data: SiteData, summaries: list[dict[str, Any]]) -> dict[str, Any]:
     """``api/index.json``, ``product_types.json``, ``releases.json`` and ``products.json``."""
     cfg = data.catalog.config
+    links = Links.of(cfg)
     strip = [{k: v for k, v in r.items() if k != "latest"} for r in type_rows(cfg, summaries)]
     rels = [{k: v for k, v in r.items() if k != "latest"} for r in release_rows(cfg, summaries)]
     return {
         "index.json": {
-            "name": cfg.name, "description": cfg.description, "site_url": cfg.site_url,
-            "datasette_url": cfg.datasette_url, "repository_url": cfg.repository_url,
+            # links are relative to the site's root (the folder holding api/) when the site and the
+            # server share an origin, so the same build works on any host and port
+            "name": cfg.name, "description": cfg.description,
+            "datasette_url": links.server_from_site, "repository_url": cfg.repository_url,
             "api_version": 1, "n_products": len(summaries),
             "n_official": sum(1 for s in summaries if s["official"]),
             "product_types": "api/product_types.json", "releases": "api/releases.json",
             "products": "api/products.json", "product": "api/products/{internal_name}.json",
-            "download": f"{cfg.datasette_url}-/download/{{internal_name}}.zip",
+            "download": links.server_from_site + "-/download/{internal_name}.zip",
         },
         "product_types.json": {"product_types": strip},
         "releases.json": {"releases": rels},

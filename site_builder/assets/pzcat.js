@@ -3,6 +3,32 @@
    filtered list can be shared. No dependency; runs on every page and acts only on #pz-products. */
 (function () {
   "use strict";
+  /* Links between the site and the server (pzcat.links): relative when both share an origin. The
+     copy-paste examples (Python, curl) need absolute URLs: the configured ones are replaced by the
+     ones this page was really served from, so they work on any host and port. */
+  var LINKS = /*@@PZ_LINKS@@*/null;
+  var me = document.currentScript;
+  var SITE_ROOT = me && me.src ? new URL("../", me.src).href : null;
+  var SERVER_ROOT = LINKS && SITE_ROOT ? new URL(LINKS.server_from_site, SITE_ROOT).href : null;
+
+  function fixUrls() {
+    if (!LINKS || !SITE_ROOT) { return; }
+    var pairs = [[LINKS.site, SITE_ROOT], [LINKS.server, SERVER_ROOT]].filter(function (p) {
+      return p[0] && p[1] && p[0] !== p[1];
+    }).sort(function (a, b) { return b[0].length - a[0].length; });
+    if (!pairs.length) { return; }
+    document.querySelectorAll("code, .pz-url").forEach(function (code) {
+      var walker = document.createTreeWalker(code, NodeFilter.SHOW_TEXT);
+      var node;
+      while ((node = walker.nextNode())) {
+        var text = node.nodeValue, out = text;
+        pairs.forEach(function (p) { out = out.split(p[0]).join("\u0000" + pairs.indexOf(p) + "\u0000"); });
+        if (out !== text) {
+          node.nodeValue = out.replace(/\u0000(\d+)\u0000/g, function (_m, i) { return pairs[+i][1]; });
+        }
+      }
+    });
+  }
   var PAGE = 50;
   var COLS = [
     ["name", "Name"], ["product_type_display", "Type"], ["release", "Release"],
@@ -195,6 +221,7 @@
   }
 
   function start() {
+    fixUrls();
     var root = document.getElementById("pz-products");
     if (root && !root.getAttribute("data-ready")) { root.setAttribute("data-ready", "1"); init(root); }
   }

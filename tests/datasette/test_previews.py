@@ -32,7 +32,7 @@ def test_tables_and_products(built):
     rows = q(built, "select internal_name, product_type, release, official, preview_table, n_rows, "
                     "ra_column, z_err_column, site_page, download from products order by id")
     assert rows[0][:8] == (SPEC, "redshift_catalog", None, 1, SPEC, 500, "ra", "z_err")
-    assert rows[0][8] == f"http://127.0.0.1:8001/site/product/{SPEC}/"
+    assert rows[0][8] == f"/site/product/{SPEC}/"
     assert rows[0][9].endswith(f"/-/download/{SPEC}.zip")
     assert rows[2][4] is None
     # "training sets with a z_err column"

@@ -1,0 +1,1 @@
+"""pzcat's Datasette package (the serving stack); see ``datasette/README.md``."""
