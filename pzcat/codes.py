@@ -245,6 +245,13 @@ _ALL = [
          "`pzcat reproduce` reruns published pipeline products."),
     Code("not-a-pipeline-product", "error", "pipeline", "The product was not made by a pipeline",
          "Only products with provenance can be run or reproduced."),
+    # the pipeline on a Dask cluster (issue 13: executors, workers, scratch)
+    Code("worker-lost", "error", "pipeline", "A Dask worker died or was lost during the run",
+         "Nothing was published: run again; raise executor.memory_limit or executor.allowed_failures."),
+    Code("partition-lost", "error", "pipeline", "A piece's decisions were incomplete when its rows were joined",
+         "Nothing was published: run again (the scratch folder was changed or lost during the run)."),
+    Code("executor-unavailable", "error", "pipeline", "The configured Dask executor cannot be started or reached",
+         "Check executor.address (tcp://host:port) or the SLURM settings in executor.slurm."),
     # the static site
     Code("site-build-failed", "error", "site", "The static site could not be built",
          "Read the mkdocs output printed with the error; fix the page or template it names."),

@@ -351,6 +351,7 @@ def build_site(catalog: Catalog, out_dir: Path, strict: bool = True,
     shell = render.Shell((shell_dir / "index.html").read_text(encoding="utf-8"))
     shutil.rmtree(shell_dir)
     _strip_sitemap(mkdocs_dir)
+    _index_products(mkdocs_dir, [r["summary"] for r in records])
     mkdocs_files = _sync_tree(mkdocs_dir, out_dir, state.get("mkdocs_files", []))
     timings["mkdocs"] = time.perf_counter() - t
 
@@ -405,6 +406,47 @@ def build_site(catalog: Catalog, out_dir: Path, strict: bool = True,
     result.seconds = time.perf_counter() - t0
     say(f"site built in {result.seconds:.1f} s: {out_dir}")
     return result
+
+
+#: Characters of a product's description and of its column names in the header search's index.
+SEARCH_DESCRIPTION_CHARS = 200
+SEARCH_COLUMN_CHARS = 300
+
+
+def search_entry(summary: dict[str, Any]) -> dict[str, str]:
+    """One product in mkdocs-material's search index: name, type, description and columns.
+
+    Kept short (about 0.5 KB a product, 5 MB at 10,000) since the theme's search loads the whole
+    index in the browser: the first sentences of the description and the first column names.
+    """
+    from html import escape
+
+    desc = " ".join((summary.get("description") or "").split())
+    if len(desc) > SEARCH_DESCRIPTION_CHARS:
+        desc = desc[:SEARCH_DESCRIPTION_CHARS].rsplit(" ", 1)[0] + " …"
+    cols = ""
+    for col in summary.get("columns") or []:
+        if len(cols) + len(col) + 1 > SEARCH_COLUMN_CHARS:
+            break
+        cols += (" " if cols else "") + col
+    bits = [f"{summary.get('product_type_display', '')} · {summary['internal_name']}"
+            + (f" · {summary['release_display']}" if summary.get("release_display") else ""), desc]
+    if cols:
+        bits.append("Columns: " + cols)
+    return {"location": summary["url"], "title": summary["name"],
+            "text": "".join(f"<p>{escape(b)}</p>" for b in bits if b)}
+
+
+def _index_products(site: Path, summaries: list[dict[str, Any]]) -> None:
+    """Add every product page to the header search's index (mkdocs never sees product pages)."""
+    path = site / "search" / "search_index.json"
+    if not path.exists():
+        return
+    index = json.loads(path.read_text(encoding="utf-8"))
+    index["docs"] = [d for d in index.get("docs", []) if "/" + render.SHELL_NAME not in
+                     "/" + d.get("location", "")]
+    index["docs"].extend(search_entry(s) for s in summaries)
+    path.write_text(json.dumps(index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
 
 
 def _strip_sitemap(site: Path) -> None:

@@ -409,9 +409,10 @@ class ResponseCache:
         if scope["type"] != "http" or scope["method"] != "GET":
             return False
         path = scope.get("path", "")
-        if path.startswith(("/-/", "/site")) or b"_trace" in scope.get("query_string", b""):
+        if path.startswith(("/-/", "/site", "/api")) or b"_trace" in scope.get("query_string", b""):
             return False
-        return not any(k in (b"cookie", b"authorization") for k, _ in scope.get("headers", []))
+        return not any(k in (b"cookie", b"authorization", b"range")
+                       for k, _ in scope.get("headers", []))
 
     async def __call__(self, scope, receive, send):
         if not self.cacheable(scope):

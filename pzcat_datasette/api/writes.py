@@ -16,3 +16,8 @@ def overlay_for(datasette, root: Path):
 def files_root(ctx, manifest) -> Path:
     """Where the files of ``manifest`` live (the served checkout)."""
     return ctx.state.root
+
+
+def catalog_for(ctx, manifest):
+    """The catalog that holds the files of ``manifest`` (the served checkout)."""
+    return ctx.index.catalog

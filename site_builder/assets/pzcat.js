@@ -1,6 +1,7 @@
 /* pzcat product lists: search, filters, sorting and paging in the browser over api/products.json.
-   The filter state lives in the URL query (q, type, release, uploader, sort, dir, page), so a
-   filtered list can be shared. No dependency; runs on every page and acts only on #pz-products. */
+   The filter state lives in the URL query (find, type, release, uploader, sort, dir, page), so a
+   filtered list can be shared and a reload restores it. Not `q`: mkdocs-material reads `?q=` and
+   opens its search overlay over the list. No dependency; runs on every page and acts only on #pz-products. */
 (function () {
   "use strict";
   /* Links between the site and the server (pzcat.links): relative when both share an origin. The
@@ -79,14 +80,18 @@
     });
   }
 
-  function build(root, base, all) {
+  function readUrl() {
     var params = new URLSearchParams(window.location.search);
-    var state = {
-      q: params.get("q") || "", type: params.get("type") || "", release: params.get("release") || "",
+    return {
+      q: params.get("find") || "", type: params.get("type") || "", release: params.get("release") || "",
       uploader: params.get("uploader") || "", sort: params.get("sort") || "created",
       dir: params.get("dir") || (params.get("sort") ? "asc" : "desc"),
       page: Math.max(1, parseInt(params.get("page") || "1", 10) || 1)
     };
+  }
+
+  function build(root, base, all) {
+    var state = readUrl();
     var controls = el("div", { "class": "pz-controls" });
     var q = el("input", { type: "search", id: "pz-search", placeholder: "Search names, descriptions, columns…",
                           "aria-label": "Search products" });
@@ -155,15 +160,23 @@
 
     function writeUrl() {
       var p = new URLSearchParams();
-      if (state.q) { p.set("q", state.q); }
+      if (state.q) { p.set("find", state.q); }
       if (state.type) { p.set("type", state.type); }
       if (state.release) { p.set("release", state.release); }
       if (state.uploader) { p.set("uploader", state.uploader); }
       if (state.sort !== "created" || state.dir !== "desc") { p.set("sort", state.sort); p.set("dir", state.dir); }
       if (state.page > 1) { p.set("page", String(state.page)); }
       var qs = p.toString();
-      history.replaceState(null, "", window.location.pathname + (qs ? "?" + qs : "") + window.location.hash);
+      var url = window.location.pathname + (qs ? "?" + qs : "") + window.location.hash;
+      if (url !== window.location.pathname + window.location.search + window.location.hash) {
+        history.replaceState(null, "", url);
+      }
     }
+    function showState() {
+      q.value = state.q; sType.value = state.type; sRelease.value = state.release;
+      sUploader.value = state.uploader;
+    }
+    window.addEventListener("popstate", function () { state = readUrl(); showState(); render(); });
     function compare(a, b) {
       var x = a[state.sort], y = b[state.sort];
       if (x === null || x === undefined) { x = ""; }
