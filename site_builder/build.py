@@ -184,6 +184,12 @@ def _write_product(out_dir: Path, shell: render.Shell | None, data: SiteData, m)
         target.write_text(clean_document(raw), encoding="utf-8")
     elif target.exists():
         target.unlink()
+    for f in ctx["files"]:
+        # auxiliary images shown inline: copied next to the page (public like the page itself)
+        if f["image"] and Path(f["source"]).is_file():
+            dest = folder / f["image"]
+            if not dest.exists() or dest.stat().st_size != Path(f["source"]).stat().st_size:
+                shutil.copyfile(f["source"], dest)
     api = out_dir / "api" / "products" / f"{m.internal_name}.json"
     api.write_text(render.dumps(render.product_api(ctx, data.stats.get(m.internal_name))),
                    encoding="utf-8")
