@@ -15,18 +15,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
-from xml.etree.ElementTree import Element
 
 import markdown
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markdown.extensions import Extension
-from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup, escape
 
 from pzcat.codes import codes_markdown
 from pzcat.config import CatalogConfig
 from pzcat.errors import PzcatError
+from pzcat.html import clean_html
 from pzcat.links import Links
 from pzcat.manifest import NO_PZ_CODE_TYPES, NO_RELEASE_TYPES, REQUIRED_ROLES, Manifest
 from pzcat.safeyaml import load_yaml
@@ -52,22 +51,12 @@ _html_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
 
 # -- safe Markdown for user text ---------------------------------------------------------------------
 
-class _SafeLinks(Treeprocessor):
-    def run(self, root: Element) -> None:
-        for node in root.iter():
-            for attr in ("href", "src"):
-                value = node.get(attr)
-                if value and value.strip().lower().startswith(("javascript:", "data:", "vbscript:")):
-                    node.set(attr, "#")
-
-
 class _NoRawHtml(Extension):
-    """Raw HTML in user Markdown is shown as text, and script-like links are dropped."""
+    """Raw HTML in user Markdown is shown as text (the output is then sanitised, see below)."""
 
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         md.preprocessors.deregister("html_block")
         md.inlinePatterns.deregister("html")
-        md.treeprocessors.register(_SafeLinks(md), "pz_safe_links", 0)
 
 
 _markdown = markdown.Markdown(extensions=["tables", "fenced_code", "sane_lists", _NoRawHtml()])
@@ -77,9 +66,9 @@ MAX_PAGE_COLUMNS = 30
 
 
 def safe_markdown(text: str) -> Markup:
-    """User Markdown -> HTML with raw HTML escaped (descriptions are untrusted)."""
+    """User Markdown -> HTML with raw HTML escaped, sanitised (:func:`pzcat.html.clean_html`)."""
     _markdown.reset()
-    return Markup(_markdown.convert(text or ""))
+    return Markup(clean_html(_markdown.convert(text or "")))
 
 
 # -- small formatting helpers ----------------------------------------------------------------------

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from pzcat.colstats import ColumnStats
 from pzcat.errors import PzcatError
+from pzcat.readers.base import MAX_COLUMNS
 from pzcat.tables import CsvReader, open_table
 
 #: Bump when the shape or meaning of the statistics changes (invalidates the cache).
@@ -114,11 +115,16 @@ def _arrow_numeric(t: pa.DataType) -> bool:
 def _arrow_batches(path: Path, fmt: str):
     """pyarrow record batches of a Parquet or CSV file (None: use the pandas readers)."""
     if fmt == "parquet" and path.is_file():
-        return pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, use_threads=False)
+        pf = pq.ParquetFile(path)
+        if pf.metadata.num_columns > MAX_COLUMNS:
+            return None  # the pzcat reader refuses it with its code
+        return pf.iter_batches(batch_size=BATCH_ROWS, use_threads=False)
     if fmt == "csv" and path.is_file() and path.stat().st_size <= ARROW_CSV_MAX_BYTES:
         # pyarrow's streaming CSV reader holds the whole file: only for small files; larger
         # ones go through pzcat's bounded-memory CSV reader below
-        delimiter, header = CsvReader(path).dialect()
+        reader = CsvReader(path)
+        delimiter, header = reader.dialect()
+        reader.check_width(delimiter)  # too-many-columns before pyarrow sees the file
         return pacsv.open_csv(
             path, read_options=pacsv.ReadOptions(block_size=8 << 20, use_threads=False,
                                                  autogenerate_column_names=not header),
