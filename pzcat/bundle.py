@@ -1,7 +1,7 @@
 """The product bundle: a product's ZIP (every file plus its manifest) or one file, laid out in
 advance so that it streams with constant memory, an exact Content-Length and byte ranges.
 
-Used by the download plugin (``datasette/plugins/pzcat_downloads.py``) and by the Python client for
+Used by the downloads of the server (:mod:`pzcat_datasette.downloads`) and by the Python client for
 local clones. Nothing outside ``products/<internal_name>/`` can be reached: paths are cleaned, and
 symlinks and folders other than declared HATS folders are refused.
 """

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,6 @@ from pzcat.records import (
     release_records,
     user_records,
 )
-from pzcat.tokens import TokenClaims, TokenError, verify_token
 from pzcat_datasette.api.errors import (
     FORBIDDEN,
     INVALID_TOKEN,
@@ -37,6 +37,7 @@ from pzcat_datasette.api.errors import (
 )
 from pzcat_datasette.api.pagination import paginated
 from pzcat_datasette.api.state import ApiState, Index
+from pzcat_datasette.tokens import TokenClaims, TokenError, verify_token
 
 #: The entities of the API root (name -> path), as the original's router lists them.
 ENTITIES = ["releases", "product-types", "products", "product-files", "product-contents", "users",
@@ -113,17 +114,18 @@ def normalise(path: str) -> str:
     return rest.rstrip("/")
 
 
+_API_STATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _state(datasette) -> ApiState:
-    state = getattr(datasette, "_pzcat_api_state", None)
+    state = _API_STATES.get(datasette)
     if state is None:
-        from pathlib import Path
-
-        cfg = getattr(datasette, "_pzcat", None)
-        root = Path(cfg.root) if cfg is not None else Path(".").resolve()
         from pzcat_datasette.api import writes
+        from pzcat_datasette.settings import settings
 
+        root = settings(datasette).root  # datasette.plugin_config("pzcat")
         state = ApiState(root, overlay=writes.overlay_for(datasette, root))
-        datasette._pzcat_api_state = state
+        _API_STATES[datasette] = state
     return state
 
 

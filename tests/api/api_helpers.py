@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def token(user: str = "pz-user", scope: str = "download") -> str:
-    from pzcat.tokens import create_token
+    from pzcat_datasette.tokens import create_token
 
     return create_token(user, scope=scope, expires="1h")
 

@@ -24,7 +24,7 @@ def api_root(tmp_path, secret) -> Path:
     from demo_copy import copy_catalog
 
     from pzcat.catalog import Catalog
-    from pzcat.previews import build_previews
+    from pzcat_datasette.previews import build_previews
 
     root = copy_catalog(tmp_path / "repo", git=True)
     build_previews(Catalog.open(root))
@@ -36,6 +36,6 @@ def client(api_root):
     from ds_helpers import SyncClient
 
     from pzcat.catalog import Catalog
-    from pzcat.serve import make_datasette
+    from pzcat_datasette.serve import make_datasette
 
     return SyncClient(make_datasette(Catalog.open(api_root), response_cache=False))

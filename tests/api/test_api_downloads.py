@@ -62,7 +62,7 @@ def test_range_resume(client) -> None:
 
 
 def test_forged_expired_and_missing_tokens(client) -> None:
-    from pzcat.tokens import make_link
+    from pzcat_datasette.tokens import make_link
 
     base = "/api/products/3/download/file/"
     r = client.get(base)

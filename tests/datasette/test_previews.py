@@ -11,7 +11,7 @@ from ds_catalog import add_product, make_catalog, redshift_frame
 
 from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
-from pzcat.previews import HEALPIX_COLUMN, build_previews, default_db_path
+from pzcat_datasette.previews import HEALPIX_COLUMN, build_previews, default_db_path
 
 SPEC = "1_spec_z_sample"
 TRAIN = "2_training_set_a"
@@ -140,7 +140,7 @@ def test_incremental_rebuild_only_changed_product(catalog):
 
 
 def test_build_is_atomic(built, monkeypatch):
-    import pzcat.previews as previews
+    import pzcat_datasette.previews as previews
 
     db = default_db_path(built)
     before = db.read_bytes()
