@@ -115,7 +115,7 @@ def _prepare_all(plan: CombinePlan, progress: Progress) -> list[list[pd.DataFram
         for batch in iter_input(ip.input, config.partition_rows):
             wave.append((k, dask.delayed(prepare_partition)(
                 batch, ip.input, next_crd + first_row, first_row, plan.translation, plan.fields,
-                plan.extra_columns,
+                plan.extra_columns, sentinels=config.sentinels,
             )))
             first_row += len(batch)
             pending_rows += len(batch)
@@ -253,7 +253,8 @@ def run_combine(plan: CombinePlan, output_dir: Path, progress: Progress | None =
             )
             resolution = dedup.resolve(
                 keys, pairs, config.tiebreaking_priority, config.type_priority,
-                config.delta_z_threshold,
+                config.delta_z_threshold, tie_order=config.tie_order,
+                sources=[(ip.input.internal_name, ip.n_rows) for ip in plan.inputs],
             )
             decisions = {
                 "tie_result": resolution.tie_result,
