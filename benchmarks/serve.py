@@ -467,9 +467,9 @@ def main() -> None:
     args = ap.parse_args()
     os.environ["PZCAT_SECRET"] = SECRET
 
-    from pzcat.previews import build_previews
-    from pzcat.serve import precompute_crcs, write_datasette_config
-    from pzcat.tokens import create_token
+    from pzcat_datasette.previews import build_previews
+    from pzcat_datasette.serve import precompute_crcs, write_datasette_config
+    from pzcat_datasette.tokens import create_token
 
     work = Path(tempfile.mkdtemp(prefix="pzcat-bench-serve-"))
     result: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),

@@ -1,7 +1,7 @@
 """The product bundle: a product's ZIP (every file plus its manifest) or one file, laid out in
 advance so that it streams with constant memory, an exact Content-Length and byte ranges.
 
-Used by the download plugin (``datasette/plugins/pzcat_downloads.py``) and by the Python client for
+Used by the downloads of the server (:mod:`pzcat_datasette.downloads`) and by the Python client for
 local clones. Nothing outside ``products/<internal_name>/`` can be reached: paths are cleaned, and
 symlinks and folders other than declared HATS folders are refused.
 """
@@ -245,8 +245,12 @@ def zip_layout(entries: list[tuple[str, int, int, Path | bytes]], when: datetime
     return plan
 
 
-def zip_plan(catalog: Catalog, manifest: Manifest, crc_cache: CrcCache) -> Plan:
+def zip_plan(catalog: Catalog, manifest: Manifest, crc_cache: CrcCache,
+             prefix: str | None = None) -> Plan:
     """The ZIP of a product: every in-repository file plus ``product_metadata.yaml``.
+
+    Entries are under ``<internal_name>/`` unless ``prefix`` says otherwise (``""``: at the root,
+    as the Photo-z Server API's archives).
 
     Raises
     ------
@@ -254,6 +258,7 @@ def zip_plan(catalog: Catalog, manifest: Manifest, crc_cache: CrcCache) -> Plan:
         ``download-unavailable`` when a file is missing, a symlink or outside its folder.
     """
     name = manifest.internal_name
+    top = f"{name}/" if prefix is None else prefix
     products_dir = catalog.products_dir
     entries: list[tuple[str, int, int, Path | bytes]] = []
     seen: set[str] = set()
@@ -275,15 +280,42 @@ def zip_plan(catalog: Catalog, manifest: Manifest, crc_cache: CrcCache) -> Plan:
             st = path.stat()
             mtimes.append(st.st_mtime)
             sha = f.sha256 if r == rel and f.size == st.st_size else None
-            entries.append((f"{name}/{r}", st.st_size, crc_cache.crc(path, sha), path))
+            entries.append((f"{top}{r}", st.st_size, crc_cache.crc(path, sha), path))
     meta = catalog.manifest_path(name).read_bytes()
-    entries.append((f"{name}/{METADATA_NAME}", len(meta), zlib.crc32(meta), meta))
+    entries.append((f"{top}{METADATA_NAME}", len(meta), zlib.crc32(meta), meta))
     plan = zip_layout(entries, manifest.updated, f"{name}.zip")
     digest = hashlib.sha256(meta)
     for arc, size, crc, _ in entries:
         digest.update(f"{arc}\0{size}\0{crc}\n".encode())
     plan.etag = f'"{digest.hexdigest()[:32]}"'
     plan.last_modified = max([*mtimes, catalog.manifest_path(name).stat().st_mtime])
+    return plan
+
+
+def folder_zip_plan(catalog: Catalog, manifest: Manifest, rel: str, crc_cache: CrcCache) -> Plan:
+    """A ZIP of one declared folder of a product (a HATS collection): ``<folder>.zip`` holding
+    ``<folder>/...``, streamed like :func:`zip_plan`.
+
+    Raises
+    ------
+    DownloadError
+        ``download-unavailable`` when the folder is missing or holds a symlink.
+    """
+    name = manifest.internal_name
+    entries: list[tuple[str, int, int, Path | bytes]] = []
+    mtimes = []
+    for r in _walk_folder(catalog.products_dir, name, rel):
+        path = safe_product_file(catalog.products_dir, name, r)
+        st = path.stat()
+        mtimes.append(st.st_mtime)
+        entries.append((r, st.st_size, crc_cache.crc(path), path))
+    folder = rel.rstrip("/").rsplit("/", 1)[-1]
+    plan = zip_layout(entries, manifest.updated, f"{folder}.zip")
+    digest = hashlib.sha256()
+    for arc, size, crc, _ in entries:
+        digest.update(f"{arc}\0{size}\0{crc}\n".encode())
+    plan.etag = f'"{digest.hexdigest()[:32]}"'
+    plan.last_modified = max(mtimes, default=0.0)
     return plan
 
 

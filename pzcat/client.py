@@ -68,7 +68,8 @@ class PzCatalog:
             self.site_url = source if source.endswith("/") else source + "/"
             self.catalog = None
             index = self._get_json("api/index.json")
-            self.datasette_url = index.get("datasette_url", "")
+            # relative to the site's root when the site and the server share an origin
+            self.datasette_url = urllib.parse.urljoin(self.site_url, index.get("datasette_url", ""))
         else:
             self.catalog = Catalog.open(source)
             self.site_url = self.catalog.config.site_url

@@ -23,7 +23,8 @@ class Code:
     severity : {"error", "warning"}
         Errors make a report invalid; warnings do not.
     group : str
-        What is checked: ``manifest``, ``file``, ``table``, ``description``, ``catalog``, ``run``.
+        What is checked: ``manifest``, ``file``, ``table``, ``description``, ``catalog``, ``run``,
+        ``review`` (a change against its base; tested in tests/github), ``github``.
     title : str
         One line saying what is wrong.
     fix : str
@@ -49,11 +50,23 @@ _ALL = [
          "Remove the folder or add the manifest that owns it."),
     Code("product-not-found", "error", "catalog", "No product has this id or internal_name",
          "Run `pzcat list` to see the products."),
+    # reviewing a change against its base (pzcat.changes; issue 12)
+    Code("product-deleted", "error", "review", "A product that exists on the base branch was deleted",
+         "Restore the manifest and its files, then `pzcat deprecate PRODUCT --reason ...`."),
+    Code("admin-only-path", "error", "review", "A file outside manifests/ and products/ was changed by a non-admin",
+         "Leave catalog.yaml, tokens/, .github/ and the code as they are, or ask an admin to make the change."),
     Code("git-unavailable", "error", "catalog", "Git could not answer (not a repository or bad ref)",
          "Run inside the repository and pass an existing ref to --changed-since."),
     # manifest
     Code("yaml-syntax", "error", "manifest", "The manifest is not valid YAML",
          "Fix the YAML syntax at the line given (indentation, quotes, colons)."),
+    # the safe YAML loader (pzcat.safeyaml; issue 11)
+    Code("yaml-alias", "error", "manifest", "The YAML uses an alias (*name)",
+         "Write the value out instead of referring to an anchor: aliases are refused (YAML bombs)."),
+    Code("yaml-too-deep", "error", "manifest", "The YAML nests mappings or lists too deeply",
+         "Flatten the structure: at most 64 levels of nesting."),
+    Code("yaml-too-large", "error", "manifest", "The YAML document, a value or a number is over the size limit",
+         "Shorten the value (quote a very long number to make it text) or split the document."),
     Code("manifest-not-mapping", "error", "manifest", "The manifest is not a YAML mapping",
          "A manifest is a mapping of keys such as id, name, product_type, files."),
     Code("schema-version", "error", "manifest", "Unsupported schema_version",
@@ -179,6 +192,12 @@ _ALL = [
          "Save the file as UTF-8 (with or without BOM), e.g. `iconv -f UTF-16 -t UTF-8`."),
     Code("csv-not-utf8", "warning", "table", "The CSV is not UTF-8; it was read as Latin-1",
          "Save the file as UTF-8 so that names and text are read as you wrote them."),
+    Code("too-many-columns", "error", "table", "The table has more columns than the builders can store",
+         "Keep at most 1,999 columns (SQLite's limit, used by the previews); split the table."),
+    Code("bad-column-name", "error", "table", "A column name holds control characters (NUL, newline...) or is too long",
+         "Rename the column: printable characters, at most 1,000 of them."),
+    Code("decompression-bomb", "error", "table", "The file expands to far more than its stored size",
+         "Store the table uncompressed or as Parquet; compressed data may expand at most 100x."),
     # description files
     Code("html-script", "warning", "description", "The HTML description holds scripts",
          "Scripts never run: the site shows the description in a sandboxed frame. Remove them."),
@@ -249,6 +268,13 @@ _ALL = [
          "`pzcat reproduce` reruns published pipeline products."),
     Code("not-a-pipeline-product", "error", "pipeline", "The product was not made by a pipeline",
          "Only products with provenance can be run or reproduced."),
+    # the pipeline on a Dask cluster (issue 13: executors, workers, scratch)
+    Code("worker-lost", "error", "pipeline", "A Dask worker died or was lost during the run",
+         "Nothing was published: run again; raise executor.memory_limit or executor.allowed_failures."),
+    Code("partition-lost", "error", "pipeline", "A piece's decisions were incomplete when its rows were joined",
+         "Nothing was published: run again (the scratch folder was changed or lost during the run)."),
+    Code("executor-unavailable", "error", "pipeline", "The configured Dask executor cannot be started or reached",
+         "Check executor.address (tcp://host:port) or the SLURM settings in executor.slurm."),
     # the static site
     Code("site-build-failed", "error", "site", "The static site could not be built",
          "Read the mkdocs output printed with the error; fix the page or template it names."),
@@ -285,8 +311,69 @@ _ALL = [
          "Run `pzcat validate`: the main file is missing, unreadable or outside its folder."),
     Code("previews-missing", "error", "serve", "build/previews.db does not exist",
          "Run `pzcat build-previews` first (or `pzcat serve --build`)."),
+    # i8: the serving package
+    Code("plugin-missing", "error", "serve", "Datasette did not load pzcat's plugin",
+         "Reinstall pzcat (`pip install .`, `pip install -e .` or `make install`): the plugin comes "
+         "through the `datasette` entry point of the distribution."),
     Code("site-missing", "warning", "serve", "build/site does not exist; /site/ will answer 404",
          "Build the site first (`pzcat build-site`)."),
+    # GitHub: the pull-request report and comment, issue forms, pipeline runs (pzcat_github; issue 12)
+    Code("github-event", "error", "github", "The GitHub event payload is missing or not the expected event",
+         "Run the command from the workflow that GUIDE.md names, or pass --event with the payload."),
+    Code("github-api", "error", "github", "A GitHub REST API request failed",
+         "Check GITHUB_TOKEN, GITHUB_REPOSITORY and the job's permissions; the message has GitHub's answer."),
+    Code("pr-not-found", "error", "github", "No open pull request has the workflow run's head commit",
+         "Nothing to do: the pull request was closed or pushed to since; the next run posts again."),
+    Code("form-unknown", "error", "github", "The issue is not one of the catalog's forms",
+         "Open the issue from a form (Submit a data product, Request a Combine Redshift Catalogs run)."),
+    Code("form-field-missing", "error", "github", "A required field of the form is empty",
+         "Edit the issue and fill in the field named."),
+    Code("form-bad-name", "error", "github", "The product name holds a path or is not one line",
+         "Give a plain name: no '/', '\\', '..', leading '.' or '~', at most 200 characters."),
+    Code("form-invalid", "error", "github", "A field of the form cannot be read",
+         "Follow the field's description: Files is `URL [sha256=HEX] [role=...]` a line, columns `ROLE=COLUMN`."),
+    Code("download-failed", "error", "github", "A file named by the form could not be downloaded",
+         "Check that the URL is public and answers 200 (open it in a private browser window)."),
+    Code("download-too-large", "error", "github", "A file named by the form is over the download limit",
+         "Split the product, or ask an admin to add it by pull request with `pzcat add --url`."),
+    Code("artifact-invalid", "error", "github", "The report artifact is missing, too large or names another pull request",
+         "Re-run the validate workflow of the pull request; never edit the artifact by hand."),
+    # the Photo-z Server API (/api/, issue 14)
+    Code("api-not-found", "error", "api", "No API resource at this path, or no such record",
+         "See the endpoints in datasette/README.md (The Photo-z Server API); ids from the lists."),
+    Code("api-method-not-allowed", "error", "api", "The API path does not answer this HTTP method",
+         "Use the method of the endpoint table in datasette/README.md."),
+    Code("api-unknown-filter", "error", "api", "A query parameter is not a filter of this list",
+         "Use a filter listed by OPTIONS on the list (products: filter_classes, search, ordering)."),
+    Code("api-bad-filter-value", "error", "api", "A filter value cannot be read (boolean, id, ordering)",
+         "Booleans are true/false/1/0, ids are integers, ordering is id, display_name, "
+         "product_type or created_at."),
+    Code("api-bad-page", "error", "api", "The page does not exist",
+         "Pages start at 1; count / page_size (default 100, at most 1000) gives the last."),
+    Code("api-bad-body", "error", "api", "The request body is missing a field or is not readable",
+         "Send the fields of the endpoint (JSON, form or multipart), as the pzserver client does."),
+    Code("api-bad-file-name", "error", "api", "An uploaded file name holds a folder or starts with a dot",
+         "Upload files under their bare names (no '/', '\\' or '..')."),
+    Code("api-upload-too-large", "error", "api", "An upload is larger than limits.max_file_bytes",
+         "Keep files under the limit of catalog.yaml, or register big data with `pzcat add --url`."),
+    Code("api-not-owner", "error", "api", "Only the uploader or an admin may change this product",
+         "Ask the uploader or an admin (catalog.yaml admins) to make the change."),
+    Code("api-missing-columns", "error", "api", "The column association misses a required role",
+         "Associate RA, Dec and z (redshift catalogs), z (training sets), RA and Dec (objects)."),
+    Code("api-no-main-file", "error", "api", "The product has no main file yet",
+         "Upload the main file (role 0) before registering or saving the product."),
+    Code("api-main-file", "error", "api", "The main file cannot be removed",
+         "Delete (deprecate) the product and upload a new one instead."),
+    Code("api-git-failed", "error", "api", "A git command of a submission failed",
+         "Check the server log: the work tree under build/api/worktrees and the remote's access."),
+    Code("api-writes-unavailable", "error", "api", "The served catalog is not a git repository",
+         "Serve a git clone: writes through the API become branches and pull requests."),
+    Code("api-pull-request-failed", "error", "api", "The branch was pushed but no pull request opened",
+         "Check PZCAT_GITHUB_REPO, PZCAT_GITHUB_TOKEN and PZCAT_GITHUB_API; open the PR by hand."),
+    Code("api-submission-unsaved", "error", "api", "The product is still being registered",
+         "Finish the upload (save) before downloading the product."),
+    Code("api-error", "error", "api", "The server could not answer this API request",
+         "Retry; if it persists, report the request and the server log."),
 ]
 
 CODES: dict[str, Code] = {c.code: c for c in _ALL}

@@ -32,9 +32,19 @@ class PzcatError(Exception):
     def __str__(self) -> str:
         return f"[{self.code}] {self.message}"
 
+    def __reduce__(self):
+        # picklable with its code and context (errors raised on Dask workers reach the driver)
+        return (_rebuild, (type(self), self.code, self.message, self.context))
+
     def to_dict(self) -> dict[str, Any]:
         """Return the error as plain data (one shape for every error)."""
         return {"code": self.code, "message": self.message, **self.context}
+
+
+def _rebuild(cls: type[PzcatError], code: str, message: str, context: dict[str, Any]) -> PzcatError:
+    err = cls.__new__(cls)
+    PzcatError.__init__(err, code, message, **context)
+    return err
 
 
 class ManifestError(PzcatError):

@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pzcat import vocab
 from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
@@ -37,9 +35,11 @@ from pzcat.manifest import (
     Manifest,
     Provenance,
     ProvenanceInput,
+    load_manifest_data,
     make_internal_name,
     now_utc,
 )
+from pzcat.safeyaml import load_yaml
 
 PIPELINE = "combine_redshift_catalogs"
 PIPELINE_VERSION = "1"
@@ -105,8 +105,8 @@ def load_config_file(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        data = load_yaml(Path(path).read_bytes(), str(path), error=RunError) or {}
+    except OSError as exc:
         raise RunError("invalid-config", f"cannot read {path}: {exc}") from exc
     if not isinstance(data, dict):
         raise RunError("invalid-config", f"{path} must be a mapping of configuration keys")
@@ -297,7 +297,7 @@ def run_pending(catalog: Catalog, key: str, progress=None) -> Manifest:
     except PzcatError as exc:
         if target.exists():
             shutil.rmtree(target)
-        failed = Manifest.model_validate(yaml.safe_load(pending_text))
+        failed = Manifest.model_validate(load_manifest_data(pending_text, internal))
         failed.provenance.error = {"code": exc.code, "message": exc.message,
                                    "time": now_utc().isoformat()}
         catalog.save(failed)

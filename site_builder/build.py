@@ -36,6 +36,7 @@ import site_builder  # noqa: F401 - registers the site's error code
 from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
 from pzcat.files import atomic_write_text
+from pzcat.html import clean_document
 from site_builder import render
 from site_builder.collect import (
     PARALLEL_MIN,
@@ -163,9 +164,6 @@ def _page_key(rec: dict[str, Any], histories: dict[str, list[dict[str, Any]]], h
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-_SCRIPT = re.compile(r"<script\b.*?</script\s*>|<script\b[^>]*/>", re.I | re.S)
-
-
 def _write_product(out_dir: Path, shell: render.Shell | None, data: SiteData, m) -> None:
     """Write product/<name>/index.html (plots inline), its description file and its JSON.
 
@@ -181,12 +179,17 @@ def _write_product(out_dir: Path, shell: render.Shell | None, data: SiteData, m)
     frame = ctx["description_frame"]
     target = folder / "description.html"
     if frame and Path(frame["source"]).is_file():
-        # shown with sandbox="" (no script runs); scripts are also dropped from the copy so the
-        # browser does not log each blocked one as an error
+        # sanitised (pzcat.html), shown with sandbox="" and served with CSP: sandbox
         raw = Path(frame["source"]).read_bytes().decode("utf-8", "replace")
-        target.write_text(_SCRIPT.sub("", raw), encoding="utf-8")
+        target.write_text(clean_document(raw), encoding="utf-8")
     elif target.exists():
         target.unlink()
+    for f in ctx["files"]:
+        # auxiliary images shown inline: copied next to the page (public like the page itself)
+        if f["image"] and Path(f["source"]).is_file():
+            dest = folder / f["image"]
+            if not dest.exists() or dest.stat().st_size != Path(f["source"]).stat().st_size:
+                shutil.copyfile(f["source"], dest)
     api = out_dir / "api" / "products" / f"{m.internal_name}.json"
     api.write_text(render.dumps(render.product_api(ctx, data.stats.get(m.internal_name))),
                    encoding="utf-8")
@@ -354,6 +357,7 @@ def build_site(catalog: Catalog, out_dir: Path, strict: bool = True,
     shell = render.Shell((shell_dir / "index.html").read_text(encoding="utf-8"))
     shutil.rmtree(shell_dir)
     _strip_sitemap(mkdocs_dir)
+    _index_products(mkdocs_dir, [r["summary"] for r in records])
     mkdocs_files = _sync_tree(mkdocs_dir, out_dir, state.get("mkdocs_files", []))
     timings["mkdocs"] = time.perf_counter() - t
 
@@ -410,10 +414,50 @@ def build_site(catalog: Catalog, out_dir: Path, strict: bool = True,
     return result
 
 
+#: Characters of a product's description and of its column names in the header search's index.
+SEARCH_DESCRIPTION_CHARS = 200
+SEARCH_COLUMN_CHARS = 300
+
+
+def search_entry(summary: dict[str, Any]) -> dict[str, str]:
+    """One product in mkdocs-material's search index: name, type, description and columns.
+
+    Kept short (about 0.5 KB a product, 5 MB at 10,000) since the theme's search loads the whole
+    index in the browser: the first sentences of the description and the first column names.
+    """
+    from html import escape
+
+    desc = " ".join((summary.get("description") or "").split())
+    if len(desc) > SEARCH_DESCRIPTION_CHARS:
+        desc = desc[:SEARCH_DESCRIPTION_CHARS].rsplit(" ", 1)[0] + " …"
+    cols = ""
+    for col in summary.get("columns") or []:
+        if len(cols) + len(col) + 1 > SEARCH_COLUMN_CHARS:
+            break
+        cols += (" " if cols else "") + col
+    bits = [f"{summary.get('product_type_display', '')} · {summary['internal_name']}"
+            + (f" · {summary['release_display']}" if summary.get("release_display") else ""), desc]
+    if cols:
+        bits.append("Columns: " + cols)
+    return {"location": summary["url"], "title": summary["name"],
+            "text": "".join(f"<p>{escape(b)}</p>" for b in bits if b)}
+
+
+def _index_products(site: Path, summaries: list[dict[str, Any]]) -> None:
+    """Add every product page to the header search's index (mkdocs never sees product pages)."""
+    path = site / "search" / "search_index.json"
+    if not path.exists():
+        return
+    index = json.loads(path.read_text(encoding="utf-8"))
+    index["docs"] = [d for d in index.get("docs", []) if "/" + render.SHELL_NAME not in
+                     "/" + d.get("location", "")]
+    index["docs"].extend(search_entry(s) for s in summaries)
+    path.write_text(json.dumps(index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
+
 def _strip_sitemap(site: Path) -> None:
     """Drop the page shell from sitemap.xml (and its .gz) that mkdocs wrote."""
     import gzip
-    import re
 
     path = site / "sitemap.xml"
     if not path.exists():

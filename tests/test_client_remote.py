@@ -33,10 +33,11 @@ def served(tmp_path_factory) -> tuple[str, str]:
     """The demo catalog built and served; yields (site URL, token)."""
     root = copy_catalog(tmp_path_factory.mktemp("client") / "repo")
     port = _free_port()
+    # catalog.yaml keeps its default URLs (port 8001): the site's relative links must carry the
+    # client to this server on whatever port it runs
     config = yaml.safe_load((root / "catalog.yaml").read_text())
+    assert config["datasette_url"] == "http://127.0.0.1:8001/"
     config["site_url"] = f"http://127.0.0.1:{port}/site/"
-    config["datasette_url"] = f"http://127.0.0.1:{port}/"
-    (root / "catalog.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     env = {**os.environ, "PZCAT_SECRET": SECRET, "PZCAT_ROOT": str(root), "PYTHONUNBUFFERED": "1"}
     subprocess.run([*PZCAT, "build"], env=env, check=True, capture_output=True)
     token = subprocess.run([*PZCAT, "token", "create", "notebook-user", "--expires", "1h"], env=env,

@@ -24,23 +24,48 @@ TYPE_ALIASES = {"instrument_type_homogenized": "type_homogenized"}
 
 
 class ExecutorConfig(BaseModel):
-    """Where the Dask work runs.
+    """Where the Dask work runs; nothing else of the run depends on it (same output bytes).
 
     Attributes
     ----------
-    kind : {"local", "distributed", "slurm"}
-        ``local``: a threaded scheduler in this process (no start-up cost) with ``n_workers``
-        threads; ``distributed``: an existing cluster at ``address``; ``slurm``: a
-        ``dask_jobqueue.SLURMCluster`` built with ``slurm`` keyword arguments and scaled to
-        ``n_workers`` jobs.
+    kind : {"local", "processes", "distributed", "slurm"}
+        ``local``: threads of the running process (no start-up cost), ``n_workers`` of them;
+        ``processes``: a ``distributed.LocalCluster`` of ``n_workers`` worker processes on
+        127.0.0.1 that the run starts and stops; ``distributed``: an existing scheduler at
+        ``address``; ``slurm``: a ``dask_jobqueue.SLURMCluster`` built with the ``slurm``
+        keyword arguments and scaled to ``n_workers`` jobs.
+    n_workers : int
+    threads_per_worker : int
+        ``processes`` and ``slurm`` (its ``cores``).
+    memory_limit : str or None
+        Memory of each worker, e.g. ``"4GB"`` (``processes``: the nanny's limit, default the
+        machine's memory divided by the workers; ``slurm``: the job's ``memory``).
+    address : str or None
+        ``tcp://host:port`` of the scheduler (``distributed``).
+    slurm : dict
+        Keyword arguments of ``dask_jobqueue.SLURMCluster`` (queue, account, walltime,
+        interface, job_extra_directives, ...).
+    allowed_failures : int
+        How many times a task whose worker died is retried before the run fails with
+        ``worker-lost`` (clusters the run starts; an existing scheduler keeps its own setting).
+    connect_timeout : float
+        Seconds to reach a scheduler or wait for the first SLURM worker.
+    scratch_dir : str or None
+        Folder for the run's intermediate files, on a file system every worker sees (default:
+        a hidden folder inside the run's output folder). Removed when the run ends.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["local", "distributed", "slurm"] = "local"
+    kind: Literal["local", "processes", "distributed", "slurm"] = "local"
     n_workers: int = Field(default=2, ge=1, le=1024)
+    threads_per_worker: int = Field(default=1, ge=1, le=256)
+    memory_limit: str | None = None
     address: str | None = None
     slurm: dict[str, Any] = Field(default_factory=dict)
+    allowed_failures: int = Field(default=0, ge=0, le=100)
+    connect_timeout: float = Field(default=30.0, gt=0)
+    scratch_dir: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ExecutorConfig:

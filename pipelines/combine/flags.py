@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from pipelines.combine import expr as expressions
 from pipelines.combine.errors import PipelineError
 from pzcat import vocab
+from pzcat.safeyaml import load_yaml
 
 Z_FLAGS = vocab.Z_FLAGS
 TYPES = vocab.TYPES
@@ -154,9 +154,11 @@ def load_translation(path: Path | str) -> Translation:
     """
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        data = load_yaml(path.read_bytes(), str(path), error=PipelineError)
+    except OSError as exc:
         raise PipelineError("flags-file-invalid", f"cannot read flags file {path}: {exc}") from exc
+    except PipelineError as exc:
+        raise PipelineError("flags-file-invalid", f"{exc.message} [{exc.code}]") from None
     if not isinstance(data, dict) or not isinstance(data.get("translation_rules"), dict):
         raise PipelineError(
             "flags-file-invalid", f"{path}: no 'translation_rules' mapping of surveys"

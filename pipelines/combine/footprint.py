@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from pipelines.combine.errors import PipelineError
+from pzcat.safeyaml import load_yaml
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def load_fields(path: Path | str) -> Fields:
     """
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_bytes(), str(path), error=PipelineError)
         centres = np.array([[float(f["ra"]), float(f["dec"])] for f in data["fields"]], dtype=float)
         names = tuple(str(f["name"]) for f in data["fields"])
         return Fields(
@@ -64,5 +64,5 @@ def load_fields(path: Path | str) -> Fields:
             centres=centres.reshape(-1, 2),
             names=names,
         )
-    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+    except (OSError, PipelineError, KeyError, TypeError, ValueError) as exc:
         raise PipelineError("fields-file-invalid", f"cannot read fields file {path}: {exc}") from exc

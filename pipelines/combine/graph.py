@@ -30,8 +30,10 @@ Neighbour search has two implementations that give the same pairs:
 from __future__ import annotations
 
 import contextlib
+import operator
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import dask
@@ -47,40 +49,253 @@ PROBE_FACTOR = 4.0  # probes at 4 x radius: enough for HEALPix corners down to 6
 PROBE_DIRECTIONS = 16
 
 
+_CURRENT: dict[str, Any] = {"client": None}
+
+
+def slurm_cluster(config: ExecutorConfig) -> Any:
+    """The ``dask_jobqueue.SLURMCluster`` of a configuration (no job submitted yet).
+
+    ``executor.slurm`` holds SLURMCluster keyword arguments (``queue``, ``account``,
+    ``walltime``, ``interface``, ``job_extra_directives``...); ``cores`` defaults to
+    ``threads_per_worker`` and ``memory`` to ``memory_limit`` (else 4 GB).
+    """
+    from dask_jobqueue import SLURMCluster
+
+    options = {"cores": config.threads_per_worker, "processes": 1,
+               "memory": config.memory_limit or "4GB"} | dict(config.slurm)
+    return SLURMCluster(**options)
+
+
+def _client_facts(client: Any) -> int:
+    return len(client.scheduler_info().get("workers", {}))
+
+
 @contextlib.contextmanager
 def executor(config: ExecutorConfig) -> Iterator[dict[str, Any]]:
     """Run the enclosed Dask computations on the configured executor.
+
+    ``local``: threads of this process; ``processes``: a ``distributed.LocalCluster`` of
+    ``n_workers`` processes on 127.0.0.1, started here and stopped on leaving; ``distributed``:
+    the existing scheduler at ``address``; ``slurm``: :func:`slurm_cluster`, scaled to
+    ``n_workers`` jobs and closed on leaving.
 
     Yields
     ------
     dict
         Facts about the executor for the run's provenance.
+
+    Raises
+    ------
+    PipelineError
+        ``executor-unavailable`` when the cluster cannot be started or reached.
     """
     if config.kind == "local":
-        import dask.threaded
+        from dask import threaded
 
         # a callable scheduler: dask then does not import distributed to look for a client
-        with dask.config.set(scheduler=dask.threaded.get, num_workers=config.n_workers):
+        with dask.config.set(scheduler=threaded.get, num_workers=config.n_workers):
             yield {"kind": "local", "scheduler": "threads", "n_workers": config.n_workers}
         return
     from distributed import Client
 
-    if config.kind == "distributed":
-        with Client(config.address) as client:
-            yield {"kind": "distributed", "address": config.address,
-                   "n_workers": len(client.scheduler_info().get("workers", {}))}
-        return
-    from dask_jobqueue import SLURMCluster
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(dask.config.set({
+            "distributed.scheduler.allowed-failures": config.allowed_failures,
+            "distributed.admin.large-graph-warning-threshold": "10MB",
+        }))
+        facts: dict[str, Any] = {"kind": config.kind}
+        try:
+            if config.kind == "processes":
+                from distributed import LocalCluster
 
-    with SLURMCluster(**config.slurm) as cluster:
-        cluster.scale(jobs=config.n_workers)
-        with Client(cluster) as client:
-            yield {"kind": "slurm", "n_workers": config.n_workers, "dashboard": client.dashboard_link}
+                cluster = stack.enter_context(LocalCluster(
+                    n_workers=config.n_workers, threads_per_worker=config.threads_per_worker,
+                    processes=True, memory_limit=config.memory_limit or "auto",
+                    host="127.0.0.1", scheduler_port=0, dashboard_address=None,
+                ))
+                client = stack.enter_context(Client(cluster))
+            elif config.kind == "distributed":
+                client = stack.enter_context(Client(config.address, timeout=config.connect_timeout))
+                facts["address"] = config.address
+            else:
+                cluster = stack.enter_context(slurm_cluster(config))
+                cluster.scale(jobs=config.n_workers)
+                client = stack.enter_context(Client(cluster))
+                client.wait_for_workers(1, timeout=config.connect_timeout)
+                facts["dashboard"] = client.dashboard_link
+        except (OSError, TimeoutError) as exc:
+            raise PipelineError("executor-unavailable", f"cannot start or reach the {config.kind} "
+                                f"executor: {exc}") from exc
+        facts["n_workers"] = _client_facts(client) if config.kind != "slurm" else config.n_workers
+        _CURRENT["client"] = client
+        try:
+            yield facts
+        finally:
+            _CURRENT["client"] = None
 
 
-def compute_tasks(tasks: Sequence[Any]) -> list[Any]:
-    """Compute a list of ``dask.delayed`` objects on the current executor, keeping order."""
-    return list(dask.compute(*tasks)) if tasks else []
+class _Report:
+    """Progress lines at every tenth of a phase's tasks: the same on every executor."""
+
+    def __init__(self, progress: Callable[[str], None] | None, label: str, total: int) -> None:
+        self.progress, self.label, self.total, self.shown = progress, label, total, -1
+
+    def __call__(self, done: int) -> None:
+        if self.progress is None or not self.total:
+            return
+        tenth = done * 10 // self.total
+        if tenth > self.shown:
+            self.shown = tenth
+            self.progress(f"{self.label}: {done}/{self.total} tasks")
+
+
+def _lost(exc: BaseException) -> PipelineError:
+    return PipelineError("worker-lost", f"a Dask worker died or was lost during the run "
+                         f"({type(exc).__name__}: {exc}); nothing was published, run again "
+                         "(raise executor.memory_limit if workers ran out of memory)")
+
+
+def compute_tasks(tasks: Sequence[Any], progress: Callable[[str], None] | None = None,
+                  label: str = "tasks") -> list[Any]:
+    """Compute ``dask.delayed`` objects on the current executor, keeping order.
+
+    Raises
+    ------
+    PipelineError
+        The tasks' own coded errors; ``worker-lost`` when a worker died.
+    """
+    if not tasks:
+        return []
+    client = _CURRENT["client"]
+    report = _Report(progress, label, len(tasks))
+    if client is None:
+        from dask.callbacks import Callback
+
+        keys = {t.key for t in tasks}
+        done = [0]
+
+        def posttask(key, result, dsk, state, worker_id):
+            if key in keys:
+                done[0] += 1
+                report(done[0])
+
+        with Callback(posttask=posttask):
+            return list(dask.compute(*tasks))
+    from distributed import as_completed
+    from distributed.client import FutureCancelledError
+    from distributed.comm.core import CommClosedError
+    from distributed.scheduler import KilledWorker
+
+    futures = client.compute(list(tasks))
+    try:
+        for n, future in enumerate(as_completed(futures), start=1):
+            if future.status == "error":
+                future.result()  # raises the task's own error
+            report(n)
+        return client.gather(futures)
+    except (KilledWorker, CommClosedError, FutureCancelledError) as exc:
+        raise _lost(exc) from exc
+    finally:
+        client.cancel(futures)
+
+
+def tree_sum(items: list[Any], add: Callable[..., Any], width: int = 8) -> Any:
+    """A Dask tree reduction of ``items`` with ``add`` (results stay on the workers)."""
+    while len(items) > 1:
+        items = [dask.delayed(add)(*items[i:i + width]) for i in range(0, len(items), width)]
+    return items[0]
+
+
+def partition_pixels(counts: np.ndarray, rows: int) -> list[tuple[int, int]]:
+    """Ranges ``[lo, hi)`` of order-7 pixels (nested order) holding about ``rows`` objects each."""
+    occupied = np.flatnonzero(counts)
+    if not len(occupied):
+        return []
+    starts = np.r_[0, np.cumsum(counts[occupied])[:-1]]
+    _, first = np.unique(starts // max(rows, 1), return_index=True)
+    lows = occupied[first]
+    highs = np.r_[lows[1:], len(counts)]
+    lows[0] = 0
+    return [(int(a), int(b)) for a, b in zip(lows, highs, strict=True)]
+
+
+def run_graphs(ctx: Any, pieces: list[Any], match_rows: int, method: str, out_dir: str,
+               output_name: str, progress: Callable[[str], None]) -> dict[str, Any]:
+    """The run's graphs, phase by phase; only small facts come back to this process.
+
+    Phases: *prepare* (one task per piece: read, prepare, write prepared rows and keys; pixel
+    counts summed on the workers), *duplicates* (one task per HEALPix partition: neighbour
+    search with margins and resolution of its own groups; then the groups crossing borders,
+    resolved here from compact arrays), *finish* (one task per piece: decisions joined to the
+    rows) and *write* (one task streaming the output file).
+    """
+    import time
+
+    from pipelines.combine import partition, tasks
+
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    context = dask.delayed(ctx, name="combine-context")
+    prepared = [dask.delayed(tasks.prepare_piece, pure=False)(context, p) for p in pieces]
+    wanted = [dask.delayed(operator.getitem)(r, 0) for r in prepared]
+    if ctx.duplicates != "no":
+        wanted.append(tree_sum([dask.delayed(operator.getitem)(r, 1) for r in prepared],
+                               tasks.add_counts))
+    results = compute_tasks(wanted, progress, "prepare")
+    facts = [f for group in results[:len(pieces)] for f in group]
+    timings["prepare"] = time.perf_counter() - t
+    out: dict[str, Any] = {"facts": facts, "timings": timings}
+    if not sum(f.n_rows for f in facts):
+        raise PipelineError("no-rows", "the inputs have no rows to combine (after the cut)")
+    where: list[dict[int, int]] = []
+    paths: list[str] = []
+    starts = np.array([f.first_crd for f in facts], dtype=np.int64)
+    if ctx.duplicates != "no":
+        t = time.perf_counter()
+        counts = results[-1]
+        ranges = partition_pixels(counts, match_rows) if method == "partitioned" else [(0, len(counts))]
+        progress(f"duplicates: {int(counts.sum())} objects in {len(ranges)} partitions ({method}, "
+                 f"radius {ctx.radius_arcsec}\")")
+        key_files = [f.keys for f in facts]
+        matched = compute_tasks([
+            dask.delayed(tasks.match_partition, pure=False)(context, i, lo, hi, key_files, starts, method)
+            for i, (lo, hi) in enumerate(ranges)], progress, "duplicates")
+        stats: dict[str, int] = {}
+        for s, _, _, _ in matched:
+            partition.add_stats(stats, s)
+        borders = [b for _, b, _, _ in matched]
+        border_decisions, border_stats = partition.resolve_borders(borders, ctx.settings)
+        partition.add_stats(stats, border_stats)
+        stats["border_rows"] = len(border_decisions)
+        stats["neighbour_partitions"] = len(ranges)
+        del borders
+        where = [m[2] for m in matched]
+        paths = [str(Path(ctx.scratch) / "decisions" / f"part-{i:05d}.parquet") for i in range(len(ranges))]
+        where.append(tasks.write_border(ctx, border_decisions, starts))
+        paths.append(str(Path(ctx.scratch) / "decisions" / "border.parquet"))
+        out["stats"] = stats
+        timings["duplicates"] = time.perf_counter() - t
+    t = time.perf_counter()
+    need_widths = ctx.output_format in ("fits", "hdf5")
+    finished = compute_tasks([
+        dask.delayed(tasks.finish_piece, pure=False)(
+            context, k, f, [(paths[i], w[k]) for i, w in enumerate(where) if k in w], need_widths)
+        for k, f in enumerate(facts)], progress, "finish")
+    columns = list(finished[0]["dtypes"])
+    kept = [c for c in columns if any(r["non_empty"][c] for r in finished)]
+    dtypes = {c: finished[0]["dtypes"][c] for c in kept}
+    widths: dict[str, int] = {}
+    for r in finished:
+        for c, w in r["widths"].items():
+            widths[c] = max(widths.get(c, 1), w)
+    n_rows = sum(r["rows"] for r in finished)
+    progress(f"write: {n_rows} rows, {len(kept)} columns as {ctx.output_format}")
+    [target] = compute_tasks([dask.delayed(tasks.write_single, pure=False)(
+        out_dir, output_name, ctx.output_format, [r["path"] for r in finished], dtypes,
+        {c: w for c, w in widths.items() if c in dtypes}, n_rows)], progress, "write")
+    timings["write"] = time.perf_counter() - t
+    out.update(finished=finished, dtypes=dtypes, n_rows=n_rows, target=target)
+    return out
 
 
 # --------------------------------------------------------------------------- neighbour search

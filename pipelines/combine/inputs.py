@@ -100,6 +100,128 @@ def iter_input(
         raise _wrap(inp, exc) from exc
 
 
+@dataclass(frozen=True)
+class Piece:
+    """One unit of reading, done by one task on a worker: paths and row groups, not rows.
+
+    Attributes
+    ----------
+    input_index : int
+        Position of the input in the run (CRD_ID order).
+    path : str
+        The file the task reads: a Parquet file, a HATS leaf, or a whole table of another
+        format (then ``row_groups`` is None and the task streams the table in batches).
+    row_groups : tuple of int or None
+    first_row : int
+        Row of the input where the piece starts (0-based).
+    first_crd : int
+        CRD_ID of the piece's first row.
+    n_rows : int
+    """
+
+    input_index: int
+    path: str
+    row_groups: tuple[int, ...] | None
+    first_row: int
+    first_crd: int
+    n_rows: int
+
+
+def _parquet_files(inp: CombineInput) -> list[Path]:
+    if inp.format.lower() == "hats":
+        from pzcat.readers.parquet import HatsReader
+
+        return HatsReader(Path(inp.path))._leaves()
+    return [Path(inp.path)]
+
+
+def plan_pieces(inputs: list[CombineInput], n_rows: list[int], piece_rows: int) -> list[Piece]:
+    """Cut every input into pieces of about ``piece_rows`` rows, in CRD_ID order.
+
+    Parquet files and HATS leaves are cut at row-group boundaries (from their footers only);
+    the other formats are one piece each, streamed in batches by its task.
+
+    Raises
+    ------
+    PipelineError
+        ``input-unreadable`` when a footer cannot be read, ``input-changed`` when an input
+        no longer has the rows the plan counted.
+    """
+    import pyarrow.parquet as pq
+
+    from pzcat.errors import TableError
+
+    out: list[Piece] = []
+    next_crd = 1
+    for k, (inp, expected) in enumerate(zip(inputs, n_rows, strict=True)):
+        first_row = 0
+        if inp.format.lower() in ("parquet", "hats"):
+            try:
+                files = _parquet_files(inp)
+                for path in files:
+                    meta = pq.ParquetFile(path).metadata
+                    group: list[int] = []
+                    size = 0
+                    for g in range(meta.num_row_groups):
+                        rows = meta.row_group(g).num_rows
+                        if group and size + rows > piece_rows:
+                            out.append(Piece(k, str(path), tuple(group), first_row,
+                                             next_crd + first_row, size))
+                            first_row += size
+                            group, size = [], 0
+                        group.append(g)
+                        size += rows
+                    if group:
+                        out.append(Piece(k, str(path), tuple(group), first_row,
+                                         next_crd + first_row, size))
+                        first_row += size
+            except (OSError, ValueError) as exc:
+                raise PipelineError("input-unreadable", f"input {inp.internal_name}: cannot read "
+                                    f"{inp.path}: {exc}", input=inp.internal_name) from exc
+            except TableError as exc:
+                raise _wrap(inp, exc) from exc
+            if first_row != expected:
+                raise PipelineError("input-changed", f"input {inp.internal_name} has {first_row} "
+                                    f"rows, the plan counted {expected}: it changed during the run",
+                                    input=inp.internal_name)
+        else:
+            out.append(Piece(k, str(inp.path), None, 0, next_crd, expected))
+            first_row = expected
+        next_crd += first_row
+    return out
+
+
+def read_piece(inp: CombineInput, piece: Piece, batch_rows: int) -> Iterator[pd.DataFrame]:
+    """Yield the raw rows of a piece (one frame for row groups, batches for a streamed table).
+
+    Raises
+    ------
+    PipelineError
+        ``input-unreadable`` naming the input and the file.
+    """
+    if piece.row_groups is None:
+        yield from iter_input(inp, batch_rows)
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.ParquetFile(piece.path).read_row_groups(list(piece.row_groups))
+        try:
+            frame = table.to_pandas()
+        except (ValueError, KeyError, TypeError):  # damaged pandas metadata: only a hint
+            frame = table.to_pandas(ignore_metadata=True)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise PipelineError(
+            "input-unreadable", f"input {inp.internal_name}: cannot read row groups "
+            f"{list(piece.row_groups)} of {piece.path}: {exc}", input=inp.internal_name,
+        ) from exc
+    if len(frame) != piece.n_rows:
+        raise PipelineError("input-changed", f"input {inp.internal_name}: {piece.path} changed "
+                            "during the run", input=inp.internal_name)
+    yield frame.drop(columns=[c for c in HIDDEN if c in frame.columns])
+
+
 def load_input(inp: CombineInput, columns: list[str] | None = None) -> pd.DataFrame:
     """Read an input's whole table (small inputs, tests)."""
     parts = list(iter_input(inp, 1_000_000, columns))

@@ -1,8 +1,10 @@
 """Running a planned combination: :func:`run_combine`.
 
-Phases (each reported to ``progress`` and timed): ``prepare`` (read and prepare every input's
-partitions as Dask tasks), ``duplicates`` (neighbour search and resolution; modes mark and
-remove), ``write`` (stream the output file). Nothing is written into ``output_dir`` until the
+Phases (each reported to ``progress`` and timed): ``prepare`` (one task per piece of an input:
+read, prepare, write), ``duplicates`` (one task per HEALPix partition with margins; the groups
+that cross partition borders are resolved once from compact arrays; modes mark and remove),
+``write`` (decisions joined to the rows per piece, then one task streams the output file). See
+:func:`pipelines.combine.graph.run_graphs`. Nothing is written into ``output_dir`` until the
 output file is complete (temporary name, then rename).
 """
 
@@ -10,22 +12,20 @@ from __future__ import annotations
 
 import importlib.metadata
 import platform
+import shutil
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import dask
 import numpy as np
-import pandas as pd
 
-from pipelines.combine import dedup, graph, writers
-from pipelines.combine.errors import PipelineError
-from pipelines.combine.inputs import iter_input
+from pipelines.combine import graph, tasks, writers
+from pipelines.combine.inputs import plan_pieces
 from pipelines.combine.plan import CombinePlan
-from pipelines.combine.prepare import apply_cut, prepare_partition
 from pzcat.files import sha256_file
 
 Progress = Callable[[str], None]
@@ -88,120 +88,31 @@ def stderr_progress(message: str) -> None:
     print(f"[combine] {message}", file=sys.stderr, flush=True)
 
 
-def _prepare_all(plan: CombinePlan, progress: Progress) -> list[list[pd.DataFrame]]:
-    """Prepared partitions of every input, in CRD_ID order.
+MATCH_FACTOR = 4  # neighbour-search partitions hold about this many pieces' rows
 
-    Batches are read in order (CRD_IDs follow the rows) and prepared as Dask tasks computed in
-    waves of about ``n_workers * partition_rows`` rows, so that small inputs are prepared in
-    parallel while memory stays bounded.
-    """
+
+def _context(plan: CombinePlan, scratch: Path) -> tasks.Context:
     config = plan.config
-    wave_rows = config.partition_rows * max(config.executor.n_workers, 1)
-    out: list[list[pd.DataFrame]] = [[] for _ in plan.inputs]
-    wave: list[tuple[int, Any]] = []
-    pending_rows = 0
-    next_crd = 1
-
-    def flush() -> None:
-        nonlocal wave, pending_rows
-        parts = graph.compute_tasks([task for _, task in wave])
-        for (k, _), part in zip(wave, parts, strict=True):
-            out[k].append(apply_cut(part, config.cut))
-        wave, pending_rows = [], 0
-
-    for k, ip in enumerate(plan.inputs):
-        first_row = 0
-        n_batches = 0
-        for batch in iter_input(ip.input, config.partition_rows):
-            wave.append((k, dask.delayed(prepare_partition)(
-                batch, ip.input, next_crd + first_row, first_row, plan.translation, plan.fields,
-                plan.extra_columns, sentinels=config.sentinels,
-            )))
-            first_row += len(batch)
-            pending_rows += len(batch)
-            n_batches += 1
-            if pending_rows >= wave_rows:
-                flush()
-        next_crd += first_row
-        progress(f"prepare: {k + 1}/{len(plan.inputs)} {ip.input.internal_name} "
-                 f"({first_row} rows, {n_batches} partitions)")
-    if wave:
-        flush()
-    return out
-
-
-def _keys(prepared: list[list[pd.DataFrame]], plan: CombinePlan) -> pd.DataFrame:
-    wanted = ["CRD_ID", "ra", "dec", "z", "z_flag_homogenized", "type_homogenized", *plan.extra_columns]
-    parts = []
-    for k, input_parts in enumerate(prepared):
-        for p in input_parts:
-            sub = p[wanted].copy()
-            sub["source_index"] = np.int32(k)
-            parts.append(sub)
-    return pd.concat(parts, ignore_index=True)
-
-
-def _output_frames(
-    prepared: list[list[pd.DataFrame]],
-    decisions: dict[str, Any] | None,
-    keep: np.ndarray | None,
-    columns: list[str],
-) -> Iterator[pd.DataFrame]:
-    start = 0
-    for input_parts in prepared:
-        for part in input_parts:
-            stop = start + len(part)
-            frame = part
-            if decisions is not None:
-                frame = part.copy()
-                for name, values in decisions.items():
-                    frame[name] = values[start:stop]
-            if keep is not None:
-                frame = frame.loc[keep[start:stop]]
-            start = stop
-            yield frame[columns].reset_index(drop=True)
-
-
-def _column_facts(
-    prepared: list[list[pd.DataFrame]], decisions: dict[str, Any] | None, keep: np.ndarray | None,
-    columns: list[str], need_widths: bool,
-) -> tuple[list[str], dict[str, object], dict[str, int], int]:
-    """Non-empty columns, their dtypes, text widths in UTF-8 bytes and the output rows.
-
-    Works on the prepared partitions directly (no output frame is built).
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    non_empty: dict[str, bool] = dict.fromkeys(columns, False)
-    widths: dict[str, int] = {}
-    dtypes: dict[str, object] = {}
-    n_rows = 0
-    start = 0
-    for part in (p for parts in prepared for p in parts):
-        stop = start + len(part)
-        mask = keep[start:stop] if keep is not None else None
-        n_rows += int(mask.sum()) if mask is not None else len(part)
-        for name in columns:
-            if decisions is not None and name in decisions:
-                col = pd.Series(decisions[name][start:stop])
-            else:
-                col = part[name]
-            dtypes.setdefault(name, col.dtype)
-            if mask is not None:
-                col = col[mask]
-            if not non_empty[name] and col.notna().any():
-                non_empty[name] = True
-            if need_widths and writers.is_text(col.dtype) and len(col):
-                longest = pc.max(pc.binary_length(pa.array(col, type=pa.string()))).as_py()
-                widths[name] = max(widths.get(name, 1), int(longest or 1))
-        start = stop
-    kept = [c for c in columns if non_empty[c]]
-    return kept, {c: dtypes[c] for c in kept}, widths, n_rows
+    return tasks.Context(
+        inputs=tuple(ip.input for ip in plan.inputs), translation=plan.translation,
+        fields=plan.fields, extra_columns=plan.extra_columns, cut=config.cut,
+        scratch=str(scratch), batch_rows=config.partition_rows, duplicates=config.duplicates,
+        radius_arcsec=config.crossmatch_radius_arcsec,
+        settings={"n_neighbors": config.n_neighbors, "priority": list(config.tiebreaking_priority),
+                  "type_priority": dict(config.type_priority),
+                  "delta_z": config.delta_z_threshold, "tie_order": config.tie_order,
+                  "sources": [(ip.input.internal_name, ip.n_rows) for ip in plan.inputs],
+                  "sentinels": config.sentinels},
+        keep_hard_ties=config.keep_hard_ties, output_format=config.output_format,
+    )
 
 
 def run_combine(plan: CombinePlan, output_dir: Path, progress: Progress | None = None) -> RunResult:
     """Execute a plan and write the output into ``output_dir``.
+
+    The driver (this process) plans pieces from the inputs' footers, builds the graphs and
+    receives small facts only: rows are read, prepared, matched, joined and written by the
+    workers (:mod:`pipelines.combine.tasks`), through a scratch folder removed at the end.
 
     Parameters
     ----------
@@ -218,94 +129,57 @@ def run_combine(plan: CombinePlan, output_dir: Path, progress: Progress | None =
     """
     progress = progress or (lambda message: None)
     config = plan.config
-    timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    with graph.executor(config.executor) as executor_facts:
-        t = time.perf_counter()
-        progress(f"prepare: {len(plan.inputs)} inputs, {plan.total_rows} rows")
-        prepared = _prepare_all(plan, progress)
-        timings["prepare"] = time.perf_counter() - t
-
-        rows_in = {ip.input.internal_name: ip.n_rows for ip in plan.inputs}
-        rows_after_cut = {
-            ip.input.internal_name: int(sum(len(p) for p in parts))
-            for ip, parts in zip(plan.inputs, prepared, strict=True)
-        }
-        summary: dict[str, Any] = {
-            "mode": config.duplicates, "rows_in": rows_in,
-            "flags_file": {"name": plan.translation.path.name,
-                           "sha256": sha256_file(plan.translation.path)},
-        }
-        if config.cut is not None:
-            summary["rows_after_cut"] = rows_after_cut
-        decisions = None
-        keep = None
-        if not any(len(p) for parts in prepared for p in parts):
-            raise PipelineError("no-rows", "the inputs have no rows to combine (after the cut)")
-        if config.duplicates != "no":
-            t = time.perf_counter()
-            keys = _keys(prepared, plan)
-            progress(f"duplicates: neighbour search among {len(keys)} objects "
-                     f"({config.neighbor_search}, radius {config.crossmatch_radius_arcsec}\")")
-            pairs, n_parts = graph.find_pairs(
-                keys["ra"].to_numpy(), keys["dec"].to_numpy(), config.crossmatch_radius_arcsec,
-                config.n_neighbors, config.partition_rows, config.neighbor_search,
-            )
-            resolution = dedup.resolve(
-                keys, pairs, config.tiebreaking_priority, config.type_priority,
-                config.delta_z_threshold, tie_order=config.tie_order,
-                sources=[(ip.input.internal_name, ip.n_rows) for ip in plan.inputs],
-            )
-            decisions = {
-                "tie_result": resolution.tie_result,
-                "group_id": resolution.group_id,
-                "compared_to": resolution.compared_to.array,
-            }
-            summary["duplicates"] = resolution.stats | {"neighbour_partitions": n_parts}
-            progress(f"duplicates: {resolution.stats['pairs']} pairs, "
-                     f"{resolution.stats['groups']} groups, {resolution.stats['hard_tie_rows']} "
-                     "hard-tie rows")
-            if config.duplicates == "remove":
-                allowed = (1, 2) if config.keep_hard_ties else (1,)
-                keep = np.isin(resolution.tie_result, allowed)
-            timings["duplicates"] = time.perf_counter() - t
-            del keys
-    t = time.perf_counter()
-    columns = list(next(part for parts in prepared for part in parts).columns)
-    if decisions is not None:
-        columns += list(DECISION_COLUMNS)
-    kept, dtypes, widths, n_rows = _column_facts(
-        prepared, decisions, keep, columns, config.output_format in ("fits", "hdf5"))
-    progress(f"write: {n_rows} rows, {len(kept)} columns as {config.output_format}")
-    output_dir = Path(output_dir)
+    output_dir = Path(output_dir).resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
-    target = writers.write_output(
-        output_dir, plan.output_name, config.output_format,
-        _output_frames(prepared, decisions, keep, kept), dtypes, widths, n_rows,
-    )
-    timings["write"] = time.perf_counter() - t
+    base = Path(config.executor.scratch_dir).resolve() if config.executor.scratch_dir else output_dir
+    base.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{plan.output_name}.scratch-", dir=base))
+    try:
+        pieces = plan_pieces([ip.input for ip in plan.inputs], [ip.n_rows for ip in plan.inputs],
+                             config.partition_rows)
+        with graph.executor(config.executor) as executor_facts:
+            progress(f"prepare: {len(plan.inputs)} inputs, {plan.total_rows} rows, "
+                     f"{len(pieces)} pieces on {executor_facts['kind']}")
+            done = graph.run_graphs(
+                _context(plan, scratch), pieces, config.partition_rows * MATCH_FACTOR,
+                config.neighbor_search, str(output_dir), plan.output_name, progress)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    timings = dict(done["timings"])
+    facts, finished = done["facts"], done["finished"]
+    names = [ip.input.internal_name for ip in plan.inputs]
+    rows_in = {ip.input.internal_name: ip.n_rows for ip in plan.inputs}
+    after_cut = dict.fromkeys(names, 0)
+    rows_out = dict.fromkeys(names, 0)
+    for f, r in zip(facts, finished, strict=True):
+        after_cut[names[f.input_index]] += f.n_rows
+        rows_out[names[f.input_index]] += r["rows"]
+    summary: dict[str, Any] = {
+        "mode": config.duplicates, "rows_in": rows_in,
+        "flags_file": {"name": plan.translation.path.name,
+                       "sha256": sha256_file(plan.translation.path)},
+    }
+    if config.cut is not None:
+        summary["rows_after_cut"] = after_cut
+    if "stats" in done:
+        stats = done["stats"]
+        summary["duplicates"] = stats
+        progress(f"duplicates: {stats.get('pairs', 0)} pairs, {stats.get('groups', 0)} groups, "
+                 f"{stats.get('hard_tie_rows', 0)} hard-tie rows, {stats['border_rows']} rows in "
+                 "groups across partition borders")
+    n_rows = int(done["n_rows"])
     timings["total"] = time.perf_counter() - t0
-    rows_out = _rows_out(plan, prepared, keep)
     summary["rows_out"] = rows_out
     summary["rows_total_in"] = int(sum(rows_in.values()))
-    summary["rows_total_out"] = int(n_rows)
+    summary["rows_total_out"] = n_rows
     progress(f"done: {n_rows} rows in {timings['total']:.1f} s")
     return RunResult(
-        files=_file_facts(output_dir, target),
-        columns=[{"name": c, "dtype": _dtype_name(d)} for c, d in dtypes.items()],
-        rows=int(n_rows), summary=summary, timings={k: round(v, 3) for k, v in timings.items()},
+        files=_file_facts(output_dir, Path(done["target"])),
+        columns=[{"name": c, "dtype": _dtype_name(d)} for c, d in done["dtypes"].items()],
+        rows=n_rows, summary=summary, timings={k: round(v, 3) for k, v in timings.items()},
         versions=software_versions(), executor=executor_facts,
     )
-
-
-def _rows_out(plan: CombinePlan, prepared, keep) -> dict[str, int]:
-    out = {}
-    start = 0
-    for ip, parts in zip(plan.inputs, prepared, strict=True):
-        n = sum(len(p) for p in parts)
-        out[ip.input.internal_name] = int(n if keep is None else keep[start:start + n].sum())
-        start += n
-    return out
 
 
 def _dtype_name(dtype: object) -> str:

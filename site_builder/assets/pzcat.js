@@ -1,8 +1,35 @@
 /* pzcat product lists: search, filters, sorting and paging in the browser over api/products.json.
-   The filter state lives in the URL query (q, type, release, uploader, sort, dir, page), so a
-   filtered list can be shared. No dependency; runs on every page and acts only on #pz-products. */
+   The filter state lives in the URL query (find, type, release, uploader, sort, dir, page), so a
+   filtered list can be shared and a reload restores it. Not `q`: mkdocs-material reads `?q=` and
+   opens its search overlay over the list. No dependency; runs on every page and acts only on #pz-products. */
 (function () {
   "use strict";
+  /* Links between the site and the server (pzcat.links): relative when both share an origin. The
+     copy-paste examples (Python, curl) need absolute URLs: the configured ones are replaced by the
+     ones this page was really served from, so they work on any host and port. */
+  var LINKS = /*@@PZ_LINKS@@*/null;
+  var me = document.currentScript;
+  var SITE_ROOT = me && me.src ? new URL("../", me.src).href : null;
+  var SERVER_ROOT = LINKS && SITE_ROOT ? new URL(LINKS.server_from_site, SITE_ROOT).href : null;
+
+  function fixUrls() {
+    if (!LINKS || !SITE_ROOT) { return; }
+    var pairs = [[LINKS.site, SITE_ROOT], [LINKS.server, SERVER_ROOT]].filter(function (p) {
+      return p[0] && p[1] && p[0] !== p[1];
+    }).sort(function (a, b) { return b[0].length - a[0].length; });
+    if (!pairs.length) { return; }
+    document.querySelectorAll("code, .pz-url").forEach(function (code) {
+      var walker = document.createTreeWalker(code, NodeFilter.SHOW_TEXT);
+      var node;
+      while ((node = walker.nextNode())) {
+        var text = node.nodeValue, out = text;
+        pairs.forEach(function (p) { out = out.split(p[0]).join("\u0000" + pairs.indexOf(p) + "\u0000"); });
+        if (out !== text) {
+          node.nodeValue = out.replace(/\u0000(\d+)\u0000/g, function (_m, i) { return pairs[+i][1]; });
+        }
+      }
+    });
+  }
   var PAGE = 50;
   var COLS = [
     ["name", "Name"], ["product_type_display", "Type"], ["release", "Release"],
@@ -53,14 +80,18 @@
     });
   }
 
-  function build(root, base, all) {
+  function readUrl() {
     var params = new URLSearchParams(window.location.search);
-    var state = {
-      q: params.get("q") || "", type: params.get("type") || "", release: params.get("release") || "",
+    return {
+      q: params.get("find") || "", type: params.get("type") || "", release: params.get("release") || "",
       uploader: params.get("uploader") || "", sort: params.get("sort") || "created",
       dir: params.get("dir") || (params.get("sort") ? "asc" : "desc"),
       page: Math.max(1, parseInt(params.get("page") || "1", 10) || 1)
     };
+  }
+
+  function build(root, base, all) {
+    var state = readUrl();
     var controls = el("div", { "class": "pz-controls" });
     var q = el("input", { type: "search", id: "pz-search", placeholder: "Search names, descriptions, columns…",
                           "aria-label": "Search products" });
@@ -129,15 +160,23 @@
 
     function writeUrl() {
       var p = new URLSearchParams();
-      if (state.q) { p.set("q", state.q); }
+      if (state.q) { p.set("find", state.q); }
       if (state.type) { p.set("type", state.type); }
       if (state.release) { p.set("release", state.release); }
       if (state.uploader) { p.set("uploader", state.uploader); }
       if (state.sort !== "created" || state.dir !== "desc") { p.set("sort", state.sort); p.set("dir", state.dir); }
       if (state.page > 1) { p.set("page", String(state.page)); }
       var qs = p.toString();
-      history.replaceState(null, "", window.location.pathname + (qs ? "?" + qs : "") + window.location.hash);
+      var url = window.location.pathname + (qs ? "?" + qs : "") + window.location.hash;
+      if (url !== window.location.pathname + window.location.search + window.location.hash) {
+        history.replaceState(null, "", url);
+      }
     }
+    function showState() {
+      q.value = state.q; sType.value = state.type; sRelease.value = state.release;
+      sUploader.value = state.uploader;
+    }
+    window.addEventListener("popstate", function () { state = readUrl(); showState(); render(); });
     function compare(a, b) {
       var x = a[state.sort], y = b[state.sort];
       if (x === null || x === undefined) { x = ""; }
@@ -195,6 +234,7 @@
   }
 
   function start() {
+    fixUrls();
     var root = document.getElementById("pz-products");
     if (root && !root.getAttribute("data-ready")) { root.setAttribute("data-ready", "1"); init(root); }
   }

@@ -179,6 +179,41 @@ def yaml_tab_indent(root: Path) -> dict:
     return expect(["yaml-syntax"], description="a tab in the indentation")
 
 
+def _alias_bomb(levels: int = 9) -> str:
+    """A 'billion laughs' document: a few hundred bytes that expand to 9**levels strings."""
+    lines = ['l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, levels):
+        refs = ",".join([f"*l{i - 1}"] * 9)
+        lines.append(f"l{i}: &l{i} [{refs}]")
+    return "\n".join(lines) + "\n"
+
+
+@case
+def yaml_alias_bomb(root: Path) -> dict:
+    data = base_product(root)
+    text = dump_yaml(data) + "provenance:\n  pipeline: combine_redshift_catalogs\n" \
+        "  pipeline_version: '1'\n  config:\n" + \
+        "".join("    " + ln + "\n" for ln in _alias_bomb().splitlines())
+    write_manifest(root, None, BASE, text=text.replace("status: published", "status: pending"))
+    return expect(["yaml-alias"], description="an alias bomb in provenance.config of a pending "
+                  "product (9**9 strings once expanded)")
+
+
+@case
+def yaml_deep_nesting(root: Path) -> dict:
+    base_product(root)
+    write_manifest(root, None, BASE, text="id: " + "[" * 5000 + "]" * 5000 + "\n")
+    return expect(["yaml-too-deep"], description="5,000 nested lists")
+
+
+@case
+def yaml_huge_integer(root: Path) -> dict:
+    data = base_product(root)
+    text = dump_yaml(data).replace("id: 1\n", "id: " + "1" * 4301 + "\n", 1)
+    write_manifest(root, None, BASE, text=text)
+    return expect(["yaml-too-large"], description="a 4,301-digit integer (int() refuses it)")
+
+
 @case
 def manifest_not_utf8(root: Path) -> dict:
     data = base_product(root)
@@ -569,6 +604,56 @@ def not_regular_file(root: Path) -> dict:
     (target / "part-0.csv").write_text("id,ra\n1,2\n")
     write_manifest(root, data)
     return expect(["not-regular-file"], description="the main csv is a folder")
+
+
+@case
+def hats_symlink_outside(root: Path) -> dict:
+    cat = root / "products" / BASE / "cat"
+    (cat / "hats.properties").parent.mkdir(parents=True)
+    (cat / "hats.properties").write_text("obs_collection=cat\ndataproduct_type=object\n")
+    write_table(sample_frame(), cat / "dataset" / "Norder=0" / "Dir=0" / "Npix=0.parquet", "parquet")
+    write_table(sample_frame(), root / "outside" / "secret.parquet", "parquet")
+    f = entry(root, BASE, "cat", "main", "hats", read=False)
+    write_manifest(root, manifest(1, "Base sample", BASE, "redshift_catalog", [f]))
+    return expect(["symlink-escape"], description="a HATS leaf that links to a Parquet file "
+                  "outside the product (its rows must never be published)",
+                  setup={"symlinks": [{"link": f"products/{BASE}/cat/dataset/Norder=0/Dir=0/"
+                                               "Npix=1.parquet", "to": "outside/secret.parquet"}]})
+
+
+@case
+def csv_too_many_columns(root: Path) -> dict:
+    wide = sample_frame()
+    extra = pd.DataFrame({f"c{i}": np.zeros(5, dtype="int8") for i in range(2_500)})
+    data = base_product(root, df=pd.concat([wide, extra], axis=1), read=False)
+    write_manifest(root, data)
+    return expect(["too-many-columns"], description="2,507 columns: over SQLite's 2,000")
+
+
+@case
+def csv_nul_in_header(root: Path) -> dict:
+    data = base_product(root, read=False)
+    path = root / "products" / BASE / "sample.csv"
+    path.write_bytes(path.read_bytes().replace(b"survey", b"sur\x00vey", 1))
+    data["files"][0].update(zip(("size", "sha256"), path_digest(path), strict=True))
+    write_manifest(root, data)
+    return expect(["bad-column-name"], description="a NUL byte in a column name")
+
+
+@case
+def hdf5_declared_huge(root: Path) -> dict:
+    import h5py
+
+    data = base_product(root, fmt="hdf5", read=False)
+    path = root / "products" / BASE / "sample.hdf5"
+    path.unlink()
+    with h5py.File(path, "w") as fh:  # 10**11 rows declared, no chunk ever written
+        for name in ("ra", "dec", "z"):
+            fh.create_dataset(name, shape=(10**11,), dtype="f8", chunks=(4096,))
+    data["files"][0].update(zip(("size", "sha256"), path_digest(path), strict=True))
+    write_manifest(root, data)
+    return expect(["decompression-bomb"], description="a few KB of HDF5 declaring 10**11-row "
+                  "datasets (reading would yield fill values for ever)")
 
 
 @case

@@ -22,7 +22,7 @@ def catalog(tmp_path) -> Catalog:
 @pytest.fixture
 def built(catalog):
     """The catalog with its previews.db built."""
-    from pzcat.previews import build_previews
+    from pzcat_datasette.previews import build_previews
 
     build_previews(catalog)
     return catalog

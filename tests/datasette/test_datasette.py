@@ -10,9 +10,9 @@ from ds_catalog import make_catalog
 from ds_helpers import SyncClient
 
 from pzcat.catalog import Catalog
-from pzcat.previews import build_previews
-from pzcat.serve import datasette_metadata, make_datasette, redact_path
-from pzcat.tokens import create_token
+from pzcat_datasette.previews import build_previews
+from pzcat_datasette.serve import datasette_metadata, make_datasette, redact_path
+from pzcat_datasette.tokens import create_token
 
 SPEC = "1_spec_z_sample"
 TRAIN = "2_training_set_a"
@@ -36,7 +36,7 @@ def test_metadata_from_manifests(built):
     tables = meta["databases"]["previews"]["tables"]
     spec = tables[SPEC]
     assert spec["title"] == "Spec Z Sample" and spec["license"] == "CC-BY-4.0"
-    assert spec["source_url"] == f"http://127.0.0.1:8001/site/product/{SPEC}/"
+    assert spec["source_url"] == f"/site/product/{SPEC}/"   # same origin: a path
     assert "units" not in spec  # pint formatting of every cell is slow: units are in descriptions
     assert "unit: deg" in spec["columns"]["ra"]
     with_units = datasette_metadata(built, with_units=True)["databases"]["previews"]["tables"][SPEC]
@@ -195,7 +195,7 @@ def test_previews_can_require_a_token(tmp_path, secret):
 
 
 def test_inspect_file_gives_counts(built):
-    from pzcat.serve import write_datasette_config
+    from pzcat_datasette.serve import write_datasette_config
 
     _, inspect = write_datasette_config(built)
     data = json.loads(inspect.read_text())["previews"]
@@ -267,3 +267,26 @@ def test_odd_column_names_work_in_tables_and_canned_queries(tmp_path, secret):
         assert rows and all(0.2 <= r["z'spec"] <= 0.3 for r in rows)
     finally:
         c.close()
+
+
+def test_plugin_comes_from_the_datasette_entry_point_with_its_settings(client, built) -> None:
+    from importlib.metadata import entry_points
+
+    from datasette.plugins import pm
+
+    from pzcat_datasette.settings import settings
+
+    eps = {ep.name: ep.value for ep in entry_points(group="datasette")}
+    assert eps.get("pzcat") == "pzcat_datasette.plugin"
+    assert "pzcat_datasette.plugin" in {getattr(p, "__name__", "") for p in pm.get_plugins()}
+    cfg = settings(client.ds)  # from datasette.plugin_config("pzcat"), not attributes of Datasette
+    assert cfg.root == built.root and cfg.site_dir == built.root / "build" / "site"
+    assert client.ds.plugin_config("pzcat")["root"] == str(built.root)
+
+
+def test_public_metadata_hides_the_server_paths(client, built) -> None:
+    r = client.get("/-/metadata.json")
+    assert r.status_code == 200
+    assert str(built.root) not in r.text
+    assert r.json()["plugins"]["pzcat"] == {"previews_require_token": False, "response_cache": True}
+    assert client.get("/-/metadata").status_code == 200

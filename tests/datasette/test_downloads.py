@@ -10,8 +10,8 @@ import pytest
 from ds_helpers import SyncClient
 
 from pzcat.catalog import Catalog
-from pzcat.serve import make_datasette
-from pzcat.tokens import create_token, make_link, revoke_token, token_id
+from pzcat_datasette.serve import make_datasette
+from pzcat_datasette.tokens import create_token, make_link, revoke_token, token_id
 
 SPEC = "1_spec_z_sample"
 MODEL = "3_trained_model"

@@ -11,7 +11,7 @@ from ds_catalog import add_product, make_catalog, redshift_frame
 
 from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
-from pzcat.previews import HEALPIX_COLUMN, build_previews, default_db_path
+from pzcat_datasette.previews import HEALPIX_COLUMN, build_previews, default_db_path
 
 SPEC = "1_spec_z_sample"
 TRAIN = "2_training_set_a"
@@ -32,7 +32,7 @@ def test_tables_and_products(built):
     rows = q(built, "select internal_name, product_type, release, official, preview_table, n_rows, "
                     "ra_column, z_err_column, site_page, download from products order by id")
     assert rows[0][:8] == (SPEC, "redshift_catalog", None, 1, SPEC, 500, "ra", "z_err")
-    assert rows[0][8] == f"http://127.0.0.1:8001/site/product/{SPEC}/"
+    assert rows[0][8] == f"/site/product/{SPEC}/"
     assert rows[0][9].endswith(f"/-/download/{SPEC}.zip")
     assert rows[2][4] is None
     # "training sets with a z_err column"
@@ -140,7 +140,7 @@ def test_incremental_rebuild_only_changed_product(catalog):
 
 
 def test_build_is_atomic(built, monkeypatch):
-    import pzcat.previews as previews
+    import pzcat_datasette.previews as previews
 
     db = default_db_path(built)
     before = db.read_bytes()

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from ds_catalog import SECRET
 
-from pzcat.tokens import create_token, make_link
+from pzcat_datasette.tokens import create_token, make_link
 
 SPEC = "1_spec_z_sample"
 

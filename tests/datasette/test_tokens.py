@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from pzcat import tokens
-from pzcat.tokens import (
+from pzcat_datasette import tokens
+from pzcat_datasette.tokens import (
     TokenError,
     create_token,
     load_revoked,

@@ -82,7 +82,19 @@ def test_search_filter_open_product(server: str, browser) -> None:
     assert rows.count() == 1 and "ECDFS training set" in rows.first.inner_text()
     page.fill("#pz-search", "tie_result")              # a column name only
     assert rows.count() == 1 and "Combined redshifts" in rows.first.inner_text()
-    assert parse_qs(urlparse(page.url).query)["q"] == ["tie_result"]
+    assert parse_qs(urlparse(page.url).query)["find"] == ["tie_result"]   # not q: the theme's
+    assert "q" not in parse_qs(urlparse(page.url).query)
+    # a shared or reloaded URL restores the exact state, without the theme's search overlay
+    page.goto(server + "products/?find=tie_result&sort=name&dir=desc")
+    rows.first.wait_for()
+    assert page.input_value("#pz-search") == "tie_result" and rows.count() == 1
+    assert not page.locator("input[data-md-toggle=search]").is_checked()
+    page.click("#pz-table tbody tr:first-child a")        # clicks reach the list
+    page.wait_for_url("**/product/3_combined_redshifts/")
+    page.go_back()
+    rows.first.wait_for()
+    page.keyboard.press("Escape")
+    assert "find=tie_result" in page.url and rows.count() == 1
     page.fill("#pz-search", "")
 
     # filter by type; the state is in the URL and survives a reload
@@ -96,6 +108,25 @@ def test_search_filter_open_product(server: str, browser) -> None:
     names = [r.inner_text().split("\t")[0] for r in rows.all()]
     assert names[0].startswith("Combined redshifts") and names[1].startswith("Reference redshifts")
     page.screenshot(path=str(ARTIFACTS / "02-list-filtered.png"), full_page=True)
+
+    # the header search finds products by name, description and column names
+    for query, name in (("Reference", "1_reference_redshifts"), ("magnitudes", "2_ecdfs_training_set"),
+                        ("tie_result", "3_combined_redshifts")):
+        page.goto(server)
+        page.click(".md-search__input")
+        hit = page.locator(f".md-search-result__list a[href*='product/{name}/']")
+        for _ in range(10):          # the theme's search worker loads its index in the background
+            page.fill(".md-search__input", "")
+            page.keyboard.type(query)
+            try:
+                hit.first.wait_for(timeout=1000)
+                break
+            except Exception:  # noqa: BLE001 - playwright's timeout; type again once the index is in
+                continue
+        hit.first.wait_for(timeout=2000)
+    page.screenshot(path=str(ARTIFACTS / "02b-header-search.png"))
+    hit.first.click()
+    page.wait_for_url("**/product/3_combined_redshifts/**")
 
     # official list shows the official product only
     page.goto(server + "official/")
@@ -124,9 +155,9 @@ def test_search_filter_open_product(server: str, browser) -> None:
     assert frame == 200
 
     download = page.locator("#pz-download")
-    assert download.get_attribute("href") == "http://127.0.0.1:8001/-/download/1_reference_redshifts.zip"
+    assert download.get_attribute("href") == "../../../-/download/1_reference_redshifts.zip"
     assert page.locator("#pz-datasette").get_attribute("href") == \
-        "http://127.0.0.1:8001/previews/1_reference_redshifts"
+        "../../../previews/1_reference_redshifts"
     assert 'get_product("1_reference_redshifts")' in page.locator("#pz-snippet").inner_text()
     page.screenshot(path=str(ARTIFACTS / "03-product.png"), full_page=True)
 

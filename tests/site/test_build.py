@@ -64,8 +64,11 @@ def test_product_page_content(built_site) -> None:
     out, _ = built_site
     ref = _page(out, "1_reference_redshifts")
     assert 'class="pz-badge pz-official"' in ref
-    assert 'href="http://127.0.0.1:8001/-/download/1_reference_redshifts.zip"' in ref
-    assert 'href="http://127.0.0.1:8001/previews/1_reference_redshifts"' in ref
+    # the site and the server share an origin in catalog.yaml: relative links, any host and port
+    assert 'href="../../../-/download/1_reference_redshifts.zip"' in ref
+    assert 'href="../../../previews/1_reference_redshifts"' in ref
+    assert 'href="../../../-/download/1_reference_redshifts/reference.csv"' in ref
+    assert "127.0.0.1:8001/-/" not in ref and 'href="http://127.0.0.1:8001/previews' not in ref
     assert 'pz = PzCatalog("http://127.0.0.1:8001/site/")' in ref
     assert 'product = pz.get_product("1_reference_redshifts")' in ref and "df = product.data" in ref
     assert 'id="pz-sky"' in ref and 'id="pz-nz"' in ref
@@ -88,6 +91,7 @@ def test_product_page_content(built_site) -> None:
 
     model = _page(out, "4_bpz_model")
     assert 'id="pz-preview"' not in model and "model.pkl" in model
+    assert 'id="pz-datasette"' not in model              # no table, no Datasette link
     assert "pzcat reproduce" not in model
 
 
@@ -101,7 +105,7 @@ def test_product_pages_are_small(built_site) -> None:
 def test_json_api(built_site) -> None:
     out, _ = built_site
     index = json.loads((out / "api" / "index.json").read_text(encoding="utf-8"))
-    assert index["n_products"] == 4 and index["datasette_url"] == "http://127.0.0.1:8001/"
+    assert index["n_products"] == 4 and index["datasette_url"] == "../"
     products = json.loads((out / "api" / "products.json").read_text(encoding="utf-8"))
     assert [p["internal_name"] for p in products["products"]] == NAMES
     assert products["count"] == 4
@@ -115,6 +119,7 @@ def test_json_api(built_site) -> None:
     z = next(c for c in one["statistics"]["columns"] if c["name"] == "z")
     assert z["nulls"] == 0 and z["min"] < z["mean"] < z["max"]
     assert one["statistics"]["n_rows"] == 200
+    assert one["links"]["download"] == "../-/download/1_reference_redshifts.zip"   # from the site root
 
 
 def test_client_reads_the_api(built_site) -> None:

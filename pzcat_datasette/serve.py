@@ -1,12 +1,13 @@
 """Serve the previews and the site: Datasette 0.65 with the pzcat plugin, at one local URL.
 
-What lives here (the Datasette plugin in ``datasette/plugins/pzcat_downloads.py`` is thin glue):
+What lives here (the Datasette plugin, :mod:`pzcat_datasette.plugin`, is registered by the
+``datasette`` entry point and reads its settings with ``datasette.plugin_config("pzcat")``):
 
 - :func:`datasette_metadata` / :func:`write_datasette_config`: the Datasette metadata generated from
   the manifests (titles, descriptions, units, UCDs, licence, source = the product page on the site,
   canned queries) and the inspect file, written into ``build/datasette/``;
 - :func:`make_datasette` and :func:`serve`: Datasette in immutable mode with suggested facets off,
-  the inspect data (instant start), the plugin, the templates and the built site under ``/site/``;
+  the inspect data (instant start), the plugin's settings and the built site under ``/site/``;
 - :func:`precompute_crcs`: the CRC-32s of every product file, so downloads start at once (the
   download layer itself is :mod:`pzcat.bundle`).
 """
@@ -18,7 +19,6 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -27,7 +27,9 @@ from pzcat.bundle import CrcCache, DownloadError, zip_plan
 from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
 from pzcat.files import atomic_write_text, sha256_file
-from pzcat.previews import (
+from pzcat.links import Links
+from pzcat_datasette import settings as plugin_settings
+from pzcat_datasette.previews import (
     HEALPIX_COLUMN,
     RESERVED_TABLES,
     STATE_TABLE,
@@ -38,7 +40,6 @@ from pzcat.previews import (
     table_counts,
 )
 
-REPO_DATASETTE_DIR = Path(__file__).resolve().parents[1] / "datasette"
 DB_NAME = "previews"
 def _pint_unit(unit: str | None) -> str | None:
     """``unit`` if Datasette's pint understands it (units it cannot parse would break pages)."""
@@ -190,7 +191,7 @@ def datasette_metadata(catalog: Catalog, db_path: Path | None = None, allow_sql:
         "title": cfg.name,
         "description": cfg.description,
         "source": "Catalog site",
-        "source_url": cfg.site_url,
+        "source_url": Links.of(cfg).site_page(),
         "databases": {DB_NAME: {
             "title": f"{cfg.name}: previews",
             "description": "Previews of every tabular product and the catalog itself. Downloads: "
@@ -245,48 +246,18 @@ def write_datasette_config(catalog: Catalog, db_path: Path | None = None, allow_
 # Datasette and the server
 # =====================================================================================================
 
-@dataclass
-class ServeConfig:
-    """What the pzcat plugin needs at request time (kept off the public metadata)."""
-
-    root: Path
-    site_dir: Path
-    crc_cache: Path
-    previews_require_token: bool = False
-    datasette_url: str = "/"
-    response_cache: bool = True
+PLUGIN_MODULE = "pzcat_datasette.plugin"
 
 
-class _NegativeCachingLoader:
-    """A Jinja loader that remembers which template names do not exist.
+def require_plugin() -> None:
+    """Raise ``plugin-missing`` unless Datasette loaded pzcat's plugin from its entry point."""
+    from datasette.plugins import pm
 
-    Datasette looks for per-database and per-table templates (``table-previews-<name>.html``...) on
-    every page; without this each miss is a stat of every template folder.
-    """
-
-    def __init__(self, inner) -> None:
-        self.inner = inner
-        self.missing: set[str] = set()
-        self.has_source_access = True
-
-    def get_source(self, environment, template):
-        from jinja2 import TemplateNotFound
-
-        if template in self.missing:
-            raise TemplateNotFound(template)
-        try:
-            return self.inner.get_source(environment, template)
-        except TemplateNotFound:
-            self.missing.add(template)
-            raise
-
-    def list_templates(self):
-        return self.inner.list_templates()
-
-    def load(self, environment, name, globals=None):
-        from jinja2 import BaseLoader
-
-        return BaseLoader.load(self, environment, name, globals)
+    if pm.get_plugin(PLUGIN_MODULE) is None and not any(
+            getattr(p, "__name__", "") == PLUGIN_MODULE for p in pm.get_plugins()):
+        raise PzcatError("plugin-missing", "Datasette did not load pzcat's plugin: the `datasette` "
+                         "entry point of the pzcat distribution is missing; reinstall pzcat "
+                         "(`pip install -e .` in a checkout, or `make install`)")
 
 
 def make_datasette(catalog: Catalog, db_path: Path | None = None, allow_sql: bool = True,
@@ -295,6 +266,7 @@ def make_datasette(catalog: Catalog, db_path: Path | None = None, allow_sql: boo
     """A configured :class:`datasette.app.Datasette` (used by :func:`serve` and the tests)."""
     from datasette.app import Datasette
 
+    require_plugin()
     db_path = Path(db_path) if db_path else default_db_path(catalog)
     meta_path, inspect_path = write_datasette_config(catalog, db_path, allow_sql)
     metadata = json.loads(meta_path.read_text())
@@ -305,22 +277,19 @@ def make_datasette(catalog: Catalog, db_path: Path | None = None, allow_sql: boo
                     "default_cache_ttl": 60, "num_sql_threads": 3, "facet_time_limit_ms": 200}
     all_settings.update(settings or {})
     secret = os.environ.get("PZCAT_SECRET")
+    plugin = plugin_settings.Settings(
+        root=catalog.root, site_dir=Path(site_dir) if site_dir else catalog.root / "build" / "site",
+        crc_cache=catalog.root / "build" / "crc-cache.json",
+        previews_require_token=catalog.config.previews_require_token, response_cache=response_cache)
+    metadata.setdefault("plugins", {})[plugin_settings.PLUGIN] = plugin.to_config()
+    overrides = catalog.root / "datasette" / "templates"  # the catalog's own templates, if any
+    # The pzcat plugin comes through its `datasette` entry point (pyproject.toml), like any plugin.
     ds = Datasette(
         [], immutables=[str(db_path)], metadata=metadata, inspect_data=inspect,
-        plugins_dir=str(REPO_DATASETTE_DIR / "plugins"),
-        template_dir=str(REPO_DATASETTE_DIR / "templates"),
+        template_dir=str(overrides) if overrides.is_dir() else None,
         settings=all_settings,
         secret=hashlib.sha256(f"datasette/{secret}".encode()).hexdigest() if secret else None,
     )
-    # Templates do not change while serving: without this, Jinja stats every template file on
-    # every render (7 stats per table page, slow on network file systems).
-    ds.jinja_env.auto_reload = False
-    ds.jinja_env.loader = _NegativeCachingLoader(ds.jinja_env.loader)
-    ds._pzcat = ServeConfig(
-        root=catalog.root, site_dir=Path(site_dir) if site_dir else catalog.root / "build" / "site",
-        crc_cache=catalog.root / "build" / "crc-cache.json",
-        previews_require_token=catalog.config.previews_require_token,
-        datasette_url=catalog.config.datasette_url, response_cache=response_cache)
     return ds
 
 
@@ -405,7 +374,7 @@ def serve(catalog: Catalog, host: str = "127.0.0.1", port: int = 8001, db_path: 
         if not build:
             raise PzcatError("previews-missing", f"{db_path} does not exist: run `pzcat build-previews` "
                              "or `pzcat serve --build`", file=str(db_path))
-        from pzcat.previews import build_previews
+        from pzcat_datasette.previews import build_previews
 
         build_previews(catalog, db_path)
     t0 = time.perf_counter()
@@ -422,8 +391,9 @@ def serve(catalog: Catalog, host: str = "127.0.0.1", port: int = 8001, db_path: 
     if len(os.environ.get("PZCAT_SECRET", "")) < 16:
         echo(_warning("token-secret-missing", "$PZCAT_SECRET is not set (or shorter than 16 "
                       "characters): previews work, downloads answer 500 until it is set"))
-    if not ds._pzcat.site_dir.is_dir():
-        echo(_warning("site-missing", f"{ds._pzcat.site_dir} does not exist; /site/ will answer 404"))
+    site = plugin_settings.settings(ds).site_dir
+    if not site.is_dir():
+        echo(_warning("site-missing", f"{site} does not exist; /site/ will answer 404"))
     echo(f"pzcat: serving {catalog.config.name} (previews, downloads and /site/) in "
          f"{time.perf_counter() - t0:.2f} s{f' with {workers} workers' if workers > 1 else ''} at")
     echo(f"http://{shown}:{port}/")
@@ -435,7 +405,7 @@ def serve(catalog: Catalog, host: str = "127.0.0.1", port: int = 8001, db_path: 
         os.environ[WORKER_ENV] = json.dumps({
             "root": str(catalog.root), "db_path": str(db_path), "allow_sql": allow_sql,
             "site_dir": str(site_dir) if site_dir else None})
-        config = uvicorn.Config("pzcat.serve:worker_app", factory=True, workers=workers, **options)
+        config = uvicorn.Config("pzcat_datasette.serve:worker_app", factory=True, workers=workers, **options)
         sock.set_inheritable(True)
         Multiprocess(config, sockets=[sock]).run()
         return

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-import pzcat.tokens  # noqa: F401 - light; registers the codes of previews, serving and tokens
+import pzcat_datasette.tokens  # noqa: F401 - light; registers the codes of previews, serving and tokens
 
 
 def register(cli: click.Group) -> None:
@@ -34,8 +34,8 @@ def register(cli: click.Group) -> None:
         Example:
           pzcat build-previews && pzcat serve
         """
-        from pzcat.previews import build_previews
-        from pzcat.serve import precompute_crcs, write_datasette_config
+        from pzcat_datasette.previews import build_previews
+        from pzcat_datasette.serve import precompute_crcs, write_datasette_config
 
         catalog = open_catalog(root)
         stats = build_previews(catalog, db_path, force=force)
@@ -70,8 +70,8 @@ def register(cli: click.Group) -> None:
         Example:
           pzcat serve                   # http://127.0.0.1:8001/ and /site/
         """
-        from pzcat.previews import default_db_path
-        from pzcat.serve import serve
+        from pzcat_datasette.previews import default_db_path
+        from pzcat_datasette.serve import serve
 
         catalog = open_catalog(root)
         db = default_db_path(catalog)
@@ -88,8 +88,9 @@ def register(cli: click.Group) -> None:
     @token_group.command("create")
     @click.argument("user")
     @click.option("--expires", default="30d", show_default=True, help="Lifetime: 30d, 12h, 15m...")
-    @click.option("--scope", type=click.Choice(["download", "read"]), default="download",
-                  show_default=True, help="download (files and previews) or read (previews only).")
+    @click.option("--scope", type=click.Choice(["download", "read", "write"]), default="download",
+                  show_default=True, help="download (files and previews), read (previews only) or "
+                  "write (also changes through /api/).")
     @coded
     def token_create(user: str, expires: str, scope: str) -> None:
         """Print a new token for USER (only the token on stdout, details on stderr).
@@ -99,7 +100,7 @@ def register(cli: click.Group) -> None:
           TOKEN=$(pzcat token create alice --expires 30d)
           curl -H "Authorization: Bearer $TOKEN" -O -C - http://127.0.0.1:8001/-/download/1_x.zip
         """
-        from pzcat.tokens import create_token, verify_token
+        from pzcat_datasette.tokens import create_token, verify_token
 
         token = create_token(user, scope=scope, expires=expires)
         claims = verify_token(token)
@@ -116,7 +117,7 @@ def register(cli: click.Group) -> None:
     def token_revoke(token_id: str, reason: str | None, root: Path | None) -> None:
         """Revoke a token by its id (or the token itself); commit tokens/revoked.yaml."""
         from pzcat.cli import default_user
-        from pzcat.tokens import revoke_token
+        from pzcat_datasette.tokens import revoke_token
 
         catalog = open_catalog(root)
         tid = revoke_token(catalog.root, token_id, by=default_user(), reason=reason)
@@ -128,7 +129,7 @@ def register(cli: click.Group) -> None:
     @coded
     def token_check(token: str, root: Path | None) -> None:
         """Say whether a token is valid, for whom, and until when."""
-        from pzcat.tokens import load_revoked, verify_token
+        from pzcat_datasette.tokens import load_revoked, verify_token
 
         claims = verify_token(token, revoked=load_revoked(open_catalog(root).root))
         left = (claims.expires - time.time()) / 86400
@@ -142,7 +143,7 @@ def register(cli: click.Group) -> None:
     @coded
     def link_cmd(internal_name: str, expires: str, file: str | None, root: Path | None) -> None:
         """Print a signed link to one product that works without a token until it expires."""
-        from pzcat.tokens import make_link
+        from pzcat_datasette.tokens import make_link
 
         catalog = open_catalog(root)
         manifest = catalog.get(internal_name)

@@ -1,4 +1,4 @@
-"""SQL functions of the previews (registered on every connection): sky geometry for cone searches.
+"""SQL functions of the previews (registered on every connection by the plugin): sky geometry for cone searches.
 
 - ``pz_angdist(ra1, dec1, ra2, dec2)``: great-circle distance in arcsec;
 - ``pz_healpix(ra, dec[, order])``: nested HEALPix index (as ``_healpix_order10``);
@@ -11,8 +11,6 @@ NULL (or ``[]``) on bad input, never an exception.
 import json
 import math
 import threading
-
-from datasette import hookimpl
 
 # -- SQL functions --------------------------------------------------------------------------------------
 
@@ -78,8 +76,8 @@ def cone_ranges(ra, dec, radius_arcsec, order=10):
     return json.dumps(out)
 
 
-@hookimpl
-def prepare_connection(conn, database):
+def prepare_connection(conn, database: str) -> None:
+    """Register the functions on a new connection (and mmap the previews database)."""
     if database == "previews":
         # Read the immutable previews through mmap: row lookups by index are 2-3 times faster than
         # with read() calls, and the pages are the shared page cache (no copy per connection).
@@ -91,7 +89,6 @@ def prepare_connection(conn, database):
     conn.create_function("pz_healpix", 2, healpix_nested, deterministic=True)
 
 
-@hookimpl
-def startup(datasette):
+def warm_up() -> None:
     """Import the HEALPix stack in the background, so the first cone search is fast."""
     threading.Thread(target=cone_ranges, args=(0, 0, 1), daemon=True).start()

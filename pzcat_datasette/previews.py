@@ -41,7 +41,9 @@ from pzcat.bundle import DownloadError, manifest_rel, safe_product_file
 from pzcat.catalog import Catalog
 from pzcat.colstats import ColumnStats
 from pzcat.errors import PzcatError
+from pzcat.links import Links
 from pzcat.manifest import STANDARD_ROLES, Manifest
+from pzcat.readers.base import check_column_names
 from pzcat.sky import healpix_nested
 
 #: Bump when the layout of previews.db changes: forces a full rebuild.
@@ -228,6 +230,7 @@ def _import_table(conn: sqlite3.Connection, catalog: Catalog, manifest: Manifest
     if first is None:
         raise PzcatError("preview-skipped", f"{name}: the main table has no rows", product=name)
     columns = [str(c) for c in first.columns]
+    check_column_names(columns, path)  # the validator's limits: SQLite's columns, NUL bytes
     if len(set(c.lower() for c in columns)) != len(columns):
         raise PzcatError("preview-skipped", f"{name}: column names differ only by case",
                          product=name)
@@ -343,14 +346,14 @@ PRODUCT_COLUMNS = [
 
 
 def product_page(catalog: Catalog, internal_name: str) -> str:
-    """The product's page on the site."""
-    base = catalog.config.site_url
-    return f"{base if base.endswith('/') else base + '/'}product/{internal_name}/"
+    """The product's page on the site, as the server links to it (``/site/product/<name>/`` when
+    the site and the server share an origin, see :mod:`pzcat.links`)."""
+    return Links.of(catalog.config).site_page(f"product/{internal_name}/")
 
 
 def download_url(catalog: Catalog, internal_name: str) -> str:
-    base = catalog.config.datasette_url
-    return f"{base if base.endswith('/') else base + '/'}-/download/{internal_name}.zip"
+    """The product's zip as the server links to it (a path on the server itself)."""
+    return Links.of(catalog.config).on_server(f"-/download/{internal_name}.zip")
 
 
 def _product_row(catalog: Catalog, m: Manifest, state: dict | None) -> dict:

@@ -1,0 +1,92 @@
+"""Where the site's links to the server and the server's links to the site point.
+
+The catalog has two public addresses in ``catalog.yaml``: ``site_url`` (the static site) and
+``datasette_url`` (the server: previews, downloads, tokens). When both share an origin (``pzcat
+serve`` mounts the site under ``/site/``), every link between them is *relative*, so the same
+build works on whatever host and port serves it (``make demo PORT=8021``, a reverse proxy, a
+laptop). When they do not (the site on GitHub Pages, the server elsewhere), the configured public
+URLs are used, as they must be.
+
+Examples
+--------
+>>> links = Links("http://127.0.0.1:8001/site/", "http://127.0.0.1:8001/")
+>>> links.same_origin, links.server_from_site, links.site_from_server
+(True, '../', '/site/')
+>>> links.server("product/x/", "-/download/x.zip")
+'../../../-/download/x.zip'
+>>> gh = Links("https://lsst-pz.github.io/pzcat/", "https://pz.example.org/")
+>>> gh.server("product/x/", "previews/x")
+'https://pz.example.org/previews/x'
+>>> gh.site_from_server
+'https://lsst-pz.github.io/pzcat/'
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+
+def _slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
+
+
+@dataclass(frozen=True)
+class Links:
+    """The link policy between the site and the server.
+
+    Parameters
+    ----------
+    site_url : str
+        The site's public root URL (``catalog.yaml`` ``site_url``).
+    server_url : str
+        The server's public root URL (``catalog.yaml`` ``datasette_url``).
+    """
+
+    site_url: str
+    server_url: str
+
+    @classmethod
+    def of(cls, config) -> Links:
+        """The links of a :class:`pzcat.config.CatalogConfig`."""
+        return cls(config.site_url, config.datasette_url)
+
+    @property
+    def same_origin(self) -> bool:
+        """Whether the site and the server share scheme, host and port (then links are relative)."""
+        a, b = urlsplit(self.site_url), urlsplit(self.server_url)
+        return (a.scheme, a.netloc) == (b.scheme, b.netloc)
+
+    @property
+    def server_from_site(self) -> str:
+        """The server's root seen from the site's root: relative (``../``) or the public URL."""
+        if not self.same_origin:
+            return _slash(self.server_url)
+        site = _slash(urlsplit(self.site_url).path or "/")
+        server = _slash(urlsplit(self.server_url).path or "/")
+        rel = posixpath.relpath(server, site)
+        return "" if rel == "." else _slash(rel)
+
+    @property
+    def site_from_server(self) -> str:
+        """The site's root as the server links to it: a path (``/site/``) or the public URL."""
+        if self.same_origin:
+            return _slash(urlsplit(self.site_url).path or "/")
+        return _slash(self.site_url)
+
+    def server(self, page: str, path: str) -> str:
+        """A link from the site page at ``page`` (relative to the site root) to server ``path``."""
+        base = self.server_from_site
+        if not self.same_origin:
+            return base + path
+        depth = len([p for p in page.split("/") if p])
+        return "../" * depth + base + path
+
+    def on_server(self, path: str) -> str:
+        """A link from a server page to the server's own ``path`` (a path: works on any host)."""
+        return _slash(urlsplit(self.server_url).path or "/") + path
+
+    def site_page(self, path: str = "") -> str:
+        """A link from a server page to the site's ``path`` (e.g. ``product/<name>/``)."""
+        return self.site_from_server + path
