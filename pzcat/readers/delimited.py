@@ -47,14 +47,14 @@ class CsvReader(TableReader):
         self.comment_lines = 0
 
     def _check_encoding(self, raw: bytes) -> None:
-        """Refuse UTF-16 / UTF-32 (by BOM or NUL bytes) with ``csv-encoding``."""
+        """Refuse UTF-16 / UTF-32 (by BOM, or NUL bytes in a quarter of the sample) with ``csv-encoding``."""
         for bom, name in WIDE_BOMS.items():
             if raw.startswith(bom):
                 raise TableError("csv-encoding", f"{self.path.name}: the file is {name} text; "
                                  "pzcat reads CSV as UTF-8 (with or without BOM)",
                                  file=str(self.path))
-        if b"\x00" in raw:
-            raise TableError("csv-encoding", f"{self.path.name}: the file holds NUL bytes "
+        if raw.count(b"\x00") * 4 > len(raw):   # UTF-16/32 without BOM: every other byte NUL
+            raise TableError("csv-encoding", f"{self.path.name}: the file is mostly NUL bytes "
                              "(UTF-16/UTF-32 text or binary data), not UTF-8 text",
                              file=str(self.path))
 
