@@ -191,6 +191,8 @@ _ALL = [
          "See the command's --help."),
     Code("file-exists", "error", "run", "The target exists already",
          "Choose another name or remove the existing product first."),
+    Code("write-failed", "error", "run", "A file could not be written (disk full, size limit, permissions)",
+         "Free some disk space (or fix permissions) and run the command again; nothing was changed."),
     Code("http-error", "error", "run", "A request to the catalog's site or Datasette failed",
          "Check the URL and your token (`pzcat token create`, then token= or $PZCAT_TOKEN)."),
     # the Combine Redshift Catalogs pipeline (pipelines/combine, pzcat combine/run/reproduce)
