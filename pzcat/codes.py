@@ -175,6 +175,12 @@ _ALL = [
          "Run `pzcat edit --refresh` to record the file's facts."),
     Code("columns-mismatch", "error", "table", "The columns in the manifest differ from the file",
          "Run `pzcat edit --refresh` to record the file's facts."),
+    Code("too-many-columns", "error", "table", "The table has more columns than the builders can store",
+         "Keep at most 1,999 columns (SQLite's limit, used by the previews); split the table."),
+    Code("bad-column-name", "error", "table", "A column name holds control characters (NUL, newline...) or is too long",
+         "Rename the column: printable characters, at most 1,000 of them."),
+    Code("decompression-bomb", "error", "table", "The file expands to far more than its stored size",
+         "Store the table uncompressed or as Parquet; compressed data may expand at most 100x."),
     # description files
     Code("html-script", "warning", "description", "The HTML description holds scripts",
          "Scripts never run: the site shows the description in a sandboxed frame. Remove them."),

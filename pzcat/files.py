@@ -34,6 +34,23 @@ def _tree_files(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.is_file())
 
 
+def escaping_links(folder: Path) -> list[Path]:
+    """Symbolic links under ``folder`` (not followed) whose target is outside ``folder``.
+
+    Every file reached inside a folder product (HATS) must stay inside it: a link to any
+    Parquet file on the machine would otherwise be validated, digested and published.
+    """
+    folder = Path(folder)
+    boundary = folder.resolve()
+    out = []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        for name in [*dirnames, *filenames]:
+            p = Path(dirpath) / name
+            if p.is_symlink() and not p.resolve().is_relative_to(boundary):
+                out.append(p)
+    return sorted(out)
+
+
 def path_digest(path: Path) -> tuple[int, str]:
     """Size and SHA-256 of a file, or of a folder (HATS): the digest of ``relpath\\0sha\\n`` lines."""
     path = Path(path)

@@ -24,7 +24,7 @@ from pzcat import changes, git
 from pzcat.catalog import Catalog
 from pzcat.checks import ValueChecks
 from pzcat.errors import ManifestError, PzcatError
-from pzcat.files import is_lfs_pointer, path_digest
+from pzcat.files import escaping_links, is_lfs_pointer, path_digest, path_size
 from pzcat.manifest import (
     NO_PZ_CODE_TYPES,
     NO_RELEASE_TYPES,
@@ -289,14 +289,23 @@ def _files(catalog: Catalog, m: Manifest, prod: ProductReport, check_tables: boo
                 prod.add("not-regular-file", f"{rel}: format hats needs a folder", file=rel,
                          key=f"{key}.format")
                 continue
+            escapes = escaping_links(target)
+            for link in escapes[:10]:
+                inner = f"{rel.rstrip('/')}/{link.relative_to(target).as_posix()}"
+                prod.add("symlink-escape", f"{inner} is a link to {link.resolve()}, outside {rel}",
+                         file=inner, key=f"{key}.path")
+            if escapes:
+                continue
         elif not target.is_file():
             prod.add("not-regular-file", f"{rel} is not a regular file", file=rel, key=f"{key}.path")
             continue
-        size, digest = path_digest(target)
+        size = path_size(target)  # stat only: a file over the limit is refused before reading
         if size > limit:
             prod.add("file-too-large", f"{rel} is {size:,} bytes, over the {limit:,}-byte limit; host "
                      "it elsewhere and register it with `pzcat attach --url URL`", file=rel,
                      key=f"{key}.size")
+            continue
+        size, digest = path_digest(target)
         if entry.size is not None and entry.size != size:
             prod.add("size-mismatch", f"{rel} is {size:,} bytes, the manifest says {entry.size:,}",
                      file=rel, key=f"{key}.size")

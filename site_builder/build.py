@@ -36,6 +36,7 @@ import site_builder  # noqa: F401 - registers the site's error code
 from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
 from pzcat.files import atomic_write_text
+from pzcat.html import clean_document
 from site_builder import render
 from site_builder.collect import (
     PARALLEL_MIN,
@@ -163,9 +164,6 @@ def _page_key(rec: dict[str, Any], histories: dict[str, list[dict[str, Any]]], h
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-_SCRIPT = re.compile(r"<script\b.*?</script\s*>|<script\b[^>]*/>", re.I | re.S)
-
-
 def _write_product(out_dir: Path, shell: render.Shell | None, data: SiteData, m) -> None:
     """Write product/<name>/index.html (plots inline), its description file and its JSON.
 
@@ -181,12 +179,17 @@ def _write_product(out_dir: Path, shell: render.Shell | None, data: SiteData, m)
     frame = ctx["description_frame"]
     target = folder / "description.html"
     if frame and Path(frame["source"]).is_file():
-        # shown with sandbox="" (no script runs); scripts are also dropped from the copy so the
-        # browser does not log each blocked one as an error
+        # sanitised (pzcat.html), shown with sandbox="" and served with CSP: sandbox
         raw = Path(frame["source"]).read_bytes().decode("utf-8", "replace")
-        target.write_text(_SCRIPT.sub("", raw), encoding="utf-8")
+        target.write_text(clean_document(raw), encoding="utf-8")
     elif target.exists():
         target.unlink()
+    for f in ctx["files"]:
+        # auxiliary images shown inline: copied next to the page (public like the page itself)
+        if f["image"] and Path(f["source"]).is_file():
+            dest = folder / f["image"]
+            if not dest.exists() or dest.stat().st_size != Path(f["source"]).stat().st_size:
+                shutil.copyfile(f["source"], dest)
     api = out_dir / "api" / "products" / f"{m.internal_name}.json"
     api.write_text(render.dumps(render.product_api(ctx, data.stats.get(m.internal_name))),
                    encoding="utf-8")
@@ -455,7 +458,6 @@ def _index_products(site: Path, summaries: list[dict[str, Any]]) -> None:
 def _strip_sitemap(site: Path) -> None:
     """Drop the page shell from sitemap.xml (and its .gz) that mkdocs wrote."""
     import gzip
-    import re
 
     path = site / "sitemap.xml"
     if not path.exists():

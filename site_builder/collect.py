@@ -37,6 +37,8 @@ Progress = Callable[[str], None]
 PARALLEL_MIN = 64
 #: Bump when the cached objects change shape.
 CACHE_VERSION = 2
+#: Records hold statistics keys: a new STATS_VERSION makes them stale too.
+RECORDS_VERSION = f"{CACHE_VERSION}.{STATS_VERSION}"
 
 
 @dataclass
@@ -123,14 +125,14 @@ class Scan:
 
     def save(self, cache_dir: Path) -> None:
         if self.misses or set(self.entries) != set(self.cached):
-            _write_json(_records_cache(cache_dir), {"version": CACHE_VERSION,
+            _write_json(_records_cache(cache_dir), {"version": RECORDS_VERSION,
                                                     "entries": self.entries})
 
 
 def scan_records(catalog: Catalog, cache_dir: Path) -> Scan:
     """Which manifests changed since the records cache (by size and mtime, then sha1 of the text)."""
     stored = _read_json(_records_cache(cache_dir)) or {}
-    cache = stored.get("entries", {}) if stored.get("version") == CACHE_VERSION else {}
+    cache = stored.get("entries", {}) if stored.get("version") == RECORDS_VERSION else {}
     hits: dict[str, dict[str, Any]] = {}
     misses: list[dict[str, Any]] = []
     folder = catalog.manifest_dir
