@@ -355,6 +355,13 @@ _ALL = [
          "Check PZCAT_GITHUB_REPO, PZCAT_GITHUB_TOKEN and PZCAT_GITHUB_API; open the PR by hand."),
     Code("api-submission-unsaved", "error", "api", "The product is still being registered",
          "Finish the upload (save) before downloading the product."),
+    Code("api-pipeline-unavailable", "error", "api", "This pipeline does not run on this server",
+         "pzcat runs Combine Redshift Catalogs (combine_redshift_dedup) only."),
+    Code("api-bad-config", "error", "api", "A process configuration cannot be read or has unknown keys",
+         "Give used_config as JSON: param.combine_type, z_flag_homogenized_value_to_cut, "
+         "flags_translation_file, and output_format."),
+    Code("api-queue-full", "error", "api", "Too many processes are waiting",
+         "Try again when a process has ended (processes/ lists them)."),
     Code("api-error", "error", "api", "The server could not answer this API request",
          "Retry; if it persists, report the request and the server log."),
     # -- issue 10: start-up, sign-in with GitHub and the access policy --------------------------------
