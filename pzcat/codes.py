@@ -208,6 +208,8 @@ _ALL = [
          "See the command's --help."),
     Code("file-exists", "error", "run", "The target exists already",
          "Choose another name or remove the existing product first."),
+    Code("write-failed", "error", "run", "A file could not be written (disk full, size limit, permissions)",
+         "Free some disk space (or fix permissions) and run the command again; nothing was changed."),
     Code("http-error", "error", "run", "A request to the catalog's site or Datasette failed",
          "Check the URL and your token (`pzcat token create`, then token= or $PZCAT_TOKEN)."),
     # the Combine Redshift Catalogs pipeline (pipelines/combine, pzcat combine/run/reproduce)
@@ -372,8 +374,20 @@ _ALL = [
          "Check PZCAT_GITHUB_REPO, PZCAT_GITHUB_TOKEN and PZCAT_GITHUB_API; open the PR by hand."),
     Code("api-submission-unsaved", "error", "api", "The product is still being registered",
          "Finish the upload (save) before downloading the product."),
+    Code("api-pipeline-unavailable", "error", "api", "This pipeline does not run on this server",
+         "pzcat runs Combine Redshift Catalogs (combine_redshift_dedup) only."),
+    Code("api-bad-config", "error", "api", "A process configuration cannot be read or has unknown keys",
+         "Give used_config as JSON: param.combine_type, z_flag_homogenized_value_to_cut, "
+         "flags_translation_file, and output_format."),
+    Code("api-queue-full", "error", "api", "Too many processes are waiting",
+         "Try again when a process has ended (processes/ lists them)."),
     Code("api-error", "error", "api", "The server could not answer this API request",
          "Retry; if it persists, report the request and the server log."),
+    # -- issue 10: start-up, sign-in with GitHub and the access policy --------------------------------
+    Code("serve-port-busy", "error", "serve", "The port is already in use",
+         "Stop the other server, or pick another port (`make demo PORT=8021`, `pzcat serve --port 0`)."),
+    Code("serve-address", "error", "serve", "The server cannot listen on that host and port",
+         "Use an address of this machine (127.0.0.1) and a port from 1024 to 65535."),
 ]
 
 CODES: dict[str, Code] = {c.code: c for c in _ALL}
