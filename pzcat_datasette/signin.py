@@ -88,6 +88,15 @@ def _client_id(gh) -> str:
     return gh.client_id or os.environ.get("PZCAT_GITHUB_CLIENT_ID", "")
 
 
+def configured(datasette) -> bool:
+    """Whether sign-in with GitHub is set up (client id and secret)."""
+    try:
+        _, gh = _github(datasette)
+    except PzcatError:
+        return False
+    return bool(_client_id(gh) and os.environ.get("PZCAT_GITHUB_CLIENT_SECRET"))
+
+
 def _callback_url(request) -> str:
     return f"{request.scheme}://{request.host}/-/auth/callback"
 

@@ -18,6 +18,7 @@ from pzcat.errors import PzcatError
 from pzcat_datasette.auth import current_claims
 from pzcat_datasette.responses import error_response
 from pzcat_datasette.settings import state
+from pzcat_datasette.signin import configured as signin_configured
 from pzcat_datasette.signin import current_session, safe_next
 from pzcat_datasette.tokens import (
     SCOPES,
@@ -53,6 +54,7 @@ async def tokens_page(datasette, request):
                                         "sign in to manage tokens", 401)
         body = await datasette.render_template(
             "pzcat_tokens.html", {"session": None, "next": next_url,
+                                  "signin": signin_configured(datasette),
                                   "pasted": current_claims(datasette, request)}, request=request)
         return Response.html(body)
     st = state(datasette)
