@@ -106,6 +106,10 @@ class CombineConfig(BaseModel):
     executor : ExecutorConfig
     partition_rows : int
         Target rows per partition (input batches and neighbour-search partitions).
+    neighbor_partition_rows : int or None
+        Target objects per neighbour-search partition (HEALPix pixel ranges with margins), the
+        memory of one duplicates task: about 300 bytes per object. Default ``4 *
+        partition_rows``. The output does not depend on it.
     neighbor_search : {"partitioned", "lsdb-catalog"}
         ``partitioned``: HEALPix partitions (hats pixel maths) with margins, each matched with
         a k-d tree radius search plus LSDB's n-nearest rule in a Dask task; ``lsdb-catalog``: one
@@ -131,6 +135,7 @@ class CombineConfig(BaseModel):
     footprint_flag: bool = True
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     partition_rows: int = Field(default=500_000, ge=1)
+    neighbor_partition_rows: int | None = Field(default=None, ge=1)
     neighbor_search: Literal["partitioned", "lsdb-catalog"] = "partitioned"
 
     @field_validator("tiebreaking_priority")
