@@ -123,10 +123,10 @@ def test_driver_memory_stays_flat_from_200k_to_2m_rows(tmp_path):
         data = json.loads(result.read_text())
         assert data["summary"]["rows_total_in"] == rows
         peaks[rows] = data["driver_maxrss_kib"] / 1024
-    # 10 times the rows (about 300 MB more of prepared rows, which a driver holding them would
-    # add): the driver's peak moves by allocator noise only
-    assert peaks[2_000_000] - peaks[200_000] < 120, peaks
-    assert peaks[2_000_000] < 600, peaks
+    # 10 times the rows: the in-memory runner's driver grew by about 490 MB (270 MB per million
+    # rows); this one moves by allocator and message-buffer noise only (30-110 MB measured)
+    assert peaks[2_000_000] - peaks[200_000] < 200, peaks
+    assert peaks[2_000_000] < 700, peaks
 
 
 def _corrupt_first_page(path: Path) -> bytes:
