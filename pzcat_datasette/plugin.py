@@ -17,6 +17,7 @@ module                         what
 :mod:`.templates`              pzcat's templates, negative-caching loader
 :mod:`.settings`               ``plugin_config("pzcat")`` and the per-instance caches
 :mod:`.responses`              the one error shape, streaming of byte plans
+:mod:`.security`               security headers, request caps, header timeouts, SQLite limits
 ============================== =======================================================================
 """
 
@@ -31,6 +32,7 @@ from pzcat_datasette import (
     counts,
     downloads,
     notfound,
+    security,
     site_files,
     sql,
     templates,
@@ -59,9 +61,9 @@ def handle_exception(datasette, request, exception):
 def asgi_wrapper(datasette):
     def wrap(app):
         cfg = settings(datasette)
-        if cfg.previews_require_token or not cfg.response_cache:
-            return app
-        return ResponseCache(app)
+        if not cfg.previews_require_token and cfg.response_cache:
+            app = ResponseCache(app)
+        return security.SecurityMiddleware(app)  # outermost: headers and caps on every response
 
     return wrap
 
@@ -78,6 +80,7 @@ def forbidden(datasette, request, message):
 
 @hookimpl
 def prepare_connection(conn, database):
+    security.bound_connection(conn)
     sql.prepare_connection(conn, database)
 
 
