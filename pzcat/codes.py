@@ -392,6 +392,14 @@ _ALL = [
          "Stop the other server, or pick another port (`make demo PORT=8021`, `pzcat serve --port 0`)."),
     Code("serve-address", "error", "serve", "The server cannot listen on that host and port",
          "Use an address of this machine (127.0.0.1) and a port from 1024 to 65535."),
+    Code("auth-not-configured", "error", "serve", "Sign-in with GitHub is not set up on this server",
+         "Set access.github.client_id in catalog.yaml and $PZCAT_GITHUB_CLIENT_SECRET; or paste a token."),
+    Code("auth-github-failed", "error", "serve", "The sign-in with GitHub did not complete",
+         "Sign in again from /-/login (the state expired, GitHub refused, or it could not be reached)."),
+    Code("auth-not-allowed", "error", "serve", "This GitHub user is not let in by catalog.yaml",
+         "Ask an admin to add you, your organisation or your team to access.github in catalog.yaml."),
+    Code("auth-required", "error", "serve", "This needs a signed-in user",
+         "Sign in with GitHub at /-/login (or send a token)."),
 ]
 
 CODES: dict[str, Code] = {c.code: c for c in _ALL}

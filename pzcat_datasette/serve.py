@@ -29,6 +29,7 @@ from pzcat.errors import PzcatError
 from pzcat.files import atomic_write_text, sha256_file
 from pzcat.links import Links
 from pzcat_datasette import settings as plugin_settings
+from pzcat_datasette.export_policy import EXPORT_NOTE
 from pzcat_datasette.previews import (
     HEALPIX_COLUMN,
     RESERVED_TABLES,
@@ -42,6 +43,16 @@ from pzcat_datasette.previews import (
 from pzcat_datasette.security import GuardedH11Protocol
 
 DB_NAME = "previews"
+def markdown_html(text: str) -> str:
+    """A manifest's Markdown description as sanitised HTML for Datasette's ``description_html``
+    (descriptions are untrusted: :func:`pzcat.html.clean_html` drops scripts and handlers)."""
+    import markdown
+
+    from pzcat.html import clean_html
+
+    return clean_html(markdown.markdown(text or "", extensions=["tables", "fenced_code"]))
+
+
 def _pint_unit(unit: str | None) -> str | None:
     """``unit`` if Datasette's pint understands it (units it cannot parse would break pages)."""
     if not unit:
@@ -165,7 +176,7 @@ def datasette_metadata(catalog: Catalog, db_path: Path | None = None, allow_sql:
         ptype = cfg.product_type(m.product_type)
         tables[name] = {
             "title": m.name,
-            "description": desc.strip(),
+            "description_html": markdown_html(desc.strip() + "\n\n" + EXPORT_NOTE),
             "license": m.license,
             "source": f"{m.name} on the {cfg.name} site",
             "source_url": product_page(catalog, name),

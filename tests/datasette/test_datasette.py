@@ -54,7 +54,7 @@ def test_metadata_from_manifests(built):
 def test_truncation_is_said_in_the_description(tmp_path):
     cat = make_catalog(tmp_path / "repo", n_rows=500, cap=100)
     build_previews(cat)
-    desc = datasette_metadata(cat)["databases"]["previews"]["tables"][SPEC]["description"]
+    desc = datasette_metadata(cat)["databases"]["previews"]["tables"][SPEC]["description_html"]
     assert "first 100 of 500 rows" in desc
 
 
@@ -212,8 +212,9 @@ def test_response_cache_serves_anonymous_pages_only(built, secret):
     c = SyncClient(ds)
     try:
         app = ds.app()
-        assert type(app).__name__ == "SecurityMiddleware"  # outermost, around the cache
-        cache = app.app
+        assert type(app).__name__ == "SecurityMiddleware"  # outermost
+        assert type(app.app).__name__ == "ExportPolicy"    # then the export policy, then the cache
+        cache = app.app.app
         assert type(cache).__name__ == "ResponseCache"
         import httpx
 
@@ -243,7 +244,7 @@ def test_no_response_cache_when_previews_need_a_token(tmp_path, secret):
     cat = Catalog.open(cat.root)
     build_previews(cat)
     ds = make_datasette(cat)
-    assert type(getattr(ds.app(), "app", None)).__name__ != "ResponseCache"
+    assert type(ds.app().app.app).__name__ != "ResponseCache"
 
 
 def test_odd_column_names_work_in_tables_and_canned_queries(tmp_path, secret):
