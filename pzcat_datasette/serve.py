@@ -40,6 +40,7 @@ from pzcat_datasette.previews import (
     quote_ident,
     table_counts,
 )
+from pzcat_datasette.security import GuardedH11Protocol
 
 DB_NAME = "previews"
 def markdown_html(text: str) -> str:
@@ -450,7 +451,9 @@ def serve(catalog: Catalog, host: str = "127.0.0.1", port: int = 8001, db_path: 
     echo(f"http://{shown}:{port}/")
     echo(f"Open the catalog site: http://{shown}:{port}/site/")
     options = {"log_level": "info" if access_log else "warning", "access_log": access_log,
-               "lifespan": "on", "timeout_keep_alive": 30}
+               "lifespan": "on", "timeout_keep_alive": 30,
+               "http": GuardedH11Protocol,  # request-head timeout, per-client connection cap
+               "h11_max_incomplete_event_size": 32 * 1024}
     if workers > 1:
         from uvicorn.supervisors import Multiprocess
 
