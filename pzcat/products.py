@@ -32,6 +32,7 @@ from pzcat.manifest import (
     now_utc,
     schema_problems,
 )
+from pzcat.staging import remove_dead_temps, temp_prefix
 from pzcat.tables import guess_format, open_table
 
 #: Column-name patterns (lower-case, full match) that suggest each role, best first.
@@ -162,6 +163,13 @@ def _parse_columns(pairs: Iterable[str]) -> dict[str, str]:
     return out
 
 
+def write_failed(exc: BaseException, path: Path) -> PzcatError:
+    """The coded error of a failed write (full disk, file size limit, permissions)."""
+    reason = getattr(exc, "strerror", None) or str(exc)
+    return PzcatError("write-failed", f"cannot write {Path(path).name}: {reason}; nothing was "
+                      "changed (free some space and run the command again)", file=str(path))
+
+
 def _install(catalog: Catalog, manifest: Manifest, staged: Path | None) -> Path:
     """Move a staged product folder into place and write the manifest; validate; undo on error."""
     from pzcat.validate import validate_manifest
@@ -177,7 +185,15 @@ def _install(catalog: Catalog, manifest: Manifest, staged: Path | None) -> Path:
         os.replace(staged, target)
     path = catalog.manifest_path(manifest.internal_name)
     old_text = path.read_text(encoding="utf-8") if path.exists() else None
-    catalog.save(manifest)
+    try:
+        catalog.save(manifest)
+    except OSError as exc:  # a full disk: put everything back as it was
+        if staged is not None:
+            os.replace(target, staged)
+            if backup is not None:
+                os.replace(backup, target)
+        catalog.refresh()
+        raise write_failed(exc, path) from None
     report = validate_manifest(catalog, path)
     if report.valid:
         if backup is not None:
@@ -246,7 +262,9 @@ def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: 
     overrides = _parse_columns(columns)
     check_format(fmt)
     catalog.products_dir.mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(dir=catalog.products_dir, prefix=f".{internal}.", suffix=".tmp"))
+    remove_dead_temps(catalog.products_dir)  # what killed runs left
+    staged = Path(tempfile.mkdtemp(dir=catalog.products_dir, prefix=temp_prefix(internal),
+                                   suffix=".tmp"))
     try:
         files: list[FileEntry] = []
         roles = ([("main", main_file)] if main_file else []) + \
@@ -255,10 +273,13 @@ def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: 
         for role, src in roles:
             src = Path(src)
             dest = staged / src.name
-            if src.is_dir():
-                shutil.copytree(src, dest)
-            else:
-                shutil.copy2(src, dest)
+            try:
+                if src.is_dir():
+                    shutil.copytree(src, dest)
+                else:
+                    shutil.copy2(src, dest)
+            except (OSError, shutil.Error) as exc:
+                raise write_failed(exc, dest) from None
             f_fmt = fmt if (role == "main" and fmt) else None
             files.append(describe_file(dest, f"products/{internal}/{src.name}", role, f_fmt))
         if url:
@@ -307,7 +328,9 @@ def _edit_files(catalog: Catalog, manifest: Manifest, new_files: list[FileEntry]
     """Write a new version whose product folder is the old one plus ``copy`` minus ``remove``."""
     internal = manifest.internal_name
     current = catalog.product_dir(internal)
-    staged = Path(tempfile.mkdtemp(dir=catalog.products_dir, prefix=f".{internal}.", suffix=".tmp"))
+    remove_dead_temps(catalog.products_dir)
+    staged = Path(tempfile.mkdtemp(dir=catalog.products_dir, prefix=temp_prefix(internal),
+                                   suffix=".tmp"))
     try:
         if current.exists():
             for item in current.iterdir():

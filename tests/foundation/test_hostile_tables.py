@@ -151,7 +151,7 @@ def test_hats_link_outside_is_refused_and_never_published(tmp_path: Path) -> Non
         list(open_table(root / "products" / BASE / "cat", "hats").batches())
     assert info.value.code == "symlink-escape"
 
-    from pzcat.previews import build_previews
+    from pzcat_datasette.previews import build_previews
 
     db = root / "build" / "previews.db"
     build_previews(Catalog.open(root), db)
