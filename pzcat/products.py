@@ -45,7 +45,9 @@ ROLE_PATTERNS: dict[str, list[str]] = {
             r"dej2000", r"dec_.*"],
     "z": [r"z", r"redshift", r"z_?spec", r"zspec", r"z_?best", r"zbest", r"z_?final", r"zfinal",
           r"z_mosfire", r"specz", r"z_true", r"ztrue", r"zphot", r"z_phot"],
-    "z_err": [r"z_?err", r"zerr", r"redshift_?err(or)?", r"e_z", r"z_?error", r"err_z", r"sigma_z"],
+    "z_err": [r"z_?err", r"zerr", r"redshift_?err(or)?", r"e_?z", r"z_?error", r"err_?z", r"sigma_?z",
+              r"z_?sig(ma)?", r"dz", r"z_?(spec|best|final|phot)_?err(or)?", r"(spec|best)z_?err",
+              r"z_?unc", r"zerr_.*", r"z_?err_.*", r"e_?z_?(spec|best)", r"redshift_?unc"],
     "z_flag": [r"z_?flag", r"zflag", r"zflags", r"zflg", r"quality", r"qual", r"z_?qual(ity)?",
                r"zquality", r"qop", r"zwarn", r"flag", r".*_quality"],
     "survey": [r"survey", r"survey_name"],
@@ -170,8 +172,13 @@ def write_failed(exc: BaseException, path: Path) -> PzcatError:
                       "changed (free some space and run the command again)", file=str(path))
 
 
-def _install(catalog: Catalog, manifest: Manifest, staged: Path | None) -> Path:
-    """Move a staged product folder into place and write the manifest; validate; undo on error."""
+def _install(catalog: Catalog, manifest: Manifest, staged: Path | None,
+             warnings: list | None = None) -> Path:
+    """Move a staged product folder into place and write the manifest; validate; undo on error.
+
+    Every error of the validation is in the raised error (code of the first; message and
+    ``problems`` list them all); the warnings of a valid product are added to ``warnings``.
+    """
     from pzcat.validate import validate_manifest
 
     target = catalog.product_dir(manifest.internal_name)
@@ -195,6 +202,8 @@ def _install(catalog: Catalog, manifest: Manifest, staged: Path | None) -> Path:
         catalog.refresh()
         raise write_failed(exc, path) from None
     report = validate_manifest(catalog, path)
+    if report.valid and warnings is not None:
+        warnings.extend(report.warnings)
     if report.valid:
         if backup is not None:
             shutil.rmtree(backup)
@@ -210,8 +219,14 @@ def _install(catalog: Catalog, manifest: Manifest, staged: Path | None) -> Path:
             os.replace(backup, target)
     catalog.refresh()
     first = report.errors[0]
-    raise PzcatError(first.code, f"{first.message}; nothing was changed", file=first.file,
-                     column=first.column, rows=first.rows)
+    if len(report.errors) == 1:
+        message = first.message
+    else:
+        message = f"{len(report.errors)} problems: " + "; ".join(
+            f"[{i.code}] {i.message}" for i in report.errors)
+    raise PzcatError(first.code, f"{message}; nothing was changed", file=first.file,
+                     column=first.column, rows=first.rows,
+                     problems=[i.to_dict() for i in report.errors])
 
 
 def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: str,
@@ -220,7 +235,7 @@ def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: 
                 description_file: Path | None = None, aux_files: Iterable[Path] = (),
                 columns: Iterable[str] = (), official: bool = False, pz_code: str | None = None,
                 license: str = "CC-BY-4.0", citation: str | None = None, doi: str | None = None,
-                product_id: int | None = None) -> Manifest:
+                product_id: int | None = None, warnings: list | None = None) -> Manifest:
     """Create a product from local files (or an external URL) and validate it.
 
     Parameters
@@ -235,6 +250,8 @@ def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: 
         External location and format, for data over the in-repository limit.
     columns : iterable of str
         ``ROLE=COLUMN`` overrides of the suggested association.
+    warnings : list, optional
+        Receives the validation warnings of the new product (missing redshifts, sentinels...).
 
     Raises
     ------
@@ -310,7 +327,8 @@ def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: 
         except ValidationError as exc:
             code, key, msg = schema_problems(exc)[0]
             raise PzcatError(code, f"{msg}; nothing was changed", key=key) from None
-        _install(catalog, manifest, staged if files and any(f.path for f in files) else None)
+        _install(catalog, manifest, staged if files and any(f.path for f in files) else None,
+                 warnings)
         return manifest
     finally:
         if staged.exists():

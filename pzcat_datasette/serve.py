@@ -29,6 +29,7 @@ from pzcat.errors import PzcatError
 from pzcat.files import atomic_write_text, sha256_file
 from pzcat.links import Links
 from pzcat_datasette import settings as plugin_settings
+from pzcat_datasette.export_policy import EXPORT_NOTE
 from pzcat_datasette.previews import (
     HEALPIX_COLUMN,
     RESERVED_TABLES,
@@ -39,8 +40,19 @@ from pzcat_datasette.previews import (
     quote_ident,
     table_counts,
 )
+from pzcat_datasette.security import GuardedH11Protocol
 
 DB_NAME = "previews"
+def markdown_html(text: str) -> str:
+    """A manifest's Markdown description as sanitised HTML for Datasette's ``description_html``
+    (descriptions are untrusted: :func:`pzcat.html.clean_html` drops scripts and handlers)."""
+    import markdown
+
+    from pzcat.html import clean_html
+
+    return clean_html(markdown.markdown(text or "", extensions=["tables", "fenced_code"]))
+
+
 def _pint_unit(unit: str | None) -> str | None:
     """``unit`` if Datasette's pint understands it (units it cannot parse would break pages)."""
     if not unit:
@@ -164,7 +176,7 @@ def datasette_metadata(catalog: Catalog, db_path: Path | None = None, allow_sql:
         ptype = cfg.product_type(m.product_type)
         tables[name] = {
             "title": m.name,
-            "description": desc.strip(),
+            "description_html": markdown_html(desc.strip() + "\n\n" + EXPORT_NOTE),
             "license": m.license,
             "source": f"{m.name} on the {cfg.name} site",
             "source_url": product_page(catalog, name),
@@ -401,6 +413,9 @@ def serve(catalog: Catalog, host: str = "127.0.0.1", port: int = 8001, db_path: 
         sock.close()
         raise PzcatError("serve-address", f"cannot listen on {host}:{port}: {exc}",
                          port=port) from None
+    # Listen before the URL is printed: whoever reads it (a user, a test, a health check) can
+    # connect at once; connections wait in the backlog until uvicorn starts accepting.
+    sock.listen(2048)
     port = sock.getsockname()[1]
     # Listen before the URL is printed: a client that connects as soon as it reads the URL is
     # queued (not refused) while uvicorn starts.
@@ -417,7 +432,9 @@ def serve(catalog: Catalog, host: str = "127.0.0.1", port: int = 8001, db_path: 
     echo(f"http://{shown}:{port}/")
     echo(f"Open the catalog site: http://{shown}:{port}/site/")
     options = {"log_level": "info" if access_log else "warning", "access_log": access_log,
-               "lifespan": "on", "timeout_keep_alive": 30}
+               "lifespan": "on", "timeout_keep_alive": 30,
+               "http": GuardedH11Protocol,  # request-head timeout, per-client connection cap
+               "h11_max_incomplete_event_size": 32 * 1024}
     if workers > 1:
         from uvicorn.supervisors import Multiprocess
 

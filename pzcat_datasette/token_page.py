@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from email.utils import formatdate
 
@@ -16,12 +17,29 @@ from pzcat_datasette.tokens import TokenError, verify_token
 def safe_next(value: str | None) -> str:
     """``value`` if it is a path of this server (no open redirect), else ``/``.
 
-    >>> safe_next("/site/"), safe_next("//evil.example/"), safe_next("https://evil.example/")
+    >>> safe_next("/site/"), safe_next("//evil.example/"), safe_next("/\t/evil.example/")
     ('/site/', '/', '/')
     """
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+    if not value or len(value) > 2000 or re.search(r"[\x00-\x20\x7f\\]", value):
+        return "/"  # browsers drop tabs and newlines (/\t/host is //host); a newline splits headers
+    if value.startswith("/") and not value.startswith("//"):
         return value
     return "/"
+
+
+def cross_site(request) -> bool:
+    """A browser's cross-site (or same-site, other-origin) POST: login CSRF, refused.
+
+    Browsers send ``Sec-Fetch-Site`` and ``Origin`` with every form POST; clients that are not
+    browsers send neither and cannot be tricked into posting.
+    """
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return True
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    return origin == "null" or origin.split("://", 1)[-1] != request.headers.get("host", "")
 
 
 async def token_page(datasette, request):
@@ -29,6 +47,9 @@ async def token_page(datasette, request):
     message, status = None, 200
     next_url = safe_next(request.args.get("next"))
     if request.method == "POST":
+        if cross_site(request):
+            return await error_response(datasette, request, "cross-site-request", "the token form "
+                                        "must be posted from this server's own page", 403)
         form = await request.post_vars()
         next_url = safe_next(form.get("next"))
         if form.get("action") == "logout":

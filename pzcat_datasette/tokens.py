@@ -295,6 +295,39 @@ def revoke_token(root: Path, token_or_id: str, by: str | None = None, reason: st
     return tid
 
 
+# -- tokens made at /-/tokens: their ids, never the tokens -----------------------------------------
+
+ISSUED_FILE = Path("tokens") / "issued.yaml"
+
+
+def load_issued(root: Path) -> list[dict]:
+    """Tokens made by signed-in users at ``/-/tokens`` (id, user, scope, issued, expires, note)."""
+    path = Path(root) / ISSUED_FILE
+    if not path.exists():
+        return []
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        entries = data.get("issued") or []
+        return [e for e in entries if isinstance(e, dict) and "id" in e]
+    except (yaml.YAMLError, AttributeError, OSError) as exc:
+        raise TokenError("revocation-list", f"{path}: {exc}", status=500, file=str(path)) from None
+
+
+def record_issued(root: Path, token: str, note: str = "") -> dict:
+    """Add a new token's id and claims to ``tokens/issued.yaml`` (atomic); return the entry."""
+    claims = verify_token(token)
+    entry = {"id": claims.id, "user": claims.user, "scope": claims.scope,
+             "issued": _iso(claims.issued), "expires": _iso(claims.expires)}
+    if note:
+        entry["note"] = note[:100]
+    entries = [*load_issued(root), entry]
+    header = ("# Tokens made at /-/tokens by signed-in users: ids and claims only, never tokens.\n"
+              "# Revocations are in revoked.yaml.\n")
+    atomic_write_text(Path(root) / ISSUED_FILE, header + yaml.safe_dump({"issued": entries},
+                                                                          sort_keys=False))
+    return entry
+
+
 # -- signed links -------------------------------------------------------------------------------------
 
 def make_link(internal_name: str, expires: str | int | timedelta = "1h", base_url: str | None = None,

@@ -224,6 +224,7 @@ def narrative_pages(data: SiteData, summaries: list[dict[str, Any]]) -> dict[str
     pages = {
         "index.md": _md_env.get_template("index.md.j2").render(
             n_products=len(summaries), n_official=n_official, n_user=len(summaries) - n_official,
+            tokens_url=Links.of(cfg).server("", "-/tokens"),
             **common),
         "product_types/index.md": _md_env.get_template("types.md.j2").render(**common),
         "about/index.md": _md_env.get_template("about.md.j2").render(**common),
@@ -513,7 +514,7 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
         "updated": fmt_time(m.updated),
         "download_url": links.server(page, f"-/download/{name}.zip"),
         "datasette_url": links.server(page, f"previews/{name}"),
-        "token_url": links.server(page, "-/token"),
+        "token_url": links.server(page, "-/tokens"),
         "links": links, "has_table": has_table,
         "card": summary_card(m, stats, n_rows), "pipeline": pipeline_summary(m, data.catalog.root),
         "inputs": inputs, "size": human_size(sum(f.size or 0 for f in m.files)),
