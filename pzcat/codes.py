@@ -385,6 +385,8 @@ _ALL = [
          "flags_translation_file, and output_format."),
     Code("api-queue-full", "error", "api", "Too many processes are waiting",
          "Try again when a process has ended (processes/ lists them)."),
+    Code("api-read-only-source", "error", "api", "A published site cannot change products",
+         "Use the server's /api/ (PzServer(token, host='http://HOST:PORT/api/')) or a clone."),
     Code("api-error", "error", "api", "The server could not answer this API request",
          "Retry; if it persists, report the request and the server log."),
     # -- issue 10: start-up, sign-in with GitHub and the access policy --------------------------------

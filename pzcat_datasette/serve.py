@@ -454,6 +454,9 @@ def serve(catalog: Catalog, host: str = "127.0.0.1", port: int = 8001, db_path: 
     # connect at once; connections wait in the backlog until uvicorn starts accepting.
     sock.listen(2048)
     port = sock.getsockname()[1]
+    # Listen before the URL is printed: a client that connects as soon as it reads the URL is
+    # queued (not refused) while uvicorn starts.
+    sock.listen(2048)
     shown = f"[{host}]" if ":" in host else host
     if len(os.environ.get("PZCAT_SECRET", "")) < 16:
         echo(_warning("token-secret-missing", "$PZCAT_SECRET is not set (or shorter than 16 "
