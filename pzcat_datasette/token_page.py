@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from email.utils import formatdate
 
@@ -10,6 +9,7 @@ from datasette.utils.asgi import Response
 
 from pzcat_datasette.auth import COOKIE, COOKIE_NAMESPACE, current_claims
 from pzcat_datasette.responses import error_response
+from pzcat_datasette.security import cross_site, same_origin_path
 from pzcat_datasette.settings import state
 from pzcat_datasette.tokens import TokenError, verify_token
 
@@ -20,26 +20,7 @@ def safe_next(value: str | None) -> str:
     >>> safe_next("/site/"), safe_next("//evil.example/"), safe_next("/\t/evil.example/")
     ('/site/', '/', '/')
     """
-    if not value or len(value) > 2000 or re.search(r"[\x00-\x20\x7f\\]", value):
-        return "/"  # browsers drop tabs and newlines (/\t/host is //host); a newline splits headers
-    if value.startswith("/") and not value.startswith("//"):
-        return value
-    return "/"
-
-
-def cross_site(request) -> bool:
-    """A browser's cross-site (or same-site, other-origin) POST: login CSRF, refused.
-
-    Browsers send ``Sec-Fetch-Site`` and ``Origin`` with every form POST; clients that are not
-    browsers send neither and cannot be tricked into posting.
-    """
-    fetch_site = request.headers.get("sec-fetch-site")
-    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
-        return True
-    origin = request.headers.get("origin")
-    if origin is None:
-        return False
-    return origin == "null" or origin.split("://", 1)[-1] != request.headers.get("host", "")
+    return same_origin_path(value, "/")
 
 
 async def token_page(datasette, request):

@@ -97,7 +97,7 @@ class Legit:
         while not self._stop.is_set():
             t = time.monotonic()
             try:
-                r = httpx.get(self.url + "site/", timeout=10)
+                r = httpx.get(self.url + "site/", timeout=30)
                 self.ok += r.status_code == 200
                 self.failed += r.status_code != 200
             except httpx.HTTPError:
@@ -116,7 +116,7 @@ class Legit:
 
 def test_security_headers_on_every_response(server) -> None:
     url, _ = server
-    with httpx.Client(base_url=url, timeout=10) as http:
+    with httpx.Client(base_url=url, timeout=30) as http:
         for path in ("/", "/site/", "/-/token", f"/previews/{SPEC}", "/no/such/page",
                      f"/-/download/{SPEC}.zip", "/-/metadata.json"):
             r = http.get(path)
@@ -131,7 +131,7 @@ def test_security_headers_on_every_response(server) -> None:
 def test_range_with_5000_digits_is_416(server) -> None:
     url, _ = server
     token = create_token("erin", expires="1h")
-    with httpx.Client(base_url=url, timeout=10) as http:
+    with httpx.Client(base_url=url, timeout=30) as http:
         for path, headers in (("/site/index.html", {}),
                               (f"/-/download/{SPEC}.zip", {"Authorization": f"Bearer {token}"})):
             for value in ("bytes=" + "9" * 5000 + "-", "bytes=0-" + "9" * 5000,
@@ -210,7 +210,7 @@ def test_slow_clients_are_cut_and_capped(server) -> None:
     time.sleep(HEADER_TIMEOUT + 1)
     for s in flood:
         s.close()
-    assert httpx.get(url + "site/", timeout=10).status_code == 200
+    assert httpx.get(url + "site/", timeout=30).status_code == 200
     print(f"slow-loris: {answered_during} legitimate requests answered during {CAP // 2} slow "
           f"clients; of 300 flood connections the server held {held}")
 
@@ -218,7 +218,7 @@ def test_slow_clients_are_cut_and_capped(server) -> None:
 def test_token_page_redirects_stay_on_this_server(server) -> None:
     url, _ = server
     token = create_token("erin", expires="1h")
-    with httpx.Client(base_url=url, timeout=10) as http:
+    with httpx.Client(base_url=url, timeout=30) as http:
         page = http.get("/-/token")
         csrf = page.text.split('name="csrftoken" value="', 1)[1].split('"', 1)[0]
         cookies = dict(page.cookies)
@@ -229,7 +229,7 @@ def test_token_page_redirects_stay_on_this_server(server) -> None:
             assert r.status_code == 302 and r.headers["location"] == "/", (evil, r.headers)
     # login CSRF: a cross-site form, from a browser without cookies (Datasette's CSRF check
     # skips requests without cookies)
-    with httpx.Client(base_url=url, timeout=10) as fresh:
+    with httpx.Client(base_url=url, timeout=30) as fresh:
         for headers in ({"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
                         {"Origin": "null"}, {"Sec-Fetch-Site": "same-site"}):
             r = fresh.post("/-/token", data={"token": token, "next": "/"}, headers=headers)
