@@ -33,7 +33,7 @@ def authorize(datasette, request, scope: str, product: str | None = None):
     """Claims of the request's signed link (for ``product``) or token; raises TokenError."""
     link = request.args.get("link")
     if link and product:
-        return verify_link(link, product)
+        return verify_link(link, product, revoked=state(datasette).revoked())
     token = request_token(datasette, request)
     if token is None:
         session = current_session(datasette, request)

@@ -20,6 +20,7 @@ module                         what
 :mod:`.templates`              pzcat's templates, negative-caching loader
 :mod:`.settings`               ``plugin_config("pzcat")`` and the per-instance caches
 :mod:`.responses`              the one error shape, streaming of byte plans
+:mod:`.security`               security headers, request caps, header timeouts, SQLite limits
 ============================== =======================================================================
 """
 
@@ -34,6 +35,7 @@ from pzcat_datasette import (
     counts,
     downloads,
     notfound,
+    security,
     signin,
     site_files,
     sql,
@@ -68,7 +70,8 @@ def asgi_wrapper(datasette):
         cfg = settings(datasette)
         if not (cfg.previews_require_token or not cfg.response_cache):
             app = ResponseCache(app)
-        return ExportPolicy(app, datasette)      # outermost: before the cache
+        app = ExportPolicy(app, datasette)       # before the cache
+        return security.SecurityMiddleware(app)  # outermost: headers and caps on every response
 
     return wrap
 
@@ -85,6 +88,7 @@ def forbidden(datasette, request, message):
 
 @hookimpl
 def prepare_connection(conn, database):
+    security.bound_connection(conn)
     sql.prepare_connection(conn, database)
 
 

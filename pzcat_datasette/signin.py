@@ -30,6 +30,7 @@ from datasette.utils.asgi import Response
 
 from pzcat.errors import PzcatError
 from pzcat_datasette.responses import error_response
+from pzcat_datasette.security import same_origin_path
 from pzcat_datasette.settings import state
 
 SESSION_COOKIE = "pzcat_session"
@@ -55,9 +56,7 @@ def safe_next(value: str | None) -> str:
     >>> safe_next("/site/product/x/"), safe_next("//evil.example/"), safe_next("https://e.x/")
     ('/site/product/x/', '/site/', '/site/')
     """
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return "/site/"
+    return same_origin_path(value, "/site/")
 
 
 def _secure(datasette, request) -> bool:

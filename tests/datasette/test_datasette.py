@@ -212,8 +212,9 @@ def test_response_cache_serves_anonymous_pages_only(built, secret):
     c = SyncClient(ds)
     try:
         app = ds.app()
-        assert type(app).__name__ == "ExportPolicy"       # outermost, then the cache
-        cache = app.app
+        assert type(app).__name__ == "SecurityMiddleware"  # outermost
+        assert type(app.app).__name__ == "ExportPolicy"    # then the export policy, then the cache
+        cache = app.app.app
         assert type(cache).__name__ == "ResponseCache"
         import httpx
 
@@ -243,7 +244,7 @@ def test_no_response_cache_when_previews_need_a_token(tmp_path, secret):
     cat = Catalog.open(cat.root)
     build_previews(cat)
     ds = make_datasette(cat)
-    assert type(ds.app().app).__name__ != "ResponseCache"
+    assert type(ds.app().app.app).__name__ != "ResponseCache"
 
 
 def test_odd_column_names_work_in_tables_and_canned_queries(tmp_path, secret):
