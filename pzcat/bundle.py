@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from pzcat.catalog import Catalog
+from pzcat.codes import http_status
 from pzcat.errors import PzcatError
 from pzcat.files import atomic_write_text, crc32_file
 from pzcat.manifest import Manifest
@@ -32,9 +33,9 @@ CHUNK = 4 << 20
 class DownloadError(PzcatError):
     """A download problem with the HTTP status it maps to."""
 
-    def __init__(self, code: str, message: str, status: int = 404, **context) -> None:
+    def __init__(self, code: str, message: str, status: int | None = None, **context) -> None:
         super().__init__(code, message, **context)
-        self.status = status
+        self.status = status if status is not None else http_status(code)
 
 
 # =====================================================================================================
@@ -386,13 +387,12 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if first == "":
         n = int(last)
         if n == 0:
-            raise DownloadError("bad-range", "empty suffix range", status=416)
+            raise DownloadError("bad-range", "empty suffix range")
         return max(0, size - n), size - 1
     start = int(first)
     end = int(last) if last else size - 1
     if start >= size or end < start:
-        raise DownloadError("bad-range", f"range {header.strip()} is outside the {size} bytes",
-                            status=416)
+        raise DownloadError("bad-range", f"range {header.strip()} is outside the {size} bytes")
     return start, min(end, size - 1)
 
 

@@ -13,6 +13,7 @@ import asyncio
 from urllib.parse import unquote
 
 from pzcat.bundle import DownloadError, file_plan, zip_plan
+from pzcat.codes import http_status
 from pzcat.errors import PzcatError
 from pzcat_datasette.auth import authorize
 from pzcat_datasette.responses import error_response, plan_response
@@ -50,7 +51,8 @@ async def _download(datasette, request, name: str, rel: str | None):
             response.headers["content-range"] = "bytes */*"
         return response
     except PzcatError as exc:
-        return await error_response(datasette, request, exc.code, exc.message, 500)
+        return await error_response(datasette, request, exc.code, exc.message,
+                                    http_status(exc.code))
 
 
 async def download_zip(datasette, request):

@@ -36,6 +36,7 @@ from urllib.parse import quote
 
 import yaml
 
+from pzcat.codes import http_status
 from pzcat.errors import PzcatError
 from pzcat.files import atomic_write_text
 
@@ -54,9 +55,9 @@ MAX_TOKEN_CHARS = 4096
 class TokenError(PzcatError):
     """A token, link or secret problem; ``status`` is the HTTP status it maps to."""
 
-    def __init__(self, code: str, message: str, status: int = 401, **context) -> None:
+    def __init__(self, code: str, message: str, status: int | None = None, **context) -> None:
         super().__init__(code, message, **context)
-        self.status = status
+        self.status = status if status is not None else http_status(code)
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,7 @@ def get_secret() -> bytes:
         raise TokenError("token-secret-missing",
                          f"${SECRET_ENV} is {'too short' if value else 'not set'}: export a secret of "
                          f"at least {MIN_SECRET_LENGTH} characters (e.g. `export {SECRET_ENV}=$(python -c "
-                         "'import secrets; print(secrets.token_hex(32))')`); never commit it",
-                         status=500)
+                         "'import secrets; print(secrets.token_hex(32))')`); never commit it")
     return value.encode("utf-8")
 
 
@@ -170,11 +170,10 @@ def parse_duration(value: str | int | float | timedelta) -> int:
     else:
         match = _DURATION.match(str(value).lower())
         if not match:
-            raise TokenError("bad-duration", f"cannot read duration {value!r}: use e.g. 30d, 12h, 15m",
-                             status=400)
+            raise TokenError("bad-duration", f"cannot read duration {value!r}: use e.g. 30d, 12h, 15m")
         seconds = int(match.group(1)) * _UNITS[match.group(2)]
     if seconds <= 0:
-        raise TokenError("bad-duration", f"duration {value!r} must be positive", status=400)
+        raise TokenError("bad-duration", f"duration {value!r} must be positive")
     return seconds
 
 
@@ -194,10 +193,10 @@ def create_token(user: str, scope: str = "download", expires: str | int | timede
         Lifetime: ``30d``, ``12h``... or seconds.
     """
     if scope not in SCOPES:
-        raise TokenError("usage", f"scope must be one of {', '.join(SCOPES)} (got {scope!r})", status=400)
+        raise TokenError("usage", f"scope must be one of {', '.join(SCOPES)} (got {scope!r})")
     user = (user or "").strip()
     if not user:
-        raise TokenError("usage", "a token needs a user name", status=400)
+        raise TokenError("usage", "a token needs a user name")
     issued = int(now if now is not None else time.time())
     payload = {"id": secrets.token_hex(8), "u": user, "s": scope, "iat": issued,
                "exp": issued + parse_duration(expires)}
@@ -234,7 +233,7 @@ def verify_token(token: str, scope: str | None = None, revoked: set[str] | froze
     if revoked and claims.id in revoked:
         raise TokenError("token-revoked", f"token {claims.id} was revoked", token_id=claims.id)
     if scope is not None and not claims.grants(scope):
-        raise TokenError("token-scope", f"a {claims.scope} token does not allow {scope}", status=403,
+        raise TokenError("token-scope", f"a {claims.scope} token does not allow {scope}",
                          token_id=claims.id)
     return claims
 
@@ -259,7 +258,7 @@ def load_revoked(root: Path) -> frozenset[str]:
         entries = data.get("revoked") or []
         return frozenset(str(e["id"]) if isinstance(e, dict) else str(e) for e in entries)
     except (yaml.YAMLError, AttributeError, KeyError, TypeError, OSError) as exc:
-        raise TokenError("revocation-list", f"{path}: {exc}", status=500, file=str(path)) from None
+        raise TokenError("revocation-list", f"{path}: {exc}", file=str(path)) from None
 
 
 def revoke_token(root: Path, token_or_id: str, by: str | None = None, reason: str | None = None) -> str:
@@ -272,7 +271,7 @@ def revoke_token(root: Path, token_or_id: str, by: str | None = None, reason: st
         tid = found
     if not re.fullmatch(r"[0-9a-f]{16}", tid):
         raise TokenError("usage", f"{tid!r} is not a token id (16 hex digits, printed by "
-                         "`pzcat token create`)", status=400)
+                         "`pzcat token create`)")
     path = revoked_path(root)
     data = {}
     if path.exists():

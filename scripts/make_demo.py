@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipelines.combine.lifecycle import create_combine
 from pzcat.catalog import Catalog
 from pzcat.products import add_product
-from pzcat.runs import create_combine, run_pending
+from pzcat.runs import run_pending
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = REPO / "demo" / "sources"

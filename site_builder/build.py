@@ -48,6 +48,7 @@ from site_builder.collect import (
     record_of,
     scan_records,
     stats_for,
+    summary,
 )
 
 BASE_CONFIG = Path(__file__).resolve().parent / "mkdocs.base.yml"
@@ -214,6 +215,7 @@ def _product(path: str, record: dict[str, Any] | None) -> tuple:
         return (Path(path).name, m, None)
     rec = record or record_of(job.catalog, m)
     stats, computed = stats_for(job.store, rec["stats_key"], rec["stats_args"])
+    rec["summary"] = summary(m, job.catalog.config, stats)  # as the golden tests: with statistics
     data = SiteData(catalog=job.catalog, manifests=[m], stats={m.internal_name: stats},
                     stats_keys={}, histories=job.histories)
     _write_product(job.out_dir, job.shell, data, m)

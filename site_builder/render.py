@@ -30,7 +30,7 @@ from pzcat.errors import PzcatError
 from pzcat.links import Links
 from pzcat.manifest import NO_PZ_CODE_TYPES, NO_RELEASE_TYPES, REQUIRED_ROLES, Manifest
 from pzcat.safeyaml import load_yaml
-from site_builder.collect import SiteData
+from site_builder.collect import SiteData, summary  # noqa: F401 - summary: one row of the lists
 from site_builder.plots import nz_svg, sky_frame_svg, sky_svg
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -114,31 +114,6 @@ def fmt_stat(value: Any) -> str:
 
 # -- summaries (products.json rows) ------------------------------------------------------------------
 
-def summary(m: Manifest, cfg: CatalogConfig, stats: dict[str, Any] | None) -> dict[str, Any]:
-    """One row of ``api/products.json``: the list's columns and the search text."""
-    ptype = cfg.product_type(m.product_type)
-    rel = cfg.release(m.release) if m.release else None
-    main = m.main_file
-    n_rows = main.n_rows if main and main.n_rows is not None else (stats or {}).get("n_rows")
-    columns = [c.name for c in (main.columns or [])] if main else []
-    if not columns and stats:
-        columns = [c["name"] for c in stats.get("columns", [])]
-    return {
-        "id": m.id, "internal_name": m.internal_name, "name": m.name,
-        "product_type": m.product_type,
-        "product_type_display": ptype.display_name if ptype else m.product_type,
-        "product_type_order": ptype.order if ptype else 99,
-        "release": m.release, "release_display": rel.display_name if rel else m.release,
-        "official": m.official, "status": m.status, "pz_code": m.pz_code,
-        "uploaded_by": m.uploaded_by,
-        "created": m.created.isoformat(), "updated": m.updated.isoformat(),
-        "version": m.version, "n_rows": n_rows,
-        "size": sum(f.size or 0 for f in m.files),
-        "description": m.description, "columns": columns,
-        "url": f"product/{m.internal_name}/", "api": f"api/products/{m.internal_name}.json",
-    }
-
-
 def _latest(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (r["updated"], r["id"]), reverse=True)[:LATEST_PER_GROUP]
 
@@ -167,10 +142,9 @@ def release_rows(cfg: CatalogConfig, summaries: list[dict[str, Any]]) -> list[di
 # -- narrative pages ---------------------------------------------------------------------------------
 
 def translation_surveys(root: Path) -> tuple[list[str], str]:
-    """Surveys of the flag translation file (pipelines/data, else ../shared/data) and its path."""
+    """Surveys of the flag translation file (the catalog's pipelines/data, else the installed one)."""
     candidates = [root / "pipelines" / "data" / "flags_translation.yaml",
-                  Path(__file__).resolve().parent.parent / "pipelines" / "data" / "flags_translation.yaml",
-                  Path("/work/shared/data/flags_translation.yaml")]
+                  Path(__file__).resolve().parent.parent / "pipelines" / "data" / "flags_translation.yaml"]
     for path in candidates:
         if path.is_file():
             try:

@@ -119,7 +119,7 @@ def test_wheel_has_the_package_data(installed: Path, tmp_path: Path) -> None:
                          env=_clean_env()).stdout.strip()
     assert Path(lib).parent.name == "datasette" and not Path(lib).is_relative_to(REPO / "datasette"), lib
     assert found["plugins"] == ["pzcat_datasette.plugin"]
-    assert found["commands"] == ["pipelines", "serve", "site"]
+    assert found["commands"] == ["combine", "runs", "serve", "site"]
 
 
 def test_installed_pzcat_builds_serves_and_downloads(installed: Path, tmp_path: Path) -> None:

@@ -127,8 +127,8 @@ class Hdf5Reader(TableReader):
                     if columns is not None:
                         df = df[[c for c in columns if c in df.columns]]
                     yield df.reset_index(drop=True)
-        except (OSError, ValueError, TypeError, KeyError, AttributeError, SystemError,
-                tables.HDF5ExtError) as exc:  # PyTables/pandas on damaged files
+        except (OSError, ValueError, tables.HDF5ExtError,
+                tables.NoSuchNodeError) as exc:  # PyTables/pandas on damaged files
             raise TableError("hdf5-no-table", f"{self.path.name}: cannot read pandas table {key!r} "
                              f"({exc})", file=str(self.path)) from None
 
@@ -254,7 +254,8 @@ def _refuse_unsafe_pickles(fh, path: Path) -> None:
 
 
 #: What h5py raises on damaged files (beyond "not HDF5 at all").
-_H5_ERRORS = (RuntimeError, OSError, KeyError, ValueError, TypeError)
+#: What h5py raises on damaged files (never TypeError, AttributeError or KeyError: pzcat bugs).
+_H5_ERRORS = (RuntimeError, OSError, ValueError)
 
 
 def _walk_groups(group):
