@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8001
 JOBS   ?= 2
 
-.PHONY: install demo build test lint bench clean
+.PHONY: install demo build test lint lint-workflows bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "pzcat needs Python >= 3.11")'
@@ -33,7 +33,17 @@ demo: build ## validate, build everything and serve it at one local URL
 lint: install
 	$(VENV)/bin/ruff check .
 
-test: install ## lint, then the whole test suite
+# workflows, issue forms and the Dockerfile: any finding fails (also tests/github/test_gh_workflows.py)
+lint-workflows: install
+	$(VENV)/bin/zizmor --offline --no-progress .github/
+	$(VENV)/bin/actionlint .github/workflows/*.yml
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-issue-forms \
+	  .github/ISSUE_TEMPLATE/submit-product.yml .github/ISSUE_TEMPLATE/combine-run.yml
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-issue-config .github/ISSUE_TEMPLATE/config.yml
+	$(VENV)/bin/hadolint Dockerfile
+
+test: install lint-workflows ## lint, then the whole test suite
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -n $(JOBS) --dist loadfile -q
 

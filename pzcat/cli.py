@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from pzcat import __version__
+from pzcat.catalog import Catalog
 from pzcat.clitools import (  # noqa: F401 - also re-exported for older callers
     EXIT_CANNOT_RUN,
     EXIT_INVALID,
@@ -54,12 +56,15 @@ def cli() -> None:
 @click.option("--author", metavar="USER", help="GitHub user of the change (for official).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
               show_default=True)
+@click.option("--trusted-config", metavar="FILE_OR_REF", help="Judge the change by this "
+              "catalog.yaml (a file, or a Git ref such as the base branch): its admins and limits.")
 @click.option("--no-tables", is_flag=True, help="Skip reading table values (faster).")
 @click.option("-v", "--verbose", is_flag=True, help="List valid products too.")
 @root_option
 @coded
 def validate(manifests: tuple[Path, ...], changed_since: str | None, author: str | None, fmt: str,
-             no_tables: bool, verbose: bool, root: Path | None) -> None:
+             trusted_config: str | None, no_tables: bool, verbose: bool,
+             root: Path | None) -> None:
     """Validate manifests, files and tables; print one report.
 
     Exit 0 when valid, 1 when not, 2 when validation could not run.
@@ -68,21 +73,39 @@ def validate(manifests: tuple[Path, ...], changed_since: str | None, author: str
     Examples:
       pzcat validate
       pzcat validate manifests/3_my_sample.yaml --format json
-      pzcat validate --changed-since origin/main --author octocat --format github
+      pzcat validate --changed-since origin/main --author octocat --format github \\
+          --trusted-config origin/main
     """
+    from pzcat import changes
     from pzcat.validate import validate_catalog
 
     catalog = open_catalog(root)
+    if trusted_config:
+        catalog.config = changes.judged_config(
+            catalog.config, changes.trusted_config(catalog.root, trusted_config))
     report = validate_catalog(catalog, list(manifests) or None, changed_since=changed_since,
                               author=author, check_tables=not no_tables)
     if fmt == "json":
         click.echo(report.to_json())
     elif fmt == "github":
-        click.echo(report.to_github())
+        click.echo(report.to_github(line_of=lambda issue: _issue_line(catalog, issue)))
     else:
         click.echo(report.to_text(verbose=verbose))
     git_failed = any(i.code == "git-unavailable" for i in report.catalog_issues)
     sys.exit(EXIT_CANNOT_RUN if git_failed else int(not report.valid))
+
+
+def _issue_line(catalog: Catalog, issue: Any) -> int | None:
+    """The line of an issue's manifest key (for annotations on the changed line)."""
+    if not (issue.key and issue.file and issue.file.startswith("manifests/")):
+        return None
+    try:
+        text = (catalog.root / issue.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    from pzcat.changes import key_line
+
+    return key_line(text, issue.key)
 
 
 @cli.command()

@@ -23,7 +23,8 @@ class Code:
     severity : {"error", "warning"}
         Errors make a report invalid; warnings do not.
     group : str
-        What is checked: ``manifest``, ``file``, ``table``, ``description``, ``catalog``, ``run``.
+        What is checked: ``manifest``, ``file``, ``table``, ``description``, ``catalog``, ``run``,
+        ``review`` (a change against its base; tested in tests/github), ``github``.
     title : str
         One line saying what is wrong.
     fix : str
@@ -49,6 +50,11 @@ _ALL = [
          "Remove the folder or add the manifest that owns it."),
     Code("product-not-found", "error", "catalog", "No product has this id or internal_name",
          "Run `pzcat list` to see the products."),
+    # reviewing a change against its base (pzcat.changes; issue 12)
+    Code("product-deleted", "error", "review", "A product that exists on the base branch was deleted",
+         "Restore the manifest and its files, then `pzcat deprecate PRODUCT --reason ...`."),
+    Code("admin-only-path", "error", "review", "A file outside manifests/ and products/ was changed by a non-admin",
+         "Leave catalog.yaml, tokens/, .github/ and the code as they are, or ask an admin to make the change."),
     Code("git-unavailable", "error", "catalog", "Git could not answer (not a repository or bad ref)",
          "Run inside the repository and pass an existing ref to --changed-since."),
     # manifest
@@ -169,6 +175,12 @@ _ALL = [
          "Run `pzcat edit --refresh` to record the file's facts."),
     Code("columns-mismatch", "error", "table", "The columns in the manifest differ from the file",
          "Run `pzcat edit --refresh` to record the file's facts."),
+    Code("too-many-columns", "error", "table", "The table has more columns than the builders can store",
+         "Keep at most 1,999 columns (SQLite's limit, used by the previews); split the table."),
+    Code("bad-column-name", "error", "table", "A column name holds control characters (NUL, newline...) or is too long",
+         "Rename the column: printable characters, at most 1,000 of them."),
+    Code("decompression-bomb", "error", "table", "The file expands to far more than its stored size",
+         "Store the table uncompressed or as Parquet; compressed data may expand at most 100x."),
     # description files
     Code("html-script", "warning", "description", "The HTML description holds scripts",
          "Scripts never run: the site shows the description in a sandboxed frame. Remove them."),
@@ -288,6 +300,27 @@ _ALL = [
          "through the `datasette` entry point of the distribution."),
     Code("site-missing", "warning", "serve", "build/site does not exist; /site/ will answer 404",
          "Build the site first (`pzcat build-site`)."),
+    # GitHub: the pull-request report and comment, issue forms, pipeline runs (pzcat_github; issue 12)
+    Code("github-event", "error", "github", "The GitHub event payload is missing or not the expected event",
+         "Run the command from the workflow that GUIDE.md names, or pass --event with the payload."),
+    Code("github-api", "error", "github", "A GitHub REST API request failed",
+         "Check GITHUB_TOKEN, GITHUB_REPOSITORY and the job's permissions; the message has GitHub's answer."),
+    Code("pr-not-found", "error", "github", "No open pull request has the workflow run's head commit",
+         "Nothing to do: the pull request was closed or pushed to since; the next run posts again."),
+    Code("form-unknown", "error", "github", "The issue is not one of the catalog's forms",
+         "Open the issue from a form (Submit a data product, Request a Combine Redshift Catalogs run)."),
+    Code("form-field-missing", "error", "github", "A required field of the form is empty",
+         "Edit the issue and fill in the field named."),
+    Code("form-bad-name", "error", "github", "The product name holds a path or is not one line",
+         "Give a plain name: no '/', '\\', '..', leading '.' or '~', at most 200 characters."),
+    Code("form-invalid", "error", "github", "A field of the form cannot be read",
+         "Follow the field's description: Files is `URL [sha256=HEX] [role=...]` a line, columns `ROLE=COLUMN`."),
+    Code("download-failed", "error", "github", "A file named by the form could not be downloaded",
+         "Check that the URL is public and answers 200 (open it in a private browser window)."),
+    Code("download-too-large", "error", "github", "A file named by the form is over the download limit",
+         "Split the product, or ask an admin to add it by pull request with `pzcat add --url`."),
+    Code("artifact-invalid", "error", "github", "The report artifact is missing, too large or names another pull request",
+         "Re-run the validate workflow of the pull request; never edit the artifact by hand."),
     # the Photo-z Server API (/api/, issue 14)
     Code("api-not-found", "error", "api", "No API resource at this path, or no such record",
          "See the endpoints in datasette/README.md (The Photo-z Server API); ids from the lists."),
@@ -300,6 +333,28 @@ _ALL = [
          "product_type or created_at."),
     Code("api-bad-page", "error", "api", "The page does not exist",
          "Pages start at 1; count / page_size (default 100, at most 1000) gives the last."),
+    Code("api-bad-body", "error", "api", "The request body is missing a field or is not readable",
+         "Send the fields of the endpoint (JSON, form or multipart), as the pzserver client does."),
+    Code("api-bad-file-name", "error", "api", "An uploaded file name holds a folder or starts with a dot",
+         "Upload files under their bare names (no '/', '\\' or '..')."),
+    Code("api-upload-too-large", "error", "api", "An upload is larger than limits.max_file_bytes",
+         "Keep files under the limit of catalog.yaml, or register big data with `pzcat add --url`."),
+    Code("api-not-owner", "error", "api", "Only the uploader or an admin may change this product",
+         "Ask the uploader or an admin (catalog.yaml admins) to make the change."),
+    Code("api-missing-columns", "error", "api", "The column association misses a required role",
+         "Associate RA, Dec and z (redshift catalogs), z (training sets), RA and Dec (objects)."),
+    Code("api-no-main-file", "error", "api", "The product has no main file yet",
+         "Upload the main file (role 0) before registering or saving the product."),
+    Code("api-main-file", "error", "api", "The main file cannot be removed",
+         "Delete (deprecate) the product and upload a new one instead."),
+    Code("api-git-failed", "error", "api", "A git command of a submission failed",
+         "Check the server log: the work tree under build/api/worktrees and the remote's access."),
+    Code("api-writes-unavailable", "error", "api", "The served catalog is not a git repository",
+         "Serve a git clone: writes through the API become branches and pull requests."),
+    Code("api-pull-request-failed", "error", "api", "The branch was pushed but no pull request opened",
+         "Check PZCAT_GITHUB_REPO, PZCAT_GITHUB_TOKEN and PZCAT_GITHUB_API; open the PR by hand."),
+    Code("api-submission-unsaved", "error", "api", "The product is still being registered",
+         "Finish the upload (save) before downloading the product."),
     Code("api-error", "error", "api", "The server could not answer this API request",
          "Retry; if it persists, report the request and the server log."),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -75,8 +76,15 @@ class CatalogConfig(BaseModel):
         return bool(user) and user.lower() in {a.lower() for a in self.admins}
 
 
+#: Environment variables that override public URLs of catalog.yaml (a deployment's own URLs).
+URL_ENV = {"PZCAT_SITE_URL": "site_url", "PZCAT_DATASETTE_URL": "datasette_url"}
+
+
 def load_config(root: Path) -> CatalogConfig:
     """Read ``catalog.yaml`` under ``root``.
+
+    ``$PZCAT_SITE_URL`` and ``$PZCAT_DATASETTE_URL``, when set, replace ``site_url`` and
+    ``datasette_url`` (a server or a site deployed somewhere else than catalog.yaml says).
 
     Raises
     ------
@@ -85,16 +93,31 @@ def load_config(root: Path) -> CatalogConfig:
     """
     path = Path(root) / CONFIG_FILE
     try:
-        data = load_yaml(path.read_bytes(), str(path), error=CatalogError)
+        text = path.read_bytes()
     except FileNotFoundError:
         raise CatalogError("catalog-config", f"{path} not found: is this a pzcat repository?",
                            file=str(path)) from None
+    config = parse_config(text, str(path))
+    overrides = {key: os.environ[env] for env, key in URL_ENV.items() if os.environ.get(env)}
+    return config.model_copy(update=overrides) if overrides else config
+
+
+def parse_config(text: str | bytes, source: str = CONFIG_FILE) -> CatalogConfig:
+    """Parse the text of a ``catalog.yaml`` (``source`` names it in errors), with the safe loader.
+
+    Raises
+    ------
+    CatalogError
+        ``catalog-config`` when the text is not YAML or not of the schema.
+    """
+    try:
+        data = load_yaml(text, source, error=CatalogError)
     except CatalogError as exc:
-        raise CatalogError("catalog-config", f"{exc.message} [{exc.code}]", file=str(path)) from None
+        raise CatalogError("catalog-config", f"{exc.message} [{exc.code}]", file=source) from None
     try:
         return CatalogConfig.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"])
-        raise CatalogError("catalog-config", f"{path}: {key}: {first['msg']}", file=str(path),
+        raise CatalogError("catalog-config", f"{source}: {key}: {first['msg']}", file=source,
                            key=key) from None

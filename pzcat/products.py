@@ -6,10 +6,8 @@ the manifest is built and validated, and only then both are moved into place.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import get_args
@@ -32,6 +30,7 @@ from pzcat.manifest import (
     now_utc,
     schema_problems,
 )
+from pzcat.staging import Staging
 from pzcat.tables import guess_format, open_table
 
 #: Column-name patterns (lower-case, full match) that suggest each role, best first.
@@ -162,40 +161,10 @@ def _parse_columns(pairs: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def _install(catalog: Catalog, manifest: Manifest, staged: Path | None) -> Path:
-    """Move a staged product folder into place and write the manifest; validate; undo on error."""
-    from pzcat.validate import validate_manifest
-
-    target = catalog.product_dir(manifest.internal_name)
-    backup = None
-    if staged is not None:
-        if target.exists():
-            backup = target.with_name(f".{target.name}.bak")
-            if backup.exists():
-                shutil.rmtree(backup)
-            os.replace(target, backup)
-        os.replace(staged, target)
-    path = catalog.manifest_path(manifest.internal_name)
-    old_text = path.read_text(encoding="utf-8") if path.exists() else None
-    catalog.save(manifest)
-    report = validate_manifest(catalog, path)
-    if report.valid:
-        if backup is not None:
-            shutil.rmtree(backup)
-        return path
-    # undo everything
-    if old_text is None:
-        path.unlink()
-    else:
-        path.write_text(old_text, encoding="utf-8")
-    if staged is not None:
-        shutil.rmtree(target)
-        if backup is not None:
-            os.replace(backup, target)
-    catalog.refresh()
-    first = report.errors[0]
-    raise PzcatError(first.code, f"{first.message}; nothing was changed", file=first.file,
-                     column=first.column, rows=first.rows)
+def _install(catalog: Catalog, manifest: Manifest) -> Path:
+    """Write and validate a manifest whose files do not change (the one staging transaction)."""
+    with Staging(catalog, manifest.internal_name, kind="edit") as stage:
+        return stage.commit(manifest)
 
 
 def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: str,
@@ -245,9 +214,8 @@ def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: 
         raise PzcatError("file-exists", f"product {internal} exists already")
     overrides = _parse_columns(columns)
     check_format(fmt)
-    catalog.products_dir.mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(dir=catalog.products_dir, prefix=f".{internal}.", suffix=".tmp"))
-    try:
+    with Staging(catalog, internal, kind="add") as stage:
+        staged = stage.folder
         files: list[FileEntry] = []
         roles = ([("main", main_file)] if main_file else []) + \
             ([("description", description_file)] if description_file else []) + \
@@ -289,11 +257,10 @@ def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: 
         except ValidationError as exc:
             code, key, msg = schema_problems(exc)[0]
             raise PzcatError(code, f"{msg}; nothing was changed", key=key) from None
-        _install(catalog, manifest, staged if files and any(f.path for f in files) else None)
+        if files and any(f.path for f in files):
+            stage.place()
+        stage.commit(manifest)
         return manifest
-    finally:
-        if staged.exists():
-            shutil.rmtree(staged)
 
 
 def _bump(manifest: Manifest) -> Manifest:
@@ -307,8 +274,8 @@ def _edit_files(catalog: Catalog, manifest: Manifest, new_files: list[FileEntry]
     """Write a new version whose product folder is the old one plus ``copy`` minus ``remove``."""
     internal = manifest.internal_name
     current = catalog.product_dir(internal)
-    staged = Path(tempfile.mkdtemp(dir=catalog.products_dir, prefix=f".{internal}.", suffix=".tmp"))
-    try:
+    with Staging(catalog, internal, kind="edit") as stage:
+        staged = stage.folder
         if current.exists():
             for item in current.iterdir():
                 if item.name in remove:
@@ -325,11 +292,9 @@ def _edit_files(catalog: Catalog, manifest: Manifest, new_files: list[FileEntry]
                 shutil.copy2(src, staged / name)
         manifest.files = new_files
         _bump(manifest)
-        _install(catalog, manifest, staged)
+        stage.place()
+        stage.commit(manifest)
         return manifest
-    finally:
-        if staged.exists():
-            shutil.rmtree(staged)
 
 
 def edit_product(catalog: Catalog, key: str, *, author: str | None = None,
@@ -365,7 +330,7 @@ def edit_product(catalog: Catalog, key: str, *, author: str | None = None,
     if manifest.model_dump() == original.model_dump():
         raise UsageError("usage", "nothing to change: give at least one option")
     _bump(manifest)
-    _install(catalog, manifest, None)
+    _install(catalog, manifest)
     return manifest
 
 
@@ -381,7 +346,7 @@ def attach_file(catalog: Catalog, key: str, *, file: Path | None = None, url: st
     if url:
         manifest.files.append(FileEntry(role=role, url=url, format=fmt or "other"))
         _bump(manifest)
-        _install(catalog, manifest, None)
+        _install(catalog, manifest)
         return manifest
     src = Path(file)
     if not src.exists():
@@ -420,5 +385,5 @@ def deprecate_product(catalog: Catalog, key: str, reason: str) -> Manifest:
     manifest.status = "deprecated"
     manifest.deprecation_reason = reason.strip()
     _bump(manifest)
-    _install(catalog, manifest, None)
+    _install(catalog, manifest)
     return manifest

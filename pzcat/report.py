@@ -7,6 +7,7 @@ JSON or GitHub workflow annotations; the CLI exits ``int(not report.valid)``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -163,14 +164,18 @@ class Report:
                      f"{d['warnings']} warnings")
         return "\n".join(lines)
 
-    def to_github(self) -> str:
-        """GitHub workflow commands (``::error file=...,title=...::message``), then a summary."""
+    def to_github(self, line_of: Callable[[Issue], int | None] | None = None) -> str:
+        """GitHub workflow commands (``::error file=...,line=...,title=...::message``), then a
+        summary; ``line_of`` gives an issue's line in its file (the manifest key's line)."""
         lines = []
         for issue in self.all_issues:
             level = "error" if issue.severity == "error" else "warning"
             props = []
             if issue.file:
                 props.append(f"file={_gh_escape_prop(issue.file)}")
+                line = line_of(issue) if line_of else None
+                if line:
+                    props.append(f"line={line}")
             props.append(f"title={_gh_escape_prop(issue.code)}")
             msg = issue.message + (f" Fix: {issue.fix}" if issue.fix else "")
             lines.append(f"::{level} {','.join(props)}::{_gh_escape(msg)}")

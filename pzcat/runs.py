@@ -36,6 +36,7 @@ from pzcat.clitools import coded, open_catalog, root_option
 from pzcat.errors import PzcatError
 from pzcat.files import path_digest
 from pzcat.manifest import STANDARD_ROLES, ColumnRole, Manifest, load_manifest_data, now_utc
+from pzcat.staging import Staging
 
 PIPELINES_GROUP = "pzcat.pipelines"
 
@@ -103,9 +104,8 @@ def pipeline_of(manifest: Manifest) -> Pipeline | None:
 
 def _clean_stale(catalog: Catalog, internal: str) -> None:
     """Remove temporary folders of earlier runs of ``internal`` (interrupted or killed)."""
-    if catalog.products_dir.is_dir():
-        for stale in catalog.products_dir.glob(f".{internal}.run-*"):
-            shutil.rmtree(stale, ignore_errors=True)
+    for stale in Staging.stale(catalog, internal, "run"):
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def _pipeline_manifest(catalog: Catalog, key: str) -> tuple[Manifest, Pipeline]:
@@ -128,7 +128,6 @@ def run_pending(catalog: Catalog, key: str, progress=None) -> Manifest:
         nothing is published.
     """
     from pzcat.products import describe_file
-    from pzcat.validate import validate_manifest
 
     manifest, pipeline = _pipeline_manifest(catalog, key)
     if manifest.status != "pending":
@@ -136,53 +135,43 @@ def run_pending(catalog: Catalog, key: str, progress=None) -> Manifest:
                        "`pzcat reproduce` reruns published products", product=manifest.internal_name)
     internal = manifest.internal_name
     _clean_stale(catalog, internal)
-    catalog.products_dir.mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(dir=catalog.products_dir, prefix=f".{internal}.run-"))
-    target = catalog.product_dir(internal)
     pending_text = catalog.manifest_path(internal).read_text(encoding="utf-8")
     started = now_utc()
     try:
-        result = pipeline.execute(catalog, manifest, staged, progress, strict=True)
-        if target.exists():
-            shutil.rmtree(target)
-        staged.replace(target)
-        fmt = pipeline.output_format(manifest)
-        entry_path = target / result.files[0]["path"].split("/")[0]
-        entry = describe_file(entry_path, catalog.relative(entry_path), "main", fmt)
-        names = {c.name for c in entry.columns or []}
-        for col in entry.columns or []:
-            role = next((r for r, c in pipeline.output_roles.items() if c == col.name), None)
-            if role and not col.ucd:
-                col.ucd = STANDARD_ROLES.get(role)
-        published = manifest.model_copy(deep=True)
-        published.files = [entry]
-        published.columns = {r: ColumnRole(column=c, ucd=STANDARD_ROLES.get(r))
-                             for r, c in pipeline.output_roles.items() if c in names}
-        published.status = "published"
-        published.updated = now_utc()
-        prov = published.provenance
-        prov.software = result.versions
-        prov.started, prov.ended = started, published.updated
-        prov.summary = result.summary | {"timings_s": result.timings, "executor": result.executor,
-                                         "rows": result.rows}
-        prov.error = None
-        path = catalog.save(published)
-        report = validate_manifest(catalog, path)
-        if not report.valid:
-            first = report.errors[0]
-            raise RunError(first.code, f"the output does not validate: {first.message}")
+        with Staging(catalog, internal, kind="run") as stage:
+            result = pipeline.execute(catalog, manifest, stage.folder, progress, strict=True)
+            target = stage.place()
+            fmt = pipeline.output_format(manifest)
+            entry_path = target / result.files[0]["path"].split("/")[0]
+            entry = describe_file(entry_path, catalog.relative(entry_path), "main", fmt)
+            names = {c.name for c in entry.columns or []}
+            for col in entry.columns or []:
+                role = next((r for r, c in pipeline.output_roles.items() if c == col.name), None)
+                if role and not col.ucd:
+                    col.ucd = STANDARD_ROLES.get(role)
+            published = manifest.model_copy(deep=True)
+            published.files = [entry]
+            published.columns = {r: ColumnRole(column=c, ucd=STANDARD_ROLES.get(r))
+                                 for r, c in pipeline.output_roles.items() if c in names}
+            published.status = "published"
+            published.updated = now_utc()
+            prov = published.provenance
+            prov.software = result.versions
+            prov.started, prov.ended = started, published.updated
+            prov.summary = result.summary | {"timings_s": result.timings,
+                                             "executor": result.executor, "rows": result.rows}
+            prov.error = None
+            try:
+                stage.commit(published)
+            except PzcatError as exc:
+                raise RunError(exc.code, f"the output does not validate: {exc.message}") from None
         return published
-    except PzcatError as exc:
-        if target.exists():
-            shutil.rmtree(target)
+    except PzcatError as exc:  # the staging transaction put everything back; record the error
         failed = Manifest.model_validate(load_manifest_data(pending_text, internal))
         failed.provenance.error = {"code": exc.code, "message": exc.message,
                                    "time": now_utc().isoformat()}
         catalog.save(failed)
         raise
-    finally:
-        if staged.exists():
-            shutil.rmtree(staged)
 
 
 def pending_names(catalog: Catalog) -> list[str]:

@@ -20,11 +20,11 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import ValidationError
 
-from pzcat import git
+from pzcat import changes, git
 from pzcat.catalog import Catalog
 from pzcat.checks import ValueChecks
 from pzcat.errors import ManifestError, PzcatError
-from pzcat.files import is_lfs_pointer, path_digest
+from pzcat.files import escaping_links, is_lfs_pointer, path_digest, path_size
 from pzcat.manifest import (
     NO_PZ_CODE_TYPES,
     NO_RELEASE_TYPES,
@@ -77,6 +77,7 @@ def validate_catalog(catalog: Catalog, paths: list[Path] | None = None,
         except PzcatError as exc:
             report.catalog_issues.append(Issue.from_error(exc))
             return report
+        _change_rules(catalog, changed_since, changed, author, report)
     if paths:
         selected = [Path(p).resolve() for p in paths]
     elif changed is not None:
@@ -100,6 +101,21 @@ def validate_catalog(catalog: Catalog, paths: list[Path] | None = None,
         rows += prod.stats.get("rows", 0) or 0
     report.stats.update({"rows": rows, "seconds": round(time.perf_counter() - start, 3)})
     return report
+
+
+def _change_rules(catalog: Catalog, ref: str, changed: set[str], author: str | None,
+                  report: Report) -> None:
+    """Products are never deleted; with an author, paths outside manifests/ and products/ are
+    admin-only (see :mod:`pzcat.changes`)."""
+    for rel in changes.deleted_manifests(catalog.root, ref, changed):
+        report.catalog_issues.append(Issue(
+            "product-deleted", f"{rel} exists at {ref} and was deleted; products are never "
+            "deleted (restore it and run `pzcat deprecate`)", file=rel))
+    if author is not None and not catalog.config.is_admin(author):
+        for rel in changes.admin_only_paths(changed):
+            report.catalog_issues.append(Issue(
+                "admin-only-path", f"{rel} may be changed by an admin only ({author} is not one "
+                "of the base branch's admins)", file=rel))
 
 
 def _touched(catalog: Catalog, manifest_path: Path, changed: set[str]) -> bool:
@@ -273,14 +289,23 @@ def _files(catalog: Catalog, m: Manifest, prod: ProductReport, check_tables: boo
                 prod.add("not-regular-file", f"{rel}: format hats needs a folder", file=rel,
                          key=f"{key}.format")
                 continue
+            escapes = escaping_links(target)
+            for link in escapes[:10]:
+                inner = f"{rel.rstrip('/')}/{link.relative_to(target).as_posix()}"
+                prod.add("symlink-escape", f"{inner} is a link to {link.resolve()}, outside {rel}",
+                         file=inner, key=f"{key}.path")
+            if escapes:
+                continue
         elif not target.is_file():
             prod.add("not-regular-file", f"{rel} is not a regular file", file=rel, key=f"{key}.path")
             continue
-        size, digest = path_digest(target)
+        size = path_size(target)  # stat only: a file over the limit is refused before reading
         if size > limit:
             prod.add("file-too-large", f"{rel} is {size:,} bytes, over the {limit:,}-byte limit; host "
                      "it elsewhere and register it with `pzcat attach --url URL`", file=rel,
                      key=f"{key}.size")
+            continue
+        size, digest = path_digest(target)
         if entry.size is not None and entry.size != size:
             prod.add("size-mismatch", f"{rel} is {size:,} bytes, the manifest says {entry.size:,}",
                      file=rel, key=f"{key}.size")

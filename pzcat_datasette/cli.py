@@ -85,8 +85,9 @@ def token_group() -> None:
 @token_group.command("create")
 @click.argument("user")
 @click.option("--expires", default="30d", show_default=True, help="Lifetime: 30d, 12h, 15m...")
-@click.option("--scope", type=click.Choice(["download", "read"]), default="download",
-              show_default=True, help="download (files and previews) or read (previews only).")
+@click.option("--scope", type=click.Choice(["download", "read", "write"]), default="download",
+              show_default=True, help="download (files and previews), read (previews only) or "
+              "write (also changes through /api/).")
 @coded
 def token_create(user: str, expires: str, scope: str) -> None:
     """Print a new token for USER (only the token on stdout, details on stderr).

@@ -43,6 +43,7 @@ from pzcat.colstats import ColumnStats
 from pzcat.errors import PzcatError
 from pzcat.links import Links
 from pzcat.manifest import STANDARD_ROLES, Manifest
+from pzcat.readers.base import check_column_names
 from pzcat.sky import healpix_nested
 
 #: Bump when the layout of previews.db changes: forces a full rebuild.
@@ -229,6 +230,7 @@ def _import_table(conn: sqlite3.Connection, catalog: Catalog, manifest: Manifest
     if first is None:
         raise PzcatError("preview-skipped", f"{name}: the main table has no rows", product=name)
     columns = [str(c) for c in first.columns]
+    check_column_names(columns, path)  # the validator's limits: SQLite's columns, NUL bytes
     if len(set(c.lower() for c in columns)) != len(columns):
         raise PzcatError("preview-skipped", f"{name}: column names differ only by case",
                          product=name)

@@ -44,9 +44,10 @@ SECRET_ENV = "PZCAT_SECRET"
 MIN_SECRET_LENGTH = 16
 TOKEN_PREFIX = "pzc1"
 LINK_PREFIX = "pzl1"
-SCOPES = ("download", "read")
-#: What each scope grants: a download token also reads previews.
-GRANTS = {"download": {"download", "read"}, "read": {"read"}}
+SCOPES = ("download", "read", "write")
+#: What each scope grants: a download token also reads previews; a write token (changes through the
+#: Photo-z Server API) also downloads and reads.
+GRANTS = {"download": {"download", "read"}, "read": {"read"}, "write": {"write", "download", "read"}}
 REVOKED_FILE = Path("tokens") / "revoked.yaml"
 MAX_TOKEN_CHARS = 4096
 
@@ -187,8 +188,9 @@ def create_token(user: str, scope: str = "download", expires: str | int | timede
     ----------
     user : str
         Who the token is for (GitHub user name or e-mail).
-    scope : {"download", "read"}
-        ``download`` grants downloads and previews, ``read`` previews only.
+    scope : {"download", "read", "write"}
+        ``download`` grants downloads and previews, ``read`` previews only, ``write`` also
+        changes through the API (``/api/``).
     expires : str, int or timedelta
         Lifetime: ``30d``, ``12h``... or seconds.
     """

@@ -35,7 +35,8 @@ import yaml
 import site_builder  # noqa: F401 - registers the site's error code
 from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
-from pzcat.files import atomic_write_text
+from pzcat.files import atomic_write_bytes, atomic_write_text
+from pzcat.html import clean_document
 from site_builder import render
 from site_builder.collect import (
     PARALLEL_MIN,
@@ -85,8 +86,7 @@ def _write_if_changed(path: Path, text: str) -> bool:
             return False
     except OSError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    atomic_write_bytes(path, data, durable=False)
     return True
 
 
@@ -164,9 +164,6 @@ def _page_key(rec: dict[str, Any], histories: dict[str, list[dict[str, Any]]], h
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-_SCRIPT = re.compile(r"<script\b.*?</script\s*>|<script\b[^>]*/>", re.I | re.S)
-
-
 def _write_product(out_dir: Path, shell: render.Shell | None, data: SiteData, m) -> None:
     """Write product/<name>/index.html (plots inline), its description file and its JSON.
 
@@ -178,19 +175,24 @@ def _write_product(out_dir: Path, shell: render.Shell | None, data: SiteData, m)
     folder.mkdir(parents=True, exist_ok=True)
     content = render.render_product_content(ctx)
     html = shell.page(m.internal_name, m.name, content) if shell else content
-    (folder / "index.html").write_text(html, encoding="utf-8")
+    atomic_write_text(folder / "index.html", html, durable=False)
     frame = ctx["description_frame"]
     target = folder / "description.html"
     if frame and Path(frame["source"]).is_file():
-        # shown with sandbox="" (no script runs); scripts are also dropped from the copy so the
-        # browser does not log each blocked one as an error
+        # sanitised (pzcat.html), shown with sandbox="" and served with CSP: sandbox
         raw = Path(frame["source"]).read_bytes().decode("utf-8", "replace")
-        target.write_text(_SCRIPT.sub("", raw), encoding="utf-8")
+        atomic_write_text(target, clean_document(raw), durable=False)
     elif target.exists():
         target.unlink()
+    for f in ctx["files"]:
+        # auxiliary images shown inline: copied next to the page (public like the page itself)
+        if f["image"] and Path(f["source"]).is_file():
+            dest = folder / f["image"]
+            if not dest.exists() or dest.stat().st_size != Path(f["source"]).stat().st_size:
+                shutil.copyfile(f["source"], dest)
     api = out_dir / "api" / "products" / f"{m.internal_name}.json"
-    api.write_text(render.dumps(render.product_api(ctx, data.stats.get(m.internal_name))),
-                   encoding="utf-8")
+    atomic_write_text(api, render.dumps(render.product_api(ctx, data.stats.get(m.internal_name))),
+                      durable=False)
 
 
 class _Job:
@@ -235,7 +237,7 @@ def _wrap_chunk(indices: list[int]) -> int:
 
 def _wrap_page(out_dir: Path, shell: render.Shell, name: str, title: str) -> None:
     page = out_dir / "product" / name / "index.html"
-    page.write_text(shell.page(name, title, page.read_text(encoding="utf-8")), encoding="utf-8")
+    atomic_write_text(page, shell.page(name, title, page.read_text(encoding="utf-8")), durable=False)
 
 
 def _map(func: Callable[[list[int]], Any], n: int, workers: int) -> list:
@@ -451,13 +453,13 @@ def _index_products(site: Path, summaries: list[dict[str, Any]]) -> None:
     index["docs"] = [d for d in index.get("docs", []) if "/" + render.SHELL_NAME not in
                      "/" + d.get("location", "")]
     index["docs"].extend(search_entry(s) for s in summaries)
-    path.write_text(json.dumps(index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    atomic_write_text(path, json.dumps(index, ensure_ascii=False, separators=(",", ":")),
+                      durable=False)
 
 
 def _strip_sitemap(site: Path) -> None:
     """Drop the page shell from sitemap.xml (and its .gz) that mkdocs wrote."""
     import gzip
-    import re
 
     path = site / "sitemap.xml"
     if not path.exists():
@@ -465,10 +467,10 @@ def _strip_sitemap(site: Path) -> None:
     text = path.read_text(encoding="utf-8")
     text = re.sub(r"\s*<url>\s*<loc>[^<]*/product/" + render.SHELL_NAME + r"/</loc>.*?</url>", "",
                   text, flags=re.S)
-    path.write_text(text, encoding="utf-8")
+    atomic_write_text(path, text, durable=False)
     gz = site / "sitemap.xml.gz"
     if gz.exists():
-        gz.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
+        atomic_write_bytes(gz, gzip.compress(text.encode("utf-8"), mtime=0), durable=False)
 
 
 def site_size(out_dir: Path) -> int:

@@ -28,7 +28,7 @@ from typing import Any
 from pzcat.catalog import Catalog
 from pzcat.config import CatalogConfig
 from pzcat.errors import PzcatError
-from pzcat.files import is_lfs_pointer
+from pzcat.files import atomic_write_text, is_lfs_pointer
 from pzcat.git import git_head, is_ancestor, manifest_histories
 from pzcat.manifest import Manifest, load_manifest_data, parse_manifest
 from site_builder.stats import STATS_VERSION, table_stats
@@ -38,6 +38,8 @@ Progress = Callable[[str], None]
 PARALLEL_MIN = 64
 #: Bump when the cached objects change shape.
 CACHE_VERSION = 3  # 3: summaries computed with the statistics
+#: Records hold statistics keys: a new STATS_VERSION makes them stale too.
+RECORDS_VERSION = f"{CACHE_VERSION}.{STATS_VERSION}"
 
 
 @dataclass
@@ -86,10 +88,7 @@ def _read_json(path: Path) -> Any:
 
 def _write_json(path: Path, data: Any) -> None:
     """Write through a rename (no fsync: a lost cache entry is only recomputed)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, separators=(",", ":")), durable=False)
 
 
 def summary(m: Manifest, cfg: CatalogConfig, stats: dict[str, Any] | None) -> dict[str, Any]:
@@ -151,14 +150,14 @@ class Scan:
 
     def save(self, cache_dir: Path) -> None:
         if self.misses or set(self.entries) != set(self.cached):
-            _write_json(_records_cache(cache_dir), {"version": CACHE_VERSION,
+            _write_json(_records_cache(cache_dir), {"version": RECORDS_VERSION,
                                                     "entries": self.entries})
 
 
 def scan_records(catalog: Catalog, cache_dir: Path) -> Scan:
     """Which manifests changed since the records cache (by size and mtime, then sha1 of the text)."""
     stored = _read_json(_records_cache(cache_dir)) or {}
-    cache = stored.get("entries", {}) if stored.get("version") == CACHE_VERSION else {}
+    cache = stored.get("entries", {}) if stored.get("version") == RECORDS_VERSION else {}
     hits: dict[str, dict[str, Any]] = {}
     misses: list[dict[str, Any]] = []
     folder = catalog.manifest_dir

@@ -15,18 +15,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
-from xml.etree.ElementTree import Element
 
 import markdown
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markdown.extensions import Extension
-from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup, escape
 
 from pzcat.codes import codes_markdown
 from pzcat.config import CatalogConfig
 from pzcat.errors import PzcatError
+from pzcat.html import clean_html
 from pzcat.links import Links
 from pzcat.manifest import NO_PZ_CODE_TYPES, NO_RELEASE_TYPES, REQUIRED_ROLES, Manifest
 from pzcat.safeyaml import load_yaml
@@ -41,7 +40,7 @@ CONTENT_MARK = "@@PZ_CONTENT@@"
 #: Replaced in assets/pzcat.js by the link configuration (see pzcat.links).
 LINKS_MARK = "/*@@PZ_LINKS@@*/null"
 #: Bump when a product page's content changes for reasons the templates do not show.
-RENDER_VERSION = 1
+RENDER_VERSION = 2
 LATEST_PER_GROUP = 20
 
 _md_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False,
@@ -52,22 +51,12 @@ _html_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
 
 # -- safe Markdown for user text ---------------------------------------------------------------------
 
-class _SafeLinks(Treeprocessor):
-    def run(self, root: Element) -> None:
-        for node in root.iter():
-            for attr in ("href", "src"):
-                value = node.get(attr)
-                if value and value.strip().lower().startswith(("javascript:", "data:", "vbscript:")):
-                    node.set(attr, "#")
-
-
 class _NoRawHtml(Extension):
-    """Raw HTML in user Markdown is shown as text, and script-like links are dropped."""
+    """Raw HTML in user Markdown is shown as text (the output is then sanitised, see below)."""
 
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         md.preprocessors.deregister("html_block")
         md.inlinePatterns.deregister("html")
-        md.treeprocessors.register(_SafeLinks(md), "pz_safe_links", 0)
 
 
 _markdown = markdown.Markdown(extensions=["tables", "fenced_code", "sane_lists", _NoRawHtml()])
@@ -77,9 +66,9 @@ MAX_PAGE_COLUMNS = 30
 
 
 def safe_markdown(text: str) -> Markup:
-    """User Markdown -> HTML with raw HTML escaped (descriptions are untrusted)."""
+    """User Markdown -> HTML with raw HTML escaped, sanitised (:func:`pzcat.html.clean_html`)."""
     _markdown.reset()
-    return Markup(_markdown.convert(text or ""))
+    return Markup(clean_html(_markdown.convert(text or "")))
 
 
 # -- small formatting helpers ----------------------------------------------------------------------
@@ -159,6 +148,22 @@ def translation_surveys(root: Path) -> tuple[list[str], str]:
     return [], ""
 
 
+def flags_page(root: Path) -> str:
+    """The flags translation file the pipeline uses, as a page (product pages link to it)."""
+    path = translation_file(root)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        text = ""
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest() if text else ""
+    fence = "````"
+    body = (f"The file `pipelines/data/flags_translation.yaml` (sha256 `{digest}`) that the Combine\n"
+            "Redshift Catalogs pipeline uses to translate each survey's quality flags and object types\n"
+            "into `z_flag_homogenized` and `type_homogenized` (see [Pipelines](../index.md)).\n\n"
+            f"{fence}yaml\n{text}\n{fence}\n") if text else "No translation file in this catalog.\n"
+    return "---\ntitle: Flags translation\n---\n# Flags translation\n\n" + body
+
+
 def narrative_pages(data: SiteData, summaries: list[dict[str, Any]]) -> dict[str, str]:
     """Relative path under docs/ -> Markdown text, for every page mkdocs builds."""
     cfg = data.catalog.config
@@ -181,6 +186,7 @@ def narrative_pages(data: SiteData, summaries: list[dict[str, Any]]) -> dict[str
             releases=release_rows(cfg, summaries), **common),
         "pipelines/index.md": _md_env.get_template("pipelines.md.j2").render(
             surveys=surveys, translation_source=source, **common),
+        "pipelines/flags_translation/index.md": flags_page(data.catalog.root),
         "contribute/index.md": _md_env.get_template("contribute.md.j2").render(**common),
         "downloads/index.md": _md_env.get_template("downloads.md.j2").render(
             server=Links.of(cfg).server("downloads/", ""), **common),
@@ -219,6 +225,121 @@ def _history_rows(entries: list[dict[str, Any]], repo_url: str) -> list[dict[str
         rows.append({"date": fmt_time(e["date"]), "author": e["author"], "subject": e["subject"],
                      "short": e["commit"][:8], "url": url})
     return rows
+
+
+#: Auxiliary images up to this size are copied next to the product page and shown inline.
+INLINE_IMAGE_MAX_BYTES = 2 * 1024 * 1024
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp")
+
+
+def _median_from_nz(nz: dict[str, Any] | None) -> float | None:
+    """The median redshift from the fine n(z) histogram (to within its bin width)."""
+    if not nz or not nz.get("n"):
+        return None
+    half, seen = nz["n"] / 2, 0
+    for idx, count in nz["bins"]:
+        seen += count
+        if seen >= half:
+            return (idx + 0.5) * nz["step"]
+    return None
+
+
+def _fmt_deg(v: Any) -> str:
+    return f"{v:.2f}°" if isinstance(v, int | float) else "?"
+
+
+def summary_card(m: Manifest, stats: dict[str, Any] | None, n_rows: Any) -> list[tuple[str, str]]:
+    """The facts a scientist looks for first: rows, redshifts, sky area and footprint, files."""
+    facts: list[tuple[str, str]] = []
+    if isinstance(n_rows, int):
+        facts.append(("Rows", f"{n_rows:,}"))
+    cols = {c["name"]: c for c in (stats or {}).get("columns", [])}
+    z = cols.get(m.column_for("z") or "")
+    if z and isinstance(z.get("min"), int | float) and isinstance(z.get("max"), int | float):
+        text = f"{z['min']:.3g} – {z['max']:.3g}"
+        median = _median_from_nz((stats or {}).get("nz"))
+        if median is not None:
+            text += f", median {median:.3g}"
+        facts.append((f"Redshift ({m.column_for('z')})", text))
+    ra, dec = cols.get(m.column_for("ra") or ""), cols.get(m.column_for("dec") or "")
+    area = (stats or {}).get("area_deg2")
+    if area is not None:
+        facts.append(("Sky area", f"≈ {area:,.1f} deg²" if area >= 1 else f"≈ {area:.2f} deg²"))
+    if ra and dec:
+        facts.append(("Footprint", f"RA {_fmt_deg(ra.get('min'))} – {_fmt_deg(ra.get('max'))}, "
+                                   f"Dec {_fmt_deg(dec.get('min'))} – {_fmt_deg(dec.get('max'))}"))
+    total = sum(f.size or 0 for f in m.files)
+    main = m.main_file
+    facts.append(("Files", f"{len(m.files)} ({human_size(total)})"
+                  + (f", main {main.format}" if main else "")))
+    return facts
+
+
+def _input_name(catalog, internal_name: str) -> str:
+    """An input product's display name, read from the first lines of its manifest (no parse)."""
+    try:
+        with open(catalog.manifest_path(internal_name), encoding="utf-8") as fh:
+            for _, line in zip(range(40), fh, strict=False):
+                if line.startswith("name:"):
+                    value = line[5:].strip().strip("'\"")
+                    return value or internal_name
+    except OSError:
+        pass
+    return internal_name
+
+
+def translation_file(root: Path) -> Path:
+    """The flags translation file the pipeline uses: the catalog's own, else the pipeline's default."""
+    own = root / "pipelines" / "data" / "flags_translation.yaml"
+    if own.is_file():
+        return own
+    from pipelines.combine.config import DEFAULT_FLAGS_FILE
+
+    return Path(DEFAULT_FLAGS_FILE)
+
+
+def _translation_digest(root: Path) -> str:
+    path = translation_file(root)
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def pipeline_summary(m: Manifest, root: Path) -> dict[str, Any] | None:
+    """The run summary of a pipeline product, in words and numbers (instead of raw YAML)."""
+    pv = m.provenance
+    if not pv or not pv.summary:
+        return None
+    sm = pv.summary if isinstance(pv.summary, dict) else {}
+    dup = sm.get("duplicates") or {}
+    modes = {"no": "stacked, duplicates not resolved",
+             "mark": "duplicates identified and marked with tie_result, every row kept",
+             "remove": "duplicates removed: only the best measurement of each object kept"}
+    rows = [("Rows in", sm.get("rows_total_in")), ("Rows out", sm.get("rows_total_out"))]
+    if dup:
+        selected = None
+        rows += [("Pairs of neighbours", dup.get("pairs")), ("Groups of duplicates", dup.get("groups")),
+                 ("Objects in groups", dup.get("objects_in_groups")),
+                 ("Stars (z_flag_homogenized = 6)", dup.get("stars")),
+                 ("Eliminated rows (tie_result = 0)", dup.get("eliminated_rows")),
+                 ("Hard ties (tie_result = 2)", dup.get("hard_tie_rows"))]
+        decided = [(k.replace("groups_decided_by_", ""), v) for k, v in dup.items()
+                   if k.startswith("groups_decided_by_") and v]
+        if decided:
+            selected = ", ".join(f"{v:,} by {k}" for k, v in decided)
+            rows.append(("Groups decided", selected))
+    flags = sm.get("flags_file") or {}
+    current = _translation_digest(root)
+    cfg = pv.config if isinstance(pv.config, dict) else {}
+    return {"mode": modes.get(str(sm.get("mode") or cfg.get("duplicates")), str(sm.get("mode", ""))),
+            "rows": [(k, f"{v:,}" if isinstance(v, int) else str(v)) for k, v in rows if v is not None],
+            "flags_name": flags.get("name", ""),
+            "flags_sha": flags.get("sha256", ""),
+            "flags_current": bool(flags.get("sha256")) and flags.get("sha256") == current,
+            "radius": cfg.get("crossmatch_radius_arcsec"), "delta_z": cfg.get("delta_z_threshold"),
+            "priority": ", ".join(cfg.get("tiebreaking_priority") or []),
+            "seconds": (sm.get("timings_s") or {}).get("total")}
 
 
 def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
@@ -265,8 +386,13 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
         if f.path:   # one file (a HATS folder comes in the product's zip)
             download = links.server(page, f"-/download/{name}/{quote(f.filename)}" if
                                     f.format != "hats" else f"-/download/{name}.zip")
+        image = ""
+        if f.path and f.role == "auxiliary" and f.filename.lower().endswith(IMAGE_SUFFIXES) \
+                and (f.size or 0) <= INLINE_IMAGE_MAX_BYTES:
+            image = f.filename        # copied next to the page by build._write_product
         files.append({"role": f.role, "name": f.filename, "url": f.url, "format": f.format,
-                      "download": download,
+                      "download": download, "image": image,
+                      "source": str(data.catalog.resolve(f)) if image else "",
                       "size": human_size(f.size), "size_bytes": f.size if f.size is not None else "",
                       "rows": f"{f.n_rows:,}" if f.n_rows is not None else "",
                       "sha256": f.sha256 or "", "description": f.description or ""})
@@ -317,8 +443,20 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
     prov_yaml = ""
     if m.provenance:
         prov = m.provenance.model_dump(mode="json", exclude_none=True,
-                                       include={"config", "software", "summary", "error"})
+                                       include={"config", "software", "error"})
         prov_yaml = yaml.safe_dump(prov, sort_keys=True, allow_unicode=True, width=100).strip()
+    inputs = []
+    if m.provenance and m.provenance.inputs:
+        for i in m.provenance.inputs:
+            files_ = [((f.get("path") or "").rsplit("/", 1)[-1], (f.get("sha256") or "")[:16])
+                      for f in (i.files or [])]
+            summ = m.provenance.summary or {}
+            n_in = (summ.get("rows_in") or {}).get(i.internal_name)
+            n_out = (summ.get("rows_out") or {}).get(i.internal_name)
+            inputs.append({"internal_name": i.internal_name, "version": i.version or "",
+                           "rows_in": f"{n_in:,}" if isinstance(n_in, int) else "",
+                           "rows_out": f"{n_out:,}" if isinstance(n_out, int) else "",
+                           "display": _input_name(data.catalog, i.internal_name), "files": files_})
     history = data.histories.get(f"manifests/{name}.yaml", [])
     # Datasette has a preview table exactly when the main file is a readable table
     has_table = bool(main and main.is_table and main.path and stats and not stats.get("error"))
@@ -332,6 +470,8 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
         "datasette_url": links.server(page, f"previews/{name}"),
         "token_url": links.server(page, "-/token"),
         "links": links, "has_table": has_table,
+        "card": summary_card(m, stats, n_rows), "pipeline": pipeline_summary(m, data.catalog.root),
+        "inputs": inputs, "size": human_size(sum(f.size or 0 for f in m.files)),
         "site_url": cfg.site_url,
         "description_html": description_html, "description_frame": frame,
         "stats_error": (stats or {}).get("error"), "preview": preview,

@@ -18,10 +18,11 @@ import pyarrow.parquet as pq
 
 from pzcat.colstats import ColumnStats
 from pzcat.errors import PzcatError
+from pzcat.readers.base import MAX_COLUMNS
 from pzcat.tables import CsvReader, open_table
 
 #: Bump when the shape or meaning of the statistics changes (invalidates the cache).
-STATS_VERSION = 4
+STATS_VERSION = 5
 PREVIEW_ROWS = 10
 #: Preview at most this many columns (every column is in the Columns table and in Datasette).
 PREVIEW_COLUMNS = 20
@@ -34,6 +35,10 @@ SKY_W, SKY_H = 160, 80
 #: Fine n(z) histogram: bins of this width from 0 up to Z_MAX (rebinned when plotted).
 Z_STEP = 0.005
 Z_MAX = 20.0
+#: Sky area: an equal-area grid (RA x sin Dec) of AREA_W x AREA_H cells of 4π/(W·H) sr each
+#: (0.16 deg²); the area is that of the cells holding at least one object.
+AREA_W, AREA_H = 720, 360
+AREA_CELL_DEG2 = 4 * math.pi * (180 / math.pi) ** 2 / (AREA_W * AREA_H)
 
 
 def _fmt(value: Any) -> Any:
@@ -110,11 +115,16 @@ def _arrow_numeric(t: pa.DataType) -> bool:
 def _arrow_batches(path: Path, fmt: str):
     """pyarrow record batches of a Parquet or CSV file (None: use the pandas readers)."""
     if fmt == "parquet" and path.is_file():
-        return pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, use_threads=False)
+        pf = pq.ParquetFile(path)
+        if pf.metadata.num_columns > MAX_COLUMNS:
+            return None  # the pzcat reader refuses it with its code
+        return pf.iter_batches(batch_size=BATCH_ROWS, use_threads=False)
     if fmt == "csv" and path.is_file() and path.stat().st_size <= ARROW_CSV_MAX_BYTES:
         # pyarrow's streaming CSV reader holds the whole file: only for small files; larger
         # ones go through pzcat's bounded-memory CSV reader below
-        delimiter, header = CsvReader(path).dialect()
+        reader = CsvReader(path)
+        delimiter, header = reader.dialect()
+        reader.check_width(delimiter)  # too-many-columns before pyarrow sees the file
         return pacsv.open_csv(
             path, read_options=pacsv.ReadOptions(block_size=8 << 20, use_threads=False,
                                                  autogenerate_column_names=not header),
@@ -161,6 +171,7 @@ class _PlotAcc:
     def __init__(self, ra: str | None, dec: str | None, z: str | None) -> None:
         self.ra, self.dec, self.z = ra, dec, z
         self.sky = np.zeros(SKY_W * SKY_H, dtype=np.int64) if ra and dec else None
+        self.area = np.zeros(AREA_W * AREA_H, dtype=bool) if ra and dec else None
         self.nz = np.zeros(int(Z_MAX / Z_STEP) + 1, dtype=np.int64) if z else None
         self.z_out = 0
 
@@ -175,6 +186,10 @@ class _PlotAcc:
                 ix = np.clip(((x + half_w) / (2 * half_w) * SKY_W).astype(int), 0, SKY_W - 1)
                 iy = np.clip(((half_h - y) / (2 * half_h) * SKY_H).astype(int), 0, SKY_H - 1)
                 self.sky += np.bincount(iy * SKY_W + ix, minlength=SKY_W * SKY_H)
+                ax = np.clip((r[ok] % 360.0 / 360.0 * AREA_W).astype(int), 0, AREA_W - 1)
+                sin_d = np.sin(np.radians(np.clip(d[ok], -90.0, 90.0)))
+                ay = np.clip(((sin_d + 1) / 2 * AREA_H).astype(int), 0, AREA_H - 1)
+                self.area[ay * AREA_W + ax] = True
         if self.nz is not None:
             zz = column(self.z)
             if zz is not None:
@@ -194,6 +209,7 @@ def _result(n_rows: int, accs: dict[str, _ColumnAcc], preview: dict[str, Any],
         idx = np.flatnonzero(plot.sky)
         out["sky"] = {"w": SKY_W, "h": SKY_H, "n": int(plot.sky.sum()),
                       "cells": np.column_stack([idx, plot.sky[idx]]).tolist()}
+        out["area_deg2"] = round(float(plot.area.sum()) * AREA_CELL_DEG2, 2)
     if plot.nz is not None and plot.nz.any():
         idx = np.flatnonzero(plot.nz)
         out["nz"] = {"step": Z_STEP, "n": int(plot.nz.sum()), "outside": plot.z_out,

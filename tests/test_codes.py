@@ -11,7 +11,8 @@ from pzcat.codes import CODES, codes_markdown
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = [*sorted((REPO / "pzcat").rglob("*.py")), *sorted((REPO / "pipelines").rglob("*.py")),
            *sorted((REPO / "site_builder").rglob("*.py")),
-           *sorted((REPO / "pzcat_datasette").rglob("*.py"))]
+           *sorted((REPO / "pzcat_datasette").rglob("*.py")),
+           *sorted((REPO / "pzcat_github").rglob("*.py"))]
 CODE_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)+$")
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-CONSUMERS = ("pipelines", "site_builder", "pzcat_datasette")
+CONSUMERS = ("pipelines", "site_builder", "pzcat_datasette", "pzcat_github")
 #: package -> the first-party packages it must not import
 FORBIDDEN = {
     "pzcat": set(CONSUMERS),

@@ -30,8 +30,9 @@ pytestmark = pytest.mark.slow
 
 SECRET = "wheel-test-secret-0123456789abcdef"
 #: What the wheel is built from (the packages and their metadata; the catalog is not in the wheel).
-SOURCES = ("pyproject.toml", "README.md", "pzcat", "pzcat_datasette", "pipelines", "site_builder")
-OWN = ("pzcat", "pzcat_datasette", "pipelines", "site_builder")
+SOURCES = ("pyproject.toml", "README.md", "pzcat", "pzcat_datasette", "pipelines", "site_builder",
+           "pzcat_github")
+OWN = ("pzcat", "pzcat_datasette", "pipelines", "site_builder", "pzcat_github")
 
 
 def _tracked(repo: Path, dest: Path) -> None:
@@ -119,7 +120,7 @@ def test_wheel_has_the_package_data(installed: Path, tmp_path: Path) -> None:
                          env=_clean_env()).stdout.strip()
     assert Path(lib).parent.name == "datasette" and not Path(lib).is_relative_to(REPO / "datasette"), lib
     assert found["plugins"] == ["pzcat_datasette.plugin"]
-    assert found["commands"] == ["combine", "runs", "serve", "site"]
+    assert found["commands"] == ["combine", "github", "runs", "serve", "site"]
 
 
 def test_installed_pzcat_builds_serves_and_downloads(installed: Path, tmp_path: Path) -> None:
@@ -162,6 +163,66 @@ def test_installed_pzcat_builds_serves_and_downloads(installed: Path, tmp_path: 
             assert zf.testzip() is None
             assert "product_metadata.yaml" in {Path(n).name for n in zf.namelist()}
         with urllib.request.urlopen(f"{base}site/", timeout=30) as response:
+            assert response.status == 200
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _dockerfile() -> tuple[list[str], dict[str, str], list[list[str]]]:
+    """CMD, ENV and the `pzcat` RUN commands of the Dockerfile's final stage."""
+    text = (REPO / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    final = text.split("\nFROM ")[-1]
+    cmd, env, runs = [], {}, []
+    for line in final.splitlines():
+        word, _, rest = line.strip().partition(" ")
+        if word == "CMD":
+            cmd = json.loads(rest)
+        elif word == "ENV":
+            env.update(dict(pair.split("=", 1) for pair in rest.split()))
+        elif word == "RUN":
+            runs += [part.split() for part in rest.split("&&") if part.strip().startswith("pzcat ")]
+    return cmd, env, runs
+
+
+def test_dockerfile_cmd_serves_from_the_wheel(installed: Path, tmp_path: Path) -> None:
+    """The container's recipe without a Docker daemon: its build commands and its CMD, run with
+    the wheel's pzcat and the environment the Dockerfile sets (the host and port made loopback)."""
+    cmd, image_env, runs = _dockerfile()
+    assert cmd[:2] == ["sh", "-c"] and "pzcat serve" in cmd[2]
+    assert image_env["PZCAT_ROOT"] == "/catalog" and runs == [["pzcat", "build"]]
+    root = copy_catalog(tmp_path / "catalog")
+    public = "https://pz.example.org/"
+    env = _clean_env(**{**image_env, "PZCAT_ROOT": str(root), "PZCAT_HOST": "127.0.0.1",
+                        "PZCAT_PORT": "0", "PZCAT_SECRET": SECRET, "PZCAT_DATASETTE_URL": public,
+                        "PYTHONUNBUFFERED": "1",
+                        "PATH": f"{_bin(installed, 'pzcat').parent}{os.pathsep}{os.environ['PATH']}"})
+    for run in runs:
+        done = subprocess.run(run, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+    # the public URL comes from the environment, not catalog.yaml
+    name = sorted(p.stem for p in (root / "manifests").glob("*.yaml"))[0]
+    link = subprocess.run(["pzcat", "link", name], capture_output=True, text=True, cwd=tmp_path,
+                          env=env, check=True).stdout.strip()
+    assert link.startswith(public), link
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path, env=env)
+    try:
+        base, deadline = None, time.monotonic() + 60
+        while base is None and time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()
+            base = next((ln.strip() for ln in log.read_text().splitlines()
+                         if ln.startswith("http://127.0.0.1:")), None)
+            time.sleep(0.1)
+        assert base, log.read_text()
+        with urllib.request.urlopen(f"{base}site/", timeout=30) as response:
+            assert response.status == 200
+        with urllib.request.urlopen(f"{base}-/versions.json", timeout=30) as response:
             assert response.status == 200
     finally:
         proc.terminate()

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from pzcat.errors import TableError
-from pzcat.readers.base import BATCH_ROWS, TableReader
+from pzcat.readers.base import BATCH_ROWS, MAX_COLUMNS, TableReader
 
 # -- CSV -------------------------------------------------------------------------------------------
 
@@ -131,8 +131,31 @@ class CsvReader(TableReader):
                 self._enc = "latin-1"
         return self._enc
 
+    def check_width(self, delimiter: str) -> None:
+        """Refuse a header over :data:`MAX_COLUMNS` fields before pyarrow parses anything.
+
+        Reads the first line that is neither blank nor a comment, at most ~2 MB of it.
+        """
+        cap = MAX_COLUMNS * 1024
+        with open(self.path, "rb") as fh:
+            while line := fh.readline(cap + 1):
+                if line.strip() and not line.startswith(b"#"):
+                    break
+        if len(line) > cap and not line.endswith(b"\n"):
+            raise TableError("too-many-columns", f"{self.path.name}: the first line is over "
+                             f"{cap:,} bytes: more columns than the limit of {MAX_COLUMNS:,}",
+                             file=str(self.path))
+        if line.count(delimiter.encode()) + 1 > MAX_COLUMNS:
+            text = line.decode(self._encoding().replace("utf8", "utf-8"), "replace")
+            fields = next(csv.reader([text], delimiter=delimiter), [])
+            if len(fields) > MAX_COLUMNS:
+                raise TableError("too-many-columns", f"{self.path.name}: {len(fields):,} columns, "
+                                 f"over the limit of {MAX_COLUMNS:,} (SQLite's, used by the "
+                                 "previews)", file=str(self.path))
+
     def batches(self, columns=None, batch_rows=BATCH_ROWS):
         delimiter, header = self.dialect()
+        self.check_width(delimiter)
         names: list[str] | None = None
         types: dict[str, pa.DataType] = {}
         line_base = 0

@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+import weakref
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from pzcat.errors import TableError
 from pzcat.readers.base import BATCH_ROWS, TableReader
+from pzcat.readers.compressed import compression_of, decompressed_copy
 
 # -- FITS ------------------------------------------------------------------------------------------
 
 class FitsReader(TableReader):
     """FITS binary or ASCII table (the first table HDU), memory-mapped and sliced."""
 
+    def _source(self) -> Path:
+        """The path astropy opens: the file, or a plain copy of a compressed one (ratio-capped)."""
+        if not hasattr(self, "_plain"):
+            kind = compression_of(self.path)
+            self._plain = self.path
+            if kind is not None:
+                self._plain = decompressed_copy(self.path, kind)
+                weakref.finalize(self, self._plain.unlink, missing_ok=True)
+        return self._plain
+
     def _open(self):
         from astropy.io import fits
 
         try:
-            hdul = fits.open(self.path, memmap=True, lazy_load_hdus=True)
+            hdul = fits.open(self._source(), memmap=True, lazy_load_hdus=True)
             for hdu in hdul:
                 if isinstance(hdu, fits.BinTableHDU | fits.TableHDU):
                     return hdul, hdu
@@ -92,7 +106,7 @@ class FitsReader(TableReader):
         dtype, start_byte = plan
         width = dtype.itemsize
         step = max(1, min(batch_rows, self.CHUNK // max(width, 1)))
-        with open(self.path, "rb") as fh:
+        with open(self._source(), "rb") as fh:
             fh.seek(start_byte)
             for start in range(0, n, step):
                 count = min(step, n - start)

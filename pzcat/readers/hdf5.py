@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from pzcat.errors import TableError
-from pzcat.readers.base import BATCH_ROWS, TableReader
+from pzcat.readers.base import BATCH_ROWS, TableReader, check_expansion
 
 # -- HDF5 ------------------------------------------------------------------------------------------
 
@@ -26,6 +26,7 @@ class Hdf5Reader(TableReader):
             raise TableError("unreadable-table", f"{self.path.name}: not a readable HDF5 file ({exc})",
                              file=str(self.path)) from None
         try:
+            _check_declared_sizes(fh, self.path)
             found = []
 
             def visit(name, obj):
@@ -250,6 +251,23 @@ def _refuse_unsafe_pickles(fh, path: Path) -> None:
                 check(np.asarray(obj[i]).tobytes(), f"/{name}")
 
     visit("", fh)
+    fh.visititems(visit)
+
+
+def _check_declared_sizes(fh, path: Path) -> None:
+    """Refuse datasets that declare far more bytes than the file stores, before reading any.
+
+    A 2 KB file may declare a chunked dataset of 10**11 rows whose chunks were never written:
+    reading it yields fill values for ever. Declared bytes (shape x item size) are compared with
+    the bytes allocated on disk (:func:`~pzcat.readers.base.check_expansion`).
+    """
+    import h5py
+
+    def visit(name, obj):
+        if isinstance(obj, h5py.Dataset) and obj.shape:
+            declared = int(np.prod(obj.shape, dtype=object)) * obj.dtype.itemsize
+            check_expansion(declared, obj.id.get_storage_size(), path, f"dataset /{name}")
+
     fh.visititems(visit)
 
 

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pzcat.errors import TableError
-from pzcat.readers.base import BATCH_ROWS, TableReader
+from pzcat.readers.base import BATCH_ROWS, MAX_COLUMNS, TableReader, check_column_names
 
 # -- Parquet ---------------------------------------------------------------------------------------
 
@@ -18,10 +18,13 @@ class ParquetReader(TableReader):
 
     def _file(self) -> pq.ParquetFile:
         try:
-            return pq.ParquetFile(self.path)
+            pf = pq.ParquetFile(self.path)
         except _PARQUET_ERRORS as exc:
             raise TableError("truncated-parquet", f"{self.path.name}: not a readable Parquet file ({exc})",
                              file=str(self.path)) from None
+        if pf.metadata.num_columns > MAX_COLUMNS:  # before any row is read
+            check_column_names(pf.schema_arrow.names, self.path)
+        return pf
 
     def batches(self, columns=None, batch_rows=BATCH_ROWS):
         pf = self._file()
@@ -80,6 +83,11 @@ class HatsReader(TableReader):
             return (order, pix)
 
         leaves = [p for p in (self._catalog_dir() / "dataset").rglob("Npix=*") if p.is_file()]
+        root = self.path.resolve()
+        outside = [p for p in leaves if not p.resolve().is_relative_to(root)]
+        if outside:  # never read (nor publish) rows from outside the catalog's folder
+            raise TableError("symlink-escape", f"{self.path.name}: {outside[0].relative_to(self.path)} "
+                             "is a link to a file outside the HATS folder", file=str(outside[0]))
         if not leaves:
             raise TableError("empty-table", f"{self.path.name}: HATS catalog without partitions",
                              file=str(self.path))

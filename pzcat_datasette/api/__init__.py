@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pzcat_datasette.api import downloads as _downloads  # noqa: F401 - registers its routes
 from pzcat_datasette.api import routes as _routes
+from pzcat_datasette.api import writes as _writes  # noqa: F401 - registers its routes
 from pzcat_datasette.api.routes import dispatch
 
 #: The Datasette routes of the API (``register_routes``).

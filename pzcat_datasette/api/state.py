@@ -61,11 +61,11 @@ class ApiState:
         self._sig = None
         self._revoked = frozenset()
         self._revoked_sig: Any = ()
-        #: ``overlay()`` -> ``(signature, [(manifest, status)])``: submissions not yet merged.
+        #: Submissions not yet merged: ``.signature()`` and ``.items()`` -> ``[(manifest, status)]``.
         self.overlay = overlay
 
     def signature(self) -> tuple:
-        over = self.overlay()[0] if self.overlay else None
+        over = self.overlay.signature() if self.overlay else None
         return (_mtime(self.root / "manifests"), _mtime(self.root / "catalog.yaml"), over)
 
     def index(self) -> Index:
@@ -77,7 +77,7 @@ class ApiState:
             manifests = {m.id: m for m in catalog.manifests()}
             extra: dict[int, int] = {}
             if self.overlay:
-                for m, status in self.overlay()[1]:
+                for m, status in self.overlay.items():
                     if m.id not in manifests or status == 0:
                         manifests[m.id] = m
                         extra[m.id] = status

@@ -607,6 +607,56 @@ def not_regular_file(root: Path) -> dict:
 
 
 @case
+def hats_symlink_outside(root: Path) -> dict:
+    cat = root / "products" / BASE / "cat"
+    (cat / "hats.properties").parent.mkdir(parents=True)
+    (cat / "hats.properties").write_text("obs_collection=cat\ndataproduct_type=object\n")
+    write_table(sample_frame(), cat / "dataset" / "Norder=0" / "Dir=0" / "Npix=0.parquet", "parquet")
+    write_table(sample_frame(), root / "outside" / "secret.parquet", "parquet")
+    f = entry(root, BASE, "cat", "main", "hats", read=False)
+    write_manifest(root, manifest(1, "Base sample", BASE, "redshift_catalog", [f]))
+    return expect(["symlink-escape"], description="a HATS leaf that links to a Parquet file "
+                  "outside the product (its rows must never be published)",
+                  setup={"symlinks": [{"link": f"products/{BASE}/cat/dataset/Norder=0/Dir=0/"
+                                               "Npix=1.parquet", "to": "outside/secret.parquet"}]})
+
+
+@case
+def csv_too_many_columns(root: Path) -> dict:
+    wide = sample_frame()
+    extra = pd.DataFrame({f"c{i}": np.zeros(5, dtype="int8") for i in range(2_500)})
+    data = base_product(root, df=pd.concat([wide, extra], axis=1), read=False)
+    write_manifest(root, data)
+    return expect(["too-many-columns"], description="2,507 columns: over SQLite's 2,000")
+
+
+@case
+def csv_nul_in_header(root: Path) -> dict:
+    data = base_product(root, read=False)
+    path = root / "products" / BASE / "sample.csv"
+    path.write_bytes(path.read_bytes().replace(b"survey", b"sur\x00vey", 1))
+    data["files"][0].update(zip(("size", "sha256"), path_digest(path), strict=True))
+    write_manifest(root, data)
+    return expect(["bad-column-name"], description="a NUL byte in a column name")
+
+
+@case
+def hdf5_declared_huge(root: Path) -> dict:
+    import h5py
+
+    data = base_product(root, fmt="hdf5", read=False)
+    path = root / "products" / BASE / "sample.hdf5"
+    path.unlink()
+    with h5py.File(path, "w") as fh:  # 10**11 rows declared, no chunk ever written
+        for name in ("ra", "dec", "z"):
+            fh.create_dataset(name, shape=(10**11,), dtype="f8", chunks=(4096,))
+    data["files"][0].update(zip(("size", "sha256"), path_digest(path), strict=True))
+    write_manifest(root, data)
+    return expect(["decompression-bomb"], description="a few KB of HDF5 declaring 10**11-row "
+                  "datasets (reading would yield fill values for ever)")
+
+
+@case
 def hats_not_a_folder(root: Path) -> dict:
     data = base_product(root, fmt="parquet")
     data["files"][0]["format"] = "hats"

@@ -121,3 +121,44 @@ def test_every_link_of_every_page_works_on_another_port(demo, browser) -> None:
     text = page.locator("article").inner_text()
     assert f"{demo.url}-/download/" in text and "127.0.0.1:8001" not in text
     context.close()
+
+
+def test_product_pages_for_a_scientist(demo, browser) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+    _watch(page, problems)
+    # the summary card comes first: rows, redshifts, sky area, footprint, files and the download
+    page.goto(demo.site + "product/12_combined_reference_redshifts/")
+    card = page.locator("#pz-summary")
+    facts = card.locator("dt").all_inner_texts()
+    assert [f.upper() for f in facts[:4]] == ["ROWS", "REDSHIFT (Z)", "SKY AREA", "FOOTPRINT"]
+    assert "4,478" in card.inner_text() and "median" in card.inner_text()
+    assert card.locator("#pz-download").is_visible()
+    heads = page.locator("article h2").all_inner_texts()
+    assert heads.index("Description") < heads.index("Columns") < heads.index("Files") \
+        < heads.index("Provenance") < heads.index("Metadata")
+    page.screenshot(path=str(ARTIFACTS / "02-product-summary.png"))
+    # provenance: display names linking to the inputs, a readable run summary, the flags file
+    inputs = page.locator("article table", has_text="Rows out").first
+    assert "VVDS final release sample" in inputs.inner_text()
+    run = page.locator("#pz-run").inner_text()
+    assert "Rows in" in run and "Stars" in run and "Hard ties" in run
+    assert "mode:" not in page.locator("article").inner_text()        # no raw YAML summary
+    page.locator("#run-summary").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "03-product-provenance.png"))
+    page.click("a[href='../../pipelines/flags_translation/']")
+    page.wait_for_url("**/pipelines/flags_translation/")
+    assert "translation_rules" in page.locator("article").inner_text()
+    # images among the files are shown inline; every file has its own download link
+    page.goto(demo.site + "product/8_bpz_validation_on_ecdfs/")
+    img = page.locator("figure.pz-image img")
+    img.scroll_into_view_if_needed()
+    page.wait_for_function("document.querySelector('figure.pz-image img').naturalWidth > 100")
+    assert page.locator("a.pz-file").count() == 3
+    page.screenshot(path=str(ARTIFACTS / "04-product-image.png"))
+    # no table, no Datasette link
+    page.goto(demo.site + "product/7_bpz_inform_model/")
+    assert page.locator("#pz-datasette").count() == 0
+    assert not problems, "\n".join(problems)
+    page.close()
