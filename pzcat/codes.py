@@ -357,6 +357,11 @@ _ALL = [
          "Finish the upload (save) before downloading the product."),
     Code("api-error", "error", "api", "The server could not answer this API request",
          "Retry; if it persists, report the request and the server log."),
+    # -- issue 10: start-up, sign-in with GitHub and the access policy --------------------------------
+    Code("serve-port-busy", "error", "serve", "The port is already in use",
+         "Stop the other server, or pick another port (`make demo PORT=8021`, `pzcat serve --port 0`)."),
+    Code("serve-address", "error", "serve", "The server cannot listen on that host and port",
+         "Use an address of this machine (127.0.0.1) and a port from 1024 to 65535."),
 ]
 
 CODES: dict[str, Code] = {c.code: c for c in _ALL}

@@ -385,7 +385,22 @@ def serve(catalog: Catalog, host: str = "127.0.0.1", port: int = 8001, db_path: 
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM,
                          socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        import errno
+
+        if exc.errno == errno.EADDRINUSE:
+            raise PzcatError("serve-port-busy", f"port {port} on {host} is already in use (another "
+                             f"server?): stop it or pick another port, e.g. `make demo PORT={port + 1}`"
+                             f" or `pzcat serve --port 0` for a free one", port=port) from None
+        raise PzcatError("serve-address", f"cannot listen on {host}:{port}: {exc.strerror}",
+                         port=port) from None
+    except (socket.gaierror, OverflowError) as exc:
+        sock.close()
+        raise PzcatError("serve-address", f"cannot listen on {host}:{port}: {exc}",
+                         port=port) from None
     port = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     if len(os.environ.get("PZCAT_SECRET", "")) < 16:
@@ -397,6 +412,7 @@ def serve(catalog: Catalog, host: str = "127.0.0.1", port: int = 8001, db_path: 
     echo(f"pzcat: serving {catalog.config.name} (previews, downloads and /site/) in "
          f"{time.perf_counter() - t0:.2f} s{f' with {workers} workers' if workers > 1 else ''} at")
     echo(f"http://{shown}:{port}/")
+    echo(f"Open the catalog site: http://{shown}:{port}/site/")
     options = {"log_level": "info" if access_log else "warning", "access_log": access_log,
                "lifespan": "on", "timeout_keep_alive": 30}
     if workers > 1:

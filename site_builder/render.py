@@ -182,6 +182,7 @@ def narrative_pages(data: SiteData, summaries: list[dict[str, Any]]) -> dict[str
             n_products=len(summaries), n_official=n_official, n_user=len(summaries) - n_official,
             **common),
         "product_types/index.md": _md_env.get_template("types.md.j2").render(**common),
+        "about/index.md": _md_env.get_template("about.md.j2").render(**common),
         "releases/index.md": _md_env.get_template("releases.md.j2").render(
             releases=release_rows(cfg, summaries), **common),
         "pipelines/index.md": _md_env.get_template("pipelines.md.j2").render(

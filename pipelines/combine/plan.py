@@ -27,6 +27,7 @@ from pipelines.combine.inputs import (
 )
 from pipelines.combine.prepare import RECOMPUTED, prepare_partition
 
+SCAN_ROWS = 100_000
 STANDARD = ("id", "ra", "dec", "z", "z_flag", "z_err", "survey", "instrument_type")
 
 
@@ -129,7 +130,9 @@ def _scan(inp: CombineInput, columns: list[str], config: CombineConfig, translat
         wanted += sorted(needed & set(columns))
     n_rows = 0
     surveys: set[str] = set()
-    for batch in iter_input(inp, config.partition_rows, columns=list(dict.fromkeys(wanted))):
+    # small batches: the scan runs in the driver, whose memory must not grow with the pieces
+    batch_rows = min(config.partition_rows, SCAN_ROWS)
+    for batch in iter_input(inp, batch_rows, columns=list(dict.fromkeys(wanted))):
         try:
             prepared = prepare_partition(batch, inp, 1, n_rows, translation, None)
         except ExpressionError as exc:
