@@ -294,9 +294,9 @@ def translation_file(root: Path) -> Path:
     own = root / "pipelines" / "data" / "flags_translation.yaml"
     if own.is_file():
         return own
-    from pipelines.combine.config import DEFAULT_FLAGS_FILE
-
-    return Path(DEFAULT_FLAGS_FILE)
+    # the installed pipeline's data file, found beside this package (no import of the pipeline:
+    # the site depends on the core only, tests/test_layout.py)
+    return Path(__file__).resolve().parent.parent / "pipelines" / "data" / "flags_translation.yaml"
 
 
 def _translation_digest(root: Path) -> str:
