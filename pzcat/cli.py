@@ -26,7 +26,7 @@ from pzcat.clitools import (  # noqa: F401 - also re-exported for older callers
     root_option,
 )
 from pzcat.codes import CODES, codes_markdown
-from pzcat.errors import PzcatError, UsageError
+from pzcat.errors import UsageError
 from pzcat.files import atomic_write_text
 from pzcat.manifest import json_schema
 
@@ -255,9 +255,6 @@ def add(name: str, ptype: str, main_file: Path | None, url: str | None, fmt: str
 
     catalog = open_catalog(root)
     user = uploaded_by or default_user()
-    if official and not catalog.config.is_admin(user):
-        raise PzcatError("official-not-admin", f"only admins ({catalog.config.admins}) may add "
-                         f"official products; you are {user}")
     m = add_product(catalog, name=name, product_type=ptype, uploaded_by=user, main_file=main_file,
                     url=url, fmt=fmt, release=release, description=description,
                     description_file=description_file, aux_files=aux_files, columns=columns,

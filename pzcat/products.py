@@ -167,6 +167,23 @@ def _install(catalog: Catalog, manifest: Manifest) -> Path:
         return stage.commit(manifest)
 
 
+def check_official(catalog: Catalog, user: str | None, official: bool | None,
+                   before: bool | None = None) -> None:
+    """The one official rule: only admins of catalog.yaml set or change ``official``.
+
+    ``before`` is the product's current value (None for a new product). Raises
+    ``official-not-admin``; used by :func:`add_product` and :func:`edit_product` (so the library
+    enforces what the CLI does).
+    """
+    if official is None or official == bool(before) or catalog.config.is_admin(user or ""):
+        return
+    if before is None:
+        raise PzcatError("official-not-admin", f"only admins ({catalog.config.admins}) may add "
+                         f"official products; you are {user or 'unknown'}")
+    raise PzcatError("official-not-admin", f"only admins ({catalog.config.admins}) may set or "
+                     f"change official; you are {user or 'unknown'} (pass --author)")
+
+
 def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: str,
                 main_file: Path | None = None, url: str | None = None, fmt: str | None = None,
                 release: str | None = None, description: str = "",
@@ -194,6 +211,7 @@ def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: 
     PzcatError
         With the code of the first problem; nothing is written then.
     """
+    check_official(catalog, uploaded_by, official)
     ptype, rel = _check_metadata(catalog, product_type, release, pz_code)
     if bool(main_file) == bool(url):
         raise UsageError("usage", "give exactly one of a main file or --url")
@@ -306,9 +324,7 @@ def edit_product(catalog: Catalog, key: str, *, author: str | None = None,
     """Change metadata (and with ``refresh`` re-read the files' facts); bumps the version."""
     original = catalog.get(key)
     manifest = original.model_copy(deep=True)
-    if official is not None and official != manifest.official and not catalog.config.is_admin(author):
-        raise PzcatError("official-not-admin", f"only admins ({catalog.config.admins}) may set or "
-                         f"change official; you are {author or 'unknown'} (pass --author)")
+    check_official(catalog, author, official, before=manifest.official)
     _check_metadata(catalog, manifest.product_type, release if release is not None
                     else manifest.release, pz_code if pz_code is not None else manifest.pz_code)
     if description is not None:
