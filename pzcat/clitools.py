@@ -23,8 +23,15 @@ from pzcat.catalog import Catalog
 from pzcat.codes import EXIT_CANNOT_RUN, EXIT_INVALID, exit_status
 from pzcat.errors import PzcatError
 
-__all__ = ["EXIT_CANNOT_RUN", "EXIT_INVALID", "coded", "default_user", "fail", "open_catalog",
-           "root_option"]
+__all__ = [
+    "EXIT_CANNOT_RUN",
+    "EXIT_INVALID",
+    "coded",
+    "default_user",
+    "fail",
+    "open_catalog",
+    "root_option",
+]
 
 
 def fail(err: PzcatError) -> None:
@@ -35,19 +42,26 @@ def fail(err: PzcatError) -> None:
 
 def coded(func: Callable[..., Any]) -> Callable[..., Any]:
     """Decorator: turn PzcatError into a clean message and exit code."""
+
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except PzcatError as err:
             fail(err)
+
     return wrapper
 
 
 def root_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """Shared ``--root`` option: the repository root (default: found from the working directory)."""
-    return click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
-                        envvar="PZCAT_ROOT", help="Repository root (default: nearest catalog.yaml).")(func)
+    return click.option(
+        "--root",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        envvar="PZCAT_ROOT",
+        help="Repository root (default: nearest catalog.yaml).",
+    )(func)
 
 
 def open_catalog(root: Path | None) -> Catalog:
@@ -59,5 +73,7 @@ def default_user() -> str:
     """The GitHub user: $GITHUB_ACTOR, else git's user.name, else the login name."""
     if os.environ.get("GITHUB_ACTOR"):
         return os.environ["GITHUB_ACTOR"]
-    out = subprocess.run(["git", "config", "user.name"], capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        ["git", "config", "user.name"], capture_output=True, text=True, check=False
+    )
     return out.stdout.strip() or getpass.getuser()

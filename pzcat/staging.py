@@ -57,12 +57,19 @@ class Staging:
 
     def __enter__(self) -> Staging:
         self.catalog.products_dir.mkdir(parents=True, exist_ok=True)
-        self.folder = Path(tempfile.mkdtemp(dir=self.catalog.products_dir,
-                                            prefix=f".{self.internal_name}.{self.kind}-"))
+        self.folder = Path(
+            tempfile.mkdtemp(
+                dir=self.catalog.products_dir, prefix=f".{self.internal_name}.{self.kind}-"
+            )
+        )
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         try:
             if exc_type is not None:
                 self.rollback()
@@ -84,15 +91,19 @@ class Staging:
         self._placed = True
         return self.target
 
-    def commit(self, manifest: Manifest, validate: bool = True,
-               message: str = "nothing was changed") -> Path:
+    def commit(
+        self, manifest: Manifest, validate: bool = True, message: str = "nothing was changed"
+    ) -> Path:
         """Write the manifest (atomically) and validate it; raise its first error if invalid.
 
         The error is raised inside the ``with`` block, so the whole change is rolled back.
         """
         if not self._saved:
-            self._old_text = (self.manifest_path.read_text(encoding="utf-8")
-                              if self.manifest_path.exists() else None)
+            self._old_text = (
+                self.manifest_path.read_text(encoding="utf-8")
+                if self.manifest_path.exists()
+                else None
+            )
         path = self.catalog.save(manifest)
         self._saved = True
         if validate:
@@ -101,8 +112,13 @@ class Staging:
             report = validate_manifest(self.catalog, path)
             if not report.valid:
                 first = report.errors[0]
-                raise PzcatError(first.code, f"{first.message}; {message}", file=first.file,
-                                 column=first.column, rows=first.rows)
+                raise PzcatError(
+                    first.code,
+                    f"{first.message}; {message}",
+                    file=first.file,
+                    column=first.column,
+                    rows=first.rows,
+                )
         return path
 
     def rollback(self) -> None:

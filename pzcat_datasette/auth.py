@@ -35,9 +35,12 @@ def authorize(datasette, request, scope: str, product: str | None = None):
         return verify_link(link, product)
     token = request_token(datasette, request)
     if token is None:
-        raise TokenError("token-missing", "this needs a token: send `Authorization: Bearer <token>`, "
-                         "paste it at /-/token, or use a signed link (ask an admin: "
-                         "`pzcat token create USER` / `pzcat link INTERNAL_NAME`)")
+        raise TokenError(
+            "token-missing",
+            "this needs a token: send `Authorization: Bearer <token>`, "
+            "paste it at /-/token, or use a signed link (ask an admin: "
+            "`pzcat token create USER` / `pzcat link INTERNAL_NAME`)",
+        )
     return verify_token(token, scope=scope, revoked=state(datasette).revoked())
 
 
@@ -67,9 +70,14 @@ def forbidden_response(datasette, request, message: str):
 
     async def inner():
         if request.actor is None:
-            return await error_response(datasette, request, "token-missing",
-                                        "previews need a token: paste it at /-/token or send "
-                                        "`Authorization: Bearer <token>`", 401)
+            return await error_response(
+                datasette,
+                request,
+                "token-missing",
+                "previews need a token: paste it at /-/token or send "
+                "`Authorization: Bearer <token>`",
+                401,
+            )
         return await error_response(datasette, request, "token-scope", message, 403)
 
     return inner

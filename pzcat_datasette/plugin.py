@@ -43,8 +43,13 @@ from pzcat_datasette.settings import public_metadata, settings
 @hookimpl
 def register_routes(datasette):
     metadata = JsonDataView.as_view(datasette, "metadata.json", lambda: public_metadata(datasette))
-    return [*downloads.ROUTES, *token_page.ROUTES, *site_files.ROUTES, *api.datasette_routes(),
-            (r"^/-/metadata(\.(?P<format>json))?$", metadata)]
+    return [
+        *downloads.ROUTES,
+        *token_page.ROUTES,
+        *site_files.ROUTES,
+        *api.datasette_routes(),
+        (r"^/-/metadata(\.(?P<format>json))?$", metadata),
+    ]
 
 
 notfound.install()

@@ -35,12 +35,20 @@ async def error_response(datasette, request, code: str, message: str, status: in
             admins = []
         body = await datasette.render_template(
             "pzcat_error.html",
-            {"code": code, "message": message, "status": status, "pzcat_admins": admins,
-             "needs_token": status in (401, 403), "next": request.path},
-            request=request)
+            {
+                "code": code,
+                "message": message,
+                "status": status,
+                "pzcat_admins": admins,
+                "needs_token": status in (401, 403),
+                "next": request.path,
+            },
+            request=request,
+        )
         return Response.html(body, status=status, headers=headers)
-    return Response.json({"error": {"code": code, "message": message}}, status=status,
-                         headers=headers)
+    return Response.json(
+        {"error": {"code": code, "message": message}}, status=status, headers=headers
+    )
 
 
 class PlanResponse:
@@ -51,9 +59,15 @@ class PlanResponse:
         self.start, self.end, self.headers = start, end, headers
 
     async def asgi_send(self, send) -> None:
-        await send({"type": "http.response.start", "status": self.status,
-                    "headers": [(k.encode("latin-1"), str(v).encode("latin-1"))
-                                for k, v in self.headers.items()]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": self.status,
+                "headers": [
+                    (k.encode("latin-1"), str(v).encode("latin-1")) for k, v in self.headers.items()
+                ],
+            }
+        )
         if self.request.method == "HEAD" or self.end < self.start:
             await send({"type": "http.response.body", "body": b""})
             return
@@ -71,8 +85,13 @@ class PlanResponse:
         try:
             for seg, offset, length in self.plan.pieces(self.start, self.end):
                 if seg.data is not None:
-                    await send({"type": "http.response.body", "body": seg.data[offset: offset + length],
-                                "more_body": True})
+                    await send(
+                        {
+                            "type": "http.response.body",
+                            "body": seg.data[offset : offset + length],
+                            "more_body": True,
+                        }
+                    )
                     continue
                 chunks = read_piece(seg, offset, length)
                 try:
@@ -97,8 +116,8 @@ def plan_response(request, plan, disposition: str = "attachment") -> PlanRespons
         "accept-ranges": "bytes",
         "etag": plan.etag,
         "last-modified": formatdate(plan.last_modified, usegmt=True),
-        "content-disposition": f"{disposition}; filename=\"{plan.filename}\"; "
-                               f"filename*=UTF-8''{quote(plan.filename)}",
+        "content-disposition": f'{disposition}; filename="{plan.filename}"; '
+        f"filename*=UTF-8''{quote(plan.filename)}",
         "x-content-type-options": "nosniff",
     }
     range_header = request.headers.get("range")

@@ -47,16 +47,21 @@ async def site_file(datasette, request, send):
         missing = site / "404.html"
         if wants_html(request) and missing.is_file():
             return Response.html(missing.read_text(encoding="utf-8", errors="replace"), status=404)
-        return await error_response(datasette, request, "download-not-found",
-                                    f"/site/{raw} not found", 404)
+        return await error_response(
+            datasette, request, "download-not-found", f"/site/{raw} not found", 404
+        )
     st = target.stat()
-    plan = Plan(filename=target.name,
-                content_type=mimetypes.guess_type(target.name)[0] or "application/octet-stream")
+    plan = Plan(
+        filename=target.name,
+        content_type=mimetypes.guess_type(target.name)[0] or "application/octet-stream",
+    )
     plan.add(path=target, length=st.st_size)
     plan.etag = f'"{st.st_size:x}-{st.st_mtime_ns:x}"'
     plan.last_modified = st.st_mtime
-    if plan.content_type.startswith("text/") or plan.content_type in ("application/javascript",
-                                                                        "application/json"):
+    if plan.content_type.startswith("text/") or plan.content_type in (
+        "application/javascript",
+        "application/json",
+    ):
         plan.content_type += "; charset=utf-8"
     if request.headers.get("if-none-match") == plan.etag:
         return Response("", status=304, headers={"etag": plan.etag})

@@ -43,17 +43,28 @@ async def token_page(datasette, request):
         else:
             response = Response.redirect(next_url)
             secure = request.scheme == "https" or bool(datasette.setting("force_https_urls"))
-            response.set_cookie(COOKIE, datasette.sign({"t": token}, COOKIE_NAMESPACE),
-                                max_age=max(1, claims.expires - int(time.time())), httponly=True,
-                                samesite="lax", secure=secure)
+            response.set_cookie(
+                COOKIE,
+                datasette.sign({"t": token}, COOKIE_NAMESPACE),
+                max_age=max(1, claims.expires - int(time.time())),
+                httponly=True,
+                samesite="lax",
+                secure=secure,
+            )
             return response
     elif request.method != "GET":
         return await error_response(datasette, request, "usage", "use GET or POST", 405)
     current = current_claims(datasette, request)
     body = await datasette.render_template(
-        "pzcat_token.html", {"message": message, "current": current, "next": next_url,
-                             "expires": formatdate(current.expires, usegmt=True) if current else None},
-        request=request)
+        "pzcat_token.html",
+        {
+            "message": message,
+            "current": current,
+            "next": next_url,
+            "expires": formatdate(current.expires, usegmt=True) if current else None,
+        },
+        request=request,
+    )
     return Response.html(body, status=status)
 
 

@@ -49,8 +49,9 @@ def test_site_builder_modules_form_no_cycle() -> None:
     graph = {}
     for path in (REPO / "site_builder").glob("*.py"):
         mods = imported_modules(path)
-        graph[path.stem] = {m.split(".")[1] for m in mods
-                            if m.startswith("site_builder.") and m.count(".") == 1}
+        graph[path.stem] = {
+            m.split(".")[1] for m in mods if m.startswith("site_builder.") and m.count(".") == 1
+        }
         for m in mods:  # ``from site_builder import render``
             if m == "site_builder":
                 tree = ast.parse(path.read_text(encoding="utf-8"))

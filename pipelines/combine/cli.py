@@ -11,22 +11,42 @@ from pzcat.clitools import coded, default_user, open_catalog, root_option
 
 @click.command("combine")
 @click.option("--name", required=True, help="Name of the combined catalog.")
-@click.option("--input", "inputs", multiple=True, required=True, metavar="PRODUCT",
-              help="Input redshift_catalog (id or internal_name), in order (repeatable).")
-@click.option("--duplicates", type=click.Choice(["no", "mark", "remove"]), default=None,
-              help="no: stack; mark: add tie_result; remove: keep the best of each group.")
-@click.option("--format", "fmt", type=click.Choice(["parquet", "hdf5", "csv", "fits", "hats"]),
-              default=None, help="Output format (default parquet).")
+@click.option(
+    "--input",
+    "inputs",
+    multiple=True,
+    required=True,
+    metavar="PRODUCT",
+    help="Input redshift_catalog (id or internal_name), in order (repeatable).",
+)
+@click.option(
+    "--duplicates",
+    type=click.Choice(["no", "mark", "remove"]),
+    default=None,
+    help="no: stack; mark: add tie_result; remove: keep the best of each group.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["parquet", "hdf5", "csv", "fits", "hats"]),
+    default=None,
+    help="Output format (default parquet).",
+)
 @click.option("--description", default="", help="Description (Markdown).")
-@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="YAML of configuration keys (radius, priorities, executor...).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="YAML of configuration keys (radius, priorities, executor...).",
+)
 @click.option("--uploaded-by", help="GitHub user name (default: $GITHUB_ACTOR or git user.name).")
 @click.option("--run", "run_now", is_flag=True, help="Execute the run now.")
 @click.option("--quiet", is_flag=True, help="No progress lines.")
 @root_option
 @coded
-def combine(name, inputs, duplicates, fmt, description, config_file, uploaded_by, run_now,
-            quiet, root):
+def combine(
+    name, inputs, duplicates, fmt, description, config_file, uploaded_by, run_now, quiet, root
+):
     """Create a Combine Redshift Catalogs run (a pending product); --run executes it.
 
     \b
@@ -38,15 +58,24 @@ def combine(name, inputs, duplicates, fmt, description, config_file, uploaded_by
 
     catalog = open_catalog(root)
     manifest = create_combine(
-        catalog, name=name, inputs=list(inputs), uploaded_by=uploaded_by or default_user(),
-        duplicates=duplicates, fmt=fmt, description=description,
+        catalog,
+        name=name,
+        inputs=list(inputs),
+        uploaded_by=uploaded_by or default_user(),
+        duplicates=duplicates,
+        fmt=fmt,
+        description=description,
         config=load_config_file(config_file),
     )
-    click.echo(f"pending {manifest.internal_name} (id {manifest.id}): "
-               f"manifests/{manifest.internal_name}.yaml")
+    click.echo(
+        f"pending {manifest.internal_name} (id {manifest.id}): "
+        f"manifests/{manifest.internal_name}.yaml"
+    )
     if run_now:
         done = run_pending(catalog, manifest.internal_name, PIPELINE.progress(quiet))
-        click.echo(f"published {done.internal_name}: {done.files[0].path} ({done.files[0].n_rows} rows)")
+        click.echo(
+            f"published {done.internal_name}: {done.files[0].path} ({done.files[0].n_rows} rows)"
+        )
 
 
 COMMANDS = [combine]
