@@ -51,6 +51,7 @@ PACKAGES = pzcat pzcat_datasette site_builder pipelines pzcat_github
 FORMAT_CHECKED = \
   pipelines/combine/cli.py \
   pzcat/clitools.py \
+  pzcat/paths.py \
   pzcat/staging.py \
   pzcat_datasette/auth.py \
   pzcat_datasette/cache.py \

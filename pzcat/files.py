@@ -40,13 +40,14 @@ def escaping_links(folder: Path) -> list[Path]:
     Every file reached inside a folder product (HATS) must stay inside it: a link to any
     Parquet file on the machine would otherwise be validated, digested and published.
     """
+    from pzcat.paths import is_within
+
     folder = Path(folder)
-    boundary = folder.resolve()
     out = []
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
         for name in [*dirnames, *filenames]:
             p = Path(dirpath) / name
-            if p.is_symlink() and not p.resolve().is_relative_to(boundary):
+            if p.is_symlink() and not is_within(p, folder):
                 out.append(p)
     return sorted(out)
 

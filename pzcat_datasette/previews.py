@@ -41,7 +41,7 @@ from pzcat.bundle import DownloadError, manifest_rel, safe_product_file
 from pzcat.catalog import Catalog
 from pzcat.colstats import ColumnStats
 from pzcat.errors import PzcatError
-from pzcat.links import Links
+from pzcat.links import Links, download_path
 from pzcat.manifest import STANDARD_ROLES, Manifest
 from pzcat.readers.base import check_column_names
 from pzcat.sky import healpix_nested
@@ -353,7 +353,7 @@ def product_page(catalog: Catalog, internal_name: str) -> str:
 
 def download_url(catalog: Catalog, internal_name: str) -> str:
     """The product's zip as the server links to it (a path on the server itself)."""
-    return Links.of(catalog.config).on_server(f"-/download/{internal_name}.zip")
+    return Links.of(catalog.config).on_server(download_path(internal_name))
 
 
 def _product_row(catalog: Catalog, m: Manifest, state: dict | None) -> dict:

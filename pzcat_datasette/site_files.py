@@ -9,7 +9,8 @@ from urllib.parse import quote, unquote
 
 from datasette.utils.asgi import Response
 
-from pzcat.bundle import Plan, clean_relative
+from pzcat.bundle import Plan
+from pzcat.paths import clean_relative, is_within
 from pzcat_datasette.responses import error_response, plan_response, wants_html
 from pzcat_datasette.settings import settings
 
@@ -25,10 +26,9 @@ def _target(site: Path, raw: str) -> Path | str | None:
     if parts is None or not site.is_dir():
         return None
     candidate = site.joinpath(*parts) if parts else site
-    real_site = os.path.realpath(site)
-    real = os.path.realpath(candidate)
-    if real != real_site and not real.startswith(real_site + os.sep):
+    if not is_within(candidate, site):
         return None
+    real = os.path.realpath(candidate)
     if os.path.isdir(real):
         if parts and not raw.endswith("/"):
             return f"/site/{quote(raw)}/"

@@ -32,13 +32,13 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import yaml
 
 from pzcat.codes import http_status
 from pzcat.errors import PzcatError
 from pzcat.files import atomic_write_text
+from pzcat.links import download_path
 
 SECRET_ENV = "PZCAT_SECRET"
 MIN_SECRET_LENGTH = 16
@@ -309,8 +309,7 @@ def make_link(internal_name: str, expires: str | int | timedelta = "1h", base_ur
     if base_url is None:
         return link
     base = base_url if base_url.endswith("/") else base_url + "/"
-    target = f"{internal_name}/{quote(file)}" if file else f"{internal_name}.zip"
-    return f"{base}-/download/{target}?link={link}"
+    return f"{base}{download_path(internal_name, file)}?link={link}"
 
 
 def verify_link(link: str, internal_name: str, now: float | None = None) -> LinkClaims:

@@ -14,7 +14,6 @@ import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import markdown
 import yaml
@@ -26,7 +25,7 @@ from pzcat.codes import codes_markdown
 from pzcat.config import CatalogConfig
 from pzcat.errors import PzcatError
 from pzcat.html import clean_html
-from pzcat.links import Links
+from pzcat.links import Links, download_path
 from pzcat.manifest import NO_PZ_CODE_TYPES, NO_RELEASE_TYPES, REQUIRED_ROLES, Manifest
 from pzcat.safeyaml import load_yaml
 from site_builder.collect import SiteData, summary  # noqa: F401 - summary: one row of the lists
@@ -385,8 +384,8 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
     for f in m.files:
         download = ""
         if f.path:   # one file (a HATS folder comes in the product's zip)
-            download = links.server(page, f"-/download/{name}/{quote(f.filename)}" if
-                                    f.format != "hats" else f"-/download/{name}.zip")
+            download = links.server(page, download_path(name, f.filename) if
+                                    f.format != "hats" else download_path(name))
         image = ""
         if f.path and f.role == "auxiliary" and f.filename.lower().endswith(IMAGE_SUFFIXES) \
                 and (f.size or 0) <= INLINE_IMAGE_MAX_BYTES:
@@ -467,7 +466,7 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
         "type_display": ptype.display_name if ptype else m.product_type,
         "release_display": rel.display_name if rel else (m.release or ""),
         "updated": fmt_time(m.updated),
-        "download_url": links.server(page, f"-/download/{name}.zip"),
+        "download_url": links.server(page, download_path(name)),
         "datasette_url": links.server(page, f"previews/{name}"),
         "token_url": links.server(page, "-/token"),
         "links": links, "has_table": has_table,
@@ -507,7 +506,7 @@ def product_api(ctx: dict[str, Any], stats: dict[str, Any] | None) -> dict[str, 
                     for e in ctx["raw_history"]],
         # relative to the site's root (as "page" is), or absolute when the server is elsewhere
         "links": {"page": f"product/{m.internal_name}/",
-                  "download": ctx["links"].server("", f"-/download/{m.internal_name}.zip"),
+                  "download": ctx["links"].server("", download_path(m.internal_name)),
                   "datasette": ctx["links"].server("", f"previews/{m.internal_name}")
                   if ctx["has_table"] else None,
                   "reproduce": f"pzcat reproduce {m.internal_name}" if m.provenance else None},
@@ -554,7 +553,7 @@ def api_documents(data: SiteData, summaries: list[dict[str, Any]]) -> dict[str, 
             "n_official": sum(1 for s in summaries if s["official"]),
             "product_types": "api/product_types.json", "releases": "api/releases.json",
             "products": "api/products.json", "product": "api/products/{internal_name}.json",
-            "download": links.server_from_site + "-/download/{internal_name}.zip",
+            "download": links.server_from_site + download_path("{internal_name}"),
         },
         "product_types.json": {"product_types": strip},
         "releases.json": {"releases": rels},

@@ -25,6 +25,7 @@ from pzcat.manifest import (
     make_internal_name,
     now_utc,
 )
+from pzcat.paths import is_within
 from pzcat.runs import RunError, RunResult
 from pzcat.safeyaml import load_yaml
 
@@ -182,7 +183,7 @@ def _relative_paths(catalog: Catalog, data: dict[str, Any]) -> dict[str, Any]:
         if data.get(key):
             path = Path(data[key])
             path = path if path.is_absolute() else Path.cwd() / path
-            if not path.resolve().is_relative_to(catalog.root):
+            if not is_within(path, catalog.root):
                 raise RunError("invalid-config", f"{key} {data[key]} must be a file inside the "
                                "repository, so that the run can be reproduced from its manifest")
             data[key] = catalog.relative(path)
