@@ -35,7 +35,7 @@ lint: install
 
 # workflows, issue forms and the Dockerfile: any finding fails (also tests/github/test_gh_workflows.py)
 lint-workflows: install
-	$(VENV)/bin/zizmor --offline --no-progress .github/
+	$(VENV)/bin/zizmor --offline --persona=pedantic --no-progress .github/
 	$(VENV)/bin/actionlint .github/workflows/*.yml
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-issue-forms \

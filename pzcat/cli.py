@@ -50,7 +50,7 @@ def cli() -> None:
 # -- validation ------------------------------------------------------------------------------------
 
 @cli.command()
-@click.argument("manifests", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("manifests", nargs=-1, type=click.Path(path_type=Path), metavar="[PRODUCT]...")
 @click.option("--changed-since", metavar="GIT_REF", help="Check products changed since this ref, "
               "and that their version was bumped.")
 @click.option("--author", metavar="USER", help="GitHub user of the change (for official).")
@@ -73,6 +73,8 @@ def validate(manifests: tuple[Path, ...], changed_since: str | None, author: str
     Examples:
       pzcat validate
       pzcat validate manifests/3_my_sample.yaml --format json
+      pzcat validate 3_my_sample          # an internal name or an id, as for `pzcat show`
+      pzcat validate 3
       pzcat validate --changed-since origin/main --author octocat --format github \\
           --trusted-config origin/main
     """
@@ -83,7 +85,8 @@ def validate(manifests: tuple[Path, ...], changed_since: str | None, author: str
     if trusted_config:
         catalog.config = changes.judged_config(
             catalog.config, changes.trusted_config(catalog.root, trusted_config))
-    report = validate_catalog(catalog, list(manifests) or None, changed_since=changed_since,
+    paths = [_manifest_path(catalog, m) for m in manifests]
+    report = validate_catalog(catalog, paths or None, changed_since=changed_since,
                               author=author, check_tables=not no_tables)
     if fmt == "json":
         click.echo(report.to_json())
@@ -93,6 +96,22 @@ def validate(manifests: tuple[Path, ...], changed_since: str | None, author: str
         click.echo(report.to_text(verbose=verbose))
     git_failed = any(i.code == "git-unavailable" for i in report.catalog_issues)
     sys.exit(EXIT_CANNOT_RUN if git_failed else int(not report.valid))
+
+
+def _manifest_path(catalog: Catalog, given: Path) -> Path:
+    """A manifest file from a path, an internal name or an id (as `pzcat show` takes them).
+
+    Looked up by file name first, so that a manifest too broken to parse can still be named.
+    """
+    if given.exists():
+        return given
+    text = str(given).strip()
+    paths = catalog.manifest_paths()
+    for path in paths:
+        if path.stem == text or (text.isdigit() and path.stem.split("_", 1)[0] == text):
+            return path
+    found = catalog.get(text)   # by name; raises product-not-found
+    return catalog.manifest_dir / f"{found.internal_name}.yaml"
 
 
 def _issue_line(catalog: Catalog, issue: Any) -> int | None:
@@ -255,13 +274,23 @@ def add(name: str, ptype: str, main_file: Path | None, url: str | None, fmt: str
 
     catalog = open_catalog(root)
     user = uploaded_by or default_user()
+    warnings: list = []
     m = add_product(catalog, name=name, product_type=ptype, uploaded_by=user, main_file=main_file,
                     url=url, fmt=fmt, release=release, description=description,
                     description_file=description_file, aux_files=aux_files, columns=columns,
-                    official=official, pz_code=pz_code, license=license_, citation=citation, doi=doi)
+                    official=official, pz_code=pz_code, license=license_, citation=citation, doi=doi,
+                    warnings=warnings)
     click.echo(f"added {m.internal_name} (id {m.id}): manifests/{m.internal_name}.yaml")
-    if m.columns:
-        click.echo("columns: " + ", ".join(f"{r}={c.column}" for r, c in m.columns.items()))
+    given = {c.split("=", 1)[0].strip() for c in columns}
+    guessed = [f"{r}={c.column}" for r, c in m.columns.items() if r not in given]
+    if guessed:
+        click.echo("columns guessed from names and UCDs: " + ", ".join(guessed)
+                   + " (change with `pzcat edit --column ROLE=COLUMN`)")
+    if given & set(m.columns):
+        click.echo("columns given: " + ", ".join(f"{r}={c.column}" for r, c in m.columns.items()
+                                                 if r in given))
+    for issue in warnings:
+        click.echo(f"warning[{issue.code}] {issue.message}", err=True)
 
 
 @cli.command()

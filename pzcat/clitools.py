@@ -36,7 +36,15 @@ __all__ = [
 
 def fail(err: PzcatError) -> None:
     """Print a coded error and exit with the status of its code (1 invalid, 2 could not run)."""
-    click.echo(f"error[{err.code}]: {err.message}", err=True)
+    problems = err.context.get("problems") or []
+    if len(problems) > 1:  # every problem of the file, one a line
+        click.echo(f"error[{err.code}]: {len(problems)} problems; nothing was changed", err=True)
+        for p in problems:
+            where = f" (column {p['column']})" if p.get("column") else ""
+            rows = f" rows {p['rows']}" if p.get("rows") else ""
+            click.echo(f"  error[{p['code']}] {p['message']}{where}{rows}", err=True)
+    else:
+        click.echo(f"error[{err.code}]: {err.message}", err=True)
     sys.exit(exit_status(err.code))
 
 

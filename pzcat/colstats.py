@@ -1,8 +1,9 @@
 """Per-column statistics (min, max, mean, nulls) accumulated batch by batch, in flat memory.
 
 Used by the site (every column of a table) and the previews (the previewed rows). NaN counts as
-null; infinities are neither null nor part of min, max and mean. Text columns get a min and max
-(as text) and no mean.
+null; infinities are neither null nor part of min, max and mean. Sentinels of the column's kind
+(:mod:`pzcat.sentinels`: z = -1, mag = 99.99, ...) are counted in ``sentinels`` and left out of
+min, max and mean. Text columns get a min and max (as text) and no mean.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pzcat.sentinels import sentinel_mask
+
 
 class ColumnStats:
     """Statistics of one column.
@@ -22,12 +25,17 @@ class ColumnStats:
     ----------
     numeric : bool
         Whether values are numbers (min, max and mean) or text (min and max as text).
+    kind : str, optional
+        Sentinel kind of the column (``z``, ``z_err``, ``z_flag``, ``mag``; see
+        :func:`pzcat.sentinels.kind_for`); None: no value is a sentinel.
     """
 
-    __slots__ = ("count", "max", "min", "nulls", "numeric", "total")
+    __slots__ = ("count", "kind", "max", "min", "nulls", "numeric", "sentinels", "total")
 
-    def __init__(self, numeric: bool) -> None:
+    def __init__(self, numeric: bool, kind: str | None = None) -> None:
         self.numeric = numeric
+        self.kind = kind
+        self.sentinels = 0
         self.nulls = 0
         self.count = 0
         self.total = 0.0
@@ -65,6 +73,11 @@ class ColumnStats:
     def add_numbers(self, arr: np.ndarray) -> None:
         """Numbers with NaN for missing values."""
         self.nulls += int(np.isnan(arr).sum())
+        if self.kind is not None:
+            mask = sentinel_mask(arr, self.kind)
+            if mask.any():
+                self.sentinels += int(mask.sum())
+                arr = arr[~mask]
         finite = arr[np.isfinite(arr)]
         if finite.size:
             self.add_range(float(finite.min()), float(finite.max()))

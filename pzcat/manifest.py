@@ -20,31 +20,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pzcat.errors import ManifestError
 from pzcat.safeyaml import load_yaml, short
 
+# the vocabularies of the format live in pzcat.vocab (re-exported here for existing imports)
+from pzcat.vocab import (  # noqa: F401
+    REQUIRED_ROLES,
+    STANDARD_ROLES,
+    TABLE_FORMATS,
+    FileFormat,
+    FileRole,
+    Status,
+)
+
 SCHEMA_VERSION = 1
-
-FileRole = Literal["main", "description", "auxiliary"]
-FileFormat = Literal["csv", "fits", "hdf5", "parquet", "hats", "other"]
-Status = Literal["published", "pending", "deprecated"]
-TABLE_FORMATS = ("csv", "fits", "hdf5", "parquet", "hats")
-
-#: The standard column roles and their UCDs (IVOA UCD1+).
-STANDARD_ROLES: dict[str, str] = {
-    "id": "meta.id;meta.main",
-    "ra": "pos.eq.ra;meta.main",
-    "dec": "pos.eq.dec;meta.main",
-    "z": "src.redshift",
-    "z_err": "stat.error;src.redshift",
-    "z_flag": "stat.rank",
-    "survey": "meta.curation",
-    "instrument_type": "meta.code.class",
-}
-
-#: Roles each product type must associate.
-REQUIRED_ROLES: dict[str, tuple[str, ...]] = {
-    "redshift_catalog": ("ra", "dec", "z"),
-    "training_set": ("z",),
-    "object_catalog": ("ra", "dec"),
-}
 
 #: Product types whose ``release`` must be empty.
 NO_RELEASE_TYPES = ("redshift_catalog",)

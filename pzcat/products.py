@@ -30,7 +30,7 @@ from pzcat.manifest import (
     now_utc,
     schema_problems,
 )
-from pzcat.staging import Staging
+from pzcat.staging import Staging, write_failed  # write_failed: also re-exported
 from pzcat.tables import guess_format, open_table
 
 #: Column-name patterns (lower-case, full match) that suggest each role, best first.
@@ -43,7 +43,9 @@ ROLE_PATTERNS: dict[str, list[str]] = {
             r"dej2000", r"dec_.*"],
     "z": [r"z", r"redshift", r"z_?spec", r"zspec", r"z_?best", r"zbest", r"z_?final", r"zfinal",
           r"z_mosfire", r"specz", r"z_true", r"ztrue", r"zphot", r"z_phot"],
-    "z_err": [r"z_?err", r"zerr", r"redshift_?err(or)?", r"e_z", r"z_?error", r"err_z", r"sigma_z"],
+    "z_err": [r"z_?err", r"zerr", r"redshift_?err(or)?", r"e_?z", r"z_?error", r"err_?z", r"sigma_?z",
+              r"z_?sig(ma)?", r"dz", r"z_?(spec|best|final|phot)_?err(or)?", r"(spec|best)z_?err",
+              r"z_?unc", r"zerr_.*", r"z_?err_.*", r"e_?z_?(spec|best)", r"redshift_?unc"],
     "z_flag": [r"z_?flag", r"zflag", r"zflags", r"zflg", r"quality", r"qual", r"z_?qual(ity)?",
                r"zquality", r"qop", r"zwarn", r"flag", r".*_quality"],
     "survey": [r"survey", r"survey_name"],
@@ -161,10 +163,10 @@ def _parse_columns(pairs: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def _install(catalog: Catalog, manifest: Manifest) -> Path:
+def _install(catalog: Catalog, manifest: Manifest, warnings: list | None = None) -> Path:
     """Write and validate a manifest whose files do not change (the one staging transaction)."""
     with Staging(catalog, manifest.internal_name, kind="edit") as stage:
-        return stage.commit(manifest)
+        return stage.commit(manifest, warnings=warnings)
 
 
 def check_official(catalog: Catalog, user: str | None, official: bool | None,
@@ -190,7 +192,7 @@ def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: 
                 description_file: Path | None = None, aux_files: Iterable[Path] = (),
                 columns: Iterable[str] = (), official: bool = False, pz_code: str | None = None,
                 license: str = "CC-BY-4.0", citation: str | None = None, doi: str | None = None,
-                product_id: int | None = None) -> Manifest:
+                product_id: int | None = None, warnings: list | None = None) -> Manifest:
     """Create a product from local files (or an external URL) and validate it.
 
     Parameters
@@ -205,6 +207,8 @@ def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: 
         External location and format, for data over the in-repository limit.
     columns : iterable of str
         ``ROLE=COLUMN`` overrides of the suggested association.
+    warnings : list, optional
+        Receives the validation warnings of the new product (missing redshifts, sentinels...).
 
     Raises
     ------
@@ -241,10 +245,13 @@ def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: 
         for role, src in roles:
             src = Path(src)
             dest = staged / src.name
-            if src.is_dir():
-                shutil.copytree(src, dest)
-            else:
-                shutil.copy2(src, dest)
+            try:
+                if src.is_dir():
+                    shutil.copytree(src, dest)
+                else:
+                    shutil.copy2(src, dest)
+            except (OSError, shutil.Error) as exc:
+                raise write_failed(exc, dest) from None
             f_fmt = fmt if (role == "main" and fmt) else None
             files.append(describe_file(dest, f"products/{internal}/{src.name}", role, f_fmt))
         if url:
@@ -277,7 +284,7 @@ def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: 
             raise PzcatError(code, f"{msg}; nothing was changed", key=key) from None
         if files and any(f.path for f in files):
             stage.place()
-        stage.commit(manifest)
+        stage.commit(manifest, warnings=warnings)
         return manifest
 
 

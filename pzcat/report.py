@@ -34,9 +34,11 @@ class Issue:
     column : str, optional
         Table column concerned.
     rows : list of int, optional
-        First offending rows (0-based).
+        First offending rows, numbered from 1 (``pzcat.vocab.ROW_BASE``).
     count : int, optional
         Number of offending rows.
+    values : dict, optional
+        Sentinel value -> number of rows holding it (``sentinel-values``).
     """
 
     code: str
@@ -47,6 +49,7 @@ class Issue:
     column: str | None = None
     rows: list[int] | None = None
     count: int | None = None
+    values: dict[Any, int] | None = None
     fix: str = ""
 
     def __post_init__(self) -> None:
@@ -57,7 +60,7 @@ class Issue:
     def from_error(cls, err: PzcatError, **defaults: Any) -> Issue:
         """An issue from a coded exception."""
         ctx = {**defaults, **{k: v for k, v in err.context.items()
-                              if k in ("file", "key", "column", "rows", "count")}}
+                              if k in ("file", "key", "column", "rows", "count", "values")}}
         return cls(code=err.code, message=err.message, **ctx)
 
     def to_dict(self) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import ValidationError
 
-from pzcat import changes, git
+from pzcat import changes, git, sentinels, vocab
 from pzcat.catalog import Catalog
 from pzcat.checks import ValueChecks
 from pzcat.errors import ManifestError, PzcatError
@@ -41,8 +41,6 @@ from pzcat.ucd import unknown_words
 
 SCRIPT_RE = re.compile(rb"<script\b|\son[a-z]+\s*=|javascript:", re.I)
 URL_RE = re.compile(r"^(https?|s3)://[^\s/]+/\S*$")
-HOMOGENIZED = {"z_flag_homogenized": "z_flag_homogenized", "type_homogenized": "type_homogenized",
-               "instrument_type_homogenized": "type_homogenized"}
 
 
 def validate_catalog(catalog: Catalog, paths: list[Path] | None = None,
@@ -385,14 +383,17 @@ def _table(m: Manifest, entry: FileEntry, target: Path, key: str, prod: ProductR
                 prod.add("missing-column", f"column {assoc.column!r} associated with {role!r} is not "
                          f"in {rel} (columns: {names[:20]})", file=rel, key=f"columns.{role}",
                          column=assoc.column)
-            elif role in ("ra", "dec", "z", "z_err"):
+            elif role in (*vocab.NUMERIC_ROLES, "z_flag"):
                 roles[role] = assoc.column
-        for column, role in HOMOGENIZED.items():
+        for column, role in vocab.HOMOGENIZED_COLUMNS.items():
             if column in names:
                 roles[role] = column
-    checks = ValueChecks(roles)
+    ucds = {c.name: c.ucd for c in entry.columns or []}
+    taken = set(roles.values())
+    mags = [c for c in names if c not in taken and sentinels.kind_for(c, ucd=ucds.get(c)) == "mag"]
+    checks = ValueChecks(roles, magnitudes=mags)
     n = 0
-    wanted = sorted(set(roles.values()))
+    wanted = sorted(set(roles.values()) | set(mags))
     try:
         for batch in reader.batches(columns=wanted or names[:1]):
             n += len(batch)
@@ -401,6 +402,11 @@ def _table(m: Manifest, entry: FileEntry, target: Path, key: str, prod: ProductR
     except PzcatError as exc:
         prod.issues.append(_table_issue(exc, rel, key))
         return
+    if getattr(reader, "comment_lines", 0):
+        prod.add("csv-comments", f"{rel}: {reader.comment_lines:,} comment lines (#) were ignored",
+                 file=rel, key=key, count=reader.comment_lines)
+    if getattr(reader, "latin1", False):
+        prod.add("csv-not-utf8", f"{rel} is not UTF-8; it was read as Latin-1", file=rel, key=key)
     if n == 0:
         prod.add("empty-table", f"{rel} has no rows", file=rel, key=key)
     if entry.n_rows is not None and entry.n_rows != n:
@@ -411,10 +417,27 @@ def _table(m: Manifest, entry: FileEntry, target: Path, key: str, prod: ProductR
                  column=roles[role])
     for code, column, tally in checks.results():
         examples = f"; e.g. {tally.examples[:3]}" if tally.examples else ""
-        prod.add(code, f"{tally.count:,} of {n:,} rows of column {column!r}{examples}", file=rel,
-                 column=column, rows=tally.rows, count=tally.count)
+        extra = {}
+        if code == "sentinel-values":
+            values = {_plain_number(v): c for v, c in sorted(tally.values.items())}
+            extra["values"] = values
+            text = (f"{tally.count:,} of {n:,} rows of column {column!r} hold placeholder values "
+                    f"{values} (value: rows); statistics, plots and previews leave them out")
+        elif code in ("missing-redshift", "missing-values"):
+            text = (f"{tally.count:,} of {n:,} rows of column {column!r} have no value "
+                    f"(first rows {tally.rows}); they are kept, and left out of statistics")
+        elif code in ("nan-redshift", "no-values"):
+            text = f"none of the {n:,} rows of column {column!r} has a usable value{examples}"
+        else:
+            text = f"{tally.count:,} of {n:,} rows of column {column!r}{examples}"
+        prod.add(code, text, file=rel, column=column, rows=tally.rows, count=tally.count, **extra)
     if entry.role == "main":
         prod.stats["rows"] = n
+
+
+def _plain_number(value: float) -> int | float:
+    """A sentinel value as it is usually written (-1, not -1.0)."""
+    return int(value) if float(value).is_integer() else float(value)
 
 
 def _table_issue(exc: PzcatError, rel: str, key: str) -> Issue:

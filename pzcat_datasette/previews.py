@@ -45,6 +45,7 @@ from pzcat.links import Links, download_path
 from pzcat.manifest import STANDARD_ROLES, Manifest
 from pzcat.readers.base import check_column_names
 from pzcat.sky import healpix_nested
+from pzcat.staging import remove_dead_temps
 
 #: Bump when the layout of previews.db changes: forces a full rebuild.
 BUILDER_VERSION = 3
@@ -448,12 +449,17 @@ def _existing_tables(conn: sqlite3.Connection) -> set[str]:
 
 def _open_work_copy(db_path: Path, force: bool) -> tuple[Path, sqlite3.Connection, dict, bool]:
     """Temp copy of the previous database when reusable, else a fresh temp file."""
+    remove_dead_temps(db_path.parent)  # copies left by killed or failed builds
     tmp = db_path.with_name(f".{db_path.name}.{os.getpid()}.tmp")
     if tmp.exists():
         tmp.unlink()
     reuse = False
     if db_path.exists() and not force:
-        shutil.copyfile(db_path, tmp)
+        try:
+            shutil.copyfile(db_path, tmp)
+        except OSError:  # a full disk: leave no partial copy behind
+            tmp.unlink(missing_ok=True)
+            raise
         try:
             conn = sqlite3.connect(tmp, isolation_level=None)
             version = conn.execute("PRAGMA user_version").fetchone()[0]

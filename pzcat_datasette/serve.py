@@ -401,6 +401,9 @@ def serve(catalog: Catalog, host: str = "127.0.0.1", port: int = 8001, db_path: 
         sock.close()
         raise PzcatError("serve-address", f"cannot listen on {host}:{port}: {exc}",
                          port=port) from None
+    # Listen before the URL is printed: whoever reads it (a user, a test, a health check) can
+    # connect at once; connections wait in the backlog until uvicorn starts accepting.
+    sock.listen(2048)
     port = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     if len(os.environ.get("PZCAT_SECRET", "")) < 16:

@@ -16,6 +16,8 @@ from pzcat.errors import PzcatError
 
 #: Upper bound of an event payload read from disk (GitHub's are far smaller).
 MAX_EVENT_BYTES = 25 * 1024 * 1024
+#: GitHub shows at most 1 MiB of a step's summary.
+MAX_SUMMARY_CHARS = 900_000
 
 
 def load_event(path: str | Path | None = None) -> dict[str, Any]:
@@ -62,8 +64,11 @@ def append_summary(markdown: str) -> bool:
     where = os.environ.get("GITHUB_STEP_SUMMARY")
     if not where:
         return False
+    text = markdown.rstrip("\n")
+    if len(text) > MAX_SUMMARY_CHARS:
+        text = text[:MAX_SUMMARY_CHARS] + "\n\n… (cut: the whole report is in the artifact)"
     with open(where, "a", encoding="utf-8") as fh:
-        fh.write(markdown.rstrip("\n") + "\n")
+        fh.write(text + "\n")
     return True
 
 

@@ -14,6 +14,7 @@ short, never interpreted.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass, field
@@ -31,7 +32,6 @@ from pzcat.report import Issue, ProductReport, Report
 from pzcat.validate import validate_catalog
 
 REPORT_MD, REPORT_JSON = "report.md", "report.json"
-FRAME_SVG = "pz-sky-frame.svg"
 #: Longest value shown in a table cell.
 CELL_CHARS = 120
 #: Tables above this many bytes get no pictures (the report must stay quick).
@@ -48,6 +48,12 @@ def cell(value: Any, limit: int = CELL_CHARS) -> str:
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return _UNSAFE.sub(lambda m: "\\" + m.group(0), text).replace("@", "@\u200b")
+
+
+def code(value: Any, limit: int = 80) -> str:
+    """A value as an inline code span (backslashes are literal there: no escaping, no backticks)."""
+    text = " ".join(str(value).split()).replace("`", "'")
+    return "`" + (text if len(text) <= limit else text[: limit - 1] + "…") + "`"
 
 
 def size_text(size: int | None) -> str:
@@ -171,7 +177,8 @@ class PullRequestReport:
         verdict = "✅ the gate passes" if self.valid else "❌ the gate fails"
         lines = [f"## pzcat report: {verdict}", ""]
         n = len(self.products)
-        lines.append(f"{n} product{'s' if n != 1 else ''} changed since `{cell(self.base, 40)}`.")
+        base = self.base[:12] if re.fullmatch("[0-9a-f]{40}", self.base) else self.base
+        lines.append(f"{n} product{'s' if n != 1 else ''} changed since {code(base, 40)}.")
         if self.catalog_issues:
             lines += ["", "### Catalog", "", *_issue_table(self.catalog_issues)]
         for p in self.products:
@@ -194,7 +201,7 @@ def _issue_table(issues: list[Issue]) -> list[str]:
 def _product_md(p: ProductChange, pictures: bool) -> list[str]:
     mark = "✅" if p.valid else "❌"
     title = p.after.name if p.after else (p.before.name if p.before else p.name)
-    out = [f"### {mark} `{cell(p.name, 80)}`: {cell(title, 80)} ({p.state})", ""]
+    out = [f"### {mark} {code(p.name)}: {cell(title, 80)} ({p.state})", ""]
     rows_a, cols_a = _main_facts(p.before)
     rows_b, cols_b = _main_facts(p.after)
     out += ["| | base | this pull request |", "| --- | --- | --- |",
@@ -211,7 +218,7 @@ def _product_md(p: ProductChange, pictures: bool) -> list[str]:
     meta = p.metadata_diff()
     if meta and p.state == "changed":
         out += ["", "| metadata | base | this pull request |", "| --- | --- | --- |"]
-        out += [f"| `{cell(k, 60)}` | {cell(a)} | {cell(b)} |" for k, a, b in meta]
+        out += [f"| {code(k, 60).replace('|', '/')} | {cell(a)} | {cell(b)} |" for k, a, b in meta]
     files = p.file_diff()
     if files:
         out += ["", "| file | change | size before | size after |", "| --- | --- | --- | --- |"]
@@ -246,12 +253,11 @@ def _pictures(catalog: Catalog, m: Manifest, out_dir: Path) -> dict[str, str]:
                         m.column_for("z"))
     out: dict[str, str] = {}
     if stats.get("sky"):
-        frame = out_dir / FRAME_SVG
-        if not frame.exists():
-            atomic_write_text(frame, sky_frame_svg())
+        # self-contained: an SVG shown as an image loads no other file, so the frame is inlined
+        frame = "data:image/svg+xml;base64," + base64.b64encode(sky_frame_svg().encode()).decode()
         name = f"{m.internal_name}-sky.svg"
         atomic_write_text(out_dir / name, sky_svg(stats["sky"], f"{m.name}: sky density",
-                                                  frame_href=FRAME_SVG) + "\n")
+                                                  frame_href=frame) + "\n")
         (out_dir / f"{m.internal_name}-sky.png").write_bytes(sky_png(stats["sky"]))
         out["sky map"] = name
     if stats.get("nz"):

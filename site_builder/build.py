@@ -37,6 +37,7 @@ from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
 from pzcat.files import atomic_write_bytes, atomic_write_text
 from pzcat.html import clean_document
+from pzcat.staging import die_with_parent, put_bytes, put_copy, put_text, staged_folder
 from site_builder import render
 from site_builder.collect import (
     PARALLEL_MIN,
@@ -86,7 +87,7 @@ def _write_if_changed(path: Path, text: str) -> bool:
             return False
     except OSError:
         pass
-    atomic_write_bytes(path, data, durable=False)
+    put_bytes(path, data)  # a new file: the staging copy shares unchanged inodes with the live site
     return True
 
 
@@ -142,8 +143,7 @@ def _sync_tree(src: Path, dest: Path, previous: list[str]) -> list[str]:
         target = dest / rel
         if target.exists() and filecmp.cmp(path, target, shallow=False):
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
+        put_copy(path, target)
     now = set(copied)
     for rel in previous:
         if rel not in now:
@@ -175,13 +175,13 @@ def _write_product(out_dir: Path, shell: render.Shell | None, data: SiteData, m)
     folder.mkdir(parents=True, exist_ok=True)
     content = render.render_product_content(ctx)
     html = shell.page(m.internal_name, m.name, content) if shell else content
-    atomic_write_text(folder / "index.html", html, durable=False)
+    put_text(folder / "index.html", html)
     frame = ctx["description_frame"]
     target = folder / "description.html"
     if frame and Path(frame["source"]).is_file():
         # sanitised (pzcat.html), shown with sandbox="" and served with CSP: sandbox
         raw = Path(frame["source"]).read_bytes().decode("utf-8", "replace")
-        atomic_write_text(target, clean_document(raw), durable=False)
+        put_text(target, clean_document(raw))
     elif target.exists():
         target.unlink()
     for f in ctx["files"]:
@@ -189,10 +189,9 @@ def _write_product(out_dir: Path, shell: render.Shell | None, data: SiteData, m)
         if f["image"] and Path(f["source"]).is_file():
             dest = folder / f["image"]
             if not dest.exists() or dest.stat().st_size != Path(f["source"]).stat().st_size:
-                shutil.copyfile(f["source"], dest)
+                put_copy(Path(f["source"]), dest)
     api = out_dir / "api" / "products" / f"{m.internal_name}.json"
-    atomic_write_text(api, render.dumps(render.product_api(ctx, data.stats.get(m.internal_name))),
-                      durable=False)
+    put_text(api, render.dumps(render.product_api(ctx, data.stats.get(m.internal_name))))
 
 
 class _Job:
@@ -237,7 +236,7 @@ def _wrap_chunk(indices: list[int]) -> int:
 
 def _wrap_page(out_dir: Path, shell: render.Shell, name: str, title: str) -> None:
     page = out_dir / "product" / name / "index.html"
-    atomic_write_text(page, shell.page(name, title, page.read_text(encoding="utf-8")), durable=False)
+    put_text(page, shell.page(name, title, page.read_text(encoding="utf-8")))
 
 
 def _map(func: Callable[[list[int]], Any], n: int, workers: int) -> list:
@@ -246,7 +245,8 @@ def _map(func: Callable[[list[int]], Any], n: int, workers: int) -> list:
         return [func(list(range(n)))] if n else []
     size = max(1, min(64, n // (workers * 4)))
     chunks = [list(range(i, min(i + size, n))) for i in range(0, n, size)]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"),
+                             initializer=die_with_parent) as pool:
         return list(pool.map(func, chunks))
 
 
@@ -282,15 +282,30 @@ def build_site(catalog: Catalog, out_dir: Path, strict: bool = True,
     in the mkdocs-built shell afterwards. Unchanged manifests are not parsed; their pages are
     rendered again only when their key (manifest digest, statistics, git history, shell,
     templates, URLs) changed.
+
+    The site is built in a staging copy of ``out_dir`` (hard links of the unchanged files) that
+    replaces it atomically at the end (:func:`pzcat.staging.staged_folder`): a kill at any moment
+    leaves the served folder as it was, and the next build removes the stale copy.
     """
+    final = Path(out_dir).resolve()
+    work = Path(work_dir).resolve() if work_dir else catalog.root / "build"
+    with staged_folder(final) as stage:
+        result, state_path, state = _build_site(catalog, final, stage, strict, progress, work,
+                                                workers)
+    atomic_write_text(state_path, json.dumps(state))  # only once the new site is the live one
+    return result
+
+
+def _build_site(catalog: Catalog, final: Path, out_dir: Path, strict: bool,
+                progress: Callable[[str], None] | None, work: Path,
+                workers: int | None) -> tuple[BuildResult, Path, dict[str, Any]]:
+    """:func:`build_site` into the staging folder ``out_dir``; the state to save after the swap."""
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
-    out_dir = Path(out_dir).resolve()
-    work = Path(work_dir).resolve() if work_dir else catalog.root / "build"
     cache_dir = work / "cache"
     cache_dir.mkdir(parents=True, exist_ok=True)
     n_workers = workers if workers is not None else default_workers()
-    result = BuildResult(out_dir=out_dir)
+    result = BuildResult(out_dir=final)
     timings = result.timings
     cfg = catalog.config
     state_path = cache_dir / STATE_FILE
@@ -298,7 +313,7 @@ def build_site(catalog: Catalog, out_dir: Path, strict: bool = True,
         state = json.loads(state_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         state = {}
-    if state.get("out_dir") != str(out_dir):
+    if state.get("out_dir") != str(final):
         state = {}
     old_pages: dict[str, str] = state.get("pages", {})
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -407,12 +422,11 @@ def build_site(catalog: Catalog, out_dir: Path, strict: bool = True,
     for name, doc in render.api_documents(data, summaries).items():
         _write_if_changed(out_dir / "api" / name, render.dumps(doc))
     (out_dir / ".nojekyll").touch()
-    atomic_write_text(state_path, json.dumps({"out_dir": str(out_dir), "pages": new_pages,
-                                              "mkdocs_files": mkdocs_files}))
+    new_state = {"out_dir": str(final), "pages": new_pages, "mkdocs_files": mkdocs_files}
     timings["api"] = time.perf_counter() - t
     result.seconds = time.perf_counter() - t0
-    say(f"site built in {result.seconds:.1f} s: {out_dir}")
-    return result
+    say(f"site built in {result.seconds:.1f} s: {final}")
+    return result, state_path, new_state
 
 
 #: Characters of a product's description and of its column names in the header search's index.

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pzcat import sentinels
 from pzcat.catalog import Catalog
 from pzcat.config import CatalogConfig
 from pzcat.errors import PzcatError
@@ -190,6 +191,8 @@ def stats_key(catalog: Catalog, manifest: Manifest) -> tuple[str, tuple] | None:
         return None
     path = catalog.resolve(main)
     roles = (manifest.column_for("ra"), manifest.column_for("dec"), manifest.column_for("z"))
+    kinds = {manifest.column_for(r): sentinels.ROLE_KINDS[r] for r in sentinels.ROLE_KINDS
+             if manifest.column_for(r)}
     digest = main.sha256
     if not digest:
         try:
@@ -197,8 +200,9 @@ def stats_key(catalog: Catalog, manifest: Manifest) -> tuple[str, tuple] | None:
         except OSError:
             return None
         digest = f"{st.st_size}-{st.st_mtime_ns}"
-    key = hashlib.sha256(json.dumps([STATS_VERSION, digest, main.format, roles]).encode()).hexdigest()
-    return key, (str(path), main.format, *roles)
+    key = hashlib.sha256(json.dumps([STATS_VERSION, digest, main.format, roles,
+                                     sorted(kinds.items())]).encode()).hexdigest()
+    return key, (str(path), main.format, *roles, kinds)
 
 
 def _readable(path: str) -> bool:
@@ -207,8 +211,8 @@ def _readable(path: str) -> bool:
 
 
 def _run(args: tuple) -> dict[str, Any]:
-    path, fmt, ra, dec, z = args
-    return table_stats(Path(path), fmt, ra, dec, z)
+    path, fmt, ra, dec, z, kinds = args
+    return table_stats(Path(path), fmt, ra, dec, z, kinds)
 
 
 class StatsStore:

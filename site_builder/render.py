@@ -102,6 +102,24 @@ def fmt_stat(value: Any) -> str:
 
 # -- summaries (products.json rows) ------------------------------------------------------------------
 
+def _nulls(st: dict[str, Any]) -> str:
+    """The nulls cell: missing values, and the placeholders left out of the statistics."""
+    if st.get("nulls") is None:
+        return ""
+    text = f"{st['nulls']:,}"
+    if st.get("sentinels"):
+        text += f" + {st['sentinels']:,} placeholders"
+    return text
+
+
+def _left_out(plot: dict[str, Any] | None, keys: tuple[tuple[str, str], ...]) -> str:
+    """", 318 placeholder values and 12 missing left out" for a plot's caption."""
+    if not plot:
+        return ""
+    parts = [f"{plot[k]:,} {label}" for k, label in keys if plot.get(k)]
+    return f"; left out: {', '.join(parts)}" if parts else ""
+
+
 def _latest(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (r["updated"], r["id"]), reverse=True)[:LATEST_PER_GROUP]
 
@@ -420,7 +438,7 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
                         "unit": (info.unit if info and info.unit else ""), "ucd": ucd or "",
                         "min": fmt_stat(st.get("min")), "max": fmt_stat(st.get("max")),
                         "mean": fmt_stat(st.get("mean")),
-                        "nulls": f"{st['nulls']:,}" if st.get("nulls") is not None else ""})
+                        "nulls": _nulls(st)})
     columns_total = len(columns)
     if columns_total > MAX_PAGE_COLUMNS:
         # keep pages small whatever the width of the table: the associated columns and the first
@@ -480,6 +498,10 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
         "sky": (stats or {}).get("sky"), "nz": (stats or {}).get("nz"),
         "sky_columns": f"{m.column_for('ra')}, {m.column_for('dec')}",
         "z_column": m.column_for("z") or "",
+        "sky_left_out": _left_out((stats or {}).get("sky"), (("excluded", "rows without a valid position"),)),
+        "nz_left_out": _left_out((stats or {}).get("nz"), (("sentinels", "placeholder values"),
+                                                            ("missing", "missing"),
+                                                            ("outside", "outside 0-20"))),
         "provenance_yaml": prov_yaml, "fmt_time": fmt_time,
         "history": _history_rows(history, cfg.repository_url), "raw_history": history,
     }

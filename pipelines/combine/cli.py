@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from pzcat import vocab
 from pzcat.clitools import coded, default_user, open_catalog, root_option
 
 
@@ -28,9 +29,31 @@ from pzcat.clitools import coded, default_user, open_catalog, root_option
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["parquet", "hdf5", "csv", "fits", "hats"]),
+    type=click.Choice(list(vocab.OUTPUT_FORMATS)),
     default=None,
     help="Output format (default parquet).",
+)
+@click.option(
+    "--cut",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Keep rows with z_flag_homogenized >= N (0, 1, 2, 3, 4 or 6; the Photo-z "
+    "Server's form offers 3). Default: no cut.",
+)
+@click.option(
+    "--tie-order",
+    type=click.Choice(["crd_id", "reference"]),
+    default=None,
+    help="Survivor a delta_z cluster keeps: smallest CRD_ID (default) or the "
+    "reference's smallest id string (reproduces a Photo-z Server output).",
+)
+@click.option(
+    "--sentinels",
+    type=click.Choice(["keep", "missing"]),
+    default=None,
+    help="keep (default, as the reference): placeholders such as z = -1 are used "
+    "as values; missing: they become missing values.",
 )
 @click.option("--description", default="", help="Description (Markdown).")
 @click.option(
@@ -45,7 +68,19 @@ from pzcat.clitools import coded, default_user, open_catalog, root_option
 @root_option
 @coded
 def combine(
-    name, inputs, duplicates, fmt, description, config_file, uploaded_by, run_now, quiet, root
+    name,
+    inputs,
+    duplicates,
+    fmt,
+    cut,
+    tie_order,
+    sentinels,
+    description,
+    config_file,
+    uploaded_by,
+    run_now,
+    quiet,
+    root,
 ):
     """Create a Combine Redshift Catalogs run (a pending product); --run executes it.
 
@@ -57,6 +92,10 @@ def combine(
     from pzcat.runs import run_pending
 
     catalog = open_catalog(root)
+    config = dict(load_config_file(config_file) or {})
+    for key, value in (("cut", cut), ("tie_order", tie_order), ("sentinels", sentinels)):
+        if value is not None:
+            config[key] = value
     manifest = create_combine(
         catalog,
         name=name,
@@ -65,7 +104,7 @@ def combine(
         duplicates=duplicates,
         fmt=fmt,
         description=description,
-        config=load_config_file(config_file),
+        config=config or None,
     )
     click.echo(
         f"pending {manifest.internal_name} (id {manifest.id}): "

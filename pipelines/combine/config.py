@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipelines.combine.errors import PipelineError
+from pzcat import vocab
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFAULT_FLAGS_FILE = DATA_DIR / "flags_translation.yaml"
@@ -106,6 +107,15 @@ class CombineConfig(BaseModel):
     executor : ExecutorConfig
     partition_rows : int
         Target rows per partition (input batches and neighbour-search partitions).
+    tie_order : {"crd_id", "reference"}
+        Which survivor a delta_z cluster keeps: ``crd_id`` (default) the smallest integer CRD_ID,
+        i.e. the earliest input and row; ``reference`` the smallest reference id *string*
+        ``CRD<prefix>_<row>`` (``CRD9_1000`` before ``CRD9_104``), to reproduce a Photo-z Server
+        output exactly.
+    sentinels : {"keep", "missing"}
+        ``keep`` (default, the reference's behaviour): placeholder values such as z = -1 or
+        9.9999 are used as they are; ``missing``: the sentinels of z, z_err and z_flag
+        (:mod:`pzcat.sentinels`) become missing values before flags are translated.
     neighbor_search : {"partitioned", "lsdb-catalog"}
         ``partitioned``: HEALPix partitions (hats pixel maths) with margins, each matched with
         a k-d tree radius search plus LSDB's n-nearest rule in a Dask task; ``lsdb-catalog``: one
@@ -117,14 +127,14 @@ class CombineConfig(BaseModel):
 
     duplicates: Literal["no", "mark", "remove"] = "mark"
     keep_hard_ties: bool = False
-    output_format: Literal["parquet", "hdf5", "csv", "fits", "hats"] = "parquet"
+    output_format: vocab.OutputFormat = "parquet"
     crossmatch_radius_arcsec: float = Field(default=0.5, gt=0, le=60)
     n_neighbors: int = Field(default=10, ge=2, le=1000)
     delta_z_threshold: float = Field(default=0.0005, ge=0)
     tiebreaking_priority: list[str] = Field(
         default_factory=lambda: ["z_flag_homogenized", "type_homogenized"]
     )
-    type_priority: dict[str, int] = Field(default_factory=lambda: {"s": 3, "g": 2, "p": 1})
+    type_priority: dict[str, int] = Field(default_factory=lambda: dict(vocab.TYPE_PRIORITY))
     cut: int | None = None
     flags_file: Path | None = None
     fields_file: Path | None = None
@@ -132,6 +142,8 @@ class CombineConfig(BaseModel):
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     partition_rows: int = Field(default=500_000, ge=1)
     neighbor_search: Literal["partitioned", "lsdb-catalog"] = "partitioned"
+    tie_order: Literal["crd_id", "reference"] = "crd_id"
+    sentinels: Literal["keep", "missing"] = "keep"
 
     @field_validator("tiebreaking_priority")
     @classmethod
@@ -144,16 +156,17 @@ class CombineConfig(BaseModel):
     @field_validator("type_priority")
     @classmethod
     def _check_types(cls, value: dict[str, int]) -> dict[str, int]:
-        unknown = set(value) - {"s", "g", "p"}
+        unknown = set(value) - set(vocab.TYPES)
         if unknown:
-            raise ValueError(f"type_priority has unknown types {sorted(unknown)}; use s, g, p")
+            raise ValueError(f"type_priority has unknown types {sorted(unknown)}; use "
+                             f"{', '.join(vocab.TYPES)}")
         return value
 
     @field_validator("cut")
     @classmethod
     def _check_cut(cls, value: int | None) -> int | None:
-        if value is not None and value not in (0, 1, 2, 3, 4, 6):
-            raise ValueError("cut must be one of 0, 1, 2, 3, 4, 6")
+        if value is not None and value not in vocab.Z_FLAGS:
+            raise ValueError(f"cut must be one of {', '.join(map(str, vocab.Z_FLAGS))}")
         return value
 
     @property

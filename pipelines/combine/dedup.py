@@ -7,13 +7,17 @@ candidate pairs (positions into the frame) found by :func:`pipelines.combine.gra
 Rules
 -----
 1. Objects of one input with identical positions (ra, dec rounded to 6 decimals) are pairs too.
-2. Stars (``z_flag_homogenized == 6``) take no part: pairs touching a star are dropped, so a
-   star neither competes nor links two other objects; stars get tie_result 0.
+2. Stars (``z_flag_homogenized == 6``) take no part: pairs touching a star are dropped from the
+   groups, so a star neither competes nor links two other objects; stars get tie_result 0. A
+   star's own ``compared_to`` still names every object within the radius (as the reference
+   does); the others do not name the star.
 3. Pairs form groups (connected components, :func:`scipy.sparse.csgraph.connected_components`).
 4. In a group, each priority column in order keeps the members with the best (highest) value
    among those still in; a missing value loses to any real value.
 5. If several survive, they are sorted by z; a survivor within ``delta_z_threshold`` of the
-   previous one joins its cluster (single linkage); each cluster keeps its smallest CRD_ID.
+   previous one joins its cluster (single linkage); each cluster keeps its smallest CRD_ID
+   (``tie_order="crd_id"``, the default) or the smallest reference id string
+   ``CRD<prefix>_<row>`` (``tie_order="reference"``: ``CRD9_1000`` before ``CRD9_104``).
    Survivors without z never collapse.
 6. One survivor -> tie_result 1; several -> 2 (hard tie); other members 0; no pair -> 1.
 
@@ -32,7 +36,10 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-STAR = 6
+from pzcat import vocab
+
+STAR = vocab.STAR
+TIE_ORDERS = ("crd_id", "reference")
 Z_EPSILON = 1e-12  # tolerance on delta_z comparisons (decimal redshifts are not exact in binary)
 
 
@@ -92,16 +99,40 @@ def priority_scores(keys: pd.DataFrame, column: str, type_priority: dict[str, in
     return np.where(np.isnan(out), -np.inf, out)
 
 
-def _compared_to(pairs: np.ndarray, crd: np.ndarray, n: int) -> pd.Series:
+def reference_ids(crd: np.ndarray, source_index: np.ndarray,
+                  sources: list[tuple[str, int]]) -> np.ndarray:
+    """The reference's id strings ``CRD<prefix>_<k>`` of objects.
+
+    ``prefix`` is the digits before the first ``_`` of the input's internal name (the product id
+    for pzcat's ``<id>_<slug>``; the whole name before ``_`` when it has no digits) and ``k`` the
+    1-based row in that input. ``sources`` gives each input's internal name and row count, in
+    order (CRD_IDs are sequential across them).
+    """
+    firsts = np.cumsum([0] + [int(n) for _, n in sources])[:-1] + 1
+    prefixes = []
+    for name, _ in sources:
+        head = name.split("_", 1)[0]
+        digits = "".join(ch for ch in head if ch.isdigit())
+        prefixes.append(digits or head)
+    src = np.asarray(source_index, dtype=np.int64)
+    rows = np.asarray(crd, dtype=np.int64) - firsts[src] + vocab.ROW_BASE
+    return np.array([f"CRD{prefixes[s]}_{k}" for s, k in zip(src, rows, strict=True)], dtype=object)
+
+
+def _compared_to(pairs: np.ndarray, crd: np.ndarray, n: int,
+                 one_way: np.ndarray | None = None) -> pd.Series:
     """For each object, the CRD_IDs of its pairs, increasing, joined by ", " (vectorised).
 
-    Objects are handled by number of partners: the partners of all objects with ``d`` partners
-    form a (count, d) matrix whose columns are concatenated.
+    ``pairs`` count for both of their objects; ``one_way`` pairs ``(a, b)`` only for ``a`` (a
+    star names its neighbours, they do not name it). Objects are handled by number of partners:
+    the partners of all objects with ``d`` partners form a (count, d) matrix whose columns are
+    concatenated.
     """
     out = np.full(n, None, dtype=object)
-    if len(pairs):
-        obj = np.concatenate([pairs[:, 0], pairs[:, 1]])
-        other = crd[np.concatenate([pairs[:, 1], pairs[:, 0]])]
+    one_way = np.empty((0, 2), dtype=np.int64) if one_way is None else one_way
+    if len(pairs) or len(one_way):
+        obj = np.concatenate([pairs[:, 0], pairs[:, 1], one_way[:, 0]])
+        other = crd[np.concatenate([pairs[:, 1], pairs[:, 0], one_way[:, 1]])]
         order = np.lexsort((other, obj))
         obj, text = obj[order], other[order].astype(str).astype(object)
         starts = np.flatnonzero(np.r_[True, obj[1:] != obj[:-1]])
@@ -121,6 +152,8 @@ def resolve(
     priority: list[str],
     type_priority: dict[str, int],
     delta_z: float,
+    tie_order: str = "crd_id",
+    sources: list[tuple[str, int]] | None = None,
 ) -> Resolution:
     """Resolve duplicates.
 
@@ -135,6 +168,11 @@ def resolve(
     type_priority : dict
         Rank of each homogenized type.
     delta_z : float
+    tie_order : {"crd_id", "reference"}
+        Which survivor a delta_z cluster keeps: the smallest CRD_ID, or the smallest reference id
+        string (needs ``sources`` and ``source_index`` in ``keys``).
+    sources : list of (str, int), optional
+        Internal name and row count of each input, in order (for ``tie_order="reference"``).
 
     Returns
     -------
@@ -144,9 +182,15 @@ def resolve(
     crd = keys["CRD_ID"].to_numpy(dtype=np.int64)
     star = keys["z_flag_homogenized"].to_numpy() == STAR
     pairs = np.concatenate([np.asarray(pairs, dtype=np.int64).reshape(-1, 2), same_position_pairs(keys)])
+    star_pairs = np.empty((0, 2), dtype=np.int64)
     if len(pairs):
         pairs = np.unique(np.sort(pairs, axis=1), axis=0)
-        pairs = pairs[(pairs[:, 0] != pairs[:, 1]) & ~star[pairs[:, 0]] & ~star[pairs[:, 1]]]
+        pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+        touch = star[pairs[:, 0]] | star[pairs[:, 1]]
+        # a star names its neighbours in compared_to (one way), nothing else
+        starry = pairs[touch]
+        star_pairs = np.concatenate([starry[star[starry[:, 0]]], starry[star[starry[:, 1]]][:, ::-1]])
+        pairs = pairs[~touch]
     stats: dict[str, int] = {"pairs": int(len(pairs)), "stars": int(star.sum())}
 
     graph = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
@@ -187,7 +231,14 @@ def resolve(
         joins = prev_same & ~np.isnan(s_z) & np.r_[False, ~np.isnan(s_z[:-1])] & (gap <= delta_z + Z_EPSILON)
         cluster = np.cumsum(~joins)
         s_crd = crd[members[s_idx]]
-        keep_min = pd.Series(s_crd).groupby(cluster).transform("min").to_numpy() == s_crd
+        if tie_order == "reference" and len(s_idx):
+            if sources is None:
+                raise ValueError("tie_order 'reference' needs the inputs' names and row counts")
+            names = reference_ids(s_crd, keys["source_index"].to_numpy()[members[s_idx]], sources)
+            _, s_rank = np.unique(names.astype(str), return_inverse=True)
+        else:
+            s_rank = s_crd
+        keep_min = pd.Series(s_rank).groupby(cluster).transform("min").to_numpy() == s_rank
         before = pd.Series(np.ones(len(s_idx))).groupby(s_lab).transform("sum").to_numpy()
         alive[s_idx[~keep_min]] = False
         after_counts = pd.Series(alive).groupby(lab).transform("sum").to_numpy()
@@ -204,5 +255,5 @@ def resolve(
             stats[f"groups_decided_by_{column}"] = 0
         stats.update(groups_decided_by_delta_z=0, hard_tie_groups=0, hard_tie_rows=0, eliminated_rows=0)
     return Resolution(
-        tie_result=tie, group_id=group_id, compared_to=_compared_to(pairs, crd, n), stats=stats
+        tie_result=tie, group_id=group_id, compared_to=_compared_to(pairs, crd, n, star_pairs), stats=stats
     )

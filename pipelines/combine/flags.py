@@ -21,10 +21,11 @@ import pandas as pd
 
 from pipelines.combine import expr as expressions
 from pipelines.combine.errors import PipelineError
+from pzcat import vocab
 from pzcat.safeyaml import load_yaml
 
-Z_FLAGS = (0, 1, 2, 3, 4, 6)
-TYPES = ("s", "g", "p")
+Z_FLAGS = vocab.Z_FLAGS
+TYPES = vocab.TYPES
 USER_TYPE_COLUMNS = ("type_homogenized", "instrument_type_homogenized")
 
 

@@ -15,12 +15,13 @@ from typing import Any
 import pandas as pd
 
 from pipelines.combine.errors import PipelineError
+from pzcat import vocab
 from pzcat.errors import PzcatError
 
-#: Roles of the column association, in output order.
-ROLES = ("id", "ra", "dec", "z", "z_flag", "z_err", "survey", "instrument_type")
-REQUIRED_ROLES = ("ra", "dec")
-FORMATS = ("parquet", "csv", "fits", "hdf5", "hats")
+#: Roles of the column association, in output order (from the one vocabulary, pzcat.vocab).
+ROLES = vocab.PIPELINE_ROLES
+REQUIRED_ROLES = vocab.PIPELINE_REQUIRED_ROLES
+FORMATS = vocab.TABLE_FORMATS
 #: Bookkeeping columns of the files themselves, never data.
 HIDDEN = ("__index_level_0__", "_healpix_29", "Norder", "Dir", "Npix")
 

@@ -99,7 +99,7 @@ def load_config_file(path: Path | None) -> dict[str, Any]:
 
 def create_combine(catalog: Catalog, *, name: str, inputs: list[str], uploaded_by: str,
                    duplicates: str | None = None, fmt: str | None = None, description: str = "",
-                   config: dict[str, Any] | None = None) -> Manifest:
+                   config: dict[str, Any] | None = None, product_id: int | None = None) -> Manifest:
     """Write the pending manifest of a new combination (nothing runs yet).
 
     Parameters
@@ -115,6 +115,9 @@ def create_combine(catalog: Catalog, *, name: str, inputs: list[str], uploaded_b
     description : str
     config : dict, optional
         Configuration keys (:class:`pipelines.combine.config.CombineConfig`).
+    product_id : int, optional
+        The id to give the product (default the next free one; the API allocates ids across
+        its submissions).
 
     Raises
     ------
@@ -137,7 +140,7 @@ def create_combine(catalog: Catalog, *, name: str, inputs: list[str], uploaded_b
     manifests = [_input_manifest(catalog, key) for key in inputs]
     make_plan([to_combine_input(catalog, m) for m in manifests],
               CombineConfig.from_dict(_absolute_paths(catalog, data)))
-    pid = catalog.next_id()
+    pid = product_id or catalog.next_id()
     internal = make_internal_name(pid, name)
     if catalog.manifest_path(internal).exists():
         raise RunError("file-exists", f"product {internal} exists already")

@@ -65,7 +65,9 @@ def _decisions(keys: pd.DataFrame, pairs: np.ndarray, settings: dict) -> tuple[p
     if not len(keys):
         return empty_decisions(), {}
     res = dedup.resolve(keys.reset_index(drop=True), pairs, settings["priority"],
-                        settings["type_priority"], settings["delta_z"])
+                        settings["type_priority"], settings["delta_z"],
+                        tie_order=settings.get("tie_order", "crd_id"),
+                        sources=settings.get("sources"))
     frame = pd.DataFrame({
         "CRD_ID": keys["CRD_ID"].to_numpy(np.int64), "tie_result": res.tie_result,
         "group_id": res.group_id, "compared_to": res.compared_to.array,

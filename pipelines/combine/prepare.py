@@ -21,10 +21,12 @@ from pipelines.combine.errors import PipelineError
 from pipelines.combine.flags import Translation, homogenize
 from pipelines.combine.footprint import Fields
 from pipelines.combine.inputs import CombineInput
+from pzcat import vocab
+from pzcat.sentinels import as_missing
 
 #: Columns recomputed by every run; an input's own copies are ignored.
 RECOMPUTED = ("CRD_ID", "tie_result", "compared_to", "group_id", "is_in_DP1_fields")
-NUMERIC_ROLES = ("ra", "dec", "z", "z_err")
+NUMERIC_ROLES = vocab.NUMERIC_ROLES
 TEXT = "string"
 
 
@@ -48,18 +50,19 @@ def _number(values: pd.Series | None, index: pd.Index) -> pd.Series:
 
 def _check_positions(frame: pd.DataFrame, inp: CombineInput, first_row: int) -> None:
     ra, dec = frame["ra"].to_numpy(), frame["dec"].to_numpy()
-    bad = ~np.isfinite(ra) | ~np.isfinite(dec) | (ra < 0) | (ra > 360) | (dec < -90) | (dec > 90)
+    bad = ~vocab.ra_valid(ra) | ~vocab.dec_valid(dec)
     if bad.any():
         rows = np.flatnonzero(bad)
         examples = [
-            f"row {first_row + int(r) + 1}: ra={ra[r]!r}, dec={dec[r]!r}" for r in rows[:5]
+            f"row {vocab.row_number(first_row + int(r))}: ra={ra[r]!r}, dec={dec[r]!r}"
+            for r in rows[:5]
         ]
         raise PipelineError(
             "invalid-positions",
             f"input {inp.internal_name}: {int(bad.sum())} rows (in a batch of {len(ra)}) have "
-            f"missing or out-of-range ra/dec (ra in [0, 360], dec in [-90, 90]); examples: "
-            f"{'; '.join(examples)}",
-            input=inp.internal_name, rows=[first_row + int(r) + 1 for r in rows[:20]],
+            f"missing or out-of-range ra/dec (ra in {vocab.RA_TEXT}, dec in {vocab.DEC_TEXT}); "
+            f"examples: {'; '.join(examples)}",
+            input=inp.internal_name, rows=[vocab.row_number(first_row + int(r)) for r in rows[:20]],
         )
 
 
@@ -71,6 +74,7 @@ def prepare_partition(
     translation: Translation,
     fields: Fields | None,
     extra_columns: tuple[str, ...] = (),
+    sentinels: str = "keep",
 ) -> pd.DataFrame:
     """Prepare one partition of one input.
 
@@ -89,6 +93,9 @@ def prepare_partition(
         Footprint fields (None: no footprint flag).
     extra_columns : tuple of str
         Input columns kept (as float) because the tiebreaking priority uses them.
+    sentinels : {"keep", "missing"}
+        ``missing``: sentinel values of z, z_err and z_flag (:mod:`pzcat.sentinels`) become NaN
+        before the flags are translated (the configuration key ``sentinels``).
 
     Returns
     -------
@@ -117,6 +124,9 @@ def prepare_partition(
         "z_err": _number(col("z_err"), index),
         "survey": _text(col("survey"), len(raw), index, upper=True),
     }
+    if sentinels == "missing":
+        for role in ("z", "z_err", "z_flag"):
+            out[role] = pd.Series(as_missing(out[role].to_numpy(), role)[0], index=index)
     out["instrument_type"] = _text(col("instrument_type"), len(raw), index)  # dropped if empty
     out["source"] = pd.Series(inp.internal_name, index=index, dtype=TEXT)
     frame = pd.DataFrame(out, index=index)
@@ -128,6 +138,8 @@ def prepare_partition(
     names = raw.drop(columns=[c for c in (*frame.columns, *RECOMPUTED) if c in raw.columns])
     context = pd.concat([frame, names], axis=1)
     flag_col = col("z_flag")
+    if flag_col is not None and sentinels == "missing" and pd.api.types.is_numeric_dtype(flag_col):
+        flag_col = pd.Series(as_missing(flag_col.to_numpy(), "z_flag")[0], index=index)
     context["z_flag_raw"] = flag_col if flag_col is not None else pd.Series(np.nan, index=index)
     zfh, typ = homogenize(context, inp.internal_name, translation)
     frame["z_flag_homogenized"] = zfh

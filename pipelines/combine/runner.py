@@ -100,7 +100,9 @@ def _context(plan: CombinePlan, scratch: Path) -> tasks.Context:
         radius_arcsec=config.crossmatch_radius_arcsec,
         settings={"n_neighbors": config.n_neighbors, "priority": list(config.tiebreaking_priority),
                   "type_priority": dict(config.type_priority),
-                  "delta_z": config.delta_z_threshold},
+                  "delta_z": config.delta_z_threshold, "tie_order": config.tie_order,
+                  "sources": [(ip.input.internal_name, ip.n_rows) for ip in plan.inputs],
+                  "sentinels": config.sentinels},
         keep_hard_ties=config.keep_hard_ties, output_format=config.output_format,
     )
 

@@ -124,6 +124,7 @@ def prepare_piece(ctx: Context, piece: Piece) -> tuple[list[PieceFacts], np.ndar
         first_crd = piece.first_crd + first_row - piece.first_row
         prepared = apply_cut(prepare_partition(
             raw, inp, first_crd, first_row, ctx.translation, ctx.fields, ctx.extra_columns,
+            sentinels=ctx.settings.get("sentinels", "keep"),
         ), ctx.cut)
         name = f"{first_crd:012d}.parquet"
         _write(prepared, scratch / "prep" / name)

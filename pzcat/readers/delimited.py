@@ -1,4 +1,11 @@
-"""CSV and other delimited text: delimiter and header detection, bounded-memory pieces."""
+"""CSV and other delimited text: delimiter and header detection, bounded-memory pieces.
+
+Lines starting with ``#`` are comments and are skipped wherever they are (the original upload
+form ignored them); :attr:`CsvReader.comment_lines` counts them after a full pass. Text is UTF-8,
+with or without a byte-order mark; UTF-16 and UTF-32 (a BOM, or NUL bytes) are refused with
+``csv-encoding``; other 8-bit text is read as Latin-1 (:attr:`CsvReader.latin1` is then True).
+Row numbers in errors start at 1 (the first data row; header and comments not counted).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +19,20 @@ import pyarrow.csv as pacsv
 
 from pzcat.errors import TableError
 from pzcat.readers.base import BATCH_ROWS, MAX_COLUMNS, TableReader
+from pzcat.vocab import ROW_BASE
+
+UTF8_BOM = b"\xef\xbb\xbf"
+WIDE_BOMS = {b"\x00\x00\xfe\xff": "UTF-32", b"\xff\xfe\x00\x00": "UTF-32",
+             b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
+
+
+def _strip_comments(data: bytes) -> tuple[bytes, int]:
+    """``data`` without its ``#`` comment lines, and how many there were."""
+    if not (data.startswith(b"#") or b"\n#" in data):
+        return data, 0
+    lines = data.splitlines(keepends=True)
+    kept = [ln for ln in lines if not ln.startswith(b"#")]
+    return b"".join(kept), len(lines) - len(kept)
 
 # -- CSV -------------------------------------------------------------------------------------------
 
@@ -20,10 +41,34 @@ class CsvReader(TableReader):
 
     SAMPLE = 64 * 1024
 
+    def __init__(self, path) -> None:
+        super().__init__(path)
+        #: Comment lines skipped by the last full pass of :meth:`batches`.
+        self.comment_lines = 0
+
+    def _check_encoding(self, raw: bytes) -> None:
+        """Refuse UTF-16 / UTF-32 (by BOM, or NUL bytes in a quarter of the sample) with ``csv-encoding``."""
+        for bom, name in WIDE_BOMS.items():
+            if raw.startswith(bom):
+                raise TableError("csv-encoding", f"{self.path.name}: the file is {name} text; "
+                                 "pzcat reads CSV as UTF-8 (with or without BOM)",
+                                 file=str(self.path))
+        if raw.count(b"\x00") * 4 > len(raw):   # UTF-16/32 without BOM: every other byte NUL
+            raise TableError("csv-encoding", f"{self.path.name}: the file is mostly NUL bytes "
+                             "(UTF-16/UTF-32 text or binary data), not UTF-8 text",
+                             file=str(self.path))
+
+    @property
+    def latin1(self) -> bool:
+        """Whether the file is not UTF-8 and is read as Latin-1."""
+        return self._encoding() == "latin-1"
+
     def dialect(self) -> tuple[str, bool]:
         """Detected delimiter and whether the first line is a header."""
         with open(self.path, "rb") as fh:
             raw = fh.read(self.SAMPLE)
+        self._check_encoding(raw)
+        raw = raw.removeprefix(UTF8_BOM)
         if not raw.strip():
             raise TableError("empty-table", f"{self.path.name}: empty file", file=str(self.path))
         try:
@@ -64,6 +109,9 @@ class CsvReader(TableReader):
         with open(self.path, "rb") as fh:
             carry = b""
             size = first
+            head = fh.read(len(UTF8_BOM))
+            if head != UTF8_BOM:
+                carry = head
             while block := fh.read(size):
                 size = self.CHUNK
                 data = carry + block if carry else block
@@ -110,7 +158,7 @@ class CsvReader(TableReader):
                                  file=str(self.path)) from None
         if bad:
             skip = 1 if names is None and header else 0
-            rows = [line_base + n - 1 - skip for n, _, _ in bad[:5] if n is not None]
+            rows = [line_base + n - 1 - skip + ROW_BASE for n, _, _ in bad[:5] if n is not None]
             n, expected, actual = bad[0]
             raise TableError("ragged-csv", f"{self.path.name}: {len(bad)} rows with a wrong number "
                              f"of fields (e.g. {actual} instead of {expected})",
@@ -121,7 +169,7 @@ class CsvReader(TableReader):
         """``utf8``, or ``latin-1`` when the start of the file is not UTF-8 (names must decode)."""
         if not hasattr(self, "_enc"):
             with open(self.path, "rb") as fh:
-                raw = fh.read(self.SAMPLE)
+                raw = fh.read(self.SAMPLE).removeprefix(UTF8_BOM)
             if len(raw) == self.SAMPLE and b"\n" in raw:
                 raw = raw[: raw.rfind(b"\n") + 1]
             try:
@@ -159,9 +207,14 @@ class CsvReader(TableReader):
         names: list[str] | None = None
         types: dict[str, pa.DataType] = {}
         line_base = 0
+        comments = 0
         # a small first piece: schema() only needs a few rows
         first = min(self.CHUNK, max(64 * 1024, batch_rows * 512))
         for data in self._pieces(first):
+            data, skipped = _strip_comments(data)
+            comments += skipped
+            if not data.strip():
+                continue
             include = None if names is None or columns is None else \
                 [c for c in columns if c in names]
             table = self._parse(data, names, header, delimiter, include, line_base)
@@ -180,6 +233,7 @@ class CsvReader(TableReader):
             line_base += data.count(b"\n") - (1 if line_base == 0 and header else 0)
             for rb in table.to_batches(max_chunksize=batch_rows):
                 yield rb.to_pandas()
+        self.comment_lines = comments
 
     def n_rows(self) -> int:
         first = self.column_names()[:1]

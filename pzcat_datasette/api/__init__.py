@@ -9,6 +9,7 @@ Modules: :mod:`.routes` (dispatch and the read side), :mod:`.errors` (the JSON e
 from __future__ import annotations
 
 from pzcat_datasette.api import downloads as _downloads  # noqa: F401 - registers its routes
+from pzcat_datasette.api import processes as _processes  # noqa: F401 - registers its routes
 from pzcat_datasette.api import routes as _routes
 from pzcat_datasette.api import writes as _writes  # noqa: F401 - registers its routes
 from pzcat_datasette.api.routes import dispatch

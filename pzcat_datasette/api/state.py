@@ -78,7 +78,7 @@ class ApiState:
             extra: dict[int, int] = {}
             if self.overlay:
                 for m, status in self.overlay.items():
-                    if m.id not in manifests or status == 0:
+                    if m.id not in manifests:
                         manifests[m.id] = m
                         extra[m.id] = status
             cfg = catalog.config

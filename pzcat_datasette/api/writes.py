@@ -55,6 +55,9 @@ from pzcat.records import (
     ALIAS_ROLES,
     ROLE_NUMBERS,
     STATUS_DELETED,
+    STATUS_FAILED,
+    STATUS_PROCESSING,
+    STATUS_PUBLISHED,
     STATUS_REGISTERING,
     can_change,
     content_records,
@@ -171,8 +174,20 @@ class Overlay:
                 m = submission_manifest(self.store, sub)
             except PzcatError:
                 continue
-            items.append((m, STATUS_DELETED if sub.get("deleted") else STATUS_REGISTERING))
+            items.append((m, _overlay_status(sub)))
         return items
+
+
+def _overlay_status(sub: dict) -> int:
+    """Registering (0) until merged, Deleted (2); a process output: Processing (3) while it runs,
+    Published (1) once it succeeded (in its branch), Failed (9)."""
+    if sub.get("deleted"):
+        return STATUS_DELETED
+    proc = sub.get("process")
+    if proc is not None:
+        return {"Successful": STATUS_PUBLISHED, "Failed": STATUS_FAILED}.get(proc.get("status"),
+                                                                            STATUS_PROCESSING)
+    return STATUS_REGISTERING
 
 
 def overlay_for(datasette, root: Path) -> Overlay:
@@ -279,8 +294,9 @@ def _remote(root: Path) -> str | None:
 
 def _commit_and_push(ctx: Ctx, sub: dict, tree: Path, message: str) -> None:
     """Commit everything of the work tree as the token's user; push; open a PR once."""
-    _git(tree, "add", "-A", "manifests", "products")
-    status = _git(tree, "status", "--porcelain", "--", "manifests", "products")
+    paths = [p for p in ("manifests", "products", "pipelines/data/api") if (tree / p).exists()]
+    _git(tree, "add", "-A", "--", *paths)
+    status = _git(tree, "status", "--porcelain", "--", *paths)
     if status:
         _git(tree, "commit", "-q", "-m", message, user=ctx.user)
     sub.setdefault("commits", []).append(_git(tree, "rev-parse", "HEAD"))
@@ -366,7 +382,12 @@ async def form(ctx: Ctx, limit: int = 1 << 20) -> tuple[dict[str, str], dict[str
             if filename is not None:
                 files[name] = (filename, payload)
             elif name is not None:
-                fields[name] = payload.decode("utf-8", errors="replace")
+                value = payload.decode("utf-8", errors="replace")
+                if name in fields:  # a repeated field (requests sends lists so) is a list
+                    prev = fields[name]
+                    fields[name] = [*(prev if isinstance(prev, list) else [prev]), value]
+                else:
+                    fields[name] = value
         return fields, files
     return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)), {}
 

@@ -823,7 +823,7 @@ def ragged_csv_too_many(root: Path) -> dict:
     data["files"][0].update(zip(("size", "sha256"), path_digest(path), strict=True))
     write_manifest(root, data)
     return expect(["ragged-csv"], description="a row with one field too many",
-                  issues=[{"code": "ragged-csv", "rows": [2], "file": f"products/{BASE}/sample.csv"}])
+                  issues=[{"code": "ragged-csv", "rows": [3], "file": f"products/{BASE}/sample.csv"}])
 
 
 @case
@@ -836,7 +836,7 @@ def ragged_csv_too_few(root: Path) -> dict:
     data["files"][0].update(zip(("size", "sha256"), path_digest(path), strict=True))
     write_manifest(root, data)
     return expect(["ragged-csv"], description="a row with two fields too few",
-                  issues=[{"code": "ragged-csv", "rows": [1]}])
+                  issues=[{"code": "ragged-csv", "rows": [2]}])
 
 
 @case
@@ -888,11 +888,12 @@ def non_numeric_ra(root: Path) -> dict:
 @case
 def ra_out_of_range(root: Path) -> dict:
     df = sample_frame()
-    df.loc[1, "ra"] = 360.0
+    df.loc[1, "ra"] = 360.5
+    df.loc[2, "ra"] = 360.0   # valid: RA in [0, 360] (pzcat.vocab)
     df.loc[3, "ra"] = -5.0
     write_manifest(root, base_product(root, df=df))
-    return expect(["bad-ra-range"], description="RA 360 and -5 (CSV)",
-                  issues=[{"code": "bad-ra-range", "column": "ra", "rows": [1, 3]}])
+    return expect(["bad-ra-range"], description="RA 360.5 and -5 (CSV); 360 is valid",
+                  issues=[{"code": "bad-ra-range", "column": "ra", "rows": [2, 4]}])
 
 
 @case
@@ -901,7 +902,7 @@ def ra_out_of_range_fits(root: Path) -> dict:
     df.loc[4, "ra"] = 720.0
     write_manifest(root, base_product(root, fmt="fits", df=df))
     return expect(["bad-ra-range"], description="RA 720 (FITS)",
-                  issues=[{"code": "bad-ra-range", "column": "ra", "rows": [4]}])
+                  issues=[{"code": "bad-ra-range", "column": "ra", "rows": [5]}])
 
 
 @case
@@ -910,7 +911,7 @@ def dec_out_of_range(root: Path) -> dict:
     df.loc[0, "dec"] = -90.5
     write_manifest(root, base_product(root, fmt="parquet", df=df))
     return expect(["bad-dec-range"], description="Dec -90.5 (Parquet)",
-                  issues=[{"code": "bad-dec-range", "column": "dec", "rows": [0]}])
+                  issues=[{"code": "bad-dec-range", "column": "dec", "rows": [1]}])
 
 
 @case
@@ -919,7 +920,7 @@ def nan_ra(root: Path) -> dict:
     df.loc[2, "ra"] = np.nan
     write_manifest(root, base_product(root, fmt="fits", df=df))
     return expect(["null-coordinate"], description="a NaN RA (FITS)",
-                  issues=[{"code": "null-coordinate", "column": "ra", "rows": [2]}])
+                  issues=[{"code": "null-coordinate", "column": "ra", "rows": [3]}])
 
 
 @case
@@ -928,17 +929,139 @@ def null_dec_csv(root: Path) -> dict:
     df.loc[4, "dec"] = np.nan
     write_manifest(root, base_product(root, df=df))
     return expect(["null-coordinate"], description="an empty Dec field (CSV)",
-                  issues=[{"code": "null-coordinate", "column": "dec", "rows": [4]}])
+                  issues=[{"code": "null-coordinate", "column": "dec", "rows": [5]}])
 
 
 @case
 def nan_redshift(root: Path) -> dict:
     df = sample_frame()
+    df["z"] = [np.nan, np.inf, np.nan, np.nan, np.nan]
+    write_manifest(root, base_product(root, fmt="hdf5", df=df))
+    return expect(["nan-redshift"], description="no row has a finite redshift (HDF5 pandas table)",
+                  issues=[{"code": "nan-redshift", "column": "z", "rows": [1, 2, 3, 4, 5]}])
+
+
+@case
+def partial_nan_redshift(root: Path) -> dict:
+    df = sample_frame()
     df.loc[1, "z"] = np.nan
     df.loc[2, "z"] = np.inf
     write_manifest(root, base_product(root, fmt="hdf5", df=df))
-    return expect(["nan-redshift"], description="NaN and inf redshifts (HDF5 pandas table)",
-                  issues=[{"code": "nan-redshift", "column": "z", "rows": [1, 2]}])
+    return expect(["missing-redshift"], exit=0,
+                  description="two rows without a redshift: a warning, the rows are kept",
+                  issues=[{"code": "missing-redshift", "column": "z", "rows": [2, 3],
+                           "count": 2}])
+
+
+@case
+def sentinel_redshift_minus_one(root: Path) -> dict:
+    df = sample_frame()
+    df.loc[[0, 3], "z"] = -1.0          # JADES, MOSDEF, 3D-HST write "no redshift" as -1
+    write_manifest(root, base_product(root, fmt="parquet", df=df))
+    return expect(["sentinel-values"], exit=0, description="z = -1 placeholders (Parquet)",
+                  issues=[{"code": "sentinel-values", "column": "z", "rows": [1, 4], "count": 2}])
+
+
+@case
+def sentinel_redshift_vvds(root: Path) -> dict:
+    df = sample_frame()
+    df.loc[2, "z"] = 9.9999             # VVDS
+    df.loc[4, "z"] = -9.0               # ELAIS, 2dFGRS
+    write_manifest(root, base_product(root, fmt="fits", df=df))
+    return expect(["sentinel-values"], exit=0, description="z = 9.9999 and -9 placeholders (FITS)",
+                  issues=[{"code": "sentinel-values", "column": "z", "rows": [3, 5]}])
+
+
+@case
+def all_sentinel_redshift(root: Path) -> dict:
+    df = sample_frame()
+    df["z"] = [-99.0, -99.0, -999.0, -99.0, 999.0]
+    write_manifest(root, base_product(root, df=df))
+    return expect(["nan-redshift", "sentinel-values"],
+                  description="every redshift is a placeholder: no usable z",
+                  issues=[{"code": "nan-redshift", "column": "z"}])
+
+
+@case
+def sentinel_z_err(root: Path) -> dict:
+    df = sample_frame()
+    df.loc[1, "z_err"] = -99.0          # not a negative error: a placeholder
+    write_manifest(root, base_product(root, fmt="parquet", df=df))
+    return expect(["sentinel-values"], exit=0, description="z_err = -99 placeholder",
+                  issues=[{"code": "sentinel-values", "column": "z_err", "rows": [2]}])
+
+
+@case
+def sentinel_z_flag(root: Path) -> dict:
+    df = sample_frame()
+    df.loc[0, "z_flag"] = -99
+    write_manifest(root, base_product(root, fmt="parquet", df=df))
+    return expect(["sentinel-values"], exit=0, description="z_flag = -99 placeholder",
+                  issues=[{"code": "sentinel-values", "column": "z_flag", "rows": [1]}])
+
+
+@case
+def sentinel_magnitudes(root: Path) -> dict:
+    df = sample_frame()
+    df["mag_r"] = [21.3, 99.99, 22.0, -99.9, 23.5]    # VVDS-style missing magnitudes
+    df["MAG_I"] = [20.1, 20.5, -99.0, 21.0, 99.0]
+    write_manifest(root, base_product(root, fmt="parquet", df=df))
+    return expect(["sentinel-values"], exit=0, description="magnitudes 99.99, -99.9, -99 and 99",
+                  issues=[{"code": "sentinel-values", "column": "mag_r", "rows": [2, 4]},
+                          {"code": "sentinel-values", "column": "MAG_I", "rows": [3, 5]}])
+
+
+@case
+def missing_z_err(root: Path) -> dict:
+    df = sample_frame()
+    df.loc[2, "z_err"] = np.nan
+    write_manifest(root, base_product(root, fmt="parquet", df=df))
+    return expect(["missing-values"], exit=0, description="one row without z_err",
+                  issues=[{"code": "missing-values", "column": "z_err", "rows": [3]}])
+
+
+@case
+def empty_z_flag(root: Path) -> dict:
+    df = sample_frame()
+    df["z_flag"] = np.nan
+    write_manifest(root, base_product(root, fmt="parquet", df=df))
+    return expect(["no-values"], description="the associated z_flag column is empty",
+                  issues=[{"code": "no-values", "column": "z_flag"}])
+
+
+def _csv_bytes(root: Path, data: bytes, name: str = "sample.csv") -> dict:
+    """A base product whose CSV holds exactly ``data``."""
+    folder = root / "products" / BASE
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(data)
+    f = entry(root, BASE, name, "main", "csv", read=False)
+    f["format"] = "csv"
+    cols = {r: r for r in ("id", "ra", "dec", "z")}
+    return manifest(1, "Base sample", BASE, "redshift_catalog", [f], cols)
+
+
+@case
+def csv_comment_lines(root: Path) -> dict:
+    text = ("# VVDS sample, reduced\n# columns: id ra dec z\nid,ra,dec,z\n1,10.5,-30.0,0.1\n"
+            "# a note in the middle\n2,150.1,2.2,0.52\n")
+    write_manifest(root, _csv_bytes(root, text.encode()))
+    return expect(["csv-comments"], exit=0, description="three # comment lines, ignored",
+                  issues=[{"code": "csv-comments", "count": 3}])
+
+
+@case
+def csv_latin1(root: Path) -> dict:
+    text = "id,ra,dec,z,field\n1,10.5,-30.0,0.1,Bo\u00f6tes\n2,150.1,2.2,0.52,Bo\u00f6tes\n"
+    write_manifest(root, _csv_bytes(root, text.encode("latin-1")))
+    return expect(["csv-not-utf8"], exit=0, description="a Latin-1 CSV: read, with a warning")
+
+
+@case
+def csv_utf16(root: Path) -> dict:
+    text = "id,ra,dec,z\n1,10.5,-30.0,0.1\n2,150.1,2.2,0.52\n"
+    write_manifest(root, _csv_bytes(root, text.encode("utf-16")))
+    return expect(["csv-encoding"], description="a UTF-16 CSV (as Excel writes 'Unicode text')",
+                  issues=[{"code": "csv-encoding"}])
 
 
 @case
@@ -947,7 +1070,7 @@ def negative_z_err(root: Path) -> dict:
     df.loc[3, "z_err"] = -0.01
     write_manifest(root, base_product(root, fmt="h5compound", df=df))
     return expect(["bad-z-err"], description="a negative z_err (HDF5 compound dataset)",
-                  issues=[{"code": "bad-z-err", "column": "z_err", "rows": [3]}])
+                  issues=[{"code": "bad-z-err", "column": "z_err", "rows": [4]}])
 
 
 @case
@@ -957,7 +1080,7 @@ def z_flag_homogenized_vocab(root: Path) -> dict:
     write_manifest(root, base_product(root, fmt="parquet", df=df))
     return expect(["bad-z-flag-homogenized"], description="z_flag_homogenized 5 and 7",
                   issues=[{"code": "bad-z-flag-homogenized", "column": "z_flag_homogenized",
-                           "rows": [1, 4]}])
+                           "rows": [2, 5]}])
 
 
 @case
@@ -967,7 +1090,7 @@ def type_homogenized_vocab(root: Path) -> dict:
     write_manifest(root, base_product(root, df=df))
     return expect(["bad-type-homogenized"], description="type_homogenized x and spec",
                   issues=[{"code": "bad-type-homogenized", "column": "type_homogenized",
-                           "rows": [2, 4]}])
+                           "rows": [3, 5]}])
 
 
 @case

@@ -139,7 +139,24 @@ def test_csv_ragged_row_numbers_across_pieces(tmp_path: Path, monkeypatch) -> No
     with pytest.raises(PzcatError) as err:
         read_table(tmp_path / "t.csv", "csv")
     assert err.value.code == "ragged-csv"
-    assert err.value.context["rows"] == [400]
+    assert err.value.context["rows"] == [401]  # rows from 1 (pzcat.vocab.ROW_BASE)
+
+
+def test_csv_comments_bom_and_utf16(tmp_path: Path) -> None:
+    text = "# survey notes\nid,ra,dec,z\n1,10.5,-30.0,0.1\n# in the middle\n2,150.1,2.2,-1\n"
+    (tmp_path / "c.csv").write_text(text)
+    reader = CsvReader(tmp_path / "c.csv")
+    out = pd.concat(list(reader.batches()))
+    assert list(out.columns) == ["id", "ra", "dec", "z"] and out["id"].tolist() == [1, 2]
+    assert reader.comment_lines == 2
+    (tmp_path / "b.csv").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    out = read_table(tmp_path / "b.csv", "csv")
+    assert list(out.columns) == ["id", "ra", "dec", "z"] and len(out) == 2
+    for enc in ("utf-16", "utf-16-le", "utf-32"):
+        (tmp_path / "w.csv").write_bytes(text.encode(enc))
+        with pytest.raises(PzcatError) as err:
+            read_table(tmp_path / "w.csv", "csv")
+        assert err.value.code == "csv-encoding", enc
 
 
 def test_csv_headerless_and_latin1(tmp_path: Path) -> None:

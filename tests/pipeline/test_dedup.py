@@ -55,8 +55,22 @@ def test_stars_neither_compete_nor_link():
     k = keys([3, 6, 3], ["s", "s", "s"], [1.0, 1.0, 2.0])
     r = run(k, [(0, 1), (1, 2)])
     assert r.tie_result.tolist() == [1, 0, 1]
-    assert r.compared_to.isna().all()
+    # the star names every object within the radius (as the reference does); nobody names it
+    assert r.compared_to.isna().tolist() == [True, False, True]
+    assert r.compared_to[1] == "1, 3"
     assert r.group_id.tolist() == [1, 2, 3]
+
+
+def test_reference_tie_order():
+    """Within a delta_z cluster the reference keeps the smallest id *string*."""
+    k = keys([4, 4], ["s", "s"], [1.0, 1.0], source=[0, 0])
+    sources = [("9_sample", 1000)]
+    k["CRD_ID"] = [104, 1000]   # rows 104 and 1000 of input 9: CRD9_104, CRD9_1000
+    ours = run(k, [(0, 1)])
+    assert ours.tie_result.tolist() == [1, 0]
+    ref = resolve(k, np.asarray([(0, 1)]), PRIORITY, TYPES, 0.001, tie_order="reference",
+                  sources=sources)
+    assert ref.tie_result.tolist() == [0, 1]     # "CRD9_1000" < "CRD9_104"
 
 
 def test_same_position_same_catalog_pairs():
@@ -99,12 +113,13 @@ def test_group_invariants(problem):
     for _, members in frame[~frame["star"]].groupby("g"):
         best = max(zfh[i] for i in members.index)
         assert all(zfh[i] == best for i in members.index[members["t"] > 0])
-    # compared_to is symmetric
+    # compared_to is symmetric among non-stars; a star names its partners, nobody names a star
     cmp = {i + 1: set() if pd.isna(t) else {int(x) for x in t.split(",")}
            for i, t in enumerate(r.compared_to)}
     for a, others in cmp.items():
         for b in others:
-            assert a in cmp[b]
+            if not star[a - 1]:
+                assert not star[b - 1] and a in cmp[b]
     # order invariance: relabelling pair direction and order changes nothing
     r2 = run(k, [(b, a) for a, b in reversed(pairs)])
     assert (r2.tie_result == tie).all() and (r2.group_id == r.group_id).all()

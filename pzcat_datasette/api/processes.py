@@ -1,0 +1,300 @@
+"""Processes of the Photo-z Server API: ``POST processes/`` runs ``pzcat combine`` in the server.
+
+The client's Combine Redshift Catalogs configuration maps onto :func:`pzcat.runs.create_combine`:
+
+==================================  ============================================================
+client (``used_config``)            pzcat
+==================================  ============================================================
+``param.combine_type``              ``duplicates``: ``concatenate`` -> ``no``,
+                                    ``concatenate_and_mark_duplicates`` -> ``mark``,
+                                    ``concatenate_and_remove_duplicates`` -> ``remove``
+``param.z_flag_homogenized_value_   ``cut`` (rows with ``z_flag_homogenized >= cut`` are kept)
+to_cut``
+``flags_translation_file`` (upload)  ``flags_file``: committed at ``pipelines/data/api/<name>.yaml``
+``output_format``                   ``output_format``
+==================================  ============================================================
+
+The pending run is written as a submission (the pending manifest committed on the branch
+``pzcat-api/<id>-<user>`` of its own work tree, pushed like any submission), then a background worker
+of the server (one at a time, a bounded queue of :data:`QUEUE_SIZE`) runs ``pzcat run`` in that work
+tree in a subprocess, commits the output and pushes it. ``processes/<id>/`` answers ``Pending``,
+``Running``, ``Successful`` or ``Failed``; ``stop/`` ends it. The output is product ``<id>`` (status
+3 while it runs, 1 once successful, 9 on failure), readable with ``get_product``. The
+``training_set_maker`` pipeline is listed but answers ``api-pipeline-unavailable`` (501).
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import subprocess
+import sys
+import threading
+from typing import Any
+
+from pzcat.catalog import Catalog
+from pzcat.errors import PzcatError
+from pzcat.ids import PIPELINE_IDS
+from pzcat.manifest import make_internal_name, now_utc
+from pzcat.records import iso
+from pzcat_datasette.api.errors import ApiError, json_response
+from pzcat_datasette.api.pagination import paginated
+from pzcat_datasette.api.routes import Ctx, authenticate, route, run_sync
+from pzcat_datasette.api.writes import (
+    _LOCK,
+    Submissions,
+    _branch,
+    _commit_and_push,
+    _new_id,
+    _open_worktree,
+    form,
+)
+
+QUEUE_SIZE = 4
+COMBINE_TYPES = {"concatenate": "no", "concatenate_and_mark_duplicates": "mark",
+                 "concatenate_and_remove_duplicates": "remove"}
+PARAM_KEYS = {"combine_type", "z_flag_homogenized_value_to_cut", "flags_translation_file"}
+RUN_TIMEOUT = 3600
+
+
+class Worker:
+    """One background thread running queued processes one at a time, in subprocesses."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.Queue = queue.Queue(maxsize=QUEUE_SIZE)
+        self.running: dict[int, subprocess.Popen] = {}
+        self.stopped: set[int] = set()
+        self.thread: threading.Thread | None = None
+        self.lock = threading.Lock()
+
+    def submit(self, job) -> None:
+        try:
+            self.jobs.put_nowait(job)
+        except queue.Full:
+            raise ApiError("api-queue-full", f"{QUEUE_SIZE} processes are waiting already; try again "
+                           "later.", 503) from None
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._loop, name="pzcat-api-worker",
+                                               daemon=True)
+                self.thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                job = self.jobs.get(timeout=30)
+            except queue.Empty:
+                return
+            try:
+                job(self)
+            finally:
+                self.jobs.task_done()
+
+    def stop(self, pid: int) -> None:
+        self.stopped.add(pid)
+        proc = self.running.get(pid)
+        if proc is not None:
+            proc.terminate()
+
+
+def _worker(datasette) -> Worker:
+    worker = getattr(datasette, "_pzcat_api_worker", None)
+    if worker is None:
+        worker = Worker()
+        datasette._pzcat_api_worker = worker
+    return worker
+
+
+def _set(store: Submissions, pid: int, **changes) -> dict:
+    with _LOCK:
+        sub = store.get(pid)
+        sub["process"].update(changes)
+        store.put(sub)
+        return sub
+
+
+def _job(ctx: Ctx, pid: int):
+    store = Submissions(ctx.state.root)
+
+    def run(worker: Worker) -> None:
+        if pid in worker.stopped:
+            _set(store, pid, status="Failed", ended_at=iso(now_utc()), error="stopped before it ran")
+            return
+        sub = _set(store, pid, status="Running", started_at=iso(now_utc()))
+        tree = store.worktree(pid)
+        cmd = [sys.executable, "-m", "pzcat.cli", "run", sub["internal_name"], "--root", str(tree),
+               "--quiet"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        worker.running[pid] = proc
+        try:
+            out, _ = proc.communicate(timeout=RUN_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+        finally:
+            worker.running.pop(pid, None)
+        if proc.returncode != 0:
+            why = "stopped" if pid in worker.stopped else (out or "").strip()[-2000:]
+            _set(store, pid, status="Failed", ended_at=iso(now_utc()), error=why)
+            return
+        try:
+            sub = store.get(pid)
+            _commit_and_push(ctx, sub, tree, f"Run {sub['internal_name']} (combine_redshift_dedup)")
+            store.put(sub)
+        except PzcatError as exc:
+            _set(store, pid, status="Failed", ended_at=iso(now_utc()), error=exc.message)
+            return
+        _set(store, pid, status="Successful", ended_at=iso(now_utc()))
+
+    return run
+
+
+def _config(fields: dict[str, Any]) -> tuple[dict, dict]:
+    raw = fields.get("used_config") or "{}"
+    try:
+        used = json.loads(raw) if isinstance(raw, str) else dict(raw)
+    except ValueError:
+        raise ApiError("api-bad-config", "used_config is not JSON.", 400) from None
+    if not isinstance(used, dict):
+        raise ApiError("api-bad-config", "used_config must be a JSON object.", 400)
+    param = used.get("param") or {}
+    unknown = set(param) - PARAM_KEYS
+    if unknown:
+        raise ApiError("api-bad-config", f"unknown parameters {sorted(unknown)}; this server takes "
+                       f"{sorted(PARAM_KEYS)}", 400)
+    return used, param
+
+
+def _inputs(fields: dict[str, Any]) -> list[int]:
+    raw = fields.get("inputs") or []
+    if isinstance(raw, str):
+        raw = [raw]
+    try:
+        return [int(x) for x in raw]
+    except (TypeError, ValueError):
+        raise ApiError("api-bad-body", "inputs must be product ids.", 400) from None
+
+
+def _record(sub: dict) -> dict:
+    proc = sub["process"]
+    return {"id": sub["id"], "release": None, "release_name": None,
+            "pipeline_name": "combine_redshift_dedup", "pipeline_version": "1",
+            "owned_by": sub["user"], "is_owner": True, "provenance_inputs": proc.get("inputs"),
+            "used_config": proc.get("used_config"), "display_name": sub["name"],
+            "pipeline": PIPELINE_IDS["combine_redshift_dedup"], "inputs": proc.get("inputs"),
+            "upload": sub["id"], "status": proc["status"], "created_at": proc.get("created_at"),
+            "started_at": proc.get("started_at"), "ended_at": proc.get("ended_at"),
+            "orchestration_process_id": None, "path": f"build/api/worktrees/{sub['id']}",
+            "comment": proc.get("error"), "branch": sub.get("branch")}
+
+
+@route("POST", "/processes")
+async def start(ctx: Ctx):
+    ctx.claims = authenticate(ctx.state, ctx.request, scope="write")
+    fields, files = await form(ctx, limit=8 << 20)
+    pipeline = str(fields.get("pipeline") or "")
+    if pipeline == str(PIPELINE_IDS["training_set_maker"]):
+        raise ApiError("api-pipeline-unavailable", "The pipeline training_set_maker is not available "
+                       "on this server: pzcat runs Combine Redshift Catalogs only "
+                       "(combine_redshift_dedup).", 501)
+    if pipeline != str(PIPELINE_IDS["combine_redshift_dedup"]):
+        raise ApiError("api-bad-body", f'pipeline: Invalid pk "{pipeline}".', 400)
+    used, param = _config(fields)
+    name = str(fields.get("display_name") or "").strip()
+    if not name:
+        raise ApiError("api-bad-body", "display_name: This field is required.", 400)
+    index = ctx.index
+    ids = _inputs(fields)
+    inputs = []
+    for pid in ids:
+        m = index.manifests.get(pid)
+        if m is None or pid in index.extra_status:
+            raise ApiError("product-not-found", f"input {pid} is not a published product.", 400)
+        inputs.append(m.internal_name)
+    ctype = param.get("combine_type", "concatenate_and_mark_duplicates")
+    if ctype not in COMBINE_TYPES:
+        raise ApiError("api-bad-config", f"combine_type {ctype!r}: use {sorted(COMBINE_TYPES)}", 400)
+    config: dict[str, Any] = {"duplicates": COMBINE_TYPES[ctype]}
+    cut = param.get("z_flag_homogenized_value_to_cut")
+    if cut not in (None, ""):
+        try:
+            config["cut"] = int(float(cut))
+        except (TypeError, ValueError):
+            raise ApiError("api-bad-config", f"z_flag_homogenized_value_to_cut {cut!r} is not a "
+                           "number", 400) from None
+    fmt = used.get("output_format")
+    store = Submissions(ctx.state.root)
+
+    def work() -> dict:
+        with _LOCK:
+            pid = _new_id(ctx)
+            sub = {"id": pid, "kind": "new", "user": ctx.user, "name": name,
+                   "internal_name": make_internal_name(pid, name), "product_type": "redshift_catalog",
+                   "files": [], "roles": {}, "created": now_utc().isoformat(),
+                   "branch": _branch(pid, ctx.user), "saved": True,
+                   "process": {"status": "Pending", "inputs": ids, "used_config": used,
+                               "created_at": iso(now_utc())}}
+            tree = _open_worktree(ctx, sub)
+            catalog = Catalog.open(tree)
+            if "flags_translation_file" in files:
+                _, data = files["flags_translation_file"]
+                flags = tree / "pipelines" / "data" / "api" / f"{sub['internal_name']}.yaml"
+                flags.parent.mkdir(parents=True, exist_ok=True)
+                flags.write_bytes(data)
+                config["flags_file"] = str(flags)
+            from pzcat.runs import create_combine
+
+            create_combine(catalog, name=name, inputs=inputs, uploaded_by=ctx.user, fmt=fmt,
+                           config=config, product_id=pid)
+            _commit_and_push(ctx, sub, tree, f"Request combination {sub['internal_name']}")
+            store.put(sub)
+            return sub
+
+    sub = await run_sync(work)
+    try:
+        _worker(ctx.datasette).submit(_job(ctx, sub["id"]))
+    except ApiError:
+        _set(store, sub["id"], status="Failed", error="the queue was full")
+        raise
+    return json_response(_record(store.get(sub["id"])), 201)
+
+
+def _process_or_404(ctx: Ctx, pid: str) -> dict:
+    sub = Submissions(ctx.state.root).get(int(pid))
+    if sub is None or "process" not in sub:
+        raise ApiError("api-not-found", "No Process matches the given query.", 404)
+    return sub
+
+
+@route("GET", "/processes")
+async def processes(ctx: Ctx):
+    args = ctx.args()
+    subs = [s for s in Submissions(ctx.state.root).all() if "process" in s]
+    items = [_record(s) for s in sorted(subs, key=lambda s: -s["id"])]
+    if args.get("status"):
+        items = [p for p in items if p["status"] == args["status"]]
+    args.pop("status", None)
+    return json_response(paginated(items, args))
+
+
+@route("GET", r"/processes/(?P<pid>\d+)")
+async def process(ctx: Ctx, pid: str):
+    return json_response(_record(_process_or_404(ctx, pid)))
+
+
+@route("GET POST", r"/processes/(?P<pid>\d+)/stop")
+async def stop(ctx: Ctx, pid: str):
+    ctx.claims = authenticate(ctx.state, ctx.request, scope="write")
+    sub = _process_or_404(ctx, pid)
+    cfg = ctx.index.catalog.config
+    if ctx.user.lower() != sub["user"].lower() and not cfg.is_admin(ctx.user):
+        raise ApiError("api-not-owner", "Only the submitter or an admin may stop this process.", 403)
+    if sub["process"]["status"] in ("Pending", "Running"):
+        _worker(ctx.datasette).stop(sub["id"])
+        if sub["process"]["status"] == "Pending":
+            sub = _set(Submissions(ctx.state.root), sub["id"], status="Failed",
+                       ended_at=iso(now_utc()), error="stopped")
+    return json_response(_record(Submissions(ctx.state.root).get(sub["id"])))
+
+
+__all__ = ["QUEUE_SIZE", "Worker"]
