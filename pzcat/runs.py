@@ -70,6 +70,8 @@ class Pipeline(Protocol):
 
     def progress(self, quiet: bool) -> Callable[[str], None] | None: ...
 
+    def create(self, catalog: Catalog, **options: Any) -> Manifest: ...
+
 
 _EXTRA: dict[str, Pipeline] = {}
 
@@ -88,6 +90,20 @@ def _from_entry_points() -> dict[str, Pipeline]:
 def registered_pipelines() -> dict[str, Pipeline]:
     """Pipelines by name: the ``pzcat.pipelines`` entry points and :func:`register_pipeline`."""
     return {**_from_entry_points(), **_EXTRA}
+
+
+def create_run(catalog: Catalog, pipeline: str, **options: Any) -> Manifest:
+    """Write the pending manifest of a new run of the registered ``pipeline`` (nothing runs yet).
+
+    ``options`` are the pipeline's (for ``combine_redshift_catalogs``: ``name``, ``inputs``,
+    ``uploaded_by``, ``duplicates``, ``fmt``, ``description``, ``config``, ``product_id``; see
+    :func:`pipelines.combine.lifecycle.create_combine`).
+    """
+    found = registered_pipelines().get(pipeline)
+    if found is None:
+        names = ", ".join(sorted(registered_pipelines())) or "none installed"
+        raise RunError("usage", f"no pipeline {pipeline!r} is installed ({names})")
+    return found.create(catalog, **options)
 
 
 def register_pipeline(pipeline: Pipeline) -> None:

@@ -326,4 +326,7 @@ class Staging:
         """Temporary folders of earlier changes of ``kind`` (interrupted or killed)."""
         if not catalog.products_dir.is_dir():
             return []
-        return sorted(catalog.products_dir.glob(f".{internal_name}.{kind}.*"))
+        folder = catalog.products_dir
+        return sorted(
+            {*folder.glob(f".{internal_name}.{kind}.*"), *folder.glob(f".{internal_name}.{kind}-*")}
+        )

@@ -224,6 +224,10 @@ class Combine:
         plan = make_plan(inputs, cfg, output_name=manifest.internal_name)
         return run_combine(plan, out_dir, progress)
 
+    def create(self, catalog: Catalog, **options: Any) -> Manifest:
+        """The pending manifest of a new run (:func:`create_combine`)."""
+        return create_combine(catalog, **options)
+
     def progress(self, quiet: bool):
         """Progress callback of a run (None when quiet)."""
         from pipelines.combine.runner import stderr_progress
