@@ -9,4 +9,13 @@ from pzcat.errors import PzcatError
 
 __version__ = "0.1.0"
 
-__all__ = ["PzcatError", "__version__"]
+__all__ = ["PzServer", "PzcatError", "__version__"]
+
+
+def __getattr__(name: str):
+    """``from pzcat import PzServer`` (imported on first use: it needs pandas and astropy)."""
+    if name == "PzServer":
+        from pzcat.pzserver import PzServer
+
+        return PzServer
+    raise AttributeError(name)

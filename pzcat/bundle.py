@@ -383,6 +383,9 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     first, last = match.groups()
     if first == "" and last == "":
         return None
+    if len(first) > 19 or len(last) > 19:  # past any file size (and int() of 5,000 digits costs)
+        raise DownloadError("bad-range", "the range's numbers are past the end of any file",
+                            status=416)
     if first == "":
         n = int(last)
         if n == 0:

@@ -309,6 +309,10 @@ _ALL = [
          "Check the internal_name (see /previews/products) and the file name in the manifest."),
     Code("download-unavailable", "error", "serve", "A file of the product cannot be served",
          "The file is missing, a symlink or outside products/<internal_name>/: run `pzcat validate`."),
+    Code("cross-site-request", "error", "serve", "A form was posted from another site (login CSRF)",
+         "Paste the token on this server's own /-/token page."),
+    Code("request-too-large", "error", "serve", "Too many or too long query parameters or headers",
+         "Send at most 100 query parameters (8 KB) and 64 headers (16 KB); use POST-free, shorter URLs."),
     Code("bad-range", "error", "serve", "The requested byte range cannot be satisfied",
          "Ask for a range inside the file (Range: bytes=START-END)."),
     Code("previews-build", "error", "serve", "previews.db could not be built",
@@ -385,6 +389,8 @@ _ALL = [
          "flags_translation_file, and output_format."),
     Code("api-queue-full", "error", "api", "Too many processes are waiting",
          "Try again when a process has ended (processes/ lists them)."),
+    Code("api-read-only-source", "error", "api", "A published site cannot change products",
+         "Use the server's /api/ (PzServer(token, host='http://HOST:PORT/api/')) or a clone."),
     Code("api-error", "error", "api", "The server could not answer this API request",
          "Retry; if it persists, report the request and the server log."),
     # -- issue 10: start-up, sign-in with GitHub and the access policy --------------------------------
@@ -392,6 +398,14 @@ _ALL = [
          "Stop the other server, or pick another port (`make demo PORT=8021`, `pzcat serve --port 0`)."),
     Code("serve-address", "error", "serve", "The server cannot listen on that host and port",
          "Use an address of this machine (127.0.0.1) and a port from 1024 to 65535."),
+    Code("auth-not-configured", "error", "serve", "Sign-in with GitHub is not set up on this server",
+         "Set access.github.client_id in catalog.yaml and $PZCAT_GITHUB_CLIENT_SECRET; or paste a token."),
+    Code("auth-github-failed", "error", "serve", "The sign-in with GitHub did not complete",
+         "Sign in again from /-/login (the state expired, GitHub refused, or it could not be reached)."),
+    Code("auth-not-allowed", "error", "serve", "This GitHub user is not let in by catalog.yaml",
+         "Ask an admin to add you, your organisation or your team to access.github in catalog.yaml."),
+    Code("auth-required", "error", "serve", "This needs a signed-in user",
+         "Sign in with GitHub at /-/login (or send a token)."),
 ]
 
 CODES: dict[str, Code] = {c.code: c for c in _ALL}

@@ -40,6 +40,34 @@ class Limits(BaseModel):
     preview_row_cap: int = Field(1_000_000, description="Rows per product loaded into previews.db.")
 
 
+class GitHubSignIn(BaseModel):
+    """Sign-in with GitHub at the server (OAuth web flow) and who may get in."""
+
+    model_config = ConfigDict(extra="forbid")
+    client_id: str = Field("", description="OAuth App client id (or $PZCAT_GITHUB_CLIENT_ID); the "
+                           "secret only ever comes from $PZCAT_GITHUB_CLIENT_SECRET.")
+    oauth_url: str = Field("https://github.com", description="Base of /login/oauth/authorize and "
+                           "/login/oauth/access_token (a GitHub Enterprise host, or a test stand-in).")
+    api_url: str = Field("https://api.github.com", description="Base of /user, /user/orgs, /user/teams.")
+    orgs: list[str] = Field(default_factory=list, description="Members of these organisations get in.")
+    teams: list[str] = Field(default_factory=list, description="Members of these teams (org/team-slug).")
+    users: list[str] = Field(default_factory=list, description="These GitHub users get in.")
+
+    def allows_everyone(self) -> bool:
+        """No list set: every GitHub user may sign in."""
+        return not (self.orgs or self.teams or self.users)
+
+
+class Access(BaseModel):
+    """Who may use the server: sign-in, sessions, a private site."""
+
+    model_config = ConfigDict(extra="forbid")
+    github: GitHubSignIn = Field(default_factory=GitHubSignIn)
+    session_hours: int = Field(12, ge=1, le=24 * 30, description="How long a sign-in lasts.")
+    site_private: bool = Field(False, description="The site under /site/ needs a sign-in or a token.")
+    max_token_days: int = Field(365, ge=1, description="Longest expiry of a token made at /-/tokens.")
+
+
 class CatalogConfig(BaseModel):
     """The whole of ``catalog.yaml``."""
 
@@ -54,6 +82,7 @@ class CatalogConfig(BaseModel):
     admins: list[str] = Field(default_factory=list)
     limits: Limits = Field(default_factory=Limits)
     previews_require_token: bool = False
+    access: Access = Field(default_factory=Access)
 
     def product_type(self, name: str) -> ProductType | None:
         """Return the product type called ``name`` (case-insensitive on name and display name)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pzcat_datasette.responses import error_response
 from pzcat_datasette.settings import state
+from pzcat_datasette.signin import current_session
 from pzcat_datasette.tokens import TokenClaims, TokenError, verify_link, verify_token
 
 COOKIE = "pzcat_token"
@@ -32,13 +33,30 @@ def authorize(datasette, request, scope: str, product: str | None = None):
     """Claims of the request's signed link (for ``product``) or token; raises TokenError."""
     link = request.args.get("link")
     if link and product:
-        return verify_link(link, product)
+        return verify_link(link, product, revoked=state(datasette).revoked())
     token = request_token(datasette, request)
     if token is None:
+        session = current_session(datasette, request)
+        if session is not None:
+            return session_claims(session, scope)
         raise TokenError("token-missing", "this needs a token: send `Authorization: Bearer <token>`, "
                          "paste it at /-/token, or use a signed link (ask an admin: "
                          "`pzcat token create USER` / `pzcat link INTERNAL_NAME`)")
     return verify_token(token, scope=scope, revoked=state(datasette).revoked())
+
+
+#: What a GitHub sign-in grants in the browser (tokens made at /-/tokens can also write).
+SESSION_SCOPE = "download"
+
+
+def session_claims(session, scope: str | None = None) -> TokenClaims:
+    """A signed-in session as token claims (id ``session``); raises ``token-scope``."""
+    claims = TokenClaims(id="session", user=session.user, scope=SESSION_SCOPE,
+                         expires=session.expires, issued=0)
+    if scope is not None and not claims.grants(scope):
+        raise TokenError("token-scope", f"signing in does not allow {scope}: make a {scope} token "
+                         "at /-/tokens", status=403)
+    return claims
 
 
 def current_claims(datasette, request) -> TokenClaims | None:
@@ -56,7 +74,11 @@ def actor(datasette, request) -> dict | None:
     """Datasette's actor for a request with a valid token."""
     claims = current_claims(datasette, request)
     if claims is None:
-        return None
+        session = current_session(datasette, request)
+        if session is None:
+            return None
+        return {"id": session.user, "pzcat_scope": SESSION_SCOPE, "pzcat_session": True,
+                "pzcat_admin": session.admin}
     return {"id": claims.user, "pzcat_scope": claims.scope, "pzcat_token": claims.id}
 
 

@@ -115,7 +115,7 @@ def register(cli: click.Group) -> None:
     @root_option
     @coded
     def token_revoke(token_id: str, reason: str | None, root: Path | None) -> None:
-        """Revoke a token by its id (or the token itself); commit tokens/revoked.yaml."""
+        """Revoke a token or signed link by its id (or itself); commit tokens/revoked.yaml."""
         from pzcat.cli import default_user
         from pzcat_datasette.tokens import revoke_token
 
@@ -143,11 +143,13 @@ def register(cli: click.Group) -> None:
     @coded
     def link_cmd(internal_name: str, expires: str, file: str | None, root: Path | None) -> None:
         """Print a signed link to one product that works without a token until it expires."""
-        from pzcat_datasette.tokens import make_link
+        from pzcat_datasette.tokens import link_id, make_link
 
         catalog = open_catalog(root)
         manifest = catalog.get(internal_name)
-        click.echo(make_link(manifest.internal_name, expires, base_url=catalog.config.datasette_url,
-                             file=file))
+        url = make_link(manifest.internal_name, expires, base_url=catalog.config.datasette_url,
+                        file=file)
+        click.echo(url)
+        click.echo(f"(revoke: pzcat token revoke {link_id(url.split('link=', 1)[-1])})", err=True)
 
     _ = (build_previews_cmd, serve_cmd, token_create, token_revoke, token_check, link_cmd)

@@ -9,14 +9,18 @@ module                         what
 :mod:`.notfound`               no 500 for unknown URLs; JSON errors under ``/api/``
 :mod:`.downloads`              ``/-/download/<internal_name>.zip`` and ``/-/download/<name>/<file>``
 :mod:`.token_page`             ``/-/token`` (paste a token once, get a signed HttpOnly cookie)
+:mod:`.signin`                 ``/-/login``, ``/-/auth/callback``, ``/-/logout``: sign in with GitHub
+:mod:`.tokens_page`            ``/-/tokens``: a signed-in user's own tokens (make, list, revoke)
 :mod:`.site_files`             ``/site/...``: the built static site
 :mod:`.auth`                   tokens, cookies and signed links; the actor; token errors for previews
 :mod:`.cache`                  the response cache of anonymous Datasette pages
+:mod:`.export_policy`          full-table exports need a download token, like downloads
 :mod:`.sql`                    ``pz_angdist``, ``pz_healpix``, ``pz_cone_ranges``
 :mod:`.counts`                 table counts from the inspect data (Datasette 0.65 workaround)
 :mod:`.templates`              pzcat's templates, negative-caching loader
 :mod:`.settings`               ``plugin_config("pzcat")`` and the per-instance caches
 :mod:`.responses`              the one error shape, streaming of byte plans
+:mod:`.security`               security headers, request caps, header timeouts, SQLite limits
 ============================== =======================================================================
 """
 
@@ -31,19 +35,24 @@ from pzcat_datasette import (
     counts,
     downloads,
     notfound,
+    security,
+    signin,
     site_files,
     sql,
     templates,
     token_page,
+    tokens_page,
 )
 from pzcat_datasette.cache import ResponseCache
+from pzcat_datasette.export_policy import ExportPolicy
 from pzcat_datasette.settings import public_metadata, settings
 
 
 @hookimpl
 def register_routes(datasette):
     metadata = JsonDataView.as_view(datasette, "metadata.json", lambda: public_metadata(datasette))
-    return [*downloads.ROUTES, *token_page.ROUTES, *site_files.ROUTES, *api.datasette_routes(),
+    return [*downloads.ROUTES, *token_page.ROUTES, *signin.ROUTES, *tokens_page.ROUTES,
+            *site_files.ROUTES, *api.datasette_routes(),
             (r"^/-/metadata(\.(?P<format>json))?$", metadata)]
 
 
@@ -59,9 +68,10 @@ def handle_exception(datasette, request, exception):
 def asgi_wrapper(datasette):
     def wrap(app):
         cfg = settings(datasette)
-        if cfg.previews_require_token or not cfg.response_cache:
-            return app
-        return ResponseCache(app)
+        if not (cfg.previews_require_token or not cfg.response_cache):
+            app = ResponseCache(app)
+        app = ExportPolicy(app, datasette)       # before the cache
+        return security.SecurityMiddleware(app)  # outermost: headers and caps on every response
 
     return wrap
 
@@ -78,6 +88,7 @@ def forbidden(datasette, request, message):
 
 @hookimpl
 def prepare_connection(conn, database):
+    security.bound_connection(conn)
     sql.prepare_connection(conn, database)
 
 

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from datasette.utils.asgi import Response
 
-from pzcat.bundle import parse_range, read_piece
+from pzcat.bundle import DownloadError, parse_range, read_piece
 from pzcat.errors import PzcatError
 from pzcat_datasette.settings import state
 
@@ -41,6 +41,21 @@ async def error_response(datasette, request, code: str, message: str, status: in
         return Response.html(body, status=status, headers=headers)
     return Response.json({"error": {"code": code, "message": message}}, status=status,
                          headers=headers)
+
+
+#: Bytes read and sent at a time per download: uvicorn waits for the client to drain its buffer
+#: before the next send, so a slow reader holds about this much (200 slow readers: ~50 MB).
+SEND_CHUNK = 256 * 1024
+
+
+def content_disposition(disposition: str, filename: str) -> str:
+    """RFC 6266: an ASCII ``filename`` fallback and the exact name in ``filename*`` (UTF-8).
+
+    >>> content_disposition("attachment", "z_ñ.csv")
+    'attachment; filename="z_.csv"; filename*=UTF-8\'\'z_%C3%B1.csv'
+    """
+    fallback = "".join(c for c in filename if 32 <= ord(c) < 127 and c not in '"\\') or "download"
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 class PlanResponse:
@@ -74,7 +89,7 @@ class PlanResponse:
                     await send({"type": "http.response.body", "body": seg.data[offset: offset + length],
                                 "more_body": True})
                     continue
-                chunks = read_piece(seg, offset, length)
+                chunks = read_piece(seg, offset, length, chunk=SEND_CHUNK)
                 try:
                     while not gone.is_set():
                         data = await loop.run_in_executor(None, next, chunks, None)
@@ -97,15 +112,19 @@ def plan_response(request, plan, disposition: str = "attachment") -> PlanRespons
         "accept-ranges": "bytes",
         "etag": plan.etag,
         "last-modified": formatdate(plan.last_modified, usegmt=True),
-        "content-disposition": f"{disposition}; filename=\"{plan.filename}\"; "
-                               f"filename*=UTF-8''{quote(plan.filename)}",
+        "content-disposition": content_disposition(disposition, plan.filename),
         "x-content-type-options": "nosniff",
     }
     range_header = request.headers.get("range")
     if_range = request.headers.get("if-range")
     if if_range and if_range.strip() != plan.etag:
         range_header = None
-    rng = parse_range(range_header, plan.size)
+    try:
+        rng = parse_range(range_header, plan.size)
+    except DownloadError as exc:  # every route that streams a plan answers 416, never 500
+        return Response.json({"error": {"code": exc.code, "message": exc.message}}, status=416,
+                             headers={"content-range": f"bytes */{plan.size}",
+                                      "x-content-type-options": "nosniff"})
     if rng is None:
         headers["content-length"] = str(plan.size)
         return PlanResponse(plan, request, 200, 0, plan.size - 1, headers)

@@ -29,6 +29,7 @@ from pzcat.errors import PzcatError
 from pzcat.files import atomic_write_text, sha256_file
 from pzcat.links import Links
 from pzcat_datasette import settings as plugin_settings
+from pzcat_datasette.export_policy import EXPORT_NOTE
 from pzcat_datasette.previews import (
     HEALPIX_COLUMN,
     RESERVED_TABLES,
@@ -39,8 +40,19 @@ from pzcat_datasette.previews import (
     quote_ident,
     table_counts,
 )
+from pzcat_datasette.security import GuardedH11Protocol
 
 DB_NAME = "previews"
+def markdown_html(text: str) -> str:
+    """A manifest's Markdown description as sanitised HTML for Datasette's ``description_html``
+    (descriptions are untrusted: :func:`pzcat.html.clean_html` drops scripts and handlers)."""
+    import markdown
+
+    from pzcat.html import clean_html
+
+    return clean_html(markdown.markdown(text or "", extensions=["tables", "fenced_code"]))
+
+
 def _pint_unit(unit: str | None) -> str | None:
     """``unit`` if Datasette's pint understands it (units it cannot parse would break pages)."""
     if not unit:
@@ -54,8 +66,27 @@ def _pint_unit(unit: str | None) -> str | None:
     return unit
 
 
+#: The columns the Combine Redshift Catalogs pipeline writes, described for people.
+PIPELINE_COLUMNS = {
+    "CRD_ID": "Sequential id of the object across the combined catalogs (Combine Redshift Catalogs)",
+    "z_flag_homogenized": "Redshift quality flag translated to the common scale: 0 no redshift, "
+                          "1 <70%, 2 70-90%, 3 90-99%, 4 >99% confidence, 6 star",
+    "type_homogenized": "Redshift type: s spectroscopic, g grism, p photometric",
+    "tie_result": "Duplicate resolution: 1 selected, 0 eliminated (a better measurement of the same "
+                  "object exists, or a star), 2 unresolved tie",
+    "group_id": "Id of the group of measurements of the same object (crossmatch), empty when alone",
+    "compared_to": "CRD_IDs of the other measurements this one was compared with",
+    "is_in_DP1_fields": "1 when the position is inside one of the DP1 fields, else 0",
+    "survey": "The survey the measurement comes from",
+    "source": "The input product the row comes from",
+}
+#: Facets offered on a preview table when it has these columns (in this order).
+FACET_COLUMNS = ("survey", "tie_result", "z_flag_homogenized", "type_homogenized", "is_in_DP1_fields")
+
+
 def _column_description(col, role: str | None, ucd: str | None) -> str:
-    bits = [col.description] if col.description else []
+    desc = col.description or PIPELINE_COLUMNS.get(col.name)
+    bits = [desc] if desc else []
     if col.unit:
         bits.append(f"unit: {col.unit}")
     if ucd:
@@ -72,13 +103,13 @@ def _cone_sql(table: str, ra: str, dec: str, healpix: bool = True) -> str:
     """
     t, r, d, h = (quote_ident(x) for x in (table, ra, dec, HEALPIX_COLUMN))
     if healpix:
-        return (f"select pz_angdist(t.{r}, t.{d}, :ra, :dec) as distance_arcsec, t.*\n"
+        return (f"select round(pz_angdist(t.{r}, t.{d}, :ra, :dec), 3) as distance_arcsec, t.*\n"
                 f"from json_each(pz_cone_ranges(:ra, :dec, :radius_arcsec)) as pix\n"
                 f"join {t} as t on t.{h} between json_extract(pix.value, '$[0]')"
                 f" and json_extract(pix.value, '$[1]')\n"
                 f"where pz_angdist(t.{r}, t.{d}, :ra, :dec) <= cast(:radius_arcsec as real)\n"
                 f"order by distance_arcsec limit 1000")
-    return (f"select pz_angdist({r}, {d}, :ra, :dec) as distance_arcsec, * from {t}\n"
+    return (f"select round(pz_angdist({r}, {d}, :ra, :dec), 3) as distance_arcsec, * from {t}\n"
             f"where {d} between cast(:dec as real) - cast(:radius_arcsec as real) / 3600.0\n"
             f"              and cast(:dec as real) + cast(:radius_arcsec as real) / 3600.0\n"
             f"  and pz_angdist({r}, {d}, :ra, :dec) <= cast(:radius_arcsec as real)\n"
@@ -164,13 +195,14 @@ def datasette_metadata(catalog: Catalog, db_path: Path | None = None, allow_sql:
         ptype = cfg.product_type(m.product_type)
         tables[name] = {
             "title": m.name,
-            "description": desc.strip(),
+            "description_html": markdown_html(desc.strip() + "\n\n" + EXPORT_NOTE),
             "license": m.license,
             "source": f"{m.name} on the {cfg.name} site",
             "source_url": product_page(catalog, name),
             "about": ptype.display_name if ptype else m.product_type,
             "about_url": product_page(catalog, name),
             "columns": described,
+            "facets": [c for c in FACET_COLUMNS if c in cols],
         }
         if units and with_units:
             tables[name]["units"] = units
@@ -178,7 +210,9 @@ def datasette_metadata(catalog: Catalog, db_path: Path | None = None, allow_sql:
         if ra in cols and dec in cols:
             queries[f"cone_{name}"] = {
                 "title": f"Cone search in {m.name}",
-                "description": "Rows within radius_arcsec of (ra, dec), in degrees, nearest first.",
+                "description": "Rows within radius_arcsec (arcsec) of (ra, dec) (decimal degrees, "
+                               "e.g. ra 53.1, dec -27.8, radius 60), nearest first; distance_arcsec "
+                               "to 1 mas. A value that is not a number matches nothing.",
                 "sql": _cone_sql(name, ra, dec, healpix=HEALPIX_COLUMN not in cols),
             }
         if z in cols:
@@ -405,6 +439,9 @@ def serve(catalog: Catalog, host: str = "127.0.0.1", port: int = 8001, db_path: 
     # connect at once; connections wait in the backlog until uvicorn starts accepting.
     sock.listen(2048)
     port = sock.getsockname()[1]
+    # Listen before the URL is printed: a client that connects as soon as it reads the URL is
+    # queued (not refused) while uvicorn starts.
+    sock.listen(2048)
     shown = f"[{host}]" if ":" in host else host
     if len(os.environ.get("PZCAT_SECRET", "")) < 16:
         echo(_warning("token-secret-missing", "$PZCAT_SECRET is not set (or shorter than 16 "
@@ -417,7 +454,9 @@ def serve(catalog: Catalog, host: str = "127.0.0.1", port: int = 8001, db_path: 
     echo(f"http://{shown}:{port}/")
     echo(f"Open the catalog site: http://{shown}:{port}/site/")
     options = {"log_level": "info" if access_log else "warning", "access_log": access_log,
-               "lifespan": "on", "timeout_keep_alive": 30}
+               "lifespan": "on", "timeout_keep_alive": 30,
+               "http": GuardedH11Protocol,  # request-head timeout, per-client connection cap
+               "h11_max_incomplete_event_size": 32 * 1024}
     if workers > 1:
         from uvicorn.supervisors import Multiprocess
 

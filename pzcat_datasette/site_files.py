@@ -10,8 +10,9 @@ from urllib.parse import quote, unquote
 from datasette.utils.asgi import Response
 
 from pzcat.bundle import Plan, clean_relative
+from pzcat.errors import PzcatError
 from pzcat_datasette.responses import error_response, plan_response, wants_html
-from pzcat_datasette.settings import settings
+from pzcat_datasette.settings import settings, state
 
 
 async def site_redirect(request):
@@ -36,10 +37,28 @@ def _target(site: Path, raw: str) -> Path | str | None:
     return Path(real) if os.path.isfile(real) else None
 
 
+async def _private(datasette, request):
+    """When ``access.site_private`` is set: a sign-in page for browsers, 401 for others."""
+    try:
+        private = state(datasette).catalog().config.access.site_private
+    except PzcatError:
+        private = False
+    if not private or request.actor is not None:
+        return None
+    if wants_html(request):
+        return Response.redirect("/-/tokens?next=" + quote(request.full_path, safe=""))
+    return await error_response(datasette, request, "auth-required",
+                                "this catalog's site is private: sign in at /-/tokens or send "
+                                "`Authorization: Bearer <token>`", 401)
+
+
 async def site_file(datasette, request, send):
     """One file of the built site."""
     site = settings(datasette).site_dir
     raw = unquote(request.url_vars["path"])
+    denied = await _private(datasette, request)
+    if denied is not None:
+        return denied
     target = _target(site, raw)
     if isinstance(target, str):
         return Response.redirect(target)

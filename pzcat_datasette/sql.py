@@ -44,6 +44,10 @@ def healpix_nested(ra, dec, order=10):
     return int(hp(np.array([r]), np.array([d]), int(o))[0])
 
 
+#: Most HEALPix cells on a cone's border that :func:`cone_ranges` computes (bounds its time).
+MAX_BORDER_CELLS = 20_000
+
+
 def cone_ranges(ra, dec, radius_arcsec, order=10):
     """JSON list of ``[first, last]`` nested HEALPix ranges at ``order`` covering a cone.
 
@@ -62,7 +66,13 @@ def cone_ranges(ra, dec, radius_arcsec, order=10):
     from cdshealpix.nested import cone_search
 
     rad_deg = min(rad / 3600.0, 180.0)
-    ipix, depth, _ = cone_search(Longitude(r % 360.0 * u.deg), Latitude(d * u.deg), rad_deg * u.deg, o)
+    # bounded work: search at the finest order whose border holds at most MAX_BORDER_CELLS cells
+    # (a coarser cover is still a cover; the exact distance filters afterwards)
+    perimeter = 360.0 * max(math.sin(math.radians(min(rad_deg, 90.0))), 1e-12)
+    finest = int(math.floor(math.log2(max(MAX_BORDER_CELLS * 58.6 / perimeter, 1.0))))
+    search = max(0, min(o, finest))
+    ipix, depth, _ = cone_search(Longitude(r % 360.0 * u.deg), Latitude(d * u.deg), rad_deg * u.deg,
+                                 search)
     shift = 2 * (o - depth.astype(np.int64))
     lo = ipix.astype(np.int64) << shift
     hi = ((ipix.astype(np.int64) + 1) << shift) - 1

@@ -9,6 +9,7 @@ from datasette.utils.asgi import Response
 
 from pzcat_datasette.auth import COOKIE, COOKIE_NAMESPACE, current_claims
 from pzcat_datasette.responses import error_response
+from pzcat_datasette.security import cross_site, same_origin_path
 from pzcat_datasette.settings import state
 from pzcat_datasette.tokens import TokenError, verify_token
 
@@ -16,12 +17,10 @@ from pzcat_datasette.tokens import TokenError, verify_token
 def safe_next(value: str | None) -> str:
     """``value`` if it is a path of this server (no open redirect), else ``/``.
 
-    >>> safe_next("/site/"), safe_next("//evil.example/"), safe_next("https://evil.example/")
+    >>> safe_next("/site/"), safe_next("//evil.example/"), safe_next("/\t/evil.example/")
     ('/site/', '/', '/')
     """
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return "/"
+    return same_origin_path(value, "/")
 
 
 async def token_page(datasette, request):
@@ -29,6 +28,9 @@ async def token_page(datasette, request):
     message, status = None, 200
     next_url = safe_next(request.args.get("next"))
     if request.method == "POST":
+        if cross_site(request):
+            return await error_response(datasette, request, "cross-site-request", "the token form "
+                                        "must be posted from this server's own page", 403)
         form = await request.post_vars()
         next_url = safe_next(form.get("next"))
         if form.get("action") == "logout":

@@ -38,6 +38,7 @@ import yaml
 
 from pzcat.errors import PzcatError
 from pzcat.files import atomic_write_text
+from pzcat.safeyaml import load_yaml
 
 SECRET_ENV = "PZCAT_SECRET"
 MIN_SECRET_LENGTH = 16
@@ -257,29 +258,31 @@ def load_revoked(root: Path) -> frozenset[str]:
     if not path.exists():
         return frozenset()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(path.read_bytes(), str(path), error=TokenError) or {}
         entries = data.get("revoked") or []
         return frozenset(str(e["id"]) if isinstance(e, dict) else str(e) for e in entries)
-    except (yaml.YAMLError, AttributeError, KeyError, TypeError, OSError) as exc:
+    except (PzcatError, AttributeError, KeyError, TypeError, OSError) as exc:
         raise TokenError("revocation-list", f"{path}: {exc}", status=500, file=str(path)) from None
 
 
 def revoke_token(root: Path, token_or_id: str, by: str | None = None, reason: str | None = None) -> str:
     """Add a token id (or the id of a token) to ``tokens/revoked.yaml``; return the id."""
     tid = token_or_id.strip()
-    if tid.startswith(TOKEN_PREFIX + "."):
-        found = token_id(tid)
+    if "link=" in tid:  # a whole signed URL
+        tid = tid.split("link=", 1)[1].split("&", 1)[0]
+    if tid.startswith((TOKEN_PREFIX + ".", LINK_PREFIX + ".")):
+        found = token_id(tid) if tid.startswith(TOKEN_PREFIX + ".") else link_id(tid)
         if found is None:
-            raise TokenError("token-invalid", "cannot revoke: the token's signature is wrong", status=400)
+            raise TokenError("token-invalid", "cannot revoke: the signature is wrong", status=400)
         tid = found
     if not re.fullmatch(r"[0-9a-f]{16}", tid):
-        raise TokenError("usage", f"{tid!r} is not a token id (16 hex digits, printed by "
-                         "`pzcat token create`)", status=400)
+        raise TokenError("usage", f"{tid[:40]!r} is not a token or link id (16 hex digits, "
+                         "printed by `pzcat token create` and `pzcat link`)", status=400)
     path = revoked_path(root)
     data = {}
     if path.exists():
         load_revoked(root)  # raises on a broken file
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(path.read_bytes(), str(path), error=TokenError) or {}
     entries = list(data.get("revoked") or [])
     if any((e.get("id") if isinstance(e, dict) else str(e)) == tid for e in entries):
         return tid
@@ -293,6 +296,39 @@ def revoke_token(root: Path, token_or_id: str, by: str | None = None, reason: st
               "# the server rereads this file when it changes.\n")
     atomic_write_text(path, header + yaml.safe_dump({"revoked": entries}, sort_keys=False))
     return tid
+
+
+# -- tokens made at /-/tokens: their ids, never the tokens -----------------------------------------
+
+ISSUED_FILE = Path("tokens") / "issued.yaml"
+
+
+def load_issued(root: Path) -> list[dict]:
+    """Tokens made by signed-in users at ``/-/tokens`` (id, user, scope, issued, expires, note)."""
+    path = Path(root) / ISSUED_FILE
+    if not path.exists():
+        return []
+    try:
+        data = load_yaml(path.read_bytes(), str(path), error=TokenError) or {}
+        entries = data.get("issued") or []
+        return [e for e in entries if isinstance(e, dict) and "id" in e]
+    except (PzcatError, AttributeError, OSError) as exc:
+        raise TokenError("revocation-list", f"{path}: {exc}", status=500, file=str(path)) from None
+
+
+def record_issued(root: Path, token: str, note: str = "") -> dict:
+    """Add a new token's id and claims to ``tokens/issued.yaml`` (atomic); return the entry."""
+    claims = verify_token(token)
+    entry = {"id": claims.id, "user": claims.user, "scope": claims.scope,
+             "issued": _iso(claims.issued), "expires": _iso(claims.expires)}
+    if note:
+        entry["note"] = note[:100]
+    entries = [*load_issued(root), entry]
+    header = ("# Tokens made at /-/tokens by signed-in users: ids and claims only, never tokens.\n"
+              "# Revocations are in revoked.yaml.\n")
+    atomic_write_text(Path(root) / ISSUED_FILE, header + yaml.safe_dump({"issued": entries},
+                                                                          sort_keys=False))
+    return entry
 
 
 # -- signed links -------------------------------------------------------------------------------------
@@ -314,13 +350,15 @@ def make_link(internal_name: str, expires: str | int | timedelta = "1h", base_ur
     return f"{base}-/download/{target}?link={link}"
 
 
-def verify_link(link: str, internal_name: str, now: float | None = None) -> LinkClaims:
-    """Check a signed link for ``internal_name``.
+def verify_link(link: str, internal_name: str, now: float | None = None,
+                revoked: set[str] | frozenset[str] | None = None) -> LinkClaims:
+    """Check a signed link for ``internal_name`` (its id may be revoked like a token's).
 
     Raises
     ------
     TokenError
-        ``link-invalid`` (forged, malformed or for another product) or ``token-expired``.
+        ``link-invalid`` (forged, malformed or for another product), ``token-expired`` or
+        ``token-revoked``.
     """
     payload = _unsign(link, LINK_PREFIX, "link", "link-invalid")
     try:
@@ -331,4 +369,14 @@ def verify_link(link: str, internal_name: str, now: float | None = None) -> Link
         raise TokenError("link-invalid", "the link is for another product")
     if (now if now is not None else time.time()) >= claims.expires:
         raise TokenError("token-expired", f"the link expired at {_iso(claims.expires)}")
+    if revoked and claims.id in revoked:
+        raise TokenError("token-revoked", f"link {claims.id} was revoked", token_id=claims.id)
     return claims
+
+
+def link_id(link: str) -> str | None:
+    """The id of a well-signed link (None otherwise); for `pzcat token revoke`."""
+    try:
+        return str(_unsign(link, LINK_PREFIX, "link", "link-invalid").get("id"))
+    except TokenError:
+        return None

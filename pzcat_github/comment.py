@@ -136,7 +136,15 @@ def trusted_warning(gh: GitHub, number: int, config: CatalogConfig | None) -> st
 def post_report(gh: GitHub, event: dict[str, Any], report_dir: Path,
                 config: CatalogConfig | None = None, bot_login: str = BOT_LOGIN) -> Posted:
     """Post or update the one sticky report comment of the pull request of ``event``."""
-    markdown, meta = read_artifact(report_dir)
+    if Path(report_dir, REPORT_MD).exists() or Path(report_dir, REPORT_JSON).exists():
+        markdown, meta = read_artifact(report_dir)
+    else:
+        # the run left no report (it failed early, or the pull request changed its workflow)
+        conclusion = dig(event, "workflow_run", "conclusion", default="unknown")
+        markdown = (f"## pzcat report: ❌ no report\n\nThe validate run ended with conclusion "
+                    f"`{cell(str(conclusion), 30)}` and left no `pzcat-report` artifact. Open the "
+                    "run's log; an admin must look at this pull request before it is merged.\n")
+        meta = {}
     number = find_pull_request(gh, event)
     claimed = dig(meta, "pr", "number")
     if claimed is not None and claimed != number:

@@ -224,6 +224,7 @@ def narrative_pages(data: SiteData, summaries: list[dict[str, Any]]) -> dict[str
     pages = {
         "index.md": _md_env.get_template("index.md.j2").render(
             n_products=len(summaries), n_official=n_official, n_user=len(summaries) - n_official,
+            tokens_url=Links.of(cfg).server("", "-/tokens"),
             **common),
         "product_types/index.md": _md_env.get_template("types.md.j2").render(**common),
         "about/index.md": _md_env.get_template("about.md.j2").render(**common),
@@ -397,6 +398,12 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
     """Everything product.html.j2 shows for ``m``."""
     cfg = data.catalog.config
     stats = data.stats.get(m.internal_name)
+    private = cfg.previews_require_token
+    if private and stats:
+        # previews are private: so are the rows and what is computed from them (statistics, plots)
+        stats = {"n_rows": stats.get("n_rows"), "error": stats.get("error"), "private": True,
+                 "columns": [{"name": c["name"], "dtype": c.get("dtype", "")}
+                             for c in stats.get("columns", [])]}
     ptype = cfg.product_type(m.product_type)
     rel = cfg.release(m.release) if m.release else None
     name = m.internal_name
@@ -519,8 +526,8 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
         "updated": fmt_time(m.updated),
         "download_url": links.server(page, f"-/download/{name}.zip"),
         "datasette_url": links.server(page, f"previews/{name}"),
-        "token_url": links.server(page, "-/token"),
-        "links": links, "has_table": has_table,
+        "token_url": links.server(page, "-/tokens"),
+        "links": links, "has_table": has_table, "private": private,
         "card": summary_card(m, stats, n_rows), "pipeline": pipeline_summary(m, data.catalog.root),
         "inputs": inputs, "size": human_size(sum(f.size or 0 for f in m.files)),
         "site_url": cfg.site_url,
@@ -552,7 +559,7 @@ def product_api(ctx: dict[str, Any], stats: dict[str, Any] | None) -> dict[str, 
     """``api/products/<internal_name>.json``: the manifest, statistics, history and links."""
     m: Manifest = ctx["m"]
     st = None
-    if stats is not None:
+    if stats is not None and not ctx["private"]:
         st = {k: v for k, v in stats.items() if k not in ("sky", "nz", "version")}
     return {
         "manifest": m.model_dump(mode="json", exclude_none=True),

@@ -107,6 +107,10 @@ class CombineConfig(BaseModel):
     executor : ExecutorConfig
     partition_rows : int
         Target rows per partition (input batches and neighbour-search partitions).
+    neighbor_partition_rows : int or None
+        Target objects per neighbour-search partition (HEALPix pixel ranges with margins), the
+        memory of one duplicates task: about 300 bytes per object. Default ``4 *
+        partition_rows``. The output does not depend on it.
     tie_order : {"crd_id", "reference"}
         Which survivor a delta_z cluster keeps: ``crd_id`` (default) the smallest integer CRD_ID,
         i.e. the earliest input and row; ``reference`` the smallest reference id *string*
@@ -141,6 +145,7 @@ class CombineConfig(BaseModel):
     footprint_flag: bool = True
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     partition_rows: int = Field(default=500_000, ge=1)
+    neighbor_partition_rows: int | None = Field(default=None, ge=1)
     neighbor_search: Literal["partitioned", "lsdb-catalog"] = "partitioned"
     tie_order: Literal["crd_id", "reference"] = "crd_id"
     sentinels: Literal["keep", "missing"] = "keep"

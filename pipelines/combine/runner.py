@@ -142,7 +142,8 @@ def run_combine(plan: CombinePlan, output_dir: Path, progress: Progress | None =
             progress(f"prepare: {len(plan.inputs)} inputs, {plan.total_rows} rows, "
                      f"{len(pieces)} pieces on {executor_facts['kind']}")
             done = graph.run_graphs(
-                _context(plan, scratch), pieces, config.partition_rows * MATCH_FACTOR,
+                _context(plan, scratch), pieces,
+                config.neighbor_partition_rows or config.partition_rows * MATCH_FACTOR,
                 config.neighbor_search, str(output_dir), plan.output_name, progress)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

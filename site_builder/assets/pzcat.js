@@ -233,8 +233,18 @@
     render();
   }
 
+  /* Sign-in links return to this page: /-/tokens?next=<this path> (same origin only). */
+  function signinLinks() {
+    if (!SERVER_ROOT || new URL(SERVER_ROOT).origin !== window.location.origin) { return; }
+    document.querySelectorAll("a.pz-signin").forEach(function (a) {
+      var u = new URL(a.getAttribute("href"), window.location.href);
+      u.searchParams.set("next", window.location.pathname + window.location.search);
+      a.setAttribute("href", u.pathname + u.search);
+    });
+  }
   function start() {
     fixUrls();
+    signinLinks();
     var root = document.getElementById("pz-products");
     if (root && !root.getAttribute("data-ready")) { root.setAttribute("data-ready", "1"); init(root); }
   }

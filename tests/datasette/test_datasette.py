@@ -54,7 +54,7 @@ def test_metadata_from_manifests(built):
 def test_truncation_is_said_in_the_description(tmp_path):
     cat = make_catalog(tmp_path / "repo", n_rows=500, cap=100)
     build_previews(cat)
-    desc = datasette_metadata(cat)["databases"]["previews"]["tables"][SPEC]["description"]
+    desc = datasette_metadata(cat)["databases"]["previews"]["tables"][SPEC]["description_html"]
     assert "first 100 of 500 rows" in desc
 
 
@@ -212,7 +212,10 @@ def test_response_cache_serves_anonymous_pages_only(built, secret):
     c = SyncClient(ds)
     try:
         app = ds.app()
-        assert type(app).__name__ == "ResponseCache"
+        assert type(app).__name__ == "SecurityMiddleware"  # outermost
+        assert type(app.app).__name__ == "ExportPolicy"    # then the export policy, then the cache
+        cache = app.app.app
+        assert type(cache).__name__ == "ResponseCache"
         import httpx
 
         async def get(path, **kw):
@@ -222,14 +225,14 @@ def test_response_cache_serves_anonymous_pages_only(built, secret):
 
         first = c.loop.run_until_complete(get(f"/previews/{SPEC}.json?_size=3"))
         second = c.loop.run_until_complete(get(f"/previews/{SPEC}.json?_size=3"))
-        assert (app.misses, app.hits) == (1, 1) and first.content == second.content
+        assert (cache.misses, cache.hits) == (1, 1) and first.content == second.content
         tok = create_token("x")
         c.loop.run_until_complete(get(f"/previews/{SPEC}.json?_size=3",
                                       headers={"Authorization": f"Bearer {tok}"}))
         c.loop.run_until_complete(get(f"/-/download/{SPEC}.zip"))
         c.loop.run_until_complete(get("/previews/nope"))
         c.loop.run_until_complete(get("/previews/nope"))
-        assert app.hits == 1  # authorised, /-/ and non-200 responses are never served from cache
+        assert cache.hits == 1  # authorised, /-/ and non-200 responses are never served from cache
     finally:
         c.close()
 
@@ -241,7 +244,7 @@ def test_no_response_cache_when_previews_need_a_token(tmp_path, secret):
     cat = Catalog.open(cat.root)
     build_previews(cat)
     ds = make_datasette(cat)
-    assert type(ds.app()).__name__ != "ResponseCache"
+    assert type(ds.app().app.app).__name__ != "ResponseCache"
 
 
 def test_odd_column_names_work_in_tables_and_canned_queries(tmp_path, secret):

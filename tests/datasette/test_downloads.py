@@ -95,6 +95,26 @@ def test_signed_link(client):
     _error(client.get(f"/-/download/{SPEC}.zip?link={link[:-3]}xyz"), 401, "link-invalid")
 
 
+def test_signed_link_can_be_revoked(client, built):
+    """`pzcat token revoke <link id>` is truthful: the link stops working at once."""
+    from pzcat_datasette.tokens import link_id
+
+    url = make_link(SPEC, "1h", base_url="http://x/")
+    link = url.split("link=", 1)[1]
+    assert client.get(f"/-/download/{SPEC}.zip?link={link}").status_code == 200
+    assert revoke_token(built.root, url) == link_id(link)  # the whole URL, or the link, or its id
+    _error(client.get(f"/-/download/{SPEC}.zip?link={link}"), 401, "token-revoked")
+    _error(client.get(f"/-/download/{SPEC}/specz.parquet?link={link}"), 401, "token-revoked")
+
+
+def test_non_latin1_file_name_downloads(client, built, auth):
+    from pzcat_datasette.responses import content_disposition
+
+    header = content_disposition("attachment", "données_名前.csv")
+    header.encode("latin-1")
+    assert "filename*=UTF-8''donn%C3%A9es_%E5%90%8D%E5%89%8D.csv" in header
+
+
 def test_token_page_sets_a_signed_cookie(client):
     page = client.get("/-/token")
     assert page.status_code == 200 and 'name="token"' in page.text

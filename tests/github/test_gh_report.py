@@ -140,3 +140,18 @@ def test_comment_without_a_matching_pull_request(run, reported, github, actions_
                       GITHUB_TOKEN=github.token)
     out = run("pr", "comment", "--report", str(reported["art"]), env=env)
     assert out.exit_code == 1 and "pr-not-found" in out.output
+
+
+def test_a_run_without_artifact_gets_a_trusted_comment(run, reported, github, actions_env,
+                                                        tmp_path) -> None:
+    github.add_pull(7, head_sha=reported["head"], head_ref="forker-branch", head_owner="forker",
+                    author=OUTSIDER, files=[".github/workflows/validate.yml"])
+    event = workflow_run_event(reported)
+    event["workflow_run"]["conclusion"] = "failure"
+    env = actions_env(event, GITHUB_API_URL=github.url, GITHUB_TOKEN=github.token)
+    empty = tmp_path / "no-artifact"
+    empty.mkdir()
+    out = run("pr", "comment", "--report", str(empty), env=env)
+    assert out.exit_code == 0, out.output
+    body = github.comments[7][0]["body"]
+    assert "no report" in body and "`failure`" in body and "[!WARNING]" in body

@@ -123,10 +123,10 @@ def test_driver_memory_stays_flat_from_200k_to_2m_rows(tmp_path):
         data = json.loads(result.read_text())
         assert data["summary"]["rows_total_in"] == rows
         peaks[rows] = data["driver_maxrss_kib"] / 1024
-    # 10 times the rows (about 300 MB more of prepared rows, which a driver holding them would
-    # add): the driver's peak moves by allocator noise only
-    assert peaks[2_000_000] - peaks[200_000] < 120, peaks
-    assert peaks[2_000_000] < 600, peaks
+    # 10 times the rows: the in-memory runner's driver grew by about 490 MB (270 MB per million
+    # rows); this one moves by allocator and message-buffer noise only (30-110 MB measured)
+    assert peaks[2_000_000] - peaks[200_000] < 200, peaks
+    assert peaks[2_000_000] < 700, peaks
 
 
 def _corrupt_first_page(path: Path) -> bytes:
@@ -226,3 +226,52 @@ def test_slurm_cluster_is_configured_from_the_run_configuration():
     assert "--cpus-per-task=8" in script
     assert "--nthreads 8" in script
     assert "--memory-limit 14.90GiB" in script or "--memory-limit 16" in script
+
+
+def _corner_catalogs(folder: Path, n_corners: int = 120, seed: int = 3) -> list[CombineInput]:
+    """Three catalogs whose duplicates sit on HEALPix order-7 pixel corners and edges.
+
+    Most groups straddle pixels (so partitions), some as chains (a - b - c with a, c too far
+    apart), with flags and redshifts that make the rules decide some groups and leave hard ties.
+    """
+    from cdshealpix.nested import vertices
+
+    rng = np.random.default_rng(seed)
+    pix = rng.choice(12 * 4**7, n_corners, replace=False).astype(np.uint64)
+    lon, lat = vertices(pix, 7)
+    ra0 = lon.deg[:, 0]
+    dec0 = lat.deg[:, 0]
+    frames = []
+    for k in range(3):
+        theta = rng.uniform(0, 2 * np.pi, n_corners) + k * 2 * np.pi / 3
+        step = rng.choice([0.05, 0.12, 0.2, 0.3], n_corners) / 3600
+        dec = np.clip(dec0 + step * np.sin(theta), -90, 90)
+        ra = (ra0 + step * np.cos(theta) / np.maximum(np.cos(np.radians(dec0)), 1e-3)) % 360
+        z = np.round(0.5 + rng.choice([0, 0.0003, 0.01], n_corners), 5)
+        frames.append(pd.DataFrame({
+            "ID": np.arange(n_corners) + 1000 * k, "RA": ra, "DEC": dec, "Z": z,
+            "Q": rng.choice([2, 3, 4], n_corners), "survey": "VIMOS"}))
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for k, frame in enumerate(frames):
+        path = folder / f"corner{k}.parquet"
+        frame.to_parquet(path, index=False, row_group_size=150)
+        out.append(CombineInput(f"{k + 1:03d}_corner", 1, path, "parquet", dict(COLUMNS)))
+    return out
+
+
+@pytest.mark.parametrize("mode", ["mark", "remove"])
+def test_groups_across_partition_borders_give_the_one_partition_bytes(tmp_path, mode):
+    inputs = _corner_catalogs(tmp_path / "in")
+    params = {"duplicates": mode, "crossmatch_radius_arcsec": 0.5, "n_neighbors": 3}
+    whole = run_combine(make_plan(inputs, params | {"partition_rows": 10**6}), tmp_path / "one")
+    split = run_combine(make_plan(inputs, params | {"partition_rows": 100, "neighbor_partition_rows": 1}),
+                        tmp_path / "many")
+    assert whole.summary["duplicates"]["neighbour_partitions"] == 1
+    assert split.summary["duplicates"]["neighbour_partitions"] > 10
+    assert split.summary["duplicates"]["border_rows"] > 150
+    assert whole.summary["duplicates"]["pairs"] > 150
+    assert _digest(tmp_path / "one") == _digest(tmp_path / "many")
+    drop = ("border_rows", "neighbour_partitions")
+    assert {k: v for k, v in whole.summary["duplicates"].items() if k not in drop} == \
+        {k: v for k, v in split.summary["duplicates"].items() if k not in drop}

@@ -264,3 +264,26 @@ def test_wide_tables_list_the_associated_columns_and_the_first_others(tmp_path) 
     assert len((out / "product" / name / "index.html").read_bytes()) <= 25 * 1024
     api = json.loads((out / "api" / "products" / f"{name}.json").read_text())
     assert len(api["statistics"]["columns"]) == total
+
+
+def test_private_previews_keep_rows_and_statistics_off_the_site(tmp_path) -> None:
+    """previews_require_token: the static site (public, maybe on GitHub Pages) shows no first rows,
+    statistics or plots, and its JSON API no statistics; metadata stays public."""
+    import yaml
+    from site_fixture_catalog import make_fixed_catalog
+
+    from pzcat.catalog import Catalog
+    from site_builder.build import build_site
+
+    root = make_fixed_catalog(tmp_path / "catalog")
+    config = yaml.safe_load((root / "catalog.yaml").read_text())
+    config["previews_require_token"] = True
+    (root / "catalog.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    out = tmp_path / "www" / "site"
+    build_site(Catalog.open(root), out, work_dir=tmp_path / "work")
+    page = (out / "product" / "1_reference_redshifts" / "index.html").read_text(encoding="utf-8")
+    assert 'id="pz-private"' in page and 'id="pz-preview"' not in page
+    assert 'id="pz-sky"' not in page and 'id="pz-nz"' not in page and "median" not in page
+    one = json.loads((out / "api" / "products" / "1_reference_redshifts.json").read_text("utf-8"))
+    assert one["statistics"] is None and one["manifest"]["internal_name"] == "1_reference_redshifts"
+    assert "<td>ra</td>" in page or "<code>ra</code>" in page       # columns are metadata

@@ -162,3 +162,24 @@ def test_product_pages_for_a_scientist(demo, browser) -> None:
     assert page.locator("#pz-datasette").count() == 0
     assert not problems, "\n".join(problems)
     page.close()
+
+
+def test_datasette_pages_for_people(demo, browser) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    name = "12_combined_reference_redshifts"
+    meta = page.request.get(demo.url + "-/metadata.json").json()
+    table = meta["databases"]["previews"]["tables"][name]
+    assert "unresolved tie" in table["columns"]["tie_result"]
+    assert "star" in table["columns"]["z_flag_homogenized"]
+    assert table["facets"][:2] == ["survey", "tie_result"]
+    assert "<p>" in table["description_html"] and "<code>tie_result</code>" in table["description_html"]
+    page.goto(demo.url + f"previews/{name}")
+    assert page.locator(".facet-info").count() >= 2                 # survey, tie_result, ...
+    assert "needs a download token" in page.locator("body").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "05-datasette-table.png"))
+    # distances rounded
+    page.goto(demo.url + f"previews/cone_{name}?ra=53.1&dec=-27.8&radius_arcsec=600")
+    cells = page.locator("td.col-distance_arcsec").all_inner_texts()
+    assert cells and all(len(c.split(".")[-1]) <= 3 for c in cells)
+    page.screenshot(path=str(ARTIFACTS / "06-datasette-cone.png"))
+    page.close()

@@ -1,0 +1,244 @@
+"""Hostile clients against a real `pzcat serve` on 127.0.0.1 (random port), over raw HTTP.
+
+Each flood runs in a bounded loop while a legitimate client keeps asking; the test counts the
+legitimate requests answered. The server runs with a short request-head timeout and a small
+per-client connection cap (all clients of a loopback test share one address).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import psutil
+import pytest
+from ds_catalog import SECRET
+
+from pzcat_datasette.responses import content_disposition
+from pzcat_datasette.security import CSP_UNTRUSTED
+from pzcat_datasette.tokens import create_token
+
+SPEC = "1_spec_z_sample"
+HEADER_TIMEOUT = 2
+CAP = 40
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """One catalog and one server for the whole module (a server start costs seconds)."""
+    from ds_catalog import make_catalog
+
+    from pzcat_datasette.previews import build_previews
+
+    catalog = make_catalog(tmp_path_factory.mktemp("hostile") / "repo")
+    build_previews(catalog)
+    return catalog
+
+
+@pytest.fixture(scope="module")
+def server(built):
+    old_secret = os.environ.get("PZCAT_SECRET")
+    os.environ["PZCAT_SECRET"] = SECRET  # create_token in the tests signs with it
+    site = built.root / "build" / "site"
+    (site / "product" / SPEC).mkdir(parents=True, exist_ok=True)
+    (site / "index.html").write_text("<h1>Catalog site</h1>" + "x" * 5000)
+    (site / "product" / SPEC / "description.html").write_text("<p>hi</p><script>alert(1)</script>")
+    log = built.root / "server.log"
+    env = {**os.environ, "PZCAT_SECRET": SECRET, "PYTHONUNBUFFERED": "1",
+           "PZCAT_HEADER_TIMEOUT": str(HEADER_TIMEOUT), "PZCAT_MAX_CONNECTIONS_PER_CLIENT": str(CAP)}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "pzcat.cli", "serve", "--root", str(built.root),
+                                 "--host", "127.0.0.1", "--port", "0", "--quiet"], stdout=out,
+                                stderr=subprocess.STDOUT, env=env)
+    url = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and url is None:
+        if proc.poll() is not None:
+            pytest.fail(f"server exited: {log.read_text()}")
+        url = next((ln.strip() for ln in log.read_text().splitlines()
+                    if ln.startswith("http://127.0.0.1:")), None)
+        time.sleep(0.1)
+    assert url, log.read_text()
+    for _ in range(100):
+        try:
+            httpx.get(url, timeout=2)
+            break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    yield url, proc
+    proc.terminate()
+    proc.wait(timeout=20)
+    if old_secret is None:
+        os.environ.pop("PZCAT_SECRET", None)
+    else:
+        os.environ["PZCAT_SECRET"] = old_secret
+    assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+
+
+def _port(url: str) -> int:
+    return int(url.rstrip("/").rsplit(":", 1)[1])
+
+
+class Legit:
+    """A client asking for / in a loop (new connection each time) while a flood runs."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.ok, self.failed, self.slowest = url, 0, 0, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            t = time.monotonic()
+            try:
+                r = httpx.get(self.url + "site/", timeout=30)
+                self.ok += r.status_code == 200
+                self.failed += r.status_code != 200
+            except httpx.HTTPError:
+                self.failed += 1
+            self.slowest = max(self.slowest, time.monotonic() - t)
+            time.sleep(0.05)
+
+    def __enter__(self) -> Legit:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(20)
+
+
+def test_security_headers_on_every_response(server) -> None:
+    url, _ = server
+    with httpx.Client(base_url=url, timeout=30) as http:
+        for path in ("/", "/site/", "/-/token", f"/previews/{SPEC}", "/no/such/page",
+                     f"/-/download/{SPEC}.zip", "/-/metadata.json"):
+            r = http.get(path)
+            csp = r.headers.get("content-security-policy", "")
+            assert "frame-ancestors" in csp and "object-src 'none'" in csp, (path, r.headers)
+            assert r.headers["x-content-type-options"] == "nosniff", path
+            assert r.headers["referrer-policy"] == "same-origin", path
+        r = http.get(f"/site/product/{SPEC}/description.html")
+        assert r.status_code == 200 and r.headers["content-security-policy"] == CSP_UNTRUSTED
+
+
+def test_range_with_5000_digits_is_416(server) -> None:
+    url, _ = server
+    token = create_token("erin", expires="1h")
+    with httpx.Client(base_url=url, timeout=30) as http:
+        for path, headers in (("/site/index.html", {}),
+                              (f"/-/download/{SPEC}.zip", {"Authorization": f"Bearer {token}"})):
+            for value in ("bytes=" + "9" * 5000 + "-", "bytes=0-" + "9" * 5000,
+                          "bytes=-" + "9" * 5000):
+                t = time.monotonic()
+                r = http.get(path, headers={**headers, "Range": value})
+                assert r.status_code in (200, 206, 416), (path, value[:20], r.status_code)
+                assert time.monotonic() - t < 2
+
+
+def test_sql_memory_and_work_are_bounded(server) -> None:
+    url, proc = server
+    rss = psutil.Process(proc.pid).memory_info().rss
+    with httpx.Client(base_url=url, timeout=30) as http:
+        for sql in ("select zeroblob(100000000)", "select length(randomblob(50000000))",
+                    "select replace(hex(zeroblob(1000000)), '0', 'aaaaaaaaaa')",
+                    "select pz_cone_ranges(10, 10, 1e12, 29)", "select pz_cone_ranges(0, 0, 1e9, 29)",
+                    "select pz_healpix(1e308, 0, 29), pz_angdist('x', null, 1e400, 0)"):
+            t = time.monotonic()
+            r = http.get("/previews.json", params={"sql": sql, "_shape": "array"})
+            assert r.status_code in (200, 400), (sql, r.status_code, r.text[:300])
+            assert time.monotonic() - t < 10, sql
+            assert len(r.content) < 5_000_000, sql
+        huge = http.get("/previews.json", params={"sql": "select 1 where 1 in (" +
+                                                  ",".join(["?"] * 2000) + ")"})
+        assert huge.status_code in (400, 414)
+    assert psutil.Process(proc.pid).memory_info().rss < rss + 300_000_000
+
+
+def test_many_parameters_and_headers_are_refused_while_others_are_served(server) -> None:
+    url, _ = server
+    query = "&".join(f"c{i}__gt={i}" for i in range(8000))
+    with Legit(url) as legit, httpx.Client(base_url=url, timeout=30) as http:
+        for _ in range(20):
+            t = time.monotonic()
+            r = http.get(f"/previews/{SPEC}?{query[:8000]}")
+            assert r.status_code in (400, 414) and r.json()["error"]["code"] == "request-too-large"
+            assert time.monotonic() - t < 2
+            r = http.get(f"/previews/{SPEC}?" + "&".join(f"c{i}=1" for i in range(300)))
+            assert r.status_code == 400
+        r = http.get("/", headers={f"x-h{i}": "v" for i in range(100)})
+        assert r.status_code == 431
+    assert legit.ok > 0 and legit.failed == 0, vars(legit)
+    print(f"8,000-parameter flood: {legit.ok} legitimate requests answered, slowest "
+          f"{legit.slowest:.2f} s")
+
+
+def test_slow_clients_are_cut_and_capped(server) -> None:
+    url, proc = server
+    port = _port(url)
+    slow = []
+    with Legit(url) as legit:
+        for _ in range(CAP // 2):  # under the cap: held until the head timeout
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # never finishes its head
+            slow.append(s)
+        time.sleep(HEADER_TIMEOUT + 1.5)
+        answered_during = legit.ok
+        for s in slow:
+            s.settimeout(2)
+            with contextlib.suppress(ConnectionResetError):
+                assert s.recv(100) == b""  # the server closed it
+            s.close()
+    assert answered_during > 0 and legit.failed == 0, vars(legit)
+    # a flood over the cap: the server holds at most CAP of them, and all go within the timeout
+    server_proc = psutil.Process(proc.pid)
+    fds_before = server_proc.num_fds()
+    flood = []
+    for _ in range(300):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(b"GET / HTTP/1.1\r\n")
+        flood.append(s)
+    time.sleep(0.5)
+    held = server_proc.num_fds() - fds_before
+    assert held <= CAP + 5, held
+    time.sleep(HEADER_TIMEOUT + 1)
+    for s in flood:
+        s.close()
+    assert httpx.get(url + "site/", timeout=30).status_code == 200
+    print(f"slow-loris: {answered_during} legitimate requests answered during {CAP // 2} slow "
+          f"clients; of 300 flood connections the server held {held}")
+
+
+def test_token_page_redirects_stay_on_this_server(server) -> None:
+    url, _ = server
+    token = create_token("erin", expires="1h")
+    with httpx.Client(base_url=url, timeout=30) as http:
+        page = http.get("/-/token")
+        csrf = page.text.split('name="csrftoken" value="', 1)[1].split('"', 1)[0]
+        cookies = dict(page.cookies)
+        for evil in ("/\t/evil.example/", "//evil.example/", "/\\evil.example", "https://evil.example/",
+                     "/\n/evil.example", "/ok\r\nSet-Cookie: x=1"):
+            r = http.post("/-/token", data={"token": token, "next": evil, "csrftoken": csrf},
+                          cookies=cookies)
+            assert r.status_code == 302 and r.headers["location"] == "/", (evil, r.headers)
+    # login CSRF: a cross-site form, from a browser without cookies (Datasette's CSRF check
+    # skips requests without cookies)
+    with httpx.Client(base_url=url, timeout=30) as fresh:
+        for headers in ({"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+                        {"Origin": "null"}, {"Sec-Fetch-Site": "same-site"}):
+            r = fresh.post("/-/token", data={"token": token, "next": "/"}, headers=headers)
+            assert r.status_code == 403 and "ds_pzcat" not in r.headers.get("set-cookie", ""), r.text
+            assert r.json()["error"]["code"] == "cross-site-request"
+
+
+def test_content_disposition_for_any_file_name() -> None:
+    for name in ("données_ñ.csv", "名前.parquet", 'quo"te\\.csv', "plain.csv"):
+        value = content_disposition("attachment", name)
+        value.encode("latin-1")  # a header value must be Latin-1: the fallback is ASCII
+        assert "filename*=UTF-8''" in value
