@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ADMIN, OUTSIDER, commit_all, git, outputs, write_csv
+from gh_helpers import ADMIN, OUTSIDER, commit_all, git, outputs, write_csv
 
 from pzcat.catalog import Catalog
 from pzcat.validate import validate_catalog
