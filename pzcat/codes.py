@@ -198,6 +198,10 @@ _ALL = [
          "Rename the column: printable characters, at most 1,000 of them."),
     Code("decompression-bomb", "error", "table", "The file expands to far more than its stored size",
          "Store the table uncompressed or as Parquet; compressed data may expand at most 100x."),
+    Code("hdf5-needs-pandas3", "warning", "table", "The HDF5 table can be read by pandas 3 only",
+         "Add pandas_version (`python -c 'from pzcat.readers.hdf5 import make_pandas2_readable; "
+         "make_pandas2_readable(\"FILE\")'`), or write it with pandas < 3; the pzserver client "
+         "and tables_io run pandas 2."),
     # description files
     Code("html-script", "warning", "description", "The HTML description holds scripts",
          "Scripts never run: the site shows the description in a sandboxed frame. Remove them."),
@@ -400,6 +404,8 @@ _ALL = [
          "Sign in again from /-/login (the state expired, GitHub refused, or it could not be reached)."),
     Code("auth-not-allowed", "error", "serve", "This GitHub user is not let in by catalog.yaml",
          "Ask an admin to add you, your organisation or your team to access.github in catalog.yaml."),
+    Code("query-input", "error", "serve", "A canned query's parameter is missing or not valid",
+         "Give numbers: ra and dec in decimal degrees (dec in [-90, 90]), radius_arcsec > 0, z_min <= z_max."),
     Code("auth-required", "error", "serve", "This needs a signed-in user",
          "Sign in with GitHub at /-/login (or send a token)."),
 ]

@@ -1,11 +1,15 @@
-"""The one module that builds and computes Dask graphs, and the executor they run on.
+"""The one module that builds and computes Dask graphs, and the executors they run on.
 
-Two jobs need Dask:
+:func:`run_graphs` computes a run as four phases of tasks (:mod:`pipelines.combine.tasks`):
+*prepare* (one task per piece of an input), *duplicates* (one task per HEALPix partition with
+margins, then the groups crossing partition borders, resolved here from compact arrays),
+*finish* (decisions joined to each piece's rows) and *write* (one task streaming the output
+file). Tasks carry paths and descriptors, never rows; :func:`compute_tasks` runs a phase on the
+current :func:`executor` (threads, a LocalCluster, a scheduler address or SLURM), reports
+progress the same way on all of them, and turns a lost worker into ``worker-lost``.
 
-* preparing the inputs' partitions (:func:`compute_tasks` over ``dask.delayed`` calls of the
-  pure functions in :mod:`pipelines.combine.prepare`), and
-* the neighbour search (:func:`find_pairs`): candidate duplicate pairs within
-  ``crossmatch_radius_arcsec``, each object's ``n_neighbors`` nearest (itself included).
+:func:`find_pairs` (whole-sky arrays in, pairs out) is the reference implementation of the
+neighbour search that the partition tasks reproduce; the tests compare them.
 
 Neighbour search has two implementations that give the same pairs:
 

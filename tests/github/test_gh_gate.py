@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import yaml
-from conftest import ADMIN, OUTSIDER, commit_all, git, write_csv
+from gh_helpers import ADMIN, OUTSIDER, commit_all, git, write_csv
 
 GATE = ("validate", "--changed-since", "main", "--trusted-config", "main", "--format", "github")
 

@@ -4,7 +4,7 @@ outputs to the branch (`pzcat pr push-outputs`), reproducing changed pipeline pr
 from __future__ import annotations
 
 import pytest
-from conftest import ADMIN, OUTSIDER, commit_all, git, outputs, pull_request_event
+from gh_helpers import ADMIN, OUTSIDER, commit_all, git, outputs, pull_request_event
 
 PIPELINE_PRODUCT = "12_combined_reference_redshifts"
 

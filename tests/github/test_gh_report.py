@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN, OUTSIDER, commit_all, git, outputs, pull_request_event, write_csv
+from gh_helpers import ADMIN, OUTSIDER, commit_all, git, outputs, pull_request_event, write_csv
 from test_gh_gate import add_product
 
 from pzcat_github.comment import MARKER

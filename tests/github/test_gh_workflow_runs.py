@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN, OUTSIDER, commit_all, git, pull_request_event
+from gh_helpers import ADMIN, OUTSIDER, commit_all, git, pull_request_event
 from test_gh_gate import add_product
 from workflow_runner import Runner, write_event
 
