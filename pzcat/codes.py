@@ -400,6 +400,8 @@ _ALL = [
          "Sign in again from /-/login (the state expired, GitHub refused, or it could not be reached)."),
     Code("auth-not-allowed", "error", "serve", "This GitHub user is not let in by catalog.yaml",
          "Ask an admin to add you, your organisation or your team to access.github in catalog.yaml."),
+    Code("query-input", "error", "serve", "A canned query's parameter is missing or not valid",
+         "Give numbers: ra and dec in decimal degrees (dec in [-90, 90]), radius_arcsec > 0, z_min <= z_max."),
     Code("auth-required", "error", "serve", "This needs a signed-in user",
          "Sign in with GitHub at /-/login (or send a token)."),
 ]

@@ -15,6 +15,7 @@ module                         what
 :mod:`.auth`                   tokens, cookies and signed links; the actor; token errors for previews
 :mod:`.cache`                  the response cache of anonymous Datasette pages
 :mod:`.export_policy`          full-table exports need a download token, like downloads
+:mod:`.query_inputs`           canned queries: example values when empty, coded errors for bad input
 :mod:`.sql`                    ``pz_angdist``, ``pz_healpix``, ``pz_cone_ranges``
 :mod:`.counts`                 table counts from the inspect data (Datasette 0.65 workaround)
 :mod:`.templates`              pzcat's templates, negative-caching loader
@@ -45,6 +46,7 @@ from pzcat_datasette import (
 )
 from pzcat_datasette.cache import ResponseCache
 from pzcat_datasette.export_policy import ExportPolicy
+from pzcat_datasette.query_inputs import QueryInputs
 from pzcat_datasette.settings import public_metadata, settings
 
 
@@ -70,7 +72,7 @@ def asgi_wrapper(datasette):
         cfg = settings(datasette)
         if not (cfg.previews_require_token or not cfg.response_cache):
             app = ResponseCache(app)
-        app = ExportPolicy(app, datasette)       # before the cache
+        app = ExportPolicy(QueryInputs(app, datasette), datasette)   # before the cache
         return security.SecurityMiddleware(app)  # outermost: headers and caps on every response
 
     return wrap

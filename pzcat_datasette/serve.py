@@ -116,6 +116,18 @@ def _cone_sql(table: str, ra: str, dec: str, healpix: bool = True) -> str:
             f"order by distance_arcsec limit 1000")
 
 
+def _example_position(info: dict, ra: str, dec: str) -> dict | None:
+    """Example cone centre of a preview table: the mean position of its rows (its statistics)."""
+    cols = info.get("columns") or {}
+    if isinstance(cols, list):
+        cols = {c.get("column") or c.get("name"): c for c in cols if isinstance(c, dict)}
+    try:
+        r, d = float(cols[ra]["mean"]), float(cols[dec]["mean"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return {"ra": f"{r:.4f}", "dec": f"{d:.4f}"}
+
+
 def _zrange_sql(table: str, z: str) -> str:
     t, zc = quote_ident(table), quote_ident(z)
     return (f"select * from {t}\nwhere {zc} >= cast(:z_min as real) and {zc} <= cast(:z_max as real)\n"
@@ -212,9 +224,12 @@ def datasette_metadata(catalog: Catalog, db_path: Path | None = None, allow_sql:
                 "title": f"Cone search in {m.name}",
                 "description": "Rows within radius_arcsec (arcsec) of (ra, dec) (decimal degrees, "
                                "e.g. ra 53.1, dec -27.8, radius 60), nearest first; distance_arcsec "
-                               "to 1 mas. A value that is not a number matches nothing.",
+                               "to 1 mas.",
                 "sql": _cone_sql(name, ra, dec, healpix=HEALPIX_COLUMN not in cols),
             }
+            centre = _example_position(info, ra, dec)
+            if centre:
+                queries[f"cone_{name}"]["pzcat_defaults"] = {**centre, "radius_arcsec": "60"}
         if z in cols:
             queries[f"zrange_{name}"] = {
                 "title": f"Redshift range in {m.name}",

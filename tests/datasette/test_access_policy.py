@@ -63,3 +63,28 @@ def test_a_private_site_needs_a_sign_in(tmp_path, secret) -> None:
         assert c.get("/-/tokens").status_code == 200      # the way in stays open
     finally:
         c.close()
+
+
+def test_canned_queries_check_their_input(built, secret) -> None:
+    c = SyncClient(make_datasette(built))
+    try:
+        # opened empty, a browser gets example values of this product, not "0 results"
+        first = c.get(f"/previews/cone_{SPEC}", headers={"accept": "text/html"})
+        assert first.status_code == 302 and "radius_arcsec=60" in first.headers["location"]
+        assert "ra=" in first.headers["location"] and "dec=" in first.headers["location"]
+        page = c.get(first.headers["location"])
+        assert page.status_code == 200
+        for query, needle in (("ra=abc&dec=1&radius_arcsec=5", "ra must be a number"),
+                              ("ra=10&dec=95&radius_arcsec=5", "dec must be between"),
+                              ("ra=10&dec=5&radius_arcsec=-1", "radius_arcsec must be positive")):
+            r = c.get(f"/previews/cone_{SPEC}.json?{query}", headers=JSON)
+            assert r.status_code == 400 and r.json()["error"]["code"] == "query-input", query
+            assert needle in r.json()["error"]["message"]
+        html = c.get(f"/previews/cone_{SPEC}?ra=abc&dec=1&radius_arcsec=5",
+                     headers={"accept": "text/html"})
+        assert html.status_code == 400 and "ra must be a number" in html.text
+        z = c.get(f"/previews/zrange_{SPEC}.json?z_min=2&z_max=1", headers=JSON)
+        assert z.status_code == 400 and "z_min" in z.json()["error"]["message"]
+        assert c.get(f"/previews/zrange_{SPEC}.json?z_min=0&z_max=1").status_code == 200
+    finally:
+        c.close()

@@ -103,8 +103,9 @@ def test_cone_search(client, ra, dec, radius):
     assert rows or radius < 600
     dists = [r["distance_arcsec"] for r in rows]
     assert dists == sorted(dists) and all(d <= radius for d in dists)
-    # empty or bad parameters do not crash
-    assert client.get(f"/previews/cone_{SPEC}.json?_shape=array&ra=&dec=&radius_arcsec=").status_code == 200
+    # empty or bad parameters: a coded message, not a crash nor a silent empty answer
+    empty = client.get(f"/previews/cone_{SPEC}.json?_shape=array&ra=&dec=&radius_arcsec=")
+    assert empty.status_code == 400 and empty.json()["error"]["code"] == "query-input"
 
 
 def test_redshift_range_and_products_by_type(client):
@@ -214,7 +215,8 @@ def test_response_cache_serves_anonymous_pages_only(built, secret):
         app = ds.app()
         assert type(app).__name__ == "SecurityMiddleware"  # outermost
         assert type(app.app).__name__ == "ExportPolicy"    # then the export policy, then the cache
-        cache = app.app.app
+        assert type(app.app.app).__name__ == "QueryInputs"  # then the canned queries' checks
+        cache = app.app.app.app
         assert type(cache).__name__ == "ResponseCache"
         import httpx
 
@@ -244,7 +246,7 @@ def test_no_response_cache_when_previews_need_a_token(tmp_path, secret):
     cat = Catalog.open(cat.root)
     build_previews(cat)
     ds = make_datasette(cat)
-    assert type(ds.app().app.app).__name__ != "ResponseCache"
+    assert type(ds.app().app.app.app).__name__ != "ResponseCache"
 
 
 def test_odd_column_names_work_in_tables_and_canned_queries(tmp_path, secret):
