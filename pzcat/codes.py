@@ -198,6 +198,10 @@ _ALL = [
          "Rename the column: printable characters, at most 1,000 of them."),
     Code("decompression-bomb", "error", "table", "The file expands to far more than its stored size",
          "Store the table uncompressed or as Parquet; compressed data may expand at most 100x."),
+    Code("hdf5-needs-pandas3", "warning", "table", "The HDF5 table can be read by pandas 3 only",
+         "Add pandas_version (`python -c 'from pzcat.readers.hdf5 import make_pandas2_readable; "
+         "make_pandas2_readable(\"FILE\")'`), or write it with pandas < 3; the pzserver client "
+         "and tables_io run pandas 2."),
     # description files
     Code("html-script", "warning", "description", "The HTML description holds scripts",
          "Scripts never run: the site shows the description in a sandboxed frame. Remove them."),

@@ -405,6 +405,14 @@ def _table(m: Manifest, entry: FileEntry, target: Path, key: str, prod: ProductR
     if getattr(reader, "comment_lines", 0):
         prod.add("csv-comments", f"{rel}: {reader.comment_lines:,} comment lines (#) were ignored",
                  file=rel, key=key, count=reader.comment_lines)
+    if entry.format == "hdf5":
+        from pzcat.readers.hdf5 import groups_needing_pandas3
+
+        needs = groups_needing_pandas3(target)
+        if needs:
+            prod.add("hdf5-needs-pandas3", f"{rel}: the pandas table {needs[0]!r} has no "
+                     "pandas_version attribute (written by pandas 3); pandas 2, the pzserver "
+                     "client and tables_io cannot read it", file=rel, key=key)
     if getattr(reader, "latin1", False):
         prod.add("csv-not-utf8", f"{rel} is not UTF-8; it was read as Latin-1", file=rel, key=key)
     if n == 0:

@@ -343,6 +343,11 @@ def pipeline_summary(m: Manifest, root: Path) -> dict[str, Any] | None:
                  ("Stars (z_flag_homogenized = 6)", dup.get("stars")),
                  ("Eliminated rows (tie_result = 0)", dup.get("eliminated_rows")),
                  ("Hard ties (tie_result = 2)", dup.get("hard_tie_rows"))]
+        parts = (sm.get("rows_total_out"), dup.get("eliminated_rows"), dup.get("hard_tie_rows"),
+                 dup.get("stars"))
+        if str(sm.get("mode")) == "mark" and all(isinstance(v, int) for v in parts):
+            rows.insert(2, ("Kept: the best or only measurement (tie_result = 1)",
+                            parts[0] - parts[1] - parts[2] - parts[3]))
         decided = [(k.replace("groups_decided_by_", ""), v) for k, v in dup.items()
                    if k.startswith("groups_decided_by_") and v]
         if decided:
@@ -358,7 +363,8 @@ def pipeline_summary(m: Manifest, root: Path) -> dict[str, Any] | None:
             "flags_current": bool(flags.get("sha256")) and flags.get("sha256") == current,
             "radius": cfg.get("crossmatch_radius_arcsec"), "delta_z": cfg.get("delta_z_threshold"),
             "priority": ", ".join(cfg.get("tiebreaking_priority") or []),
-            "seconds": (sm.get("timings_s") or {}).get("total")}
+            "seconds": (sm.get("timings_s") or {}).get("total"),
+            "tie_order": cfg.get("tie_order"), "sentinels": cfg.get("sentinels")}
 
 
 def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
