@@ -43,7 +43,7 @@ from pzcat.catalog import Catalog
 from pzcat.colstats import ColumnStats
 from pzcat.errors import PzcatError
 from pzcat.links import Links, download_path
-from pzcat.manifest import STANDARD_ROLES, Manifest
+from pzcat.manifest import Manifest
 from pzcat.readers.base import check_column_names
 from pzcat.sky import healpix_nested
 from pzcat.staging import remove_dead_temps
