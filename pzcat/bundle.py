@@ -22,9 +22,11 @@ from datetime import datetime
 from pathlib import Path
 
 from pzcat.catalog import Catalog
+from pzcat.codes import http_status
 from pzcat.errors import PzcatError
 from pzcat.files import atomic_write_text, crc32_file
 from pzcat.manifest import Manifest
+from pzcat.paths import clean_relative, is_within  # clean_relative: also re-exported
 
 METADATA_NAME = "product_metadata.yaml"
 CHUNK = 4 << 20
@@ -32,27 +34,14 @@ CHUNK = 4 << 20
 class DownloadError(PzcatError):
     """A download problem with the HTTP status it maps to."""
 
-    def __init__(self, code: str, message: str, status: int = 404, **context) -> None:
+    def __init__(self, code: str, message: str, status: int | None = None, **context) -> None:
         super().__init__(code, message, **context)
-        self.status = status
+        self.status = status if status is not None else http_status(code)
 
 
 # =====================================================================================================
 # Safe paths
 # =====================================================================================================
-
-_BAD_PART = re.compile(r"[\x00-\x1f\\]")
-
-
-def clean_relative(rel: str) -> list[str] | None:
-    """The parts of a relative POSIX path, or None when it could leave its folder."""
-    if not rel or rel.startswith("/") or _BAD_PART.search(rel):
-        return None
-    parts = rel.split("/")
-    if any(p in ("", ".", "..") for p in parts):
-        return None
-    return parts
-
 
 def safe_product_file(products_dir: Path, internal_name: str, rel: str, allow_dir: bool = False) -> Path:
     """``products/<internal_name>/<rel>`` if it is a regular file (or folder) really inside it.
@@ -80,8 +69,7 @@ def safe_product_file(products_dir: Path, internal_name: str, rel: str, allow_di
                 raise err
         if not (stat.S_ISREG(st.st_mode) or (allow_dir and stat.S_ISDIR(st.st_mode))):
             raise err
-        real_base = os.path.realpath(base)
-        if not os.path.realpath(current).startswith(real_base + os.sep):
+        if current == base or not is_within(current, base):
             raise err
     except OSError:
         raise err from None
@@ -389,13 +377,12 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if first == "":
         n = int(last)
         if n == 0:
-            raise DownloadError("bad-range", "empty suffix range", status=416)
+            raise DownloadError("bad-range", "empty suffix range")
         return max(0, size - n), size - 1
     start = int(first)
     end = int(last) if last else size - 1
     if start >= size or end < start:
-        raise DownloadError("bad-range", f"range {header.strip()} is outside the {size} bytes",
-                            status=416)
+        raise DownloadError("bad-range", f"range {header.strip()} is outside the {size} bytes")
     return start, min(end, size - 1)
 
 

@@ -1,18 +1,14 @@
 """The ``pzcat`` command line: a thin click layer over the library.
 
 Every command catches :class:`~pzcat.errors.PzcatError` only, prints ``error[code]: message`` and
-exits 1 (bad input) or 2 (could not run). ``pzcat validate`` exits ``int(not report.valid)``.
+exits with the status of the code (:func:`pzcat.codes.exit_status`: 1 bad input, 2 could not run);
+the shared helpers are :mod:`pzcat.clitools`. ``pzcat validate`` exits ``int(not report.valid)``.
 """
 
 from __future__ import annotations
 
-import functools
-import getpass
 import json
-import os
-import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,58 +16,21 @@ import click
 
 from pzcat import __version__
 from pzcat.catalog import Catalog
+from pzcat.clitools import (  # noqa: F401 - also re-exported for older callers
+    EXIT_CANNOT_RUN,
+    EXIT_INVALID,
+    coded,
+    default_user,
+    fail,
+    open_catalog,
+    root_option,
+)
 from pzcat.codes import CODES, codes_markdown
-from pzcat.errors import CatalogError, PzcatError, UsageError
+from pzcat.errors import UsageError
 from pzcat.files import atomic_write_text
 from pzcat.manifest import json_schema
 
 SCHEMA_PATH = Path(__file__).parent / "schema" / "manifest.schema.json"
-EXIT_INVALID, EXIT_CANNOT_RUN = 1, 2
-
-
-def fail(err: PzcatError) -> None:
-    """Print a coded error and exit (1 for bad input, 2 when the command could not run)."""
-    problems = err.context.get("problems") or []
-    if len(problems) > 1:   # every problem of the file, one a line
-        click.echo(f"error[{err.code}]: {len(problems)} problems; nothing was changed", err=True)
-        for p in problems:
-            where = f" (column {p['column']})" if p.get("column") else ""
-            rows = f" rows {p['rows']}" if p.get("rows") else ""
-            click.echo(f"  error[{p['code']}] {p['message']}{where}{rows}", err=True)
-    else:
-        click.echo(f"error[{err.code}]: {err.message}", err=True)
-    cannot_run = isinstance(err, UsageError | CatalogError) and err.code in (
-        "usage", "catalog-config", "git-unavailable")
-    sys.exit(EXIT_CANNOT_RUN if cannot_run else EXIT_INVALID)
-
-
-def coded(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorator: turn PzcatError into a clean message and exit code."""
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except PzcatError as err:
-            fail(err)
-    return wrapper
-
-
-def root_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Shared ``--root`` option: the repository root (default: found from the working directory)."""
-    return click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
-                        envvar="PZCAT_ROOT", help="Repository root (default: nearest catalog.yaml).")(func)
-
-
-def open_catalog(root: Path | None) -> Catalog:
-    return Catalog.open(root)
-
-
-def default_user() -> str:
-    """The GitHub user: $GITHUB_ACTOR, else git's user.name, else the login name."""
-    if os.environ.get("GITHUB_ACTOR"):
-        return os.environ["GITHUB_ACTOR"]
-    out = subprocess.run(["git", "config", "user.name"], capture_output=True, text=True, check=False)
-    return out.stdout.strip() or getpass.getuser()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -315,9 +274,6 @@ def add(name: str, ptype: str, main_file: Path | None, url: str | None, fmt: str
 
     catalog = open_catalog(root)
     user = uploaded_by or default_user()
-    if official and not catalog.config.is_admin(user):
-        raise PzcatError("official-not-admin", f"only admins ({catalog.config.admins}) may add "
-                         f"official products; you are {user}")
     warnings: list = []
     m = add_product(catalog, name=name, product_type=ptype, uploaded_by=user, main_file=main_file,
                     url=url, fmt=fmt, release=release, description=description,

@@ -29,6 +29,7 @@ import pandas as pd
 
 from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
+from pzcat.links import download_path
 from pzcat.manifest import Manifest
 from pzcat.tables import read_table
 
@@ -161,7 +162,7 @@ class PzCatalog:
 
             plan = zip_plan(self.catalog, Manifest.model_validate(meta), CrcCache(None))
             return write_plan(plan, dest)
-        return self._download(f"-/download/{meta['internal_name']}.zip", dest)
+        return self._download(download_path(meta["internal_name"]), dest)
 
     def get_product(self, key: int | str) -> Product:
         """Metadata and, for tabular products, the main table as a DataFrame."""
@@ -175,7 +176,7 @@ class PzCatalog:
         if main.format == "hats":
             raise PzcatError("usage", "HATS products are folders: use download_product() and lsdb")
         with tempfile.TemporaryDirectory() as tmp:
-            local = self._download(f"-/download/{manifest.internal_name}/{main.filename}",
+            local = self._download(download_path(manifest.internal_name, main.filename),
                                    Path(tmp) / main.filename)
             return Product(meta, read_table(local, main.format))
 

@@ -198,6 +198,10 @@ _ALL = [
          "Rename the column: printable characters, at most 1,000 of them."),
     Code("decompression-bomb", "error", "table", "The file expands to far more than its stored size",
          "Store the table uncompressed or as Parquet; compressed data may expand at most 100x."),
+    Code("hdf5-needs-pandas3", "warning", "table", "The HDF5 table can be read by pandas 3 only",
+         "Add pandas_version (`python -c 'from pzcat.readers.hdf5 import make_pandas2_readable; "
+         "make_pandas2_readable(\"FILE\")'`), or write it with pandas < 3; the pzserver client "
+         "and tables_io run pandas 2."),
     # description files
     Code("html-script", "warning", "description", "The HTML description holds scripts",
          "Scripts never run: the site shows the description in a sandboxed frame. Remove them."),
@@ -407,6 +411,42 @@ _ALL = [
 ]
 
 CODES: dict[str, Code] = {c.code: c for c in _ALL}
+
+# -- what a code means for exit and HTTP status (i8) ------------------------------------------------
+# The status follows from the code, never from the part of pzcat that raised it.
+
+#: Exit status of a command that failed with an error code: 1 (the input is invalid) unless the
+#: code says the command could not run at all (2: wrong invocation, configuration or environment).
+EXIT_INVALID, EXIT_CANNOT_RUN = 1, 2
+CANNOT_RUN = frozenset({"usage", "catalog-config", "git-unavailable"})
+
+#: HTTP status of the server's answer for a code (other codes: 500, the server could not answer).
+HTTP_STATUS: dict[str, int] = {
+    "usage": 400, "bad-duration": 400,
+    "token-missing": 401, "token-invalid": 401, "token-expired": 401, "token-revoked": 401,
+    "link-invalid": 401, "token-scope": 403,
+    "download-not-found": 404, "download-unavailable": 404, "product-not-found": 404,
+    "bad-range": 416,
+    "token-secret-missing": 500, "revocation-list": 500,
+}
+
+
+def exit_status(code: str) -> int:
+    """Exit status of a command that stopped on ``code``.
+
+    >>> exit_status("usage"), exit_status("missing-column")
+    (2, 1)
+    """
+    return EXIT_CANNOT_RUN if code in CANNOT_RUN else EXIT_INVALID
+
+
+def http_status(code: str) -> int:
+    """HTTP status of an answer that carries ``code``.
+
+    >>> http_status("token-missing"), http_status("bad-range"), http_status("previews-build")
+    (401, 416, 500)
+    """
+    return HTTP_STATUS.get(code, 500)
 
 
 def severity(code: str) -> Severity:

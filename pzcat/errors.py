@@ -32,7 +32,7 @@ class PzcatError(Exception):
     def __str__(self) -> str:
         return f"[{self.code}] {self.message}"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, ...]:
         # picklable with its code and context (errors raised on Dask workers reach the driver)
         return (_rebuild, (type(self), self.code, self.message, self.context))
 

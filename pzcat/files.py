@@ -40,13 +40,14 @@ def escaping_links(folder: Path) -> list[Path]:
     Every file reached inside a folder product (HATS) must stay inside it: a link to any
     Parquet file on the machine would otherwise be validated, digested and published.
     """
+    from pzcat.paths import is_within
+
     folder = Path(folder)
-    boundary = folder.resolve()
     out = []
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
         for name in [*dirnames, *filenames]:
             p = Path(dirpath) / name
-            if p.is_symlink() and not p.resolve().is_relative_to(boundary):
+            if p.is_symlink() and not is_within(p, folder):
                 out.append(p)
     return sorted(out)
 
@@ -82,21 +83,32 @@ def is_lfs_pointer(path: Path) -> bool:
         return fh.read(len(LFS_SIGNATURE)) == LFS_SIGNATURE
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: Path, text: str, durable: bool = True) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically: see :func:`atomic_write_bytes`."""
+    atomic_write_bytes(path, text.encode("utf-8"), durable=durable)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file + fsync + rename)."""
+def atomic_write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically: a temporary file in the same folder, fsync, rename.
+
+    The one way pzcat writes a file: readers see the old file or the new one, never a part.
+    ``durable=False`` skips the fsync, for build outputs and caches that are recomputed when lost
+    (the site's pages: an fsync per page would cost more than the page).
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a" / "x.txt"
+    >>> atomic_write_text(p, "hello"); p.read_text()
+    'hello'
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

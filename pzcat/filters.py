@@ -173,8 +173,9 @@ def parse_query(params: Mapping[str, str] | Iterable[tuple[str, str]]) -> Produc
 def _substrings(row: Mapping[str, Any], words: list[str], fields: tuple[str, ...],
                 any_of: bool) -> bool:
     texts = [str(row.get(f) or "").lower() for f in fields]
-    hits = (any(w in t for t in texts) for w in words)
-    return any(hits) if any_of else all(hits)
+    if any_of:
+        return any(w in t for w in words for t in texts)
+    return all(any(w in t for t in texts) for w in words)
 
 
 def _ordering(value: str) -> list[tuple[str, bool]]:
@@ -206,8 +207,11 @@ def _sort_key(name: str):
 
 def apply_query(rows: Iterable[Mapping[str, Any]], query: ProductQuery) -> list:
     """The rows that pass every predicate, ordered (stable; ties by id)."""
-    out = [r for r in rows if all(p(r) for p in query.predicates)
-           and (not query.words or _search_hit(r, query.words))]
+    out = list(rows)
+    for predicate in query.predicates:  # one pass per filter: each narrows the next one's rows
+        out = [r for r in out if predicate(r)]
+    if query.words:
+        out = [r for r in out if _search_hit(r, query.words)]
     ordering = query.ordering or _ordering(DEFAULT_ORDERING)
     out.sort(key=lambda r: r.get("id") or 0, reverse=ordering[0][1])
     for name, desc in reversed(ordering):

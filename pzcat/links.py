@@ -25,7 +25,21 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
+
+#: Where the server answers downloads (relative to its root).
+DOWNLOAD_PREFIX = "-/download/"
+
+
+def download_path(internal_name: str, filename: str | None = None) -> str:
+    """The one download URL path of a product's ZIP, or of one file (relative to the server root).
+
+    >>> download_path("1_x"), download_path("1_x", "a b.csv")
+    ('-/download/1_x.zip', '-/download/1_x/a%20b.csv')
+    """
+    if filename:
+        return f"{DOWNLOAD_PREFIX}{internal_name}/{quote(filename)}"
+    return f"{DOWNLOAD_PREFIX}{internal_name}.zip"
 
 
 def _slash(url: str) -> str:

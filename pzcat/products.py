@@ -6,10 +6,8 @@ the manifest is built and validated, and only then both are moved into place.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import get_args
@@ -32,7 +30,7 @@ from pzcat.manifest import (
     now_utc,
     schema_problems,
 )
-from pzcat.staging import remove_dead_temps, temp_prefix
+from pzcat.staging import Staging, write_failed  # write_failed: also re-exported
 from pzcat.tables import guess_format, open_table
 
 #: Column-name patterns (lower-case, full match) that suggest each role, best first.
@@ -165,68 +163,27 @@ def _parse_columns(pairs: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def write_failed(exc: BaseException, path: Path) -> PzcatError:
-    """The coded error of a failed write (full disk, file size limit, permissions)."""
-    reason = getattr(exc, "strerror", None) or str(exc)
-    return PzcatError("write-failed", f"cannot write {Path(path).name}: {reason}; nothing was "
-                      "changed (free some space and run the command again)", file=str(path))
+def _install(catalog: Catalog, manifest: Manifest, warnings: list | None = None) -> Path:
+    """Write and validate a manifest whose files do not change (the one staging transaction)."""
+    with Staging(catalog, manifest.internal_name, kind="edit") as stage:
+        return stage.commit(manifest, warnings=warnings)
 
 
-def _install(catalog: Catalog, manifest: Manifest, staged: Path | None,
-             warnings: list | None = None) -> Path:
-    """Move a staged product folder into place and write the manifest; validate; undo on error.
+def check_official(catalog: Catalog, user: str | None, official: bool | None,
+                   before: bool | None = None) -> None:
+    """The one official rule: only admins of catalog.yaml set or change ``official``.
 
-    Every error of the validation is in the raised error (code of the first; message and
-    ``problems`` list them all); the warnings of a valid product are added to ``warnings``.
+    ``before`` is the product's current value (None for a new product). Raises
+    ``official-not-admin``; used by :func:`add_product` and :func:`edit_product` (so the library
+    enforces what the CLI does).
     """
-    from pzcat.validate import validate_manifest
-
-    target = catalog.product_dir(manifest.internal_name)
-    backup = None
-    if staged is not None:
-        if target.exists():
-            backup = target.with_name(f".{target.name}.bak")
-            if backup.exists():
-                shutil.rmtree(backup)
-            os.replace(target, backup)
-        os.replace(staged, target)
-    path = catalog.manifest_path(manifest.internal_name)
-    old_text = path.read_text(encoding="utf-8") if path.exists() else None
-    try:
-        catalog.save(manifest)
-    except OSError as exc:  # a full disk: put everything back as it was
-        if staged is not None:
-            os.replace(target, staged)
-            if backup is not None:
-                os.replace(backup, target)
-        catalog.refresh()
-        raise write_failed(exc, path) from None
-    report = validate_manifest(catalog, path)
-    if report.valid and warnings is not None:
-        warnings.extend(report.warnings)
-    if report.valid:
-        if backup is not None:
-            shutil.rmtree(backup)
-        return path
-    # undo everything
-    if old_text is None:
-        path.unlink()
-    else:
-        path.write_text(old_text, encoding="utf-8")
-    if staged is not None:
-        shutil.rmtree(target)
-        if backup is not None:
-            os.replace(backup, target)
-    catalog.refresh()
-    first = report.errors[0]
-    if len(report.errors) == 1:
-        message = first.message
-    else:
-        message = f"{len(report.errors)} problems: " + "; ".join(
-            f"[{i.code}] {i.message}" for i in report.errors)
-    raise PzcatError(first.code, f"{message}; nothing was changed", file=first.file,
-                     column=first.column, rows=first.rows,
-                     problems=[i.to_dict() for i in report.errors])
+    if official is None or official == bool(before) or catalog.config.is_admin(user or ""):
+        return
+    if before is None:
+        raise PzcatError("official-not-admin", f"only admins ({catalog.config.admins}) may add "
+                         f"official products; you are {user or 'unknown'}")
+    raise PzcatError("official-not-admin", f"only admins ({catalog.config.admins}) may set or "
+                     f"change official; you are {user or 'unknown'} (pass --author)")
 
 
 def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: str,
@@ -258,6 +215,7 @@ def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: 
     PzcatError
         With the code of the first problem; nothing is written then.
     """
+    check_official(catalog, uploaded_by, official)
     ptype, rel = _check_metadata(catalog, product_type, release, pz_code)
     if bool(main_file) == bool(url):
         raise UsageError("usage", "give exactly one of a main file or --url")
@@ -278,11 +236,8 @@ def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: 
         raise PzcatError("file-exists", f"product {internal} exists already")
     overrides = _parse_columns(columns)
     check_format(fmt)
-    catalog.products_dir.mkdir(parents=True, exist_ok=True)
-    remove_dead_temps(catalog.products_dir)  # what killed runs left
-    staged = Path(tempfile.mkdtemp(dir=catalog.products_dir, prefix=temp_prefix(internal),
-                                   suffix=".tmp"))
-    try:
+    with Staging(catalog, internal, kind="add") as stage:
+        staged = stage.folder
         files: list[FileEntry] = []
         roles = ([("main", main_file)] if main_file else []) + \
             ([("description", description_file)] if description_file else []) + \
@@ -327,12 +282,10 @@ def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: 
         except ValidationError as exc:
             code, key, msg = schema_problems(exc)[0]
             raise PzcatError(code, f"{msg}; nothing was changed", key=key) from None
-        _install(catalog, manifest, staged if files and any(f.path for f in files) else None,
-                 warnings)
+        if files and any(f.path for f in files):
+            stage.place()
+        stage.commit(manifest, warnings=warnings)
         return manifest
-    finally:
-        if staged.exists():
-            shutil.rmtree(staged)
 
 
 def _bump(manifest: Manifest) -> Manifest:
@@ -346,10 +299,8 @@ def _edit_files(catalog: Catalog, manifest: Manifest, new_files: list[FileEntry]
     """Write a new version whose product folder is the old one plus ``copy`` minus ``remove``."""
     internal = manifest.internal_name
     current = catalog.product_dir(internal)
-    remove_dead_temps(catalog.products_dir)
-    staged = Path(tempfile.mkdtemp(dir=catalog.products_dir, prefix=temp_prefix(internal),
-                                   suffix=".tmp"))
-    try:
+    with Staging(catalog, internal, kind="edit") as stage:
+        staged = stage.folder
         if current.exists():
             for item in current.iterdir():
                 if item.name in remove:
@@ -366,11 +317,9 @@ def _edit_files(catalog: Catalog, manifest: Manifest, new_files: list[FileEntry]
                 shutil.copy2(src, staged / name)
         manifest.files = new_files
         _bump(manifest)
-        _install(catalog, manifest, staged)
+        stage.place()
+        stage.commit(manifest)
         return manifest
-    finally:
-        if staged.exists():
-            shutil.rmtree(staged)
 
 
 def edit_product(catalog: Catalog, key: str, *, author: str | None = None,
@@ -382,9 +331,7 @@ def edit_product(catalog: Catalog, key: str, *, author: str | None = None,
     """Change metadata (and with ``refresh`` re-read the files' facts); bumps the version."""
     original = catalog.get(key)
     manifest = original.model_copy(deep=True)
-    if official is not None and official != manifest.official and not catalog.config.is_admin(author):
-        raise PzcatError("official-not-admin", f"only admins ({catalog.config.admins}) may set or "
-                         f"change official; you are {author or 'unknown'} (pass --author)")
+    check_official(catalog, author, official, before=manifest.official)
     _check_metadata(catalog, manifest.product_type, release if release is not None
                     else manifest.release, pz_code if pz_code is not None else manifest.pz_code)
     if description is not None:
@@ -406,7 +353,7 @@ def edit_product(catalog: Catalog, key: str, *, author: str | None = None,
     if manifest.model_dump() == original.model_dump():
         raise UsageError("usage", "nothing to change: give at least one option")
     _bump(manifest)
-    _install(catalog, manifest, None)
+    _install(catalog, manifest)
     return manifest
 
 
@@ -422,7 +369,7 @@ def attach_file(catalog: Catalog, key: str, *, file: Path | None = None, url: st
     if url:
         manifest.files.append(FileEntry(role=role, url=url, format=fmt or "other"))
         _bump(manifest)
-        _install(catalog, manifest, None)
+        _install(catalog, manifest)
         return manifest
     src = Path(file)
     if not src.exists():
@@ -461,5 +408,5 @@ def deprecate_product(catalog: Catalog, key: str, reason: str) -> Manifest:
     manifest.status = "deprecated"
     manifest.deprecation_reason = reason.strip()
     _bump(manifest)
-    _install(catalog, manifest, None)
+    _install(catalog, manifest)
     return manifest

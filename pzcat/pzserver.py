@@ -451,7 +451,7 @@ class CloneSource:
         detach_file(self.catalog, m.internal_name, entry.filename)
 
     def start_process(self, data, flags: Path | None):
-        from pzcat.runs import create_combine, run_pending
+        from pzcat.runs import create_run, run_pending
 
         if str(data["pipeline"]) != "1":
             raise PzServerError("api-pipeline-unavailable", "The pipeline training_set_maker is not "
@@ -466,9 +466,9 @@ class CloneSource:
         if flags:
             config["flags_file"] = str(Path(flags).resolve())
         names = [self._m(i)[0].internal_name for i in data["inputs"]]
-        m = create_combine(self.catalog, name=data["display_name"], inputs=names,
-                           uploaded_by=self.user, fmt=data["used_config"].get("output_format"),
-                           config=config)
+        m = create_run(self.catalog, "combine_redshift_catalogs", name=data["display_name"],
+                       inputs=names, uploaded_by=self.user,
+                       fmt=data["used_config"].get("output_format"), config=config)
         self.catalog.refresh()
         try:
             run_pending(self.catalog, m.internal_name)
@@ -615,7 +615,7 @@ def _default_user() -> str:
     import getpass
 
     try:
-        from pzcat.cli import default_user
+        from pzcat.clitools import default_user
 
         return default_user() or getpass.getuser()
     except (ImportError, PzcatError):

@@ -1,13 +1,28 @@
-"""Folders replaced whole: build into a staging copy, swap it in atomically, clean up after kills.
+"""Staging: nothing is ever seen half-written, and bad input changes nothing.
 
-A served folder (``build/site``) must never be seen half-written, even after ``kill -9``:
-:func:`staged_folder` gives a sibling staging folder that starts as a hard-link copy of the live
-one (cheap; incremental builds keep their unchanged files), and on success exchanges the two
-atomically (Linux ``renameat2(RENAME_EXCHANGE)``; elsewhere two renames). Writers into a staging
-folder must replace files (:func:`put_bytes`), never write into them in place, since unchanged
-files share their inode with the live folder. Stale staging folders of killed runs are removed by
-the next run (:func:`remove_stale`). :func:`die_with_parent` makes pool workers exit when the
-process that started them is killed.
+Two kinds of staging live here, the one home of the rule:
+
+* **A product change** (``pzcat add``, ``edit``/``attach``/``detach``, pipeline runs; the API's
+  submissions should use it too): :class:`Staging` stages the product's new files in a temporary
+  folder next to ``products/<name>/`` (``.<name>.<pid>.<random>.tmp``, removed by the next run when
+  its process died), moves it into place (the old folder kept aside), writes the manifest
+  atomically and validates it. If anything fails on the way (invalid, full disk, an exception),
+  everything is put back: the old folder and the old manifest (or none).
+
+  ::
+
+      with Staging(catalog, internal_name) as stage:
+          shutil.copy2(source, stage.folder / source.name)
+          stage.place()                       # the folder is now products/<internal_name>/
+          stage.commit(manifest)              # save + validate; raises (and rolls back) if invalid
+
+* **A folder replaced whole** (``build/site``): :func:`staged_folder` gives a sibling staging folder that starts as a hard-link copy of the live
+  one (cheap; incremental builds keep their unchanged files), and on success exchanges the two
+  atomically (Linux ``renameat2(RENAME_EXCHANGE)``; elsewhere two renames). Writers into a staging
+  folder must replace files (:func:`put_bytes`), never write into them in place, since unchanged
+  files share their inode with the live folder. Stale staging folders of killed runs are removed by
+  the next run (:func:`remove_stale`). :func:`die_with_parent` makes pool workers exit when the
+  process that started them is killed.
 """
 
 from __future__ import annotations
@@ -19,16 +34,26 @@ import os
 import re
 import shutil
 import signal
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from pzcat.errors import PzcatError
+from pzcat.files import atomic_write_text
+
+if TYPE_CHECKING:
+    from pzcat.catalog import Catalog
+    from pzcat.manifest import Manifest
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 _PR_SET_PDEATHSIG = 1
-_libc = None
+_libc: ctypes.CDLL | None = None
 
 
-def _lib():
+def _lib() -> ctypes.CDLL:
     global _libc
     if _libc is None:
         _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
@@ -82,7 +107,7 @@ def remove_dead_temps(folder: Path) -> list[Path]:
     Temporary folders and files of killed runs (``pzcat add`` copies, previews databases) are
     cleaned by the next run; those of running processes are left alone.
     """
-    gone = []
+    gone: list[Path] = []
     if not Path(folder).is_dir():
         return gone
     for p in Path(folder).iterdir():
@@ -164,3 +189,144 @@ def die_with_parent() -> None:
         _lib().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent or parent == 1:
         os._exit(1)
+
+
+def write_failed(exc: BaseException, path: Path) -> PzcatError:
+    """The coded error of a failed write (full disk, file size limit, permissions)."""
+    reason = getattr(exc, "strerror", None) or str(exc)
+    return PzcatError(
+        "write-failed",
+        f"cannot write {Path(path).name}: {reason}; nothing was "
+        "changed (free some space and run the command again)",
+        file=str(path),
+    )
+
+
+class Staging:
+    """A product change as a transaction (a context manager; see the module docstring).
+
+    Parameters
+    ----------
+    catalog : Catalog
+    internal_name : str
+        The product changed.
+    kind : str
+        Names the temporary folder (``.<internal_name>.<kind>.<pid>.<random>.tmp``); folders of
+        dead processes are removed by the next change, :meth:`stale` lists those of a kind.
+    """
+
+    def __init__(self, catalog: Catalog, internal_name: str, kind: str = "stage") -> None:
+        self.catalog, self.internal_name, self.kind = catalog, internal_name, kind
+        self.target = catalog.product_dir(internal_name)
+        self.manifest_path = catalog.manifest_path(internal_name)
+        self.folder: Path = Path()
+        self._backup: Path | None = None
+        self._placed = False
+        self._old_text: str | None = None
+        self._saved = False
+
+    def __enter__(self) -> Staging:
+        products = self.catalog.products_dir
+        products.mkdir(parents=True, exist_ok=True)
+        remove_dead_temps(products)  # what killed runs left
+        prefix = temp_prefix(f"{self.internal_name}.{self.kind}")
+        self.folder = Path(tempfile.mkdtemp(dir=products, prefix=prefix, suffix=".tmp"))
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is not None:
+                self.rollback()
+            elif self._backup is not None and self._backup.exists():
+                shutil.rmtree(self._backup)
+        finally:
+            if self.folder.exists() and self.folder != self.target:
+                shutil.rmtree(self.folder)
+
+    def place(self) -> Path:
+        """Move the staged folder to ``products/<internal_name>/`` (the old one kept aside)."""
+        if self.target.exists():
+            backup = self.target.with_name(f".{self.target.name}.bak")
+            if backup.exists():
+                shutil.rmtree(backup)
+            os.replace(self.target, backup)
+            self._backup = backup
+        os.replace(self.folder, self.target)
+        self._placed = True
+        return self.target
+
+    def commit(
+        self, manifest: Manifest, validate: bool = True, warnings: list[Any] | None = None
+    ) -> Path:
+        """Write the manifest (atomically) and validate it; raise if invalid.
+
+        Every error of the validation is in the raised error (code of the first; message and
+        ``problems`` list them all); the warnings of a valid product are added to ``warnings``.
+        A failed write is ``write-failed``. The error is raised inside the ``with`` block, so the
+        whole change is rolled back.
+        """
+        if not self._saved:
+            self._old_text = (
+                self.manifest_path.read_text(encoding="utf-8")
+                if self.manifest_path.exists()
+                else None
+            )
+        self._saved = True
+        try:
+            path = self.catalog.save(manifest)
+        except OSError as exc:  # a full disk: __exit__ puts everything back as it was
+            raise write_failed(exc, self.manifest_path) from None
+        if validate:
+            from pzcat.validate import validate_manifest
+
+            report = validate_manifest(self.catalog, path)
+            if not report.valid:
+                first = report.errors[0]
+                if len(report.errors) == 1:
+                    message = first.message
+                else:
+                    message = f"{len(report.errors)} problems: " + "; ".join(
+                        f"[{i.code}] {i.message}" for i in report.errors
+                    )
+                raise PzcatError(
+                    first.code,
+                    f"{message}; nothing was changed",
+                    file=first.file,
+                    column=first.column,
+                    rows=first.rows,
+                    problems=[i.to_dict() for i in report.errors],
+                )
+            if warnings is not None:
+                warnings.extend(report.warnings)
+        return path
+
+    def rollback(self) -> None:
+        """Put the old manifest and the old folder back (called by ``__exit__`` on error)."""
+        if self._saved:
+            if self._old_text is None:
+                self.manifest_path.unlink(missing_ok=True)
+            else:
+                atomic_write_text(self.manifest_path, self._old_text)
+            self._saved = False
+        if self._placed:
+            if self.target.exists():
+                shutil.rmtree(self.target)
+            if self._backup is not None and self._backup.exists():
+                os.replace(self._backup, self.target)
+            self._placed = False
+        self.catalog.refresh()
+
+    @staticmethod
+    def stale(catalog: Catalog, internal_name: str, kind: str) -> list[Path]:
+        """Temporary folders of earlier changes of ``kind`` (interrupted or killed)."""
+        if not catalog.products_dir.is_dir():
+            return []
+        folder = catalog.products_dir
+        return sorted(
+            {*folder.glob(f".{internal_name}.{kind}.*"), *folder.glob(f".{internal_name}.{kind}-*")}
+        )

@@ -34,6 +34,7 @@ from pzcat.manifest import (
     load_manifest_data,
     schema_problems,
 )
+from pzcat.paths import manifest_path_problem
 from pzcat.report import Issue, ProductReport, Report
 from pzcat.tables import open_table
 from pzcat.ucd import unknown_words
@@ -328,18 +329,11 @@ def _safe_path(catalog: Catalog, m: Manifest, entry: FileEntry, key: str,
                prod: ProductReport) -> Path | None:
     """The file's absolute path if it is a safe path inside products/<internal_name>/."""
     raw = entry.path or ""
-    pure = PurePosixPath(raw)
-    if pure.is_absolute() or raw.startswith("~") or re.match(r"^[A-Za-z]:[\\/]", raw):
-        prod.add("path-absolute", f"{key}.path {raw!r} is absolute", key=f"{key}.path")
-        return None
-    if ".." in pure.parts or "\\" in raw:
-        prod.add("path-traversal", f"{key}.path {raw!r} leaves its folder", key=f"{key}.path")
+    problem = manifest_path_problem(raw, m.internal_name)  # the one rule (pzcat.paths)
+    if problem is not None:
+        prod.add(problem[0], f"{key}.path {problem[1]}", key=f"{key}.path")
         return None
     expected = PurePosixPath("products", m.internal_name)
-    if pure.parts[:2] != expected.parts or len(pure.parts) < 3:
-        prod.add("path-outside-product", f"{key}.path {raw!r} is not under {expected}/",
-                 key=f"{key}.path")
-        return None
     target = catalog.root / raw
     # not resolved: a product folder that is itself a link to elsewhere is an escape too
     folder = catalog.root / expected
@@ -411,6 +405,14 @@ def _table(m: Manifest, entry: FileEntry, target: Path, key: str, prod: ProductR
     if getattr(reader, "comment_lines", 0):
         prod.add("csv-comments", f"{rel}: {reader.comment_lines:,} comment lines (#) were ignored",
                  file=rel, key=key, count=reader.comment_lines)
+    if entry.format == "hdf5":
+        from pzcat.readers.hdf5 import groups_needing_pandas3
+
+        needs = groups_needing_pandas3(target)
+        if needs:
+            prod.add("hdf5-needs-pandas3", f"{rel}: the pandas table {needs[0]!r} has no "
+                     "pandas_version attribute (written by pandas 3); pandas 2, the pzserver "
+                     "client and tables_io cannot read it", file=rel, key=key)
     if getattr(reader, "latin1", False):
         prod.add("csv-not-utf8", f"{rel} is not UTF-8; it was read as Latin-1", file=rel, key=key)
     if n == 0:

@@ -27,8 +27,9 @@ class ResponseCache:
         path = scope.get("path", "")
         if path.startswith(("/-/", "/site", "/api")) or b"_trace" in scope.get("query_string", b""):
             return False
-        return not any(k in (b"cookie", b"authorization", b"range")
-                       for k, _ in scope.get("headers", []))
+        return not any(
+            k in (b"cookie", b"authorization", b"range") for k, _ in scope.get("headers", [])
+        )
 
     async def __call__(self, scope, receive, send):
         if not self.cacheable(scope):
@@ -36,8 +37,12 @@ class ResponseCache:
             return
         host = next((v for k, v in scope.get("headers", []) if k == b"host"), b"")
         # pages hold absolute URLs built from the Host header and the scheme
-        key = (scope.get("scheme", "http"), host, scope.get("raw_path") or scope["path"].encode(),
-               scope.get("query_string", b""))
+        key = (
+            scope.get("scheme", "http"),
+            host,
+            scope.get("raw_path") or scope["path"].encode(),
+            scope.get("query_string", b""),
+        )
         hit = self.items.get(key)
         if hit is not None:
             self.items.move_to_end(key)
@@ -54,7 +59,8 @@ class ResponseCache:
             if message["type"] == "http.response.start":
                 start_msg = message
                 ok = message["status"] == 200 and not any(
-                    k.lower() == b"set-cookie" for k, _ in message.get("headers", []))
+                    k.lower() == b"set-cookie" for k, _ in message.get("headers", [])
+                )
             elif message["type"] == "http.response.body" and ok:
                 size += len(message.get("body", b""))
                 if size > self.max_item:

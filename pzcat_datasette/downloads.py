@@ -13,6 +13,7 @@ import asyncio
 from urllib.parse import unquote
 
 from pzcat.bundle import DownloadError, file_plan, zip_plan
+from pzcat.codes import http_status
 from pzcat.errors import PzcatError
 from pzcat_datasette.auth import authorize
 from pzcat_datasette.responses import error_response, plan_response
@@ -25,7 +26,9 @@ NAME_RE = r"[0-9]+_[a-z0-9_]*"
 async def _download(datasette, request, name: str, rel: str | None):
     try:
         if request.method not in ("GET", "HEAD"):
-            raise DownloadError("download-not-found", "downloads answer GET and HEAD only", status=405)
+            raise DownloadError(
+                "download-not-found", "downloads answer GET and HEAD only", status=405
+            )
         name = unquote(name)
         authorize(datasette, request, "download", product=name)
         st = state(datasette)
@@ -50,7 +53,9 @@ async def _download(datasette, request, name: str, rel: str | None):
             response.headers["content-range"] = "bytes */*"
         return response
     except PzcatError as exc:
-        return await error_response(datasette, request, exc.code, exc.message, 500)
+        return await error_response(
+            datasette, request, exc.code, exc.message, http_status(exc.code)
+        )
 
 
 async def download_zip(datasette, request):
@@ -69,9 +74,13 @@ async def download_unknown(datasette, request):
         authorize(datasette, request, "download")
     except TokenError as exc:
         return await error_response(datasette, request, exc.code, exc.message, exc.status)
-    return await error_response(datasette, request, "download-not-found",
-                                "use /-/download/<internal_name>.zip or "
-                                "/-/download/<internal_name>/<file>", 404)
+    return await error_response(
+        datasette,
+        request,
+        "download-not-found",
+        "use /-/download/<internal_name>.zip or /-/download/<internal_name>/<file>",
+        404,
+    )
 
 
 ROUTES = [

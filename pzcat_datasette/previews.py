@@ -37,18 +37,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pzcat import sentinels
 from pzcat.bundle import DownloadError, manifest_rel, safe_product_file
 from pzcat.catalog import Catalog
 from pzcat.colstats import ColumnStats
 from pzcat.errors import PzcatError
-from pzcat.links import Links
-from pzcat.manifest import STANDARD_ROLES, Manifest
+from pzcat.links import Links, download_path
+from pzcat.manifest import Manifest
 from pzcat.readers.base import check_column_names
 from pzcat.sky import healpix_nested
 from pzcat.staging import remove_dead_temps
+from pzcat.vocab import STANDARD_ROLES
 
 #: Bump when the layout of previews.db changes: forces a full rebuild.
-BUILDER_VERSION = 3
+BUILDER_VERSION = 4
 HEALPIX_ORDER = 10
 HEALPIX_COLUMN = f"_healpix_order{HEALPIX_ORDER}"
 STATE_TABLE = "_pzcat_state"
@@ -242,7 +244,9 @@ def _import_table(conn: sqlite3.Connection, catalog: Catalog, manifest: Manifest
         defs.append(f"{quote_ident(HEALPIX_COLUMN)} INTEGER")
     conn.execute(f"CREATE TABLE {table} ({', '.join(defs)})")
     names = [*columns, HEALPIX_COLUMN] if has_healpix else columns
-    acc = _StatsAccumulator(columns, sql_types)
+    ucds = {c.name: c.ucd for c in main.columns or []}
+    kinds = {c: sentinels.kind_for(c, manifest.role_of(c), ucds.get(c)) for c in columns}
+    acc = _StatsAccumulator(columns, sql_types, kinds)
     insert = (f"INSERT INTO {table} ({', '.join(quote_ident(c) for c in names)}) "
               f"VALUES ({', '.join('?' * len(names))})")
 
@@ -302,11 +306,14 @@ def _capped(batches, cap: int, stats: ProductStats):
 
 
 class _StatsAccumulator:
-    """min, max, mean and nulls of every column, accumulated batch by batch (NaN counts as null)."""
+    """min, max, mean and nulls of every column, accumulated batch by batch (NaN counts as null;
+    placeholders of the column's kind, :mod:`pzcat.sentinels`, are counted and left out)."""
 
-    def __init__(self, columns: list[str], sql_types: dict[str, str]) -> None:
+    def __init__(self, columns: list[str], sql_types: dict[str, str],
+                 kinds: dict[str, str | None] | None = None) -> None:
         self.sql_types = sql_types
-        self.acc = {c: ColumnStats(sql_types[c] in ("INTEGER", "REAL")) for c in columns}
+        self.acc = {c: ColumnStats(sql_types[c] in ("INTEGER", "REAL"), (kinds or {}).get(c))
+                    for c in columns}
 
     def add(self, batch: pd.DataFrame) -> None:
         for c, a in self.acc.items():
@@ -324,7 +331,7 @@ class _StatsAccumulator:
             if self.sql_types[c] == "INTEGER" and mn is not None:
                 mn, mx = int(mn), int(mx)
             out.append({"column": c, "sql_type": self.sql_types[c], "min": mn, "max": mx,
-                        "mean": a.mean, "nulls": a.nulls})
+                        "mean": a.mean, "nulls": a.nulls, "sentinels": a.sentinels})
         return out
 
 
@@ -354,7 +361,7 @@ def product_page(catalog: Catalog, internal_name: str) -> str:
 
 def download_url(catalog: Catalog, internal_name: str) -> str:
     """The product's zip as the server links to it (a path on the server itself)."""
-    return Links.of(catalog.config).on_server(f"-/download/{internal_name}.zip")
+    return Links.of(catalog.config).on_server(download_path(internal_name))
 
 
 def _product_row(catalog: Catalog, m: Manifest, state: dict | None) -> dict:
@@ -409,7 +416,7 @@ def _write_catalog_tables(conn: sqlite3.Connection, catalog: Catalog, manifests:
 
     conn.execute("CREATE TABLE columns (product TEXT, position INTEGER, file TEXT, "
                  "\"column\" TEXT, dtype TEXT, sql_type TEXT, unit TEXT, ucd TEXT, role TEXT, "
-                 "description TEXT, \"min\", \"max\", mean REAL, nulls INTEGER, "
+                 "description TEXT, \"min\", \"max\", mean REAL, nulls INTEGER, sentinels INTEGER, "
                  "PRIMARY KEY (product, \"column\"))")
     crow = []
     for m in manifests:
@@ -427,8 +434,8 @@ def _write_catalog_tables(conn: sqlite3.Connection, catalog: Catalog, manifests:
             ucd = col.ucd or (m.ucd_for(role) if role else None)
             crow.append((m.internal_name, pos, main.path or main.url, col.name, col.dtype,
                          s.get("sql_type"), col.unit, ucd, role, col.description, s.get("min"),
-                         s.get("max"), s.get("mean"), s.get("nulls")))
-    conn.executemany(f"INSERT INTO columns VALUES ({', '.join('?' * 14)})", crow)
+                         s.get("max"), s.get("mean"), s.get("nulls"), s.get("sentinels")))
+    conn.executemany(f"INSERT INTO columns VALUES ({', '.join('?' * 15)})", crow)
     conn.execute("CREATE INDEX idx_columns_role ON columns (role)")
     conn.execute('CREATE INDEX idx_columns_column ON columns ("column")')
 

@@ -51,8 +51,8 @@ SEND_CHUNK = 256 * 1024
 def content_disposition(disposition: str, filename: str) -> str:
     """RFC 6266: an ASCII ``filename`` fallback and the exact name in ``filename*`` (UTF-8).
 
-    >>> content_disposition("attachment", "z_ñ.csv")
-    'attachment; filename="z_.csv"; filename*=UTF-8\'\'z_%C3%B1.csv'
+    >>> print(content_disposition("attachment", "z_ñ.csv"))
+    attachment; filename="z_.csv"; filename*=UTF-8''z_%C3%B1.csv
     """
     fallback = "".join(c for c in filename if 32 <= ord(c) < 127 and c not in '"\\') or "download"
     return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"

@@ -48,18 +48,23 @@ class Settings:
         """Settings from a plugin configuration block (missing keys take their defaults)."""
         conf = conf or {}
         root = Path(conf.get("root") or os.environ.get("PZCAT_ROOT") or ".").resolve()
-        return cls(root=root,
-                   site_dir=Path(conf.get("site_dir") or root / "build" / "site"),
-                   crc_cache=Path(conf.get("crc_cache") or root / "build" / "crc-cache.json"),
-                   previews_require_token=bool(conf.get("previews_require_token", False)),
-                   response_cache=bool(conf.get("response_cache", True)))
+        return cls(
+            root=root,
+            site_dir=Path(conf.get("site_dir") or root / "build" / "site"),
+            crc_cache=Path(conf.get("crc_cache") or root / "build" / "crc-cache.json"),
+            previews_require_token=bool(conf.get("previews_require_token", False)),
+            response_cache=bool(conf.get("response_cache", True)),
+        )
 
     def to_config(self) -> dict[str, Any]:
         """The plugin configuration block (``metadata["plugins"]["pzcat"]``) for these settings."""
-        return {"root": str(self.root), "site_dir": str(self.site_dir),
-                "crc_cache": str(self.crc_cache),
-                "previews_require_token": self.previews_require_token,
-                "response_cache": self.response_cache}
+        return {
+            "root": str(self.root),
+            "site_dir": str(self.site_dir),
+            "crc_cache": str(self.crc_cache),
+            "previews_require_token": self.previews_require_token,
+            "response_cache": self.response_cache,
+        }
 
 
 def settings(datasette) -> Settings:
@@ -72,8 +77,9 @@ def public_metadata(datasette) -> dict[str, Any]:
     meta = dict(datasette.metadata() or {})
     plugins = dict(meta.get("plugins") or {})
     if PLUGIN in plugins:
-        plugins[PLUGIN] = {k: v for k, v in (plugins[PLUGIN] or {}).items()
-                           if k not in PRIVATE_KEYS}
+        plugins[PLUGIN] = {
+            k: v for k, v in (plugins[PLUGIN] or {}).items() if k not in PRIVATE_KEYS
+        }
         meta["plugins"] = plugins
     return meta
 
@@ -94,8 +100,9 @@ class State:
     @staticmethod
     def _sig(folder: Path) -> tuple:
         try:
-            return tuple(sorted((e.name, e.stat().st_mtime_ns, e.stat().st_size)
-                                for e in os.scandir(folder)))
+            return tuple(
+                sorted((e.name, e.stat().st_mtime_ns, e.stat().st_size) for e in os.scandir(folder))
+            )
         except OSError:
             return ()
 

@@ -9,8 +9,9 @@ from urllib.parse import quote, unquote
 
 from datasette.utils.asgi import Response
 
-from pzcat.bundle import Plan, clean_relative
+from pzcat.bundle import Plan
 from pzcat.errors import PzcatError
+from pzcat.paths import clean_relative, is_within
 from pzcat_datasette.responses import error_response, plan_response, wants_html
 from pzcat_datasette.settings import settings, state
 
@@ -26,10 +27,9 @@ def _target(site: Path, raw: str) -> Path | str | None:
     if parts is None or not site.is_dir():
         return None
     candidate = site.joinpath(*parts) if parts else site
-    real_site = os.path.realpath(site)
-    real = os.path.realpath(candidate)
-    if real != real_site and not real.startswith(real_site + os.sep):
+    if not is_within(candidate, site):
         return None
+    real = os.path.realpath(candidate)
     if os.path.isdir(real):
         if parts and not raw.endswith("/"):
             return f"/site/{quote(raw)}/"
@@ -47,9 +47,14 @@ async def _private(datasette, request):
         return None
     if wants_html(request):
         return Response.redirect("/-/tokens?next=" + quote(request.full_path, safe=""))
-    return await error_response(datasette, request, "auth-required",
-                                "this catalog's site is private: sign in at /-/tokens or send "
-                                "`Authorization: Bearer <token>`", 401)
+    return await error_response(
+        datasette,
+        request,
+        "auth-required",
+        "this catalog's site is private: sign in at /-/tokens or send "
+        "`Authorization: Bearer <token>`",
+        401,
+    )
 
 
 async def site_file(datasette, request, send):
@@ -66,16 +71,21 @@ async def site_file(datasette, request, send):
         missing = site / "404.html"
         if wants_html(request) and missing.is_file():
             return Response.html(missing.read_text(encoding="utf-8", errors="replace"), status=404)
-        return await error_response(datasette, request, "download-not-found",
-                                    f"/site/{raw} not found", 404)
+        return await error_response(
+            datasette, request, "download-not-found", f"/site/{raw} not found", 404
+        )
     st = target.stat()
-    plan = Plan(filename=target.name,
-                content_type=mimetypes.guess_type(target.name)[0] or "application/octet-stream")
+    plan = Plan(
+        filename=target.name,
+        content_type=mimetypes.guess_type(target.name)[0] or "application/octet-stream",
+    )
     plan.add(path=target, length=st.st_size)
     plan.etag = f'"{st.st_size:x}-{st.st_mtime_ns:x}"'
     plan.last_modified = st.st_mtime
-    if plan.content_type.startswith("text/") or plan.content_type in ("application/javascript",
-                                                                        "application/json"):
+    if plan.content_type.startswith("text/") or plan.content_type in (
+        "application/javascript",
+        "application/json",
+    ):
         plan.content_type += "; charset=utf-8"
     if request.headers.get("if-none-match") == plan.etag:
         return Response("", status=304, headers={"etag": plan.etag})

@@ -32,12 +32,13 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import yaml
 
+from pzcat.codes import http_status
 from pzcat.errors import PzcatError
 from pzcat.files import atomic_write_text
+from pzcat.links import download_path
 from pzcat.safeyaml import load_yaml
 
 SECRET_ENV = "PZCAT_SECRET"
@@ -56,9 +57,9 @@ MAX_TOKEN_CHARS = 4096
 class TokenError(PzcatError):
     """A token, link or secret problem; ``status`` is the HTTP status it maps to."""
 
-    def __init__(self, code: str, message: str, status: int = 401, **context) -> None:
+    def __init__(self, code: str, message: str, status: int | None = None, **context) -> None:
         super().__init__(code, message, **context)
-        self.status = status
+        self.status = status if status is not None else http_status(code)
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,7 @@ def get_secret() -> bytes:
         raise TokenError("token-secret-missing",
                          f"${SECRET_ENV} is {'too short' if value else 'not set'}: export a secret of "
                          f"at least {MIN_SECRET_LENGTH} characters (e.g. `export {SECRET_ENV}=$(python -c "
-                         "'import secrets; print(secrets.token_hex(32))')`); never commit it",
-                         status=500)
+                         "'import secrets; print(secrets.token_hex(32))')`); never commit it")
     return value.encode("utf-8")
 
 
@@ -172,11 +172,10 @@ def parse_duration(value: str | int | float | timedelta) -> int:
     else:
         match = _DURATION.match(str(value).lower())
         if not match:
-            raise TokenError("bad-duration", f"cannot read duration {value!r}: use e.g. 30d, 12h, 15m",
-                             status=400)
+            raise TokenError("bad-duration", f"cannot read duration {value!r}: use e.g. 30d, 12h, 15m")
         seconds = int(match.group(1)) * _UNITS[match.group(2)]
     if seconds <= 0:
-        raise TokenError("bad-duration", f"duration {value!r} must be positive", status=400)
+        raise TokenError("bad-duration", f"duration {value!r} must be positive")
     return seconds
 
 
@@ -197,10 +196,10 @@ def create_token(user: str, scope: str = "download", expires: str | int | timede
         Lifetime: ``30d``, ``12h``... or seconds.
     """
     if scope not in SCOPES:
-        raise TokenError("usage", f"scope must be one of {', '.join(SCOPES)} (got {scope!r})", status=400)
+        raise TokenError("usage", f"scope must be one of {', '.join(SCOPES)} (got {scope!r})")
     user = (user or "").strip()
     if not user:
-        raise TokenError("usage", "a token needs a user name", status=400)
+        raise TokenError("usage", "a token needs a user name")
     issued = int(now if now is not None else time.time())
     payload = {"id": secrets.token_hex(8), "u": user, "s": scope, "iat": issued,
                "exp": issued + parse_duration(expires)}
@@ -237,7 +236,7 @@ def verify_token(token: str, scope: str | None = None, revoked: set[str] | froze
     if revoked and claims.id in revoked:
         raise TokenError("token-revoked", f"token {claims.id} was revoked", token_id=claims.id)
     if scope is not None and not claims.grants(scope):
-        raise TokenError("token-scope", f"a {claims.scope} token does not allow {scope}", status=403,
+        raise TokenError("token-scope", f"a {claims.scope} token does not allow {scope}",
                          token_id=claims.id)
     return claims
 
@@ -346,8 +345,7 @@ def make_link(internal_name: str, expires: str | int | timedelta = "1h", base_ur
     if base_url is None:
         return link
     base = base_url if base_url.endswith("/") else base_url + "/"
-    target = f"{internal_name}/{quote(file)}" if file else f"{internal_name}.zip"
-    return f"{base}-/download/{target}?link={link}"
+    return f"{base}{download_path(internal_name, file)}?link={link}"
 
 
 def verify_link(link: str, internal_name: str, now: float | None = None,

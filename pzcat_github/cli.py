@@ -15,7 +15,7 @@ import click
 
 def register(cli: click.Group) -> None:
     """Add the ``pr`` and ``form`` groups to the ``pzcat`` command group (idempotent)."""
-    from pzcat.cli import coded, open_catalog, root_option
+    from pzcat.clitools import coded, open_catalog, root_option
 
     if "pr" in cli.commands:
         return

@@ -5,7 +5,7 @@ Markdown body of ``### <label>`` sections. :func:`parse_body` reads it (Python, 
 :func:`apply_issue` checks every field, downloads the files (size limit and sha256 checked while
 streaming; over the in-repository limit, a file is registered by its URL with its facts), builds
 the product with the library's own :func:`pzcat.products.add_product` or
-:func:`pzcat.runs.create_combine` in a temporary worktree on a new branch ``form/issue-<n>``,
+:func:`pipelines.combine.lifecycle.create_combine` in a temporary worktree on a new branch ``form/issue-<n>``,
 commits, pushes, opens the pull request and answers on the issue. Any error: the worktree and the
 branch are removed, nothing is pushed, and the answer lists the coded errors.
 
@@ -320,7 +320,7 @@ def _guess(filename: str) -> str:
 
 
 def _build_combine(work: Catalog, values: dict[str, str], author: str) -> str:
-    from pzcat.runs import create_combine
+    from pipelines.combine.lifecycle import create_combine
 
     inputs = [ln.strip().lstrip("-* ").strip() for ln in values["inputs"].replace(",", "\n")
               .splitlines() if ln.strip()]

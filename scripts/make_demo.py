@@ -23,9 +23,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipelines.combine.lifecycle import create_combine
 from pzcat.catalog import Catalog
 from pzcat.products import add_product
-from pzcat.runs import create_combine, run_pending
+from pzcat.readers.hdf5 import make_pandas2_readable
+from pzcat.runs import run_pending
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = REPO / "demo" / "sources"
@@ -86,6 +88,7 @@ def _training_set(rng: np.random.Generator, work: Path) -> Path:
     df["z_err"] = (0.0002 * (1 + df["z"])).round(6)
     out = work / "dp1_ecdfs_training_set.hdf5"
     df.to_hdf(out, key="training_set", format="table", index=False)
+    make_pandas2_readable(out)   # pandas 2 (the pzserver client), tables_io and astropy read it
     return out
 
 
@@ -234,11 +237,39 @@ def build(root: Path) -> list[str]:
             uploaded_by="pz-coordination", main_file=fields, columns=["id=field"],
             description="Centres of the seven LSST Data Preview 1 fields and the 2.5 degree radius "
                         "the Combine Redshift Catalogs pipeline uses for `is_in_DP1_fields`.")
+        # samples that overlap on the sky (GOODS-S, COSMOS, UDS): the combination below finds
+        # pairs, groups, stars, hard ties and decisions (ids 13-16; the combination keeps id 12)
+        overlapping = [
+            (13, "3D-HST v4.1.5 sample", "3dhst_v4.1.5_random_sample", "3dhst_v4.1.5_sample.parquet",
+             ["id=phot_id", "z=z_best", "survey=survey_name"],
+             "Random sample of 1,000 objects of 3D-HST v4.1.5 (Momcheva et al. 2016): grism, "
+             "spectroscopic and photometric redshifts (`z_best`, kind in `z_best_s`)."),
+            (14, "MOSDEF final release sample", "mosdef_final_release_random_sample",
+             "mosdef_final_release_sample.parquet", ["id=ID", "z=Z_MOSFIRE", "z_flag=Z_QUAL",
+                                                     "survey=survey_name"],
+             "Random sample of 1,000 MOSFIRE spectra of the MOSDEF survey (Kriek et al. 2015); "
+             "some objects were observed twice, and z = -1 means no redshift."),
+            (15, "VANDELS DR4 sample", "vandels_dr4_random_sample", "vandels_dr4_sample.parquet",
+             ["id=id", "ra=alpha", "dec=delta", "z=zspec", "z_flag=zflg", "survey=survey_name"],
+             "Random sample of 1,000 VANDELS DR4 spectra (Garilli et al. 2021) in CDFS and UDS."),
+            (16, "ASTRODEEP GS43 sample", "astrodeep-gs43_random_sample",
+             "astrodeep_gs43_sample.parquet", ["id=ID", "z=z_best", "survey=survey_name"],
+             "Random sample of 1,000 ASTRODEEP GOODS-S objects (Merlin et al. 2021): best "
+             "redshift, spectroscopic where `zspec_survey` names a survey."),
+        ]
+        for pid, name, source, target, columns, text in overlapping:
+            add(name=name, product_type="redshift_catalog", uploaded_by="pz-coordination",
+                main_file=_parquet(source, work, target), columns=columns, description=text,
+                product_id=pid)
+        by_id = {int(n.split("_", 1)[0]): n for n in made}
         combined = create_combine(
-            cat, name="Combined reference redshifts", inputs=made[:5], uploaded_by="pz-coordination",
-            duplicates="mark", fmt="parquet",
-            description="The five demo reference redshift catalogs combined by the Combine Redshift "
-                        "Catalogs pipeline, duplicates marked with `tie_result`.")
+            cat, name="Combined reference redshifts",
+            inputs=[by_id[i] for i in (1, 4, 13, 14, 15, 16)], uploaded_by="pz-coordination",
+            duplicates="mark", fmt="parquet", product_id=12,
+            description="Six demo reference redshift catalogs that overlap on the sky (VVDS, "
+                        "6dFGS, 3D-HST, MOSDEF, VANDELS, ASTRODEEP) combined by the Combine "
+                        "Redshift Catalogs pipeline, duplicates marked with `tie_result` (1 kept, "
+                        "0 eliminated, 2 hard tie) and `compared_to`.")
         cat.refresh()
         run_pending(cat, combined.internal_name)
         made.append(combined.internal_name)

@@ -35,7 +35,7 @@ import yaml
 import site_builder  # noqa: F401 - registers the site's error code
 from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
-from pzcat.files import atomic_write_text
+from pzcat.files import atomic_write_bytes, atomic_write_text
 from pzcat.html import clean_document
 from pzcat.staging import die_with_parent, put_bytes, put_copy, put_text, staged_folder
 from site_builder import render
@@ -50,6 +50,7 @@ from site_builder.collect import (
     record_of,
     scan_records,
     stats_for,
+    summary,
 )
 
 BASE_CONFIG = Path(__file__).resolve().parent / "mkdocs.base.yml"
@@ -215,6 +216,7 @@ def _product(path: str, record: dict[str, Any] | None) -> tuple:
         return (Path(path).name, m, None)
     rec = record or record_of(job.catalog, m)
     stats, computed = stats_for(job.store, rec["stats_key"], rec["stats_args"])
+    rec["summary"] = summary(m, job.catalog.config, stats)  # as the golden tests: with statistics
     data = SiteData(catalog=job.catalog, manifests=[m], stats={m.internal_name: stats},
                     stats_keys={}, histories=job.histories)
     _write_product(job.out_dir, job.shell, data, m)
@@ -465,7 +467,8 @@ def _index_products(site: Path, summaries: list[dict[str, Any]]) -> None:
     index["docs"] = [d for d in index.get("docs", []) if "/" + render.SHELL_NAME not in
                      "/" + d.get("location", "")]
     index["docs"].extend(search_entry(s) for s in summaries)
-    path.write_text(json.dumps(index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    atomic_write_text(path, json.dumps(index, ensure_ascii=False, separators=(",", ":")),
+                      durable=False)
 
 
 def _strip_sitemap(site: Path) -> None:
@@ -478,10 +481,10 @@ def _strip_sitemap(site: Path) -> None:
     text = path.read_text(encoding="utf-8")
     text = re.sub(r"\s*<url>\s*<loc>[^<]*/product/" + render.SHELL_NAME + r"/</loc>.*?</url>", "",
                   text, flags=re.S)
-    path.write_text(text, encoding="utf-8")
+    atomic_write_text(path, text, durable=False)
     gz = site / "sitemap.xml.gz"
     if gz.exists():
-        gz.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
+        atomic_write_bytes(gz, gzip.compress(text.encode("utf-8"), mtime=0), durable=False)
 
 
 def site_size(out_dir: Path) -> int:

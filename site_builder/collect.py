@@ -27,8 +27,9 @@ from typing import Any
 
 from pzcat import sentinels
 from pzcat.catalog import Catalog
+from pzcat.config import CatalogConfig
 from pzcat.errors import PzcatError
-from pzcat.files import is_lfs_pointer
+from pzcat.files import atomic_write_text, is_lfs_pointer
 from pzcat.git import git_head, is_ancestor, manifest_histories
 from pzcat.manifest import Manifest, load_manifest_data, parse_manifest
 from site_builder.stats import STATS_VERSION, table_stats
@@ -37,7 +38,7 @@ Progress = Callable[[str], None]
 #: Compute statistics in worker processes when at least this many are missing.
 PARALLEL_MIN = 64
 #: Bump when the cached objects change shape.
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: summaries computed with the statistics
 #: Records hold statistics keys: a new STATS_VERSION makes them stale too.
 RECORDS_VERSION = f"{CACHE_VERSION}.{STATS_VERSION}"
 
@@ -88,19 +89,43 @@ def _read_json(path: Path) -> Any:
 
 def _write_json(path: Path, data: Any) -> None:
     """Write through a rename (no fsync: a lost cache entry is only recomputed)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, separators=(",", ":")), durable=False)
 
 
-def record_of(catalog: Catalog, m: Manifest) -> dict[str, Any]:
+def summary(m: Manifest, cfg: CatalogConfig, stats: dict[str, Any] | None) -> dict[str, Any]:
+    """One row of ``api/products.json``: the list's columns and the search text.
+
+    ``n_rows`` and ``columns`` come from the manifest, else from the statistics of the main file:
+    the build and the golden tests call this with the statistics (one path).
+    """
+    ptype = cfg.product_type(m.product_type)
+    rel = cfg.release(m.release) if m.release else None
+    main = m.main_file
+    n_rows = main.n_rows if main and main.n_rows is not None else (stats or {}).get("n_rows")
+    columns = [c.name for c in (main.columns or [])] if main else []
+    if not columns and stats:
+        columns = [c["name"] for c in stats.get("columns", [])]
+    return {
+        "id": m.id, "internal_name": m.internal_name, "name": m.name,
+        "product_type": m.product_type,
+        "product_type_display": ptype.display_name if ptype else m.product_type,
+        "product_type_order": ptype.order if ptype else 99,
+        "release": m.release, "release_display": rel.display_name if rel else m.release,
+        "official": m.official, "status": m.status, "pz_code": m.pz_code,
+        "uploaded_by": m.uploaded_by,
+        "created": m.created.isoformat(), "updated": m.updated.isoformat(),
+        "version": m.version, "n_rows": n_rows,
+        "size": sum(f.size or 0 for f in m.files),
+        "description": m.description, "columns": columns,
+        "url": f"product/{m.internal_name}/", "api": f"api/products/{m.internal_name}.json",
+    }
+
+
+def record_of(catalog: Catalog, m: Manifest, stats: dict[str, Any] | None = None) -> dict[str, Any]:
     """The facts about one product the build needs without its full manifest."""
-    from site_builder.render import summary
-
     job = stats_key(catalog, m)
     desc = m.description_file
-    return {"name": m.internal_name, "id": m.id, "summary": summary(m, catalog.config, None),
+    return {"name": m.internal_name, "id": m.id, "summary": summary(m, catalog.config, stats),
             "stats_key": job[0] if job else None, "stats_args": list(job[1]) if job else None,
             "desc": str(catalog.resolve(desc)) if desc is not None and desc.path else None}
 

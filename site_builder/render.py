@@ -14,7 +14,6 @@ import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import markdown
 import yaml
@@ -26,10 +25,10 @@ from pzcat.codes import codes_markdown
 from pzcat.config import CatalogConfig
 from pzcat.errors import PzcatError
 from pzcat.html import clean_html
-from pzcat.links import Links
+from pzcat.links import Links, download_path
 from pzcat.manifest import NO_PZ_CODE_TYPES, NO_RELEASE_TYPES, REQUIRED_ROLES, Manifest
 from pzcat.safeyaml import load_yaml
-from site_builder.collect import SiteData
+from site_builder.collect import SiteData, summary  # noqa: F401 - summary: one row of the lists
 from site_builder.plots import nz_svg, sky_frame_svg, sky_svg
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -121,31 +120,6 @@ def _left_out(plot: dict[str, Any] | None, keys: tuple[tuple[str, str], ...]) ->
     return f"; left out: {', '.join(parts)}" if parts else ""
 
 
-def summary(m: Manifest, cfg: CatalogConfig, stats: dict[str, Any] | None) -> dict[str, Any]:
-    """One row of ``api/products.json``: the list's columns and the search text."""
-    ptype = cfg.product_type(m.product_type)
-    rel = cfg.release(m.release) if m.release else None
-    main = m.main_file
-    n_rows = main.n_rows if main and main.n_rows is not None else (stats or {}).get("n_rows")
-    columns = [c.name for c in (main.columns or [])] if main else []
-    if not columns and stats:
-        columns = [c["name"] for c in stats.get("columns", [])]
-    return {
-        "id": m.id, "internal_name": m.internal_name, "name": m.name,
-        "product_type": m.product_type,
-        "product_type_display": ptype.display_name if ptype else m.product_type,
-        "product_type_order": ptype.order if ptype else 99,
-        "release": m.release, "release_display": rel.display_name if rel else m.release,
-        "official": m.official, "status": m.status, "pz_code": m.pz_code,
-        "uploaded_by": m.uploaded_by,
-        "created": m.created.isoformat(), "updated": m.updated.isoformat(),
-        "version": m.version, "n_rows": n_rows,
-        "size": sum(f.size or 0 for f in m.files),
-        "description": m.description, "columns": columns,
-        "url": f"product/{m.internal_name}/", "api": f"api/products/{m.internal_name}.json",
-    }
-
-
 def _latest(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (r["updated"], r["id"]), reverse=True)[:LATEST_PER_GROUP]
 
@@ -174,10 +148,9 @@ def release_rows(cfg: CatalogConfig, summaries: list[dict[str, Any]]) -> list[di
 # -- narrative pages ---------------------------------------------------------------------------------
 
 def translation_surveys(root: Path) -> tuple[list[str], str]:
-    """Surveys of the flag translation file (pipelines/data, else ../shared/data) and its path."""
+    """Surveys of the flag translation file (the catalog's pipelines/data, else the installed one)."""
     candidates = [root / "pipelines" / "data" / "flags_translation.yaml",
-                  Path(__file__).resolve().parent.parent / "pipelines" / "data" / "flags_translation.yaml",
-                  Path("/work/shared/data/flags_translation.yaml")]
+                  Path(__file__).resolve().parent.parent / "pipelines" / "data" / "flags_translation.yaml"]
     for path in candidates:
         if path.is_file():
             try:
@@ -339,9 +312,9 @@ def translation_file(root: Path) -> Path:
     own = root / "pipelines" / "data" / "flags_translation.yaml"
     if own.is_file():
         return own
-    from pipelines.combine.config import DEFAULT_FLAGS_FILE
-
-    return Path(DEFAULT_FLAGS_FILE)
+    # the installed pipeline's data file, found beside this package (no import of the pipeline:
+    # the site depends on the core only, tests/test_layout.py)
+    return Path(__file__).resolve().parent.parent / "pipelines" / "data" / "flags_translation.yaml"
 
 
 def _translation_digest(root: Path) -> str:
@@ -370,6 +343,11 @@ def pipeline_summary(m: Manifest, root: Path) -> dict[str, Any] | None:
                  ("Stars (z_flag_homogenized = 6)", dup.get("stars")),
                  ("Eliminated rows (tie_result = 0)", dup.get("eliminated_rows")),
                  ("Hard ties (tie_result = 2)", dup.get("hard_tie_rows"))]
+        parts = (sm.get("rows_total_out"), dup.get("eliminated_rows"), dup.get("hard_tie_rows"),
+                 dup.get("stars"))
+        if str(sm.get("mode")) == "mark" and all(isinstance(v, int) for v in parts):
+            rows.insert(2, ("Kept: the best or only measurement (tie_result = 1)",
+                            parts[0] - parts[1] - parts[2] - parts[3]))
         decided = [(k.replace("groups_decided_by_", ""), v) for k, v in dup.items()
                    if k.startswith("groups_decided_by_") and v]
         if decided:
@@ -385,7 +363,8 @@ def pipeline_summary(m: Manifest, root: Path) -> dict[str, Any] | None:
             "flags_current": bool(flags.get("sha256")) and flags.get("sha256") == current,
             "radius": cfg.get("crossmatch_radius_arcsec"), "delta_z": cfg.get("delta_z_threshold"),
             "priority": ", ".join(cfg.get("tiebreaking_priority") or []),
-            "seconds": (sm.get("timings_s") or {}).get("total")}
+            "seconds": (sm.get("timings_s") or {}).get("total"),
+            "tie_order": cfg.get("tie_order"), "sentinels": cfg.get("sentinels")}
 
 
 def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
@@ -436,8 +415,8 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
     for f in m.files:
         download = ""
         if f.path:   # one file (a HATS folder comes in the product's zip)
-            download = links.server(page, f"-/download/{name}/{quote(f.filename)}" if
-                                    f.format != "hats" else f"-/download/{name}.zip")
+            download = links.server(page, download_path(name, f.filename) if
+                                    f.format != "hats" else download_path(name))
         image = ""
         if f.path and f.role == "auxiliary" and f.filename.lower().endswith(IMAGE_SUFFIXES) \
                 and (f.size or 0) <= INLINE_IMAGE_MAX_BYTES:
@@ -518,7 +497,7 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
         "type_display": ptype.display_name if ptype else m.product_type,
         "release_display": rel.display_name if rel else (m.release or ""),
         "updated": fmt_time(m.updated),
-        "download_url": links.server(page, f"-/download/{name}.zip"),
+        "download_url": links.server(page, download_path(name)),
         "datasette_url": links.server(page, f"previews/{name}"),
         "token_url": links.server(page, "-/tokens"),
         "links": links, "has_table": has_table, "private": private,
@@ -562,7 +541,7 @@ def product_api(ctx: dict[str, Any], stats: dict[str, Any] | None) -> dict[str, 
                     for e in ctx["raw_history"]],
         # relative to the site's root (as "page" is), or absolute when the server is elsewhere
         "links": {"page": f"product/{m.internal_name}/",
-                  "download": ctx["links"].server("", f"-/download/{m.internal_name}.zip"),
+                  "download": ctx["links"].server("", download_path(m.internal_name)),
                   "datasette": ctx["links"].server("", f"previews/{m.internal_name}")
                   if ctx["has_table"] else None,
                   "reproduce": f"pzcat reproduce {m.internal_name}" if m.provenance else None},
@@ -609,7 +588,7 @@ def api_documents(data: SiteData, summaries: list[dict[str, Any]]) -> dict[str, 
             "n_official": sum(1 for s in summaries if s["official"]),
             "product_types": "api/product_types.json", "releases": "api/releases.json",
             "products": "api/products.json", "product": "api/products/{internal_name}.json",
-            "download": links.server_from_site + "-/download/{internal_name}.zip",
+            "download": links.server_from_site + download_path("{internal_name}"),
         },
         "product_types.json": {"product_types": strip},
         "releases.json": {"releases": rels},

@@ -36,11 +36,12 @@ OWN = ("pzcat", "pzcat_datasette", "pipelines", "site_builder", "pzcat_github")
 
 
 def _tracked(repo: Path, dest: Path) -> None:
-    """Copy the tracked files of SOURCES (git ls-files; every file when git is not there)."""
+    """Copy the files of SOURCES git knows or would add (every file when git is not there)."""
     try:
-        out = subprocess.run(["git", "ls-files", "-z", *SOURCES], cwd=repo, capture_output=True,
+        out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard",
+                              *SOURCES], cwd=repo, capture_output=True,
                              check=True).stdout.decode().split("\0")
-        files = [f for f in out if f]
+        files = [f for f in out if f and (repo / f).is_file()]
     except (OSError, subprocess.CalledProcessError):
         files = [str(p.relative_to(repo)) for s in SOURCES for p in
                  ([repo / s] if (repo / s).is_file() else (repo / s).rglob("*"))
@@ -120,7 +121,7 @@ def test_wheel_has_the_package_data(installed: Path, tmp_path: Path) -> None:
                          env=_clean_env()).stdout.strip()
     assert Path(lib).parent.name == "datasette" and not Path(lib).is_relative_to(REPO / "datasette"), lib
     assert found["plugins"] == ["pzcat_datasette.plugin"]
-    assert found["commands"] == ["github", "pipelines", "serve", "site"]
+    assert found["commands"] == ["combine", "github", "runs", "serve", "site"]
 
 
 def test_installed_pzcat_builds_serves_and_downloads(installed: Path, tmp_path: Path) -> None:

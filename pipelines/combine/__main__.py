@@ -24,6 +24,7 @@ from pipelines.combine.errors import PipelineError
 from pipelines.combine.inputs import CombineInput
 from pipelines.combine.plan import make_plan
 from pipelines.combine.runner import run_combine, stderr_progress
+from pzcat.files import atomic_write_text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error[{exc.code}]: {exc.message}", file=sys.stderr)
         return 1
     if args.result:
-        args.result.write_text(json.dumps(result.to_dict(), indent=1), encoding="utf-8")
+        atomic_write_text(args.result, json.dumps(result.to_dict(), indent=1))
     return 0
 
 

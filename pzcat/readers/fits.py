@@ -140,10 +140,11 @@ class FitsReader(TableReader):
 
 
 def _fits_errors() -> tuple[type[Exception], ...]:
-    """What astropy raises on damaged FITS files."""
+    """What astropy raises on damaged FITS files (never TypeError, AttributeError or KeyError:
+    those are bugs of pzcat, not damaged files)."""
     from astropy.io.fits.verify import VerifyError
 
-    return (OSError, ValueError, TypeError, IndexError, KeyError, VerifyError)
+    return (OSError, ValueError, IndexError, VerifyError)
 
 
 def _fits_column(arr: np.ndarray):

@@ -128,8 +128,8 @@ class Hdf5Reader(TableReader):
                     if columns is not None:
                         df = df[[c for c in columns if c in df.columns]]
                     yield df.reset_index(drop=True)
-        except (OSError, ValueError, TypeError, KeyError, AttributeError, SystemError,
-                tables.HDF5ExtError) as exc:  # PyTables/pandas on damaged files
+        except (OSError, ValueError, tables.HDF5ExtError,
+                tables.NoSuchNodeError) as exc:  # PyTables/pandas on damaged files
             raise TableError("hdf5-no-table", f"{self.path.name}: cannot read pandas table {key!r} "
                              f"({exc})", file=str(self.path)) from None
 
@@ -272,7 +272,8 @@ def _check_declared_sizes(fh, path: Path) -> None:
 
 
 #: What h5py raises on damaged files (beyond "not HDF5 at all").
-_H5_ERRORS = (RuntimeError, OSError, KeyError, ValueError, TypeError)
+#: What h5py raises on damaged files (never TypeError, AttributeError or KeyError: pzcat bugs).
+_H5_ERRORS = (RuntimeError, OSError, ValueError)
 
 
 def _walk_groups(group):
@@ -293,3 +294,44 @@ def _native(arr: np.ndarray):
     if arr.dtype.byteorder not in ("=", "|"):
         return arr.astype(arr.dtype.newbyteorder("="))
     return arr
+
+
+# -- pandas 2 compatibility ------------------------------------------------------------------------
+
+#: The format version pandas < 3 writes in every HDFStore group (``pandas_version``); pandas 3
+#: omits it, and pandas 2 (the pzserver client, tables_io) then misreads the table's block names.
+PANDAS_FORMAT_VERSION = "0.15.2"
+
+
+def groups_needing_pandas3(path: Path) -> list[str]:
+    """The pandas table groups of an HDF5 file that only pandas 3 reads (no ``pandas_version``)."""
+    import h5py
+
+    found: list[str] = []
+    try:
+        with h5py.File(path, "r") as fh:
+            def visit(name, obj):
+                if isinstance(obj, h5py.Group) and obj.attrs.get("pandas_type") is not None \
+                        and obj.attrs.get("pandas_version") is None:
+                    found.append(name)
+
+            fh.visititems(visit)
+    except _H5_ERRORS:
+        return []
+    return found
+
+
+def make_pandas2_readable(path: Path) -> list[str]:
+    """Add the ``pandas_version`` attribute pandas 3 leaves out, so pandas 2 reads the file too.
+
+    Writes the attribute in place (the data are not touched) and returns the groups fixed. Use it
+    right after ``DataFrame.to_hdf`` when the file is for others (the demo's training set).
+    """
+    import tables
+
+    groups = groups_needing_pandas3(path)
+    if groups:
+        with tables.open_file(str(path), "a") as fh:
+            for name in groups:
+                fh.get_node("/" + name)._v_attrs.pandas_version = PANDAS_FORMAT_VERSION
+    return groups

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pzcat.errors import TableError
+from pzcat.paths import is_within
 from pzcat.readers.base import BATCH_ROWS, MAX_COLUMNS, TableReader, check_column_names
 
 # -- Parquet ---------------------------------------------------------------------------------------
@@ -83,8 +84,7 @@ class HatsReader(TableReader):
             return (order, pix)
 
         leaves = [p for p in (self._catalog_dir() / "dataset").rglob("Npix=*") if p.is_file()]
-        root = self.path.resolve()
-        outside = [p for p in leaves if not p.resolve().is_relative_to(root)]
+        outside = [p for p in leaves if not is_within(p, self.path)]
         if outside:  # never read (nor publish) rows from outside the catalog's folder
             raise TableError("symlink-escape", f"{self.path.name}: {outside[0].relative_to(self.path)} "
                              "is a link to a file outside the HATS folder", file=str(outside[0]))

@@ -1,6 +1,6 @@
 """Processes of the Photo-z Server API: ``POST processes/`` runs ``pzcat combine`` in the server.
 
-The client's Combine Redshift Catalogs configuration maps onto :func:`pzcat.runs.create_combine`:
+The client's Combine Redshift Catalogs configuration maps onto :func:`pzcat.runs.create_run` (pipeline ``combine_redshift_catalogs``):
 
 ==================================  ============================================================
 client (``used_config``)            pzcat
@@ -242,10 +242,10 @@ async def start(ctx: Ctx):
                 flags.parent.mkdir(parents=True, exist_ok=True)
                 flags.write_bytes(data)
                 config["flags_file"] = str(flags)
-            from pzcat.runs import create_combine
+            from pzcat.runs import create_run
 
-            create_combine(catalog, name=name, inputs=inputs, uploaded_by=ctx.user, fmt=fmt,
-                           config=config, product_id=pid)
+            create_run(catalog, "combine_redshift_catalogs", name=name, inputs=inputs,
+                       uploaded_by=ctx.user, fmt=fmt, config=config, product_id=pid)
             _commit_and_push(ctx, sub, tree, f"Request combination {sub['internal_name']}")
             store.put(sub)
             return sub

@@ -20,7 +20,7 @@ def ids(rows, **params) -> list[int]:
 
 def test_icontains_on_display_name_and_name(rows) -> None:
     assert ids(rows, product_type_name="estimates") == [9]
-    assert ids(rows, product_type_name="REDSHIFT_cat") == [1, 2, 3, 4, 5, 12]
+    assert ids(rows, product_type_name="REDSHIFT_cat") == [1, 2, 3, 4, 5, 12, 13, 14, 15, 16]
     assert ids(rows, release_name="dp1") == [6, 7, 8, 9, 10, 11]
     assert ids(rows, release_name="DP0.2") == []
 
@@ -37,10 +37,10 @@ def test_exact_and_in_filters(rows) -> None:
     assert ids(rows, internal_name="1_vvds") == []
     assert ids(rows, internal_name__in="1_vvds_final_release_sample,6_dp1_ecdfs_training_set") == [1, 6]
     assert ids(rows, official_product="True") == [1, 6]
-    assert ids(rows, official_product="0") == [2, 3, 4, 5, 7, 8, 9, 10, 11, 12]
-    assert ids(rows, release__isnull="true") == [1, 2, 3, 4, 5, 12]
+    assert ids(rows, official_product="0") == [2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
+    assert ids(rows, release__isnull="true") == [1, 2, 3, 4, 5, 12, 13, 14, 15, 16]
     assert ids(rows, product_type__in="2,5") == [6, 9]
-    assert ids(rows, status=1, uploaded_by="pz-coord") == [1, 6, 11, 12]
+    assert ids(rows, status=1, uploaded_by="pz-coord") == [1, 6, 11, 12, 13, 14, 15, 16]
     assert ids(rows, user="cblake") == [2]
 
 
@@ -48,7 +48,7 @@ def test_search_and_ordering(rows) -> None:
     assert ids(rows, search="ecdfs pz-user") == [8, 9, 10]
     by_name = [r["display_name"] for r in filter_products(rows, {"ordering": "display_name"})]
     assert by_name == sorted(by_name)
-    assert [r["id"] for r in filter_products(rows, {"ordering": "-id"})][:2] == [12, 11]
+    assert [r["id"] for r in filter_products(rows, {"ordering": "-id"})][:2] == [16, 15]
 
 
 @pytest.mark.parametrize("params, code", [

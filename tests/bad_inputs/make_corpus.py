@@ -37,6 +37,7 @@ import yaml
 from pzcat.files import path_digest
 from pzcat.manifest import STANDARD_ROLES, dump_yaml
 from pzcat.products import describe_file
+from pzcat.readers.hdf5 import make_pandas2_readable
 
 HERE = Path(__file__).resolve().parent
 BASE = "1_base_sample"
@@ -86,6 +87,8 @@ def write_table(df: pd.DataFrame, path: Path, fmt: str, **kw: Any) -> Path:
     elif fmt == "hdf5":
         df = df.astype({c: object for c in df.columns if df[c].dtype == "str"})
         df.to_hdf(path, key="data", format="table", mode="w")
+        if not kw.get("pandas3_only"):
+            make_pandas2_readable(path)
     elif fmt == "h5compound":
         import h5py
 
@@ -939,6 +942,18 @@ def nan_redshift(root: Path) -> dict:
     write_manifest(root, base_product(root, fmt="hdf5", df=df))
     return expect(["nan-redshift"], description="no row has a finite redshift (HDF5 pandas table)",
                   issues=[{"code": "nan-redshift", "column": "z", "rows": [1, 2, 3, 4, 5]}])
+
+
+@case
+def hdf5_pandas3_only(root: Path) -> dict:
+    internal = BASE
+    write_table(sample_frame(), root / "products" / internal / "sample.hdf5", "hdf5",
+                pandas3_only=True)
+    f = entry(root, internal, "sample.hdf5", "main", "hdf5")
+    write_manifest(root, manifest(1, "Base sample", internal, "redshift_catalog", [f]))
+    return expect(["hdf5-needs-pandas3"], exit=0,
+                  description="a pandas table written by pandas 3 (no pandas_version): pandas 2 "
+                              "cannot read it")
 
 
 @case

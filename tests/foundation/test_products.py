@@ -445,3 +445,17 @@ def test_add_by_subprocess_in_git_repo(demo_git_root: Path, inputs: Path, pzcat)
                             capture_output=True, check=True).stdout
     assert sorted(line[3:] for line in status.splitlines()) == [
         f"manifests/{new_id}_subprocess_sample.yaml", f"products/{new_id}_subprocess_sample/"]
+
+
+def test_library_add_enforces_the_official_rule(demo_root: Path, inputs: Path, snapshot) -> None:
+    """add_product checks what `pzcat add --official` checks: only admins add official products."""
+    before = snapshot(demo_root)
+    with pytest.raises(PzcatError) as exc:
+        add_product(Catalog.open(demo_root), name="Not mine", product_type="redshift_catalog",
+                    uploaded_by="random-user", main_file=inputs / "sample.parquet", official=True)
+    assert exc.value.code == "official-not-admin"
+    assert snapshot(demo_root) == before
+    m = add_product(Catalog.open(demo_root), name="Mine", product_type="redshift_catalog",
+                    uploaded_by="pz-coordination", main_file=inputs / "sample.parquet",
+                    official=True)
+    assert m.official

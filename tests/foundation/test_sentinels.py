@@ -70,3 +70,14 @@ def test_statistics_and_plots_leave_sentinels_out(tmp_path) -> None:
     assert cols["mag_r"]["max"] == 23.0 and cols["mag_r"]["sentinels"] == 1
     assert out["nz"]["n"] == 2 and out["nz"]["sentinels"] == 1 and out["nz"]["missing"] == 1
     assert out["sky"]["n"] == 3 and out["sky"]["excluded"] == 1
+
+
+def test_previews_statistics_leave_sentinels_out() -> None:
+    from pzcat_datasette.previews import _StatsAccumulator
+
+    acc = _StatsAccumulator(["z", "mag_r"], {"z": "REAL", "mag_r": "REAL"},
+                            {"z": "z", "mag_r": "mag"})
+    acc.add(pd.DataFrame({"z": [0.5, -1.0, 1.5], "mag_r": [20.0, 99.99, 22.0]}))
+    out = {r["column"]: r for r in acc.result()}
+    assert (out["z"]["min"], out["z"]["mean"], out["z"]["sentinels"]) == (0.5, 1.0, 1)
+    assert (out["mag_r"]["max"], out["mag_r"]["sentinels"]) == (22.0, 1)

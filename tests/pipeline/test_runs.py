@@ -13,11 +13,13 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from pipelines.combine import cli as combine_cli
 from pzcat import runs
 from pzcat.catalog import Catalog
 from pzcat.cli import cli
 
 runs.register(cli)
+combine_cli.register(cli)
 PZCAT = [sys.executable, "-c", "from pzcat.cli import main; main()"]
 INPUTS = ["--input", "1", "--input", "2", "--input", "4"]
 

@@ -287,3 +287,28 @@ def test_private_previews_keep_rows_and_statistics_off_the_site(tmp_path) -> Non
     one = json.loads((out / "api" / "products" / "1_reference_redshifts.json").read_text("utf-8"))
     assert one["statistics"] is None and one["manifest"]["internal_name"] == "1_reference_redshifts"
     assert "<td>ra</td>" in page or "<code>ra</code>" in page       # columns are metadata
+
+
+def test_build_and_golden_path_agree_when_the_manifest_omits_rows_and_columns(tmp_path) -> None:
+    """A manifest without n_rows and columns: the real build lists the counts the tested path shows."""
+    from site_builder.collect import collect
+
+    root = make_fixed_catalog(tmp_path / "catalog")
+    path = root / "manifests" / "1_reference_redshifts.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for f in data["files"]:
+        f.pop("n_rows", None)
+        f.pop("columns", None)
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    catalog = Catalog.open(root)
+    tested = collect(catalog, tmp_path / "cache", workers=1)  # the golden tests' path
+    m = next(m for m in tested.manifests if m.internal_name == "1_reference_redshifts")
+    expected = render.summary(m, catalog.config, tested.stats.get(m.internal_name))
+    assert expected["n_rows"] and expected["columns"]
+    out = tmp_path / "site"
+    build_site(catalog, out, work_dir=tmp_path / "work")
+    listed = json.loads((out / "api" / "products.json").read_text(encoding="utf-8"))
+    rows = listed["products"] if isinstance(listed, dict) else listed
+    row = next(r for r in rows if r["internal_name"] == "1_reference_redshifts")
+    assert row["n_rows"] == expected["n_rows"]
+    assert row["columns"] == expected["columns"]

@@ -154,7 +154,9 @@ def test_product_pages_for_a_scientist(demo, browser) -> None:
     page.goto(demo.site + "product/8_bpz_validation_on_ecdfs/")
     img = page.locator("figure.pz-image img")
     img.scroll_into_view_if_needed()
-    for _ in range(50):      # the site's CSP forbids wait_for_function's eval: poll from here
+    # polled from here: wait_for_function evaluates its predicate with eval(), which the server's
+    # Content-Security-Policy (no 'unsafe-eval') rightly blocks
+    for _ in range(100):
         if img.evaluate("el => el.naturalWidth") > 100:
             break
         page.wait_for_timeout(100)
