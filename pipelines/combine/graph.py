@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import operator
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -191,16 +192,44 @@ def compute_tasks(tasks: Sequence[Any], progress: Callable[[str], None] | None =
     from distributed.scheduler import KilledWorker
 
     futures = client.compute(list(tasks))
+    finished = False
     try:
         for n, future in enumerate(as_completed(futures), start=1):
             if future.status == "error":
                 future.result()  # raises the task's own error
             report(n)
-        return client.gather(futures)
+        results = client.gather(futures)
+        finished = True
+        return results
     except (KilledWorker, CommClosedError, FutureCancelledError) as exc:
         raise _lost(exc) from exc
     finally:
         client.cancel(futures)
+        if not finished:
+            _wait_until_stopped(client, {f.key for f in futures}
+                                | {k for t in tasks for k in t.__dask_graph__()})
+
+
+def _executing_keys(dask_worker: Any) -> list[str]:
+    """The keys a worker is executing right now (run on the worker by ``Client.run``)."""
+    return [str(ts.key) for ts in dask_worker.state.executing]
+
+
+def _wait_until_stopped(client: Any, keys: set[Any], timeout: float = 120.0) -> None:
+    """Wait until no worker still executes a task of ``keys`` (bounded by ``timeout``).
+
+    Cancelling a future does not interrupt a task that is already running (and the scheduler
+    forgets it at once): after a failure the other workers' tasks would go on writing into the
+    run's scratch folder after the runner has removed it. So ask the workers themselves, and
+    return once none of them runs one of ours: the cleanup that follows is then the last word.
+    """
+    wanted = {str(k) for k in keys}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        running = client.run(_executing_keys, on_error="ignore")
+        if not any(k in wanted for on_worker in running.values() for k in on_worker):
+            return
+        time.sleep(0.05)
 
 
 def tree_sum(items: list[Any], add: Callable[..., Any], width: int = 8) -> Any:
