@@ -39,8 +39,15 @@ from pzcat.files import sha256_file  # noqa: E402
 from pzcat.manifest import FileEntry, Manifest, make_internal_name  # noqa: E402
 
 SECRET = "api-benchmark-secret-0123456789abcdef"
-TYPES = ["redshift_catalog", "training_set", "photoz_estimates", "validation_results",
-         "object_catalog", "training_results", "other"]
+TYPES = [
+    "redshift_catalog",
+    "training_set",
+    "photoz_estimates",
+    "validation_results",
+    "object_catalog",
+    "training_results",
+    "other",
+]
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
@@ -67,14 +74,28 @@ def make_catalog(root: Path, n: int, download_mb: int) -> str:
             big = internal
         else:
             path.write_text(f"product {i}\n")
-        entry = FileEntry(role="main", path=path.relative_to(root).as_posix(), format="other",
-                          size=path.stat().st_size, sha256=sha256_file(path) if i <= n else None)
+        entry = FileEntry(
+            role="main",
+            path=path.relative_to(root).as_posix(),
+            format="other",
+            size=path.stat().st_size,
+            sha256=sha256_file(path) if i <= n else None,
+        )
         created = T0 + timedelta(minutes=i)
-        m = Manifest(id=i, internal_name=internal, name=name, product_type=ptype,
-                     release=None if ptype == "redshift_catalog" else ["dp0.2", "dp1", "dr1"][i % 3],
-                     official=(i % 10 == 0), pz_code="bpz" if ptype == "photoz_estimates" else None,
-                     description=f"Synthetic product {i} of the API benchmark.",
-                     uploaded_by=f"user{i % 17}", created=created, updated=created, files=[entry])
+        m = Manifest(
+            id=i,
+            internal_name=internal,
+            name=name,
+            product_type=ptype,
+            release=None if ptype == "redshift_catalog" else ["dp0.2", "dp1", "dr1"][i % 3],
+            official=(i % 10 == 0),
+            pz_code="bpz" if ptype == "photoz_estimates" else None,
+            description=f"Synthetic product {i} of the API benchmark.",
+            uploaded_by=f"user{i % 17}",
+            created=created,
+            updated=created,
+            files=[entry],
+        )
         (root / "manifests" / f"{internal}.yaml").write_text(m.to_yaml(), encoding="utf-8")
     return big
 
@@ -82,9 +103,23 @@ def make_catalog(root: Path, n: int, download_mb: int) -> str:
 def start_server(root: Path, log: Path) -> tuple[subprocess.Popen, int]:
     env = {**os.environ, "PZCAT_SECRET": SECRET}
     out = open(log, "wb")  # noqa: SIM115 - kept open for the server's life
-    proc = subprocess.Popen([sys.executable, "-m", "pzcat.cli", "serve", "--root", str(root),
-                             "--port", "0", "--quiet", "--build"], stdout=out,
-                            stderr=subprocess.STDOUT, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pzcat.cli",
+            "serve",
+            "--root",
+            str(root),
+            "--port",
+            "0",
+            "--quiet",
+            "--build",
+        ],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -109,9 +144,14 @@ def timed_gets(conn: http.client.HTTPConnection, path: str, headers: dict, n: in
         assert resp.status == 200, (resp.status, body[:300])
         count = json.loads(body).get("count", 1)
     times.sort()
-    return {"path": path, "count": count, "p50_ms": round(statistics.median(times), 2),
-            "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))], 2),
-            "mean_ms": round(statistics.fmean(times), 2), "n": n}
+    return {
+        "path": path,
+        "count": count,
+        "p50_ms": round(statistics.median(times), 2),
+        "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))], 2),
+        "mean_ms": round(statistics.fmean(times), 2),
+        "n": n,
+    }
 
 
 def download(port: int, path: str, headers: dict) -> dict:
@@ -151,13 +191,15 @@ def main() -> None:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             conn.request("GET", "/api/", headers=auth)
             conn.getresponse().read()
-            names = ",".join(make_internal_name(i, f"Synthetic {TYPES[i % len(TYPES)].replace('_', ' ')} {i}")
-                             for i in range(1, 17))
+            names = ",".join(
+                make_internal_name(i, f"Synthetic {TYPES[i % len(TYPES)].replace('_', ' ')} {i}")
+                for i in range(1, 17)
+            )
             queries = {
                 "no filter": "/api/products/",
                 "status=1 (the client's list)": "/api//products/?status=1",
                 "release + product_type (cell 8)": "/api//products/?status=1&release_name=DP1"
-                                                   "&product_type_name=Training Set",
+                "&product_type_name=Training Set",
                 "product_type substring": "/api//products/?status=1&product_type_name=estimates",
                 "internal_name__in (16 names)": f"/api//products/?status=1&internal_name__in={names}",
                 "official + ordering": "/api/products/?official_product=true&ordering=display_name",
@@ -165,10 +207,16 @@ def main() -> None:
                 "one product": f"/api/products/{args.products // 2}/",
             }
             timed_gets(conn, "/api/products/", auth, 5)  # warm the records cache
-            lists = {label: timed_gets(conn, path.replace(" ", "%20"), auth, args.requests)
-                     for label, path in queries.items()}
-            conn.request("POST", f"/api/products/{args.products + 1}/download/main-file/prepare/",
-                         body=b"null", headers={**auth, "Content-Type": "application/json"})
+            lists = {
+                label: timed_gets(conn, path.replace(" ", "%20"), auth, args.requests)
+                for label, path in queries.items()
+            }
+            conn.request(
+                "POST",
+                f"/api/products/{args.products + 1}/download/main-file/prepare/",
+                body=b"null",
+                headers={**auth, "Content-Type": "application/json"},
+            )
             url = json.loads(conn.getresponse().read())["download_url"]
             api_path = urlsplit(url).path + "?" + urlsplit(url).query
             ds_path, ds_auth = f"/-/download/{big}/data.bin", {"Authorization": f"Bearer {token}"}
@@ -181,18 +229,30 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-        result = {"when": datetime.now(UTC).isoformat(), "products": args.products,
-                  "catalog_seconds": round(made, 1), "load_average": os.getloadavg(),
-                  "cpus": os.cpu_count(), "lists": lists,
-                  "download": {"mb": args.download_mb, "api_main_file": via_api,
-                               "datasette_download": via_ds}}
+        result = {
+            "when": datetime.now(UTC).isoformat(),
+            "products": args.products,
+            "catalog_seconds": round(made, 1),
+            "load_average": os.getloadavg(),
+            "cpus": os.cpu_count(),
+            "lists": lists,
+            "download": {
+                "mb": args.download_mb,
+                "api_main_file": via_api,
+                "datasette_download": via_ds,
+            },
+        }
     finally:
         shutil.rmtree(base, ignore_errors=True)
     for label, r in result["lists"].items():
-        print(f"{label:34} count {r['count']:>6}  p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms")
+        print(
+            f"{label:34} count {r['count']:>6}  p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms"
+        )
     d = result["download"]
-    print(f"{d['mb']} MB: download/main-file/file/ {d['api_main_file']['mb_per_s']} MB/s, "
-          f"/-/download {d['datasette_download']['mb_per_s']} MB/s")
+    print(
+        f"{d['mb']} MB: download/main-file/file/ {d['api_main_file']['mb_per_s']} MB/s, "
+        f"/-/download {d['datasette_download']['mb_per_s']} MB/s"
+    )
     print(f"load average {result['load_average']}")
     out = REPO / "benchmarks" / "results" / "api.json"
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -52,9 +52,14 @@ RESULTS = REPO / "benchmarks" / "results"
 CACHE = REPO / "benchmarks" / "work" / "combine-inputs"
 #: (survey, flags drawn for it): surveys of the translation file with direct maps
 SURVEYS = [
-    ("VIMOS", [0, 1, 2, 3, 4]), ("JADES", [0, 1, 2, 3, 4]), ("GAMA_DR4", [1, 2, 3, 4, 5]),
-    ("MOSDEF", [0, 1, 2, 3, 4, 5, 6, 7]), ("2DFGRS", [1, 2, 3, 4, 5]), ("6DFGS", [1, 2, 3, 4, 6]),
-    ("OZDES", [1, 2, 3, 4, 6]), ("PRIMUS", [-1, 2, 3, 4]),
+    ("VIMOS", [0, 1, 2, 3, 4]),
+    ("JADES", [0, 1, 2, 3, 4]),
+    ("GAMA_DR4", [1, 2, 3, 4, 5]),
+    ("MOSDEF", [0, 1, 2, 3, 4, 5, 6, 7]),
+    ("2DFGRS", [1, 2, 3, 4, 5]),
+    ("6DFGS", [1, 2, 3, 4, 6]),
+    ("OZDES", [1, 2, 3, 4, 6]),
+    ("PRIMUS", [-1, 2, 3, 4]),
 ]
 
 
@@ -101,21 +106,33 @@ def generate(total: int, folder: Path, seed: int = 42) -> list[dict]:
         base_ra.append(ra[: per - n_dup])
         base_dec.append(dec[: per - n_dup])
         order = rng.permutation(len(ra))
-        frame = pd.DataFrame({
-            "ID": np.arange(len(ra), dtype=np.int64) + 10_000_000 * k,
-            "RA": ra[order], "DEC": dec[order],
-            "Z": np.round(rng.uniform(0.01, 3.0, len(ra)), 5),
-            "QUALITY": rng.choice(flags, len(ra)),
-            "survey": survey,
-        })
+        frame = pd.DataFrame(
+            {
+                "ID": np.arange(len(ra), dtype=np.int64) + 10_000_000 * k,
+                "RA": ra[order],
+                "DEC": dec[order],
+                "Z": np.round(rng.uniform(0.01, 3.0, len(ra)), 5),
+                "QUALITY": rng.choice(flags, len(ra)),
+                "survey": survey,
+            }
+        )
         path = folder / f"cat{k}.parquet"
         frame.to_parquet(path, index=False, row_group_size=500_000)
-        specs.append({
-            "internal_name": f"{k + 1:03d}_synthetic_{survey.lower()}", "path": str(path),
-            "format": "parquet",
-            "columns": {"id": "ID", "ra": "RA", "dec": "DEC", "z": "Z", "z_flag": "QUALITY",
-                        "survey": "survey"},
-        })
+        specs.append(
+            {
+                "internal_name": f"{k + 1:03d}_synthetic_{survey.lower()}",
+                "path": str(path),
+                "format": "parquet",
+                "columns": {
+                    "id": "ID",
+                    "ra": "RA",
+                    "dec": "DEC",
+                    "z": "Z",
+                    "z_flag": "QUALITY",
+                    "survey": "survey",
+                },
+            }
+        )
     return specs
 
 
@@ -123,17 +140,26 @@ def sample_specs() -> list[dict]:
     """The 13 real samples as spec entries."""
     from tests.pipeline.samples import sample_inputs
 
-    return [{"internal_name": i.internal_name, "path": str(i.path), "format": "parquet",
-             "columns": i.columns} for i in sample_inputs()]
+    return [
+        {
+            "internal_name": i.internal_name,
+            "path": str(i.path),
+            "format": "parquet",
+            "columns": i.columns,
+        }
+        for i in sample_inputs()
+    ]
 
 
 def run_case(name: str, inputs: list[dict], config: dict, work: Path, repeat: int = 1) -> dict:
     """Run one case ``repeat`` times in subprocesses; figures of the fastest, all wall times."""
     runs = [_run_once(name, inputs, config, work) for _ in range(repeat)]
     best = min(runs, key=lambda r: r["wall_s"])
-    return best | {"wall_s_all": [r["wall_s"] for r in runs],
-                   "peak_rss_mib_max": max(r["peak_rss_mib"] for r in runs),
-                   "driver_peak_rss_mib_max": max(r["driver_peak_rss_mib"] for r in runs)}
+    return best | {
+        "wall_s_all": [r["wall_s"] for r in runs],
+        "peak_rss_mib_max": max(r["peak_rss_mib"] for r in runs),
+        "driver_peak_rss_mib_max": max(r["driver_peak_rss_mib"] for r in runs),
+    }
 
 
 def _tree_rss(proc) -> tuple[int, int]:
@@ -161,10 +187,20 @@ def _run_once(name: str, inputs: list[dict], config: dict, work: Path) -> dict:
     out = work / f"{name}-out"
     shutil.rmtree(out, ignore_errors=True)
     result_json = work / f"{name}-result.json"
-    cmd = [sys.executable, "-m", "pipelines.combine", str(spec), str(out), "--quiet",
-           "--result", str(result_json)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pipelines.combine",
+        str(spec),
+        str(out),
+        "--quiet",
+        "--result",
+        str(result_json),
+    ]
     start = time.perf_counter()
-    popen = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    popen = subprocess.Popen(
+        cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     proc = psutil.Process(popen.pid)
     driver_peak = total_peak = 0
     while popen.poll() is None:
@@ -179,24 +215,33 @@ def _run_once(name: str, inputs: list[dict], config: dict, work: Path) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     rows_in = sum(run["summary"]["rows_in"].values())
     return {
-        "case": name, "rows_in": rows_in, "rows_out": run["rows"], "mode": config["duplicates"],
+        "case": name,
+        "rows_in": rows_in,
+        "rows_out": run["rows"],
+        "mode": config["duplicates"],
         "executor": config.get("executor", {}).get("kind", "local"),
-        "wall_s": round(wall, 2), "peak_rss_mib": round(total_peak / 2**20, 1),
+        "wall_s": round(wall, 2),
+        "peak_rss_mib": round(total_peak / 2**20, 1),
         "driver_peak_rss_mib": round(driver_peak / 2**20, 1),
-        "phases_s": run["timings"], "duplicates": run["summary"].get("duplicates"),
+        "phases_s": run["timings"],
+        "duplicates": run["summary"].get("duplicates"),
         "load_average_1min_before": round(load_before, 2),
     }
 
 
 def _table(figures: list[dict]) -> str:
-    head = f"{'case':<20} {'mode':<7} {'executor':<10} {'rows in':>11} {'rows out':>11} " \
-           f"{'wall s':>8} {'driver MiB':>11} {'total MiB':>10} {'load':>5}"
+    head = (
+        f"{'case':<20} {'mode':<7} {'executor':<10} {'rows in':>11} {'rows out':>11} "
+        f"{'wall s':>8} {'driver MiB':>11} {'total MiB':>10} {'load':>5}"
+    )
     lines = [head, "-" * len(head)]
     for f in figures:
-        lines.append(f"{f['case']:<20} {f['mode']:<7} {f.get('executor', 'local'):<10} "
-                     f"{f['rows_in']:>11,} {f['rows_out']:>11,} {f['wall_s']:>8.1f} "
-                     f"{f.get('driver_peak_rss_mib', 0):>11.0f} {f['peak_rss_mib']:>10.0f} "
-                     f"{f['load_average_1min_before']:>5.1f}")
+        lines.append(
+            f"{f['case']:<20} {f['mode']:<7} {f.get('executor', 'local'):<10} "
+            f"{f['rows_in']:>11,} {f['rows_out']:>11,} {f['wall_s']:>8.1f} "
+            f"{f.get('driver_peak_rss_mib', 0):>11.0f} {f['peak_rss_mib']:>10.0f} "
+            f"{f['load_average_1min_before']:>5.1f}"
+        )
     return "\n".join(lines)
 
 
@@ -211,18 +256,27 @@ def _growth(figures: list[dict]) -> list[dict]:
         runs = sorted(runs, key=lambda r: r["rows_in"])
         for r in runs[1:]:
             a = runs[0]
-            out.append({
-                "mode": mode, "executor": kind, "from_rows": a["rows_in"], "to_rows": r["rows_in"],
-                "rows_ratio": round(r["rows_in"] / a["rows_in"], 2),
-                "time_ratio": round(r["wall_s"] / a["wall_s"], 2),
-                "total_memory_ratio": round(r["peak_rss_mib"] / a["peak_rss_mib"], 2),
-                "driver_memory_ratio": round(r["driver_peak_rss_mib"] / a["driver_peak_rss_mib"], 2),
-            })
+            out.append(
+                {
+                    "mode": mode,
+                    "executor": kind,
+                    "from_rows": a["rows_in"],
+                    "to_rows": r["rows_in"],
+                    "rows_ratio": round(r["rows_in"] / a["rows_in"], 2),
+                    "time_ratio": round(r["wall_s"] / a["wall_s"], 2),
+                    "total_memory_ratio": round(r["peak_rss_mib"] / a["peak_rss_mib"], 2),
+                    "driver_memory_ratio": round(
+                        r["driver_peak_rss_mib"] / a["driver_peak_rss_mib"], 2
+                    ),
+                }
+            )
     return out
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="*", default=[1_000_000, 5_000_000])
     parser.add_argument("--modes", nargs="+", default=["remove"], choices=["no", "mark", "remove"])
     parser.add_argument("--executors", nargs="+", default=["local"], choices=["local", "processes"])
@@ -230,9 +284,13 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="2.5GB", help="per worker process (processes)")
     parser.add_argument("--format", default="parquet")
     parser.add_argument("--no-samples", action="store_true")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="runs per case below 2M rows (the fastest is reported; the machine "
-                             "is shared, so single runs are noisy)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs per case below 2M rows (the fastest is reported; the machine "
+        "is shared, so single runs are noisy)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS / "combine.json")
     args = parser.parse_args()
     figures = []
@@ -240,9 +298,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="pzcat-bench-") as tmp:
         work = Path(tmp)
         if not args.no_samples:
-            config = {"duplicates": "mark", "output_format": args.format,
-                      "delta_z_threshold": 0.001,
-                      "flags_file": str(REPO / "tests/data/pipeline/reference_flags_translation.yaml")}
+            config = {
+                "duplicates": "mark",
+                "output_format": args.format,
+                "delta_z_threshold": 0.001,
+                "flags_file": str(REPO / "tests/data/pipeline/reference_flags_translation.yaml"),
+            }
             figures.append(run_case("samples-13", sample_specs(), config, work, args.repeat))
             print(json.dumps(figures[-1]), flush=True)
         for size in args.sizes:
@@ -252,19 +313,34 @@ def main() -> None:
                     executor = {"kind": kind, "n_workers": args.workers}
                     if kind == "processes":
                         executor["memory_limit"] = args.memory_limit
-                    config = {"duplicates": mode, "output_format": args.format, "executor": executor}
+                    config = {
+                        "duplicates": mode,
+                        "output_format": args.format,
+                        "executor": executor,
+                    }
                     repeat = args.repeat if size < 2_000_000 else 1
-                    uptimes.append(subprocess.run(["uptime"], capture_output=True, text=True,
-                                                  check=False).stdout.strip())
-                    figures.append(run_case(f"synthetic-{size}", inputs, config, work, repeat)
-                                   | {"generate_s": round(gen, 1), "uptime_before": uptimes[-1]})
+                    uptimes.append(
+                        subprocess.run(
+                            ["uptime"], capture_output=True, text=True, check=False
+                        ).stdout.strip()
+                    )
+                    figures.append(
+                        run_case(f"synthetic-{size}", inputs, config, work, repeat)
+                        | {"generate_s": round(gen, 1), "uptime_before": uptimes[-1]}
+                    )
                     print(json.dumps(figures[-1]), flush=True)
     report = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         "command": " ".join(["benchmarks/combine.py", *sys.argv[1:]]),
-        "targets": {"samples-13": "< 10 s", "synthetic-5000000": "<= 21.6 s (the in-memory runner)",
-                    "synthetic-50000000": "<= 300 s, total peak <= 6 GB, driver <= 1 GB"},
+        "targets": {
+            "samples-13": "< 10 s",
+            "synthetic-5000000": "<= 21.6 s (the in-memory runner)",
+            "synthetic-50000000": "<= 300 s, total peak <= 6 GB, driver <= 1 GB",
+        },
         "uptime": uptimes,
         "figures": figures,
         "growth": _growth(figures),

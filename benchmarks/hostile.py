@@ -62,8 +62,10 @@ def bombs(tmp: Path):
         fh.truncate(1 << 30)
     yield "sparse 1 GB csv over the 50 MB limit", root
     root = case(tmp, "hats_symlink_outside")
-    os.symlink(root / "outside" / "secret.parquet",
-               root / "products" / BASE / "cat" / "dataset" / "Norder=0" / "Dir=0" / "Npix=1.parquet")
+    os.symlink(
+        root / "outside" / "secret.parquet",
+        root / "products" / BASE / "cat" / "dataset" / "Norder=0" / "Dir=0" / "Npix=1.parquet",
+    )
     yield "HATS leaf linking to an outside Parquet file", root
     yield "baseline: a valid catalog (the command's start-up)", case(tmp, "unknown_ucd")
 
@@ -72,20 +74,35 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for label, root in bombs(Path(tmp)):
-            run = run_limited([PZCAT, "validate", "--root", str(root)], cwd=root, mem_mb=2048,
-                              timeout=300)
-            codes = sorted({ln.split("[", 1)[1].split("]", 1)[0] for ln in run.stdout.splitlines()
-                            if "error[" in ln})
-            row = {"attack": label, "seconds": round(run.seconds, 2), "peak_mb": round(run.peak_mb),
-                   "exit": run.returncode, "codes": codes, "timed_out": run.timed_out}
+            run = run_limited(
+                [PZCAT, "validate", "--root", str(root)], cwd=root, mem_mb=2048, timeout=300
+            )
+            codes = sorted(
+                {
+                    ln.split("[", 1)[1].split("]", 1)[0]
+                    for ln in run.stdout.splitlines()
+                    if "error[" in ln
+                }
+            )
+            row = {
+                "attack": label,
+                "seconds": round(run.seconds, 2),
+                "peak_mb": round(run.peak_mb),
+                "exit": run.returncode,
+                "codes": codes,
+                "timed_out": run.timed_out,
+            }
             results.append(row)
-            print(f"{label:52s} {row['seconds']:6.2f} s {row['peak_mb']:5d} MB  exit {run.returncode} "
-                  f"{codes}")
+            print(
+                f"{label:52s} {row['seconds']:6.2f} s {row['peak_mb']:5d} MB  exit {run.returncode} "
+                f"{codes}"
+            )
     load = os.getloadavg()
     print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
     out = REPO / "benchmarks" / "results" / "hostile.json"
-    out.write_text(json.dumps({"load_average": load, "limit_mb": 2048, "results": results},
-                              indent=1) + "\n")
+    out.write_text(
+        json.dumps({"load_average": load, "limit_mb": 2048, "results": results}, indent=1) + "\n"
+    )
 
 
 if __name__ == "__main__":

@@ -75,20 +75,42 @@ from pzcat.manifest import ColumnInfo, FileEntry, Manifest, make_internal_name  
 
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)
 SECRET = "benchmark-secret-" + "0" * 16
-TARGETS = {"p50_ms": 25.0, "p99_ms": 200.0, "errors": 0, "download_ratio": 0.70,
-           "download_rss_over_idle_mb": 100.0, "build_s": 15.0}
+TARGETS = {
+    "p50_ms": 25.0,
+    "p99_ms": 200.0,
+    "errors": 0,
+    "download_ratio": 0.70,
+    "download_rss_over_idle_mb": 100.0,
+    "build_s": 15.0,
+}
 
 
 # -- the catalog ---------------------------------------------------------------------------------------
 
-def _entry(root: Path, path: Path, role: str, fmt: str, df: pd.DataFrame | None = None) -> FileEntry:
+
+def _entry(
+    root: Path, path: Path, role: str, fmt: str, df: pd.DataFrame | None = None
+) -> FileEntry:
     size, sha = path_digest(path)
     cols = None
     if df is not None:
-        cols = [ColumnInfo(name=c, dtype=str(df[c].dtype).replace("str", "string"),
-                           unit={"ra": "deg", "dec": "deg"}.get(c)) for c in df.columns]
-    return FileEntry(role=role, path=path.relative_to(root).as_posix(), format=fmt, size=size,
-                     sha256=sha, n_rows=len(df) if df is not None else None, columns=cols)
+        cols = [
+            ColumnInfo(
+                name=c,
+                dtype=str(df[c].dtype).replace("str", "string"),
+                unit={"ra": "deg", "dec": "deg"}.get(c),
+            )
+            for c in df.columns
+        ]
+    return FileEntry(
+        role=role,
+        path=path.relative_to(root).as_posix(),
+        format=fmt,
+        size=size,
+        sha256=sha,
+        n_rows=len(df) if df is not None else None,
+        columns=cols,
+    )
 
 
 def make_catalog(root: Path, rows: int, download_mb: int) -> tuple[str, str]:
@@ -99,24 +121,44 @@ def make_catalog(root: Path, rows: int, download_mb: int) -> tuple[str, str]:
     (root / "catalog.yaml").write_text(text)
     catalog = Catalog.open(root)
     rng = np.random.default_rng(42)
-    df = pd.DataFrame({
-        "id": np.arange(rows, dtype=np.int64),
-        "ra": rng.uniform(150.0, 160.0, rows), "dec": rng.uniform(0.0, 10.0, rows),
-        "z": rng.gamma(2.0, 0.4, rows), "z_err": rng.uniform(0.0001, 0.05, rows),
-        "z_flag": rng.integers(0, 5, rows).astype(np.int64),
-        "survey": rng.choice(np.array(["DESI", "2dFLenS", "VVDS", "zCOSMOS", "GAMA"]), rows),
-        **{f"mag_{b}": rng.normal(22.0, 1.5, rows) for b in "ugriz"},
-    })
+    df = pd.DataFrame(
+        {
+            "id": np.arange(rows, dtype=np.int64),
+            "ra": rng.uniform(150.0, 160.0, rows),
+            "dec": rng.uniform(0.0, 10.0, rows),
+            "z": rng.gamma(2.0, 0.4, rows),
+            "z_err": rng.uniform(0.0001, 0.05, rows),
+            "z_flag": rng.integers(0, 5, rows).astype(np.int64),
+            "survey": rng.choice(np.array(["DESI", "2dFLenS", "VVDS", "zCOSMOS", "GAMA"]), rows),
+            **{f"mag_{b}": rng.normal(22.0, 1.5, rows) for b in "ugriz"},
+        }
+    )
     big = make_internal_name(1, "Big Redshift Catalog")
     pdir = root / "products" / big
     pdir.mkdir(parents=True)
     df.to_parquet(pdir / "big.parquet", index=False, row_group_size=100_000)
-    catalog.save(Manifest(
-        id=1, internal_name=big, name="Big Redshift Catalog", product_type="redshift_catalog",
-        uploaded_by="bench", created=WHEN, updated=WHEN, description="1,000,000 synthetic redshifts.",
-        files=[_entry(root, pdir / "big.parquet", "main", "parquet", df)],
-        columns={"id": "id", "ra": "ra", "dec": "dec", "z": "z", "z_err": "z_err", "z_flag": "z_flag",
-                 "survey": "survey"}))
+    catalog.save(
+        Manifest(
+            id=1,
+            internal_name=big,
+            name="Big Redshift Catalog",
+            product_type="redshift_catalog",
+            uploaded_by="bench",
+            created=WHEN,
+            updated=WHEN,
+            description="1,000,000 synthetic redshifts.",
+            files=[_entry(root, pdir / "big.parquet", "main", "parquet", df)],
+            columns={
+                "id": "id",
+                "ra": "ra",
+                "dec": "dec",
+                "z": "z",
+                "z_err": "z_err",
+                "z_flag": "z_flag",
+                "survey": "survey",
+            },
+        )
+    )
     heavy = make_internal_name(2, "Heavy Results")
     hdir = root / "products" / heavy
     hdir.mkdir(parents=True)
@@ -132,20 +174,47 @@ def make_catalog(root: Path, rows: int, download_mb: int) -> tuple[str, str]:
                 fh.write(rng.bytes(n))
                 left -= n
         entries.append(_entry(root, path, "main" if i == 0 else "auxiliary", "other"))
-    catalog.save(Manifest(
-        id=2, internal_name=heavy, name="Heavy Results", product_type="training_results",
-        uploaded_by="bench", created=WHEN, updated=WHEN, files=entries))
+    catalog.save(
+        Manifest(
+            id=2,
+            internal_name=heavy,
+            name="Heavy Results",
+            product_type="training_results",
+            uploaded_by="bench",
+            created=WHEN,
+            updated=WHEN,
+            files=entries,
+        )
+    )
     return big, heavy
 
 
 # -- server ----------------------------------------------------------------------------------------------
 
+
 def start_server(root: Path, log: Path, workers: int = 1) -> tuple[subprocess.Popen, str, int]:
     env = {**os.environ, "PZCAT_SECRET": SECRET}
     out = open(log, "wb")  # noqa: SIM115 - kept open for the server's life
-    proc = subprocess.Popen([sys.executable, "-m", "pzcat.cli", "serve", "--root", str(root),
-                             "--host", "127.0.0.1", "--port", "0", "--quiet", "--workers", str(workers)],
-                            stdout=out, stderr=subprocess.STDOUT, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pzcat.cli",
+            "serve",
+            "--root",
+            str(root),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--quiet",
+            "--workers",
+            str(workers),
+        ],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -215,6 +284,7 @@ class RssSampler:
 
 # -- a minimal HTTP/1.1 client ------------------------------------------------------------------------
 
+
 class Conn:
     """One keep-alive connection; ``get`` returns (status, body length)."""
 
@@ -223,7 +293,9 @@ class Conn:
         self.reader = self.writer = None
 
     async def _open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port, limit=1 << 20)
+        self.reader, self.writer = await asyncio.open_connection(
+            self.host, self.port, limit=1 << 20
+        )
 
     async def close(self) -> None:
         if self.writer:
@@ -282,6 +354,7 @@ class Conn:
 
 # -- load test ---------------------------------------------------------------------------------------------
 
+
 def request_mix(table: str, rng: random.Random, rows: int = 1_000_000) -> tuple[str, str]:
     """One request: the table page (half the time the first page, which the server's response
     cache may hold, half a random page of the million rows, which it does not), a filtered query
@@ -293,15 +366,19 @@ def request_mix(table: str, rng: random.Random, rows: int = 1_000_000) -> tuple[
         return kind, f"/previews/{table}?_next={rng.randrange(rows)}"
     if kind == "filtered_query":
         lo = round(rng.uniform(0.1, 2.0), 3)
-        return kind, (f"/previews/{table}.json?z__gte={lo}&z__lt={lo + 0.01:.3f}&survey=DESI"
-                      "&_size=50&_shape=objects")
+        return kind, (
+            f"/previews/{table}.json?z__gte={lo}&z__lt={lo + 0.01:.3f}&survey=DESI"
+            "&_size=50&_shape=objects"
+        )
     ra, dec = rng.uniform(151, 159), rng.uniform(1, 9)
-    return kind, (f"/previews/cone_{table}.json?ra={ra:.5f}&dec={dec:.5f}&radius_arcsec=60"
-                  "&_shape=objects")
+    return kind, (
+        f"/previews/cone_{table}.json?ra={ra:.5f}&dec={dec:.5f}&radius_arcsec=60&_shape=objects"
+    )
 
 
-async def _load(host: str, port: int, table: str, clients: int, duration: float, think: float,
-                seed: int) -> dict:
+async def _load(
+    host: str, port: int, table: str, clients: int, duration: float, think: float, seed: int
+) -> dict:
     results: list[tuple[str, float, bool]] = []
     deadline = time.perf_counter() + duration
     max_requests = 2_000_000
@@ -318,7 +395,13 @@ async def _load(host: str, port: int, table: str, clients: int, duration: float,
                 try:
                     status, _ = await asyncio.wait_for(conn.get(path), timeout=30)
                     ok = status == 200
-                except (TimeoutError, OSError, ConnectionError, ValueError, asyncio.IncompleteReadError):
+                except (
+                    TimeoutError,
+                    OSError,
+                    ConnectionError,
+                    ValueError,
+                    asyncio.IncompleteReadError,
+                ):
                     ok = False
                     await conn.close()
                 results.append((kind, time.perf_counter() - t0, ok))
@@ -335,15 +418,26 @@ async def _load(host: str, port: int, table: str, clients: int, duration: float,
         lat = sorted(x[1] * 1000 for x in items)
         if not lat:
             return {"requests": 0}
-        return {"requests": len(items), "errors": sum(1 for x in items if not x[2]),
-                "p50_ms": round(lat[len(lat) // 2], 2),
-                "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 2),
-                "mean_ms": round(statistics.fmean(lat), 2), "max_ms": round(lat[-1], 2)}
+        return {
+            "requests": len(items),
+            "errors": sum(1 for x in items if not x[2]),
+            "p50_ms": round(lat[len(lat) // 2], 2),
+            "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 2),
+            "mean_ms": round(statistics.fmean(lat), 2),
+            "max_ms": round(lat[-1], 2),
+        }
 
-    out = {"clients": clients, "duration_s": round(elapsed, 2), "think_s": think,
-           "throughput_rps": round(len(results) / elapsed, 1), **summary(results)}
-    out["by_kind"] = {k: summary([x for x in results if x[0] == k])
-                      for k in ("table_page", "filtered_query", "cone_search")}
+    out = {
+        "clients": clients,
+        "duration_s": round(elapsed, 2),
+        "think_s": think,
+        "throughput_rps": round(len(results) / elapsed, 1),
+        **summary(results),
+    }
+    out["by_kind"] = {
+        k: summary([x for x in results if x[0] == k])
+        for k in ("table_page", "filtered_query", "cone_search")
+    }
     return out
 
 
@@ -380,8 +474,11 @@ def sequential(host: str, port: int, table: str, pid: int, per_kind: int = 30) -
                 lat.append((time.perf_counter() - t0) * 1000)
                 done += status == 200
             lat.sort()
-            out[kind] = {"requests": len(lat), "p50_ms": round(lat[len(lat) // 2], 1),
-                         "server_cpu_ms_per_request": round((server_cpu_s(pid) - cpu0) / len(lat) * 1000, 1)}
+            out[kind] = {
+                "requests": len(lat),
+                "p50_ms": round(lat[len(lat) // 2], 1),
+                "server_cpu_ms_per_request": round((server_cpu_s(pid) - cpu0) / len(lat) * 1000, 1),
+            }
         await conn.close()
         return out
 
@@ -395,7 +492,9 @@ def load_test(host, port, table, clients, duration, think, seed=1, pid=None) -> 
     load0 = os.getloadavg()[0]
     out = asyncio.run(_load(host, port, table, clients, duration, think, seed))
     if pid and out.get("requests"):
-        out["server_cpu_ms_per_request"] = round((server_cpu_s(pid) - cpu0) / out["requests"] * 1000, 1)
+        out["server_cpu_ms_per_request"] = round(
+            (server_cpu_s(pid) - cpu0) / out["requests"] * 1000, 1
+        )
     out["machine_load_avg_1min"] = [round(load0, 2), round(os.getloadavg()[0], 2)]
     return out
 
@@ -408,8 +507,10 @@ def download(host: str, port: int, path: str, token: str) -> tuple[int, int, flo
     view = memoryview(buf)
     t0 = time.perf_counter()
     with socket.create_connection((host, port)) as sock:
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
-                     "Connection: close\r\n\r\n".encode())
+        sock.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+            "Connection: close\r\n\r\n".encode()
+        )
         head = b""
         while b"\r\n\r\n" not in head:
             n = sock.recv_into(view)
@@ -418,8 +519,14 @@ def download(host: str, port: int, path: str, token: str) -> tuple[int, int, flo
             head += bytes(view[:n])
         head, _, rest = head.partition(b"\r\n\r\n")
         status = int(head.split()[1])
-        length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                       if line.lower().startswith(b"content-length:")), None)
+        length = next(
+            (
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            ),
+            None,
+        )
         if status != 200 or length is None:
             raise SystemExit(f"download failed: {head.decode(errors='replace')}")
         got = len(rest)
@@ -452,15 +559,22 @@ def disk_read(paths: list[Path], direct: bool = False) -> tuple[int, float]:
 
 # -- main --------------------------------------------------------------------------------------------------
 
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--duration", type=float, default=30.0)
-    ap.add_argument("--think", type=float, default=1.0, help="Mean think time of the users model (s).")
+    ap.add_argument(
+        "--think", type=float, default=1.0, help="Mean think time of the users model (s)."
+    )
     ap.add_argument("--download-mb", type=int, default=200)
-    ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
-                    help="pzcat serve --workers (default: min(2, cores)).")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="pzcat serve --workers (default: min(2, cores)).",
+    )
     ap.add_argument("--skip-saturation", action="store_true")
     ap.add_argument("--keep", action="store_true", help="Keep the temporary catalog.")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "serve.json")
@@ -472,10 +586,16 @@ def main() -> None:
     from pzcat_datasette.tokens import create_token
 
     work = Path(tempfile.mkdtemp(prefix="pzcat-bench-serve-"))
-    result: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                                "platform": platform.platform()},
-                    "when": datetime.now(UTC).isoformat(timespec="seconds"), "targets": TARGETS,
-                    "params": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}}
+    result: dict = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "targets": TARGETS,
+        "params": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+    }
     proc = None
     try:
         root = work / "repo"
@@ -492,13 +612,21 @@ def main() -> None:
         rebuild_s = time.perf_counter() - t0
         write_datasette_config(catalog)
         precompute_crcs(catalog)
-        result["build"] = {"rows": args.rows, "total_s": round(build_s, 2),
-                           "cpu_s": round(build_cpu, 2), "machine_load_avg_1min": round(load0, 2),
-                           "product_s": round(product_s, 2), "db_mb": round(stats.size / 1e6, 1),
-                           "unchanged_rebuild_s": round(rebuild_s, 2), "reused": again.reused}
-        print(f"build: {args.rows:,} rows in {product_s:.2f} s (whole build {build_s:.2f} s, "
-              f"{build_cpu:.1f} s CPU, machine load {load0:.1f}, "
-              f"{stats.size / 1e6:.0f} MB); unchanged rebuild {rebuild_s:.2f} s")
+        result["build"] = {
+            "rows": args.rows,
+            "total_s": round(build_s, 2),
+            "cpu_s": round(build_cpu, 2),
+            "machine_load_avg_1min": round(load0, 2),
+            "product_s": round(product_s, 2),
+            "db_mb": round(stats.size / 1e6, 1),
+            "unchanged_rebuild_s": round(rebuild_s, 2),
+            "reused": again.reused,
+        }
+        print(
+            f"build: {args.rows:,} rows in {product_s:.2f} s (whole build {build_s:.2f} s, "
+            f"{build_cpu:.1f} s CPU, machine load {load0:.1f}, "
+            f"{stats.size / 1e6:.0f} MB); unchanged rebuild {rebuild_s:.2f} s"
+        )
 
         log = work / "server.log"
         t0 = time.perf_counter()
@@ -511,15 +639,23 @@ def main() -> None:
 
         result["sequential"] = sequential(host, port, table, proc.pid)
         print("one client at a time:", json.dumps(result["sequential"]))
-        print(f"load (users): {args.clients} clients x {args.duration:.0f} s, think {args.think} s ...")
-        result["load_users"] = load_test(host, port, table, args.clients, args.duration, args.think,
-                                         pid=proc.pid)
+        print(
+            f"load (users): {args.clients} clients x {args.duration:.0f} s, think {args.think} s ..."
+        )
+        result["load_users"] = load_test(
+            host, port, table, args.clients, args.duration, args.think, pid=proc.pid
+        )
         print(json.dumps({k: v for k, v in result["load_users"].items() if k != "by_kind"}))
         if not args.skip_saturation:
-            print(f"load (saturation): {args.clients} clients x {args.duration:.0f} s, no think time ...")
-            result["load_saturation"] = load_test(host, port, table, args.clients, args.duration, 0.0,
-                                                  pid=proc.pid)
-            print(json.dumps({k: v for k, v in result["load_saturation"].items() if k != "by_kind"}))
+            print(
+                f"load (saturation): {args.clients} clients x {args.duration:.0f} s, no think time ..."
+            )
+            result["load_saturation"] = load_test(
+                host, port, table, args.clients, args.duration, 0.0, pid=proc.pid
+            )
+            print(
+                json.dumps({k: v for k, v in result["load_saturation"].items() if k != "by_kind"})
+            )
 
         files = sorted((root / "products" / heavy).glob("*.bin"))
         try:
@@ -539,17 +675,24 @@ def main() -> None:
         disk_mbps = disk_bytes / disk_s / 1e6 if disk_s else None
         cache_mbps = cache_bytes / cache_s / 1e6
         result["download"] = {
-            "status": status, "bytes": n, "seconds": round(dl_s, 3), "mb_per_s": round(dl_mbps, 1),
+            "status": status,
+            "bytes": n,
+            "seconds": round(dl_s, 3),
+            "mb_per_s": round(dl_mbps, 1),
             "all_runs_mb_per_s": [round(r[1] / r[2] / 1e6, 1) for r in runs],
             "disk_mb_per_s": round(disk_mbps, 1) if disk_mbps else None,
             "page_cache_mb_per_s": round(cache_mbps, 1),
             "ratio": round(dl_mbps / disk_mbps, 3) if disk_mbps else None,
             "ratio_to_page_cache": round(dl_mbps / cache_mbps, 3),
-            "idle_rss_mb": round(idle, 1), "peak_rss_mb": round(sampler.peak, 1),
-            "rss_over_idle_mb": round(sampler.peak - idle, 1)}
-        print(f"download: {n / 1e6:.0f} MB at {dl_mbps:.0f} MB/s (best of 3) vs disk "
-              f"{disk_mbps or 0:.0f} MB/s (O_DIRECT), page cache {cache_mbps:.0f} MB/s; peak RSS "
-              f"{sampler.peak:.0f} MB, {sampler.peak - idle:+.0f} MB over idle")
+            "idle_rss_mb": round(idle, 1),
+            "peak_rss_mb": round(sampler.peak, 1),
+            "rss_over_idle_mb": round(sampler.peak - idle, 1),
+        }
+        print(
+            f"download: {n / 1e6:.0f} MB at {dl_mbps:.0f} MB/s (best of 3) vs disk "
+            f"{disk_mbps or 0:.0f} MB/s (O_DIRECT), page cache {cache_mbps:.0f} MB/s; peak RSS "
+            f"{sampler.peak:.0f} MB, {sampler.peak - idle:+.0f} MB over idle"
+        )
     finally:
         if proc is not None:
             proc.terminate()
@@ -567,7 +710,8 @@ def main() -> None:
         "p99_ms": users["p99_ms"] <= TARGETS["p99_ms"],
         "errors": users["errors"] == 0,
         "download_ratio": (result["download"]["ratio"] or 0) >= TARGETS["download_ratio"],
-        "download_rss": result["download"]["rss_over_idle_mb"] <= TARGETS["download_rss_over_idle_mb"],
+        "download_rss": result["download"]["rss_over_idle_mb"]
+        <= TARGETS["download_rss_over_idle_mb"],
     }
     result["meets_targets"] = checks
     args.out.parent.mkdir(parents=True, exist_ok=True)

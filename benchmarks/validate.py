@@ -49,15 +49,17 @@ def make_frame(n: int, seed: int = 2026) -> pd.DataFrame:
     """A redshift catalog of ``n`` rows with realistic value ranges (all valid)."""
     rng = np.random.default_rng(seed)
     z = rng.gamma(2.0, 0.35, n).clip(0.0, 6.0).round(5)
-    df = pd.DataFrame({
-        "id": np.arange(1, n + 1, dtype="int64"),
-        "ra": rng.uniform(0.0, 360.0, n).round(6),
-        "dec": np.degrees(np.arcsin(rng.uniform(-1.0, 1.0, n))).round(6),
-        "z": z,
-        "z_err": rng.exponential(0.002, n).round(6),
-        "z_flag": rng.choice(np.array([0, 1, 2, 3, 4, 9], dtype="int16"), n),
-        "survey": pd.array(SURVEYS[rng.integers(0, len(SURVEYS), n)], dtype="str"),
-    })
+    df = pd.DataFrame(
+        {
+            "id": np.arange(1, n + 1, dtype="int64"),
+            "ra": rng.uniform(0.0, 360.0, n).round(6),
+            "dec": np.degrees(np.arcsin(rng.uniform(-1.0, 1.0, n))).round(6),
+            "z": z,
+            "z_err": rng.exponential(0.002, n).round(6),
+            "z_flag": rng.choice(np.array([0, 1, 2, 3, 4, 9], dtype="int16"), n),
+            "survey": pd.array(SURVEYS[rng.integers(0, len(SURVEYS), n)], dtype="str"),
+        }
+    )
     base = 21.0 + 1.5 * np.log1p(z)
     for i, band in enumerate("ugrizy"):
         df[f"mag_{band}"] = (base + 0.3 * (2 - i) + rng.normal(0, 0.4, n)).round(4)
@@ -81,8 +83,9 @@ def write(df: pd.DataFrame, fmt: str, path: Path) -> None:
         table["ra"].unit = table["dec"].unit = "deg"
         table.write(path, overwrite=True)
     elif fmt == "hdf5":
-        df.astype({"survey": object}).to_hdf(path, key="catalog", format="table", mode="w",
-                                             complevel=0)
+        df.astype({"survey": object}).to_hdf(
+            path, key="catalog", format="table", mode="w", complevel=0
+        )
     else:
         raise ValueError(fmt)
 
@@ -100,9 +103,15 @@ def build_catalog(fmt: str, df: pd.DataFrame, work: Path) -> tuple[Path, int]:
     with tempfile.TemporaryDirectory(dir=work) as tmp:
         src = Path(tmp) / f"benchmark_catalog.{SUFFIX[fmt]}"
         write(df, fmt, src)
-        add_product(Catalog.open(root), name=f"Benchmark {fmt}", product_type="redshift_catalog",
-                    uploaded_by="benchmark", main_file=src, fmt=fmt,
-                    description=f"{len(df):,}-row benchmark catalog as {fmt}.")
+        add_product(
+            Catalog.open(root),
+            name=f"Benchmark {fmt}",
+            product_type="redshift_catalog",
+            uploaded_by="benchmark",
+            main_file=src,
+            fmt=fmt,
+            description=f"{len(df):,}-row benchmark catalog as {fmt}.",
+        )
     size = sum(p.stat().st_size for p in (root / "products").rglob("*") if p.is_file())
     return root, size
 
@@ -127,27 +136,55 @@ def run_validate(root: Path) -> dict:
     pzcat = Path(sys.executable).with_name("pzcat")
     env = {k: v for k, v in os.environ.items() if k != "PZCAT_ROOT"}
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        done = subprocess.run([sys.executable, "-c", LAUNCHER, out.name, str(pzcat), "validate",
-                               "--root", str(root), "--format", "json"],
-                              capture_output=True, text=True, env=env, check=True)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                LAUNCHER,
+                out.name,
+                str(pzcat),
+                "validate",
+                "--root",
+                str(root),
+                "--format",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
         facts = json.loads(done.stdout)
         report = json.loads(Path(out.name).read_bytes() or b"{}")
     if facts["exit"] != 0:
-        raise SystemExit(f"pzcat validate failed on {root} (exit {facts['exit']}):\n"
-                         f"{facts['stderr']}\n{json.dumps(report, indent=2)[:3000]}")
+        raise SystemExit(
+            f"pzcat validate failed on {root} (exit {facts['exit']}):\n"
+            f"{facts['stderr']}\n{json.dumps(report, indent=2)[:3000]}"
+        )
     rows = report["products"][0]["stats"].get("rows")
-    return {"seconds": round(facts["seconds"], 2), "peak_rss_mb": round(facts["maxrss_kb"] / 1024, 1),
-            "rows_checked": rows, "valid": report["valid"]}
+    return {
+        "seconds": round(facts["seconds"], 2),
+        "peak_rss_mb": round(facts["maxrss_kb"] / 1024, 1),
+        "rows_checked": rows,
+        "valid": report["valid"],
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_400_000,
-                        help="Rows (1.4 M: about 200 MB as CSV, FITS or HDF5; 73 MB as Parquet).")
+    parser.add_argument(
+        "--rows",
+        type=int,
+        default=1_400_000,
+        help="Rows (1.4 M: about 200 MB as CSV, FITS or HDF5; 73 MB as Parquet).",
+    )
     parser.add_argument("--formats", nargs="+", choices=FORMATS, default=list(FORMATS))
     parser.add_argument("--repeat", type=int, default=1, help="Runs per format (the best is kept).")
-    parser.add_argument("--reuse", action="store_true",
-                        help="Reuse catalogs already in benchmarks/work/ (same --rows).")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="Reuse catalogs already in benchmarks/work/ (same --rows).",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
 
@@ -165,28 +202,49 @@ def main() -> None:
             t0 = time.perf_counter()
             root, size = build_catalog(fmt, df, WORK)
             stamp.write_text(str(args.rows))
-            print(f"built {fmt}: {size / 1e6:,.0f} MB in {time.perf_counter() - t0:.0f} s",
-                  file=sys.stderr)
+            print(
+                f"built {fmt}: {size / 1e6:,.0f} MB in {time.perf_counter() - t0:.0f} s",
+                file=sys.stderr,
+            )
         runs = [run_validate(root) for _ in range(args.repeat)]
         best = min(runs, key=lambda r: r["seconds"])
-        best.update({"format": fmt, "file_mb": round(size / 1e6, 1), "rows": args.rows,
-                     "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
-                     "runs_seconds": [r["seconds"] for r in runs]})
+        best.update(
+            {
+                "format": fmt,
+                "file_mb": round(size / 1e6, 1),
+                "rows": args.rows,
+                "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+                "runs_seconds": [r["seconds"] for r in runs],
+            }
+        )
         best["ok"] = best["seconds"] <= TARGET_SECONDS and best["peak_rss_mb"] <= TARGET_MB
         results.append(best)
         print(f"{fmt}: {best['seconds']} s, {best['peak_rss_mb']} MB", file=sys.stderr)
 
-    print(f"\npzcat validate, {args.rows:,} rows ({len(make_frame(1).columns)} columns); "
-          f"targets <= {TARGET_SECONDS:.0f} s and <= {TARGET_MB:.0f} MB peak RSS")
-    print(f"{'format':8} {'file MB':>8} {'seconds':>8} {'peak RSS MB':>12} {'rows checked':>13}  ok")
+    print(
+        f"\npzcat validate, {args.rows:,} rows ({len(make_frame(1).columns)} columns); "
+        f"targets <= {TARGET_SECONDS:.0f} s and <= {TARGET_MB:.0f} MB peak RSS"
+    )
+    print(
+        f"{'format':8} {'file MB':>8} {'seconds':>8} {'peak RSS MB':>12} {'rows checked':>13}  ok"
+    )
     for r in results:
-        print(f"{r['format']:8} {r['file_mb']:8.1f} {r['seconds']:8.2f} {r['peak_rss_mb']:12.1f} "
-              f"{r['rows_checked']:13,}  {'yes' if r['ok'] else 'NO'}")
-    payload = {"benchmark": "pzcat validate", "rows": args.rows,
-               "targets": {"seconds": TARGET_SECONDS, "peak_rss_mb": TARGET_MB},
-               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                           "platform": platform.platform()},
-               "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "results": results}
+        print(
+            f"{r['format']:8} {r['file_mb']:8.1f} {r['seconds']:8.2f} {r['peak_rss_mb']:12.1f} "
+            f"{r['rows_checked']:13,}  {'yes' if r['ok'] else 'NO'}"
+        )
+    payload = {
+        "benchmark": "pzcat validate",
+        "rows": args.rows,
+        "targets": {"seconds": TARGET_SECONDS, "peak_rss_mb": TARGET_MB},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "results": results,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     print(f"saved {args.out}")

@@ -31,6 +31,7 @@ from pzcat.paths import clean_relative, is_within  # clean_relative: also re-exp
 METADATA_NAME = "product_metadata.yaml"
 CHUNK = 4 << 20
 
+
 class DownloadError(PzcatError):
     """A download problem with the HTTP status it maps to."""
 
@@ -43,7 +44,10 @@ class DownloadError(PzcatError):
 # Safe paths
 # =====================================================================================================
 
-def safe_product_file(products_dir: Path, internal_name: str, rel: str, allow_dir: bool = False) -> Path:
+
+def safe_product_file(
+    products_dir: Path, internal_name: str, rel: str, allow_dir: bool = False
+) -> Path:
     """``products/<internal_name>/<rel>`` if it is a regular file (or folder) really inside it.
 
     Every component is checked with ``lstat``: no symlink anywhere, no ``..``, no absolute path,
@@ -54,8 +58,9 @@ def safe_product_file(products_dir: Path, internal_name: str, rel: str, allow_di
     DownloadError
         ``download-unavailable`` (404).
     """
-    err = DownloadError("download-unavailable", f"{internal_name}/{rel}: not a servable file",
-                        product=internal_name)
+    err = DownloadError(
+        "download-unavailable", f"{internal_name}/{rel}: not a servable file", product=internal_name
+    )
     parts = clean_relative(rel)
     if parts is None or clean_relative(internal_name) is None or "/" in internal_name:
         raise err
@@ -84,8 +89,11 @@ def _walk_folder(products_dir: Path, internal_name: str, rel: str) -> list[str]:
         for name in sorted(dirnames + filenames):
             full = Path(dirpath) / name
             if full.is_symlink():
-                raise DownloadError("download-unavailable", f"{internal_name}: symlink {name} in {rel}",
-                                    product=internal_name)
+                raise DownloadError(
+                    "download-unavailable",
+                    f"{internal_name}: symlink {name} in {rel}",
+                    product=internal_name,
+                )
         dirnames.sort()
         for name in sorted(filenames):
             out.append(f"{rel}/{(Path(dirpath) / name).relative_to(folder).as_posix()}")
@@ -96,13 +104,14 @@ def manifest_rel(manifest: Manifest, path: str | None) -> str | None:
     """A manifest file path relative to its product folder (None when not under it)."""
     prefix = f"products/{manifest.internal_name}/"
     if path and path.startswith(prefix):
-        return path[len(prefix):]
+        return path[len(prefix) :]
     return None
 
 
 # =====================================================================================================
 # CRC-32 cache and ZIP layout
 # =====================================================================================================
+
 
 class CrcCache:
     """CRC-32 of files, kept per sha256 (or per path, size and mtime for undigested files).
@@ -179,12 +188,15 @@ _UTF8_FLAG = 0x0800
 
 def _dos_time(ts: datetime) -> tuple[int, int]:
     year = max(ts.year, 1980)
-    return ((ts.hour << 11) | (ts.minute << 5) | (ts.second // 2),
-            ((year - 1980) << 9) | (ts.month << 5) | ts.day)
+    return (
+        (ts.hour << 11) | (ts.minute << 5) | (ts.second // 2),
+        ((year - 1980) << 9) | (ts.month << 5) | ts.day,
+    )
 
 
-def zip_layout(entries: list[tuple[str, int, int, Path | bytes]], when: datetime,
-               filename: str) -> Plan:
+def zip_layout(
+    entries: list[tuple[str, int, int, Path | bytes]], when: datetime, filename: str
+) -> Plan:
     """Lay out a ZIP_STORED archive of ``(arcname, size, crc32, path-or-bytes)`` entries.
 
     Local headers carry the CRC and sizes (no data descriptors), so the archive is fully determined
@@ -200,8 +212,24 @@ def zip_layout(entries: list[tuple[str, int, int, Path | bytes]], when: datetime
         big = size >= ZIP64_LIMIT
         extra = struct.pack("<HHQQ", 1, 16, size, size) if big else b""
         small = 0xFFFFFFFF if big else size
-        header = struct.pack("<IHHHHHIIIHH", 0x04034B50, 45 if big else 20, _UTF8_FLAG, 0, dtime,
-                             ddate, crc, small, small, len(name), len(extra)) + name + extra
+        header = (
+            struct.pack(
+                "<IHHHHHIIIHH",
+                0x04034B50,
+                45 if big else 20,
+                _UTF8_FLAG,
+                0,
+                dtime,
+                ddate,
+                crc,
+                small,
+                small,
+                len(name),
+                len(extra),
+            )
+            + name
+            + extra
+        )
         plan.add(data=header)
         if isinstance(source, bytes):
             plan.add(data=source)
@@ -212,29 +240,63 @@ def zip_layout(entries: list[tuple[str, int, int, Path | bytes]], when: datetime
             cextra_fields += [size, size]
         if offset >= ZIP64_LIMIT:
             cextra_fields.append(offset)
-        cextra = struct.pack(f"<HH{len(cextra_fields)}Q", 1, 8 * len(cextra_fields),
-                             *cextra_fields) if cextra_fields else b""
+        cextra = (
+            struct.pack(f"<HH{len(cextra_fields)}Q", 1, 8 * len(cextra_fields), *cextra_fields)
+            if cextra_fields
+            else b""
+        )
         zip64 = bool(cextra_fields)
-        central.append(struct.pack(
-            "<IHHHHHHIIIHHHHHII", 0x02014B50, (3 << 8) | (45 if zip64 else 20), 45 if zip64 else 20,
-            _UTF8_FLAG, 0, dtime, ddate, crc, small, small, len(name), len(cextra), 0, 0, 0,
-            0o100644 << 16, 0xFFFFFFFF if offset >= ZIP64_LIMIT else offset) + name + cextra)
+        central.append(
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                (3 << 8) | (45 if zip64 else 20),
+                45 if zip64 else 20,
+                _UTF8_FLAG,
+                0,
+                dtime,
+                ddate,
+                crc,
+                small,
+                small,
+                len(name),
+                len(cextra),
+                0,
+                0,
+                0,
+                0o100644 << 16,
+                0xFFFFFFFF if offset >= ZIP64_LIMIT else offset,
+            )
+            + name
+            + cextra
+        )
     cd = b"".join(central)
     cd_offset, cd_size, count = plan.size, len(cd), len(entries)
     tail = b""
     if cd_offset >= ZIP64_LIMIT or cd_size >= ZIP64_LIMIT or count >= 0xFFFF:
         eocd64_offset = cd_offset + cd_size
-        tail += struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, (3 << 8) | 45, 45, 0, 0, count, count,
-                            cd_size, cd_offset)
+        tail += struct.pack(
+            "<IQHHIIQQQQ", 0x06064B50, 44, (3 << 8) | 45, 45, 0, 0, count, count, cd_size, cd_offset
+        )
         tail += struct.pack("<IIQI", 0x07064B50, 0, eocd64_offset, 1)
-    tail += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, min(count, 0xFFFF), min(count, 0xFFFF),
-                        min(cd_size, 0xFFFFFFFF), min(cd_offset, 0xFFFFFFFF), 0)
+    tail += struct.pack(
+        "<IHHHHIIH",
+        0x06054B50,
+        0,
+        0,
+        min(count, 0xFFFF),
+        min(count, 0xFFFF),
+        min(cd_size, 0xFFFFFFFF),
+        min(cd_offset, 0xFFFFFFFF),
+        0,
+    )
     plan.add(data=cd + tail)
     return plan
 
 
-def zip_plan(catalog: Catalog, manifest: Manifest, crc_cache: CrcCache,
-             prefix: str | None = None) -> Plan:
+def zip_plan(
+    catalog: Catalog, manifest: Manifest, crc_cache: CrcCache, prefix: str | None = None
+) -> Plan:
     """The ZIP of a product: every in-repository file plus ``product_metadata.yaml``.
 
     Entries are under ``<internal_name>/`` unless ``prefix`` says otherwise (``""``: at the root,
@@ -256,8 +318,9 @@ def zip_plan(catalog: Catalog, manifest: Manifest, crc_cache: CrcCache,
             continue  # external url: the manifest says where it lives
         rel = manifest_rel(manifest, f.path)
         if rel is None:
-            raise DownloadError("download-unavailable", f"{f.path} is outside products/{name}/",
-                                product=name)
+            raise DownloadError(
+                "download-unavailable", f"{f.path} is outside products/{name}/", product=name
+            )
         target = safe_product_file(products_dir, name, rel, allow_dir=f.format == "hats")
         rels = _walk_folder(products_dir, name, rel) if target.is_dir() else [rel]
         for r in rels:
@@ -372,8 +435,9 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if first == "" and last == "":
         return None
     if len(first) > 19 or len(last) > 19:  # past any file size (and int() of 5,000 digits costs)
-        raise DownloadError("bad-range", "the range's numbers are past the end of any file",
-                            status=416)
+        raise DownloadError(
+            "bad-range", "the range's numbers are past the end of any file", status=416
+        )
     if first == "":
         n = int(last)
         if n == 0:
@@ -389,7 +453,7 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
 def read_piece(seg: Segment, offset: int, length: int, chunk: int = CHUNK) -> Iterator[bytes]:
     """The bytes of one piece of a plan, in chunks (file pieces are opened without following links)."""
     if seg.data is not None:
-        yield seg.data[offset: offset + length]
+        yield seg.data[offset : offset + length]
         return
     fd = os.open(seg.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     with os.fdopen(fd, "rb", buffering=0) as fh:
@@ -398,8 +462,9 @@ def read_piece(seg: Segment, offset: int, length: int, chunk: int = CHUNK) -> It
         while left > 0:
             data = fh.read(min(chunk, left))
             if not data:
-                raise DownloadError("download-unavailable", f"{seg.path.name} shrank while serving",
-                                    status=500)
+                raise DownloadError(
+                    "download-unavailable", f"{seg.path.name} shrank while serving", status=500
+                )
             left -= len(data)
             yield data
 

@@ -31,8 +31,12 @@ def find_root(start: Path | None = None) -> Path:
     for candidate in (here, *here.parents):
         if (candidate / CONFIG_FILE).exists():
             return candidate
-    raise CatalogError("catalog-config", f"no {CONFIG_FILE} in {here} or its parents: run pzcat "
-                       "inside a pzcat repository or set PZCAT_ROOT", file=CONFIG_FILE)
+    raise CatalogError(
+        "catalog-config",
+        f"no {CONFIG_FILE} in {here} or its parents: run pzcat "
+        "inside a pzcat repository or set PZCAT_ROOT",
+        file=CONFIG_FILE,
+    )
 
 
 class Catalog:
@@ -86,8 +90,9 @@ class Catalog:
         """Every ``manifests/*.yaml``, sorted."""
         if not self.manifest_dir.is_dir():
             return []
-        return sorted(p for p in self.manifest_dir.iterdir()
-                      if p.suffix in (".yaml", ".yml") and p.is_file())
+        return sorted(
+            p for p in self.manifest_dir.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()
+        )
 
     # -- products ----------------------------------------------------------------------------------
 
@@ -106,7 +111,9 @@ class Catalog:
     def _manifests(self) -> list[Manifest]:
         return self.load()[0]
 
-    def manifests(self, include_deprecated: bool = True, include_pending: bool = True) -> list[Manifest]:
+    def manifests(
+        self, include_deprecated: bool = True, include_pending: bool = True
+    ) -> list[Manifest]:
         """Every readable manifest, by id."""
         out = self._manifests
         if not include_deprecated:
@@ -131,8 +138,11 @@ class Catalog:
         for m in self._manifests:
             if text in (str(m.id), m.internal_name) or text.lower() == m.name.lower():
                 return m
-        raise CatalogError("product-not-found", f"no product with id or name {text!r}; "
-                           "`pzcat list` shows them", product=text)
+        raise CatalogError(
+            "product-not-found",
+            f"no product with id or name {text!r}; `pzcat list` shows them",
+            product=text,
+        )
 
     def next_id(self) -> int:
         """The next free id (ids are never reused: deprecated manifests are kept)."""
@@ -146,7 +156,7 @@ class Catalog:
     def save(self, manifest: Manifest) -> Path:
         """Write a manifest atomically to ``manifests/<internal_name>.yaml``."""
         path = self.manifest_path(manifest.internal_name)
-        header = ("# yaml-language-server: $schema=../pzcat/schema/manifest.schema.json\n")
+        header = "# yaml-language-server: $schema=../pzcat/schema/manifest.schema.json\n"
         atomic_write_text(path, header + manifest.to_yaml())
         self.refresh()
         return path

@@ -47,15 +47,22 @@ def trusted_config(root: Path, spec: str) -> CatalogConfig:
         return parse_config(path.read_text(encoding="utf-8"), str(path))
     text = git.show(root, spec, CONFIG_FILE)
     if text is None:
-        raise CatalogError("git-unavailable", f"--trusted-config {spec!r} is neither a file nor a "
-                           f"Git ref holding {CONFIG_FILE}")
+        raise CatalogError(
+            "git-unavailable",
+            f"--trusted-config {spec!r} is neither a file nor a Git ref holding {CONFIG_FILE}",
+        )
     return parse_config(text, f"{spec}:{CONFIG_FILE}")
 
 
 def judged_config(current: CatalogConfig, trusted: CatalogConfig) -> CatalogConfig:
     """``current`` with the trusted admins and limits (the rules a change cannot edit)."""
-    return current.model_copy(update={"admins": list(trusted.admins), "limits": trusted.limits,
-                                      "previews_require_token": trusted.previews_require_token})
+    return current.model_copy(
+        update={
+            "admins": list(trusted.admins),
+            "limits": trusted.limits,
+            "previews_require_token": trusted.previews_require_token,
+        }
+    )
 
 
 def admin_only_paths(changed: set[str]) -> list[str]:
@@ -65,8 +72,14 @@ def admin_only_paths(changed: set[str]) -> list[str]:
 
 def deleted_manifests(root: Path, ref: str, changed: set[str]) -> list[str]:
     """Manifests that exist at ``ref`` and are gone from the working tree, sorted."""
-    return sorted(p for p in changed if p.startswith("manifests/") and p.endswith(".yaml")
-                  and not (Path(root) / p).exists() and git.show(root, ref, p) is not None)
+    return sorted(
+        p
+        for p in changed
+        if p.startswith("manifests/")
+        and p.endswith(".yaml")
+        and not (Path(root) / p).exists()
+        and git.show(root, ref, p) is not None
+    )
 
 
 def key_line(text: str, key: str | None) -> int | None:
@@ -78,7 +91,7 @@ def key_line(text: str, key: str | None) -> int | None:
     if not key:
         return None
     try:
-        load_yaml(text, "<manifest>")         # the safe loader's bounds first (no aliases...)
+        load_yaml(text, "<manifest>")  # the safe loader's bounds first (no aliases...)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except (yaml.YAMLError, PzcatError):
         return None

@@ -78,13 +78,16 @@ class ValueChecks:
     tallies: dict[str, Tally] = field(default_factory=dict)
     non_numeric: set[str] = field(default_factory=set)
     rows: int = 0
-    usable: Counter = field(default_factory=Counter)  # role -> rows with a real (non-sentinel) value
+    usable: Counter = field(
+        default_factory=Counter
+    )  # role -> rows with a real (non-sentinel) value
 
     def _tally(self, code: str, role: str) -> Tally:
         return self.tallies.setdefault(f"{code}:{role}", Tally())
 
-    def _sentinels(self, arr: np.ndarray, kind: str, key: str, offset: int,
-                   series: pd.Series) -> np.ndarray:
+    def _sentinels(
+        self, arr: np.ndarray, kind: str, key: str, offset: int, series: pd.Series
+    ) -> np.ndarray:
         mask = sentinels.sentinel_mask(arr, kind)
         if mask.any():
             tally = self._tally("sentinel-values", key)
@@ -129,8 +132,11 @@ class ValueChecks:
             elif role == "z_flag":
                 missing = series.isna().to_numpy()
                 if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
-                    missing |= (series.astype("string").str.strip() == "").fillna(False).to_numpy(
-                        dtype=bool)
+                    missing |= (
+                        (series.astype("string").str.strip() == "")
+                        .fillna(False)
+                        .to_numpy(dtype=bool)
+                    )
                     sent = np.zeros(len(series), dtype=bool)
                 else:
                     arr = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64")
@@ -151,8 +157,9 @@ class ValueChecks:
             if column in batch.columns:
                 values = _numeric(batch[column])
                 if values is not None:
-                    self._sentinels(values.to_numpy(), "mag", f"mag:{column}", offset,
-                                    batch[column])
+                    self._sentinels(
+                        values.to_numpy(), "mag", f"mag:{column}", offset, batch[column]
+                    )
 
     def results(self) -> list[tuple[str, str, Tally]]:
         """``(code, column, tally)`` for every check that found offending rows.
@@ -166,16 +173,24 @@ class ValueChecks:
                 continue
             code, role = key.split(":", 1)
             column = role.split(":", 1)[1] if role.startswith("mag:") else self.roles[role]
-            if code in ("missing-redshift", "missing-values") and self.rows and \
-                    not self.usable[role]:
+            if (
+                code in ("missing-redshift", "missing-values")
+                and self.rows
+                and not self.usable[role]
+            ):
                 code = "nan-redshift" if role == "z" else "no-values"
             out.append((code, column, tally))
         for role in ("z", "z_err", "z_flag"):
             code = "nan-redshift" if role == "z" else "no-values"
-            if role in self.roles and self.rows and not self.usable[role] and role not in \
-                    self.non_numeric and not any(c == code and col == self.roles[role]
-                                                 for c, col, _ in out):
+            if (
+                role in self.roles
+                and self.rows
+                and not self.usable[role]
+                and role not in self.non_numeric
+                and not any(c == code and col == self.roles[role] for c, col, _ in out)
+            ):
                 # every value is a sentinel
-                out.append((code, self.roles[role], self.tallies.get(f"sentinel-values:{role}",
-                                                                     Tally())))
+                out.append(
+                    (code, self.roles[role], self.tallies.get(f"sentinel-values:{role}", Tally()))
+                )
         return out

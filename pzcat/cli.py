@@ -49,22 +49,42 @@ def cli() -> None:
 
 # -- validation ------------------------------------------------------------------------------------
 
+
 @cli.command()
 @click.argument("manifests", nargs=-1, type=click.Path(path_type=Path), metavar="[PRODUCT]...")
-@click.option("--changed-since", metavar="GIT_REF", help="Check products changed since this ref, "
-              "and that their version was bumped.")
+@click.option(
+    "--changed-since",
+    metavar="GIT_REF",
+    help="Check products changed since this ref, and that their version was bumped.",
+)
 @click.option("--author", metavar="USER", help="GitHub user of the change (for official).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
-              show_default=True)
-@click.option("--trusted-config", metavar="FILE_OR_REF", help="Judge the change by this "
-              "catalog.yaml (a file, or a Git ref such as the base branch): its admins and limits.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--trusted-config",
+    metavar="FILE_OR_REF",
+    help="Judge the change by this "
+    "catalog.yaml (a file, or a Git ref such as the base branch): its admins and limits.",
+)
 @click.option("--no-tables", is_flag=True, help="Skip reading table values (faster).")
 @click.option("-v", "--verbose", is_flag=True, help="List valid products too.")
 @root_option
 @coded
-def validate(manifests: tuple[Path, ...], changed_since: str | None, author: str | None, fmt: str,
-             trusted_config: str | None, no_tables: bool, verbose: bool,
-             root: Path | None) -> None:
+def validate(
+    manifests: tuple[Path, ...],
+    changed_since: str | None,
+    author: str | None,
+    fmt: str,
+    trusted_config: str | None,
+    no_tables: bool,
+    verbose: bool,
+    root: Path | None,
+) -> None:
     """Validate manifests, files and tables; print one report.
 
     Exit 0 when valid, 1 when not, 2 when validation could not run.
@@ -84,10 +104,16 @@ def validate(manifests: tuple[Path, ...], changed_since: str | None, author: str
     catalog = open_catalog(root)
     if trusted_config:
         catalog.config = changes.judged_config(
-            catalog.config, changes.trusted_config(catalog.root, trusted_config))
+            catalog.config, changes.trusted_config(catalog.root, trusted_config)
+        )
     paths = [_manifest_path(catalog, m) for m in manifests]
-    report = validate_catalog(catalog, paths or None, changed_since=changed_since,
-                              author=author, check_tables=not no_tables)
+    report = validate_catalog(
+        catalog,
+        paths or None,
+        changed_since=changed_since,
+        author=author,
+        check_tables=not no_tables,
+    )
     if fmt == "json":
         click.echo(report.to_json())
     elif fmt == "github":
@@ -110,7 +136,7 @@ def _manifest_path(catalog: Catalog, given: Path) -> Path:
     for path in paths:
         if path.stem == text or (text.isdigit() and path.stem.split("_", 1)[0] == text):
             return path
-    found = catalog.get(text)   # by name; raises product-not-found
+    found = catalog.get(text)  # by name; raises product-not-found
     return catalog.manifest_dir / f"{found.internal_name}.yaml"
 
 
@@ -128,15 +154,32 @@ def _issue_line(catalog: Catalog, issue: Any) -> int | None:
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["markdown", "json", "text"]), default="text",
-              show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["markdown", "json", "text"]),
+    default="text",
+    show_default=True,
+)
 def codes(fmt: str) -> None:
     """List every stable error code with its severity and fix."""
     if fmt == "markdown":
         click.echo(codes_markdown(), nl=False)
     elif fmt == "json":
-        click.echo(json.dumps({c.code: {"severity": c.severity, "group": c.group, "title": c.title,
-                                        "fix": c.fix} for c in CODES.values()}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    c.code: {
+                        "severity": c.severity,
+                        "group": c.group,
+                        "title": c.title,
+                        "fix": c.fix,
+                    }
+                    for c in CODES.values()
+                },
+                indent=2,
+            )
+        )
     else:
         for c in sorted(CODES.values(), key=lambda c: c.code):
             click.echo(f"{c.code:32} {c.severity:8} {c.title}")
@@ -160,14 +203,19 @@ def schema(check: bool) -> None:
 
 # -- browsing --------------------------------------------------------------------------------------
 
+
 @cli.command("list")
 @click.option("--type", "ptype", help="Only this product type.")
 @click.option("--release", help="Only this release.")
 @click.option("--official/--all", default=False, help="Only official products.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @root_option
 @coded
-def list_(ptype: str | None, release: str | None, official: bool, fmt: str, root: Path | None) -> None:
+def list_(
+    ptype: str | None, release: str | None, official: bool, fmt: str, root: Path | None
+) -> None:
     """Print the catalog, one product a line.
 
     \b
@@ -187,20 +235,29 @@ def list_(ptype: str | None, release: str | None, official: bool, fmt: str, root
     if official:
         items = [m for m in items if m.official]
     if fmt == "json":
-        click.echo(json.dumps([m.model_dump(mode="json", exclude_none=True) for m in items], indent=2))
+        click.echo(
+            json.dumps([m.model_dump(mode="json", exclude_none=True) for m in items], indent=2)
+        )
         return
     click.echo(f"{'id':>4}  {'internal_name':40} {'type':20} {'release':8} {'version':>7}  status")
     for m in items:
         badge = " *" if m.official else ""
-        click.echo(f"{m.id:>4}  {m.internal_name[:40]:40} {m.product_type:20} {m.release or '-':8} "
-                   f"{m.version:>7}  {m.status}{badge}")
+        click.echo(
+            f"{m.id:>4}  {m.internal_name[:40]:40} {m.product_type:20} {m.release or '-':8} "
+            f"{m.version:>7}  {m.status}{badge}"
+        )
     click.echo(f"{len(items)} products (* official)")
 
 
 @cli.command()
 @click.argument("product")
-@click.option("--format", "fmt", type=click.Choice(["text", "yaml", "json"]), default="text",
-              show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "yaml", "json"]),
+    default="text",
+    show_default=True,
+)
 @root_option
 @coded
 def show(product: str, fmt: str, root: Path | None) -> None:
@@ -214,7 +271,9 @@ def show(product: str, fmt: str, root: Path | None) -> None:
         return
     click.echo(f"{m.name}  ({m.internal_name}, id {m.id}, version {m.version}, {m.status})")
     click.echo(f"type: {m.product_type}   release: {m.release or '-'}   official: {m.official}")
-    click.echo(f"uploaded by {m.uploaded_by}, created {m.created:%Y-%m-%d}, updated {m.updated:%Y-%m-%d}")
+    click.echo(
+        f"uploaded by {m.uploaded_by}, created {m.created:%Y-%m-%d}, updated {m.updated:%Y-%m-%d}"
+    )
     if m.deprecation_reason:
         click.echo(f"deprecated: {m.deprecation_reason}")
     if m.description:
@@ -228,27 +287,44 @@ def show(product: str, fmt: str, root: Path | None) -> None:
         click.echo("columns: " + ", ".join(f"{r}={c.column}" for r, c in m.columns.items()))
     if m.provenance:
         p = m.provenance
-        click.echo(f"provenance: {p.pipeline} {p.pipeline_version}; inputs: "
-                   + ", ".join(i.internal_name for i in p.inputs))
+        click.echo(
+            f"provenance: {p.pipeline} {p.pipeline_version}; inputs: "
+            + ", ".join(i.internal_name for i in p.inputs)
+        )
 
 
 # -- adding and editing ----------------------------------------------------------------------------
 
+
 @cli.command()
 @click.argument("name")
 @click.option("--type", "ptype", required=True, help="Product type (name or display name).")
-@click.option("--main", "main_file", type=click.Path(exists=True, path_type=Path),
-              help="The main data file.")
+@click.option(
+    "--main", "main_file", type=click.Path(exists=True, path_type=Path), help="The main data file."
+)
 @click.option("--url", help="External URL of the main data (over the in-repository limit).")
 @click.option("--format", "fmt", help="Format of the main file (guessed from its name).")
 @click.option("--release", help="LSST release (not for redshift catalogs).")
 @click.option("--description", default="", help="Markdown description.")
-@click.option("--description-file", type=click.Path(exists=True, path_type=Path),
-              help="HTML/Markdown/PDF description file.")
-@click.option("--aux", "aux_files", multiple=True, type=click.Path(exists=True, path_type=Path),
-              help="Auxiliary file (repeatable).")
-@click.option("--column", "columns", multiple=True, metavar="ROLE=COLUMN",
-              help="Override the suggested column association (repeatable).")
+@click.option(
+    "--description-file",
+    type=click.Path(exists=True, path_type=Path),
+    help="HTML/Markdown/PDF description file.",
+)
+@click.option(
+    "--aux",
+    "aux_files",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Auxiliary file (repeatable).",
+)
+@click.option(
+    "--column",
+    "columns",
+    multiple=True,
+    metavar="ROLE=COLUMN",
+    help="Override the suggested column association (repeatable).",
+)
 @click.option("--uploaded-by", help="GitHub user name (default: $GITHUB_ACTOR or git user.name).")
 @click.option("--official", is_flag=True, help="Official product (admins only).")
 @click.option("--pz-code", help="Photo-z code used.")
@@ -257,11 +333,25 @@ def show(product: str, fmt: str, root: Path | None) -> None:
 @click.option("--doi")
 @root_option
 @coded
-def add(name: str, ptype: str, main_file: Path | None, url: str | None, fmt: str | None,
-        release: str | None, description: str, description_file: Path | None,
-        aux_files: tuple[Path, ...], columns: tuple[str, ...], uploaded_by: str | None,
-        official: bool, pz_code: str | None, license_: str, citation: str | None, doi: str | None,
-        root: Path | None) -> None:
+def add(
+    name: str,
+    ptype: str,
+    main_file: Path | None,
+    url: str | None,
+    fmt: str | None,
+    release: str | None,
+    description: str,
+    description_file: Path | None,
+    aux_files: tuple[Path, ...],
+    columns: tuple[str, ...],
+    uploaded_by: str | None,
+    official: bool,
+    pz_code: str | None,
+    license_: str,
+    citation: str | None,
+    doi: str | None,
+    root: Path | None,
+) -> None:
     """Add a product from local files, as the Photo-z Server's upload form did.
 
     \b
@@ -275,20 +365,40 @@ def add(name: str, ptype: str, main_file: Path | None, url: str | None, fmt: str
     catalog = open_catalog(root)
     user = uploaded_by or default_user()
     warnings: list = []
-    m = add_product(catalog, name=name, product_type=ptype, uploaded_by=user, main_file=main_file,
-                    url=url, fmt=fmt, release=release, description=description,
-                    description_file=description_file, aux_files=aux_files, columns=columns,
-                    official=official, pz_code=pz_code, license=license_, citation=citation, doi=doi,
-                    warnings=warnings)
+    m = add_product(
+        catalog,
+        name=name,
+        product_type=ptype,
+        uploaded_by=user,
+        main_file=main_file,
+        url=url,
+        fmt=fmt,
+        release=release,
+        description=description,
+        description_file=description_file,
+        aux_files=aux_files,
+        columns=columns,
+        official=official,
+        pz_code=pz_code,
+        license=license_,
+        citation=citation,
+        doi=doi,
+        warnings=warnings,
+    )
     click.echo(f"added {m.internal_name} (id {m.id}): manifests/{m.internal_name}.yaml")
     given = {c.split("=", 1)[0].strip() for c in columns}
     guessed = [f"{r}={c.column}" for r, c in m.columns.items() if r not in given]
     if guessed:
-        click.echo("columns guessed from names and UCDs: " + ", ".join(guessed)
-                   + " (change with `pzcat edit --column ROLE=COLUMN`)")
+        click.echo(
+            "columns guessed from names and UCDs: "
+            + ", ".join(guessed)
+            + " (change with `pzcat edit --column ROLE=COLUMN`)"
+        )
     if given & set(m.columns):
-        click.echo("columns given: " + ", ".join(f"{r}={c.column}" for r, c in m.columns.items()
-                                                 if r in given))
+        click.echo(
+            "columns given: "
+            + ", ".join(f"{r}={c.column}" for r, c in m.columns.items() if r in given)
+        )
     for issue in warnings:
         click.echo(f"warning[{issue.code}] {issue.message}", err=True)
 
@@ -302,15 +412,33 @@ def add(name: str, ptype: str, main_file: Path | None, url: str | None, fmt: str
 @click.option("--citation")
 @click.option("--doi")
 @click.option("--official/--not-official", default=None, help="Admins only.")
-@click.option("--column", "columns", multiple=True, metavar="ROLE=COLUMN",
-              help="Set (or with ROLE= remove) an association (repeatable).")
-@click.option("--refresh", is_flag=True, help="Re-read size, sha256, rows and columns of the files.")
+@click.option(
+    "--column",
+    "columns",
+    multiple=True,
+    metavar="ROLE=COLUMN",
+    help="Set (or with ROLE= remove) an association (repeatable).",
+)
+@click.option(
+    "--refresh", is_flag=True, help="Re-read size, sha256, rows and columns of the files."
+)
 @click.option("--author", help="Your GitHub user name (default: $GITHUB_ACTOR or git user.name).")
 @root_option
 @coded
-def edit(product: str, description: str | None, release: str | None, pz_code: str | None,
-         license_: str | None, citation: str | None, doi: str | None, official: bool | None,
-         columns: tuple[str, ...], refresh: bool, author: str | None, root: Path | None) -> None:
+def edit(
+    product: str,
+    description: str | None,
+    release: str | None,
+    pz_code: str | None,
+    license_: str | None,
+    citation: str | None,
+    doi: str | None,
+    official: bool | None,
+    columns: tuple[str, ...],
+    refresh: bool,
+    author: str | None,
+    root: Path | None,
+) -> None:
     """Edit a product's metadata; bumps its version.
 
     \b
@@ -320,9 +448,20 @@ def edit(product: str, description: str | None, release: str | None, pz_code: st
     """
     from pzcat.products import edit_product
 
-    m = edit_product(open_catalog(root), product, author=author or default_user(),
-                     description=description, release=release, pz_code=pz_code, license=license_,
-                     citation=citation, doi=doi, official=official, columns=columns, refresh=refresh)
+    m = edit_product(
+        open_catalog(root),
+        product,
+        author=author or default_user(),
+        description=description,
+        release=release,
+        pz_code=pz_code,
+        license=license_,
+        citation=citation,
+        doi=doi,
+        official=official,
+        columns=columns,
+        refresh=refresh,
+    )
     click.echo(f"{m.internal_name} is now version {m.version}")
 
 
@@ -330,13 +469,18 @@ def edit(product: str, description: str | None, release: str | None, pz_code: st
 @click.argument("product")
 @click.argument("file", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--url", help="Attach an external URL instead of a file.")
-@click.option("--role", type=click.Choice(["auxiliary", "description", "main"]), default="auxiliary",
-              show_default=True)
+@click.option(
+    "--role",
+    type=click.Choice(["auxiliary", "description", "main"]),
+    default="auxiliary",
+    show_default=True,
+)
 @click.option("--format", "fmt", help="Format (guessed from the name).")
 @root_option
 @coded
-def attach(product: str, file: Path | None, url: str | None, role: str, fmt: str | None,
-           root: Path | None) -> None:
+def attach(
+    product: str, file: Path | None, url: str | None, role: str, fmt: str | None, root: Path | None
+) -> None:
     """Attach a file (or URL) to a product; bumps its version."""
     from pzcat.products import attach_file
 

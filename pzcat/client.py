@@ -33,8 +33,18 @@ from pzcat.links import download_path
 from pzcat.manifest import Manifest
 from pzcat.tables import read_table
 
-LIST_COLUMNS = ["id", "internal_name", "name", "product_type", "release", "official",
-                "uploaded_by", "created", "version", "status"]
+LIST_COLUMNS = [
+    "id",
+    "internal_name",
+    "name",
+    "product_type",
+    "release",
+    "official",
+    "uploaded_by",
+    "created",
+    "version",
+    "status",
+]
 
 
 @dataclass
@@ -84,8 +94,10 @@ class PzCatalog:
             with urllib.request.urlopen(url, timeout=60) as resp:
                 return json.load(resp)
         except urllib.error.HTTPError as exc:
-            raise PzcatError("product-not-found" if exc.code == 404 else "http-error",
-                             f"GET {url}: HTTP {exc.code}") from None
+            raise PzcatError(
+                "product-not-found" if exc.code == 404 else "http-error",
+                f"GET {url}: HTTP {exc.code}",
+            ) from None
         except urllib.error.URLError as exc:
             raise PzcatError("http-error", f"GET {url}: {exc.reason}") from None
 
@@ -176,8 +188,9 @@ class PzCatalog:
         if main.format == "hats":
             raise PzcatError("usage", "HATS products are folders: use download_product() and lsdb")
         with tempfile.TemporaryDirectory() as tmp:
-            local = self._download(download_path(manifest.internal_name, main.filename),
-                                   Path(tmp) / main.filename)
+            local = self._download(
+                download_path(manifest.internal_name, main.filename), Path(tmp) / main.filename
+            )
             return Product(meta, read_table(local, main.format))
 
     # -- helpers -----------------------------------------------------------------------------------
@@ -203,8 +216,9 @@ def _items(data: Any) -> list[dict[str, Any]]:
     return list(data)
 
 
-def _matches(product: dict[str, Any], filters: dict[str, Any], aliases: dict[str, dict[str, str]]
-             ) -> bool:
+def _matches(
+    product: dict[str, Any], filters: dict[str, Any], aliases: dict[str, dict[str, str]]
+) -> bool:
     for key, wanted in filters.items():
         values = wanted if isinstance(wanted, list | tuple | set) else [wanted]
         table = aliases.get(key, {})

@@ -44,13 +44,25 @@ class GitHubSignIn(BaseModel):
     """Sign-in with GitHub at the server (OAuth web flow) and who may get in."""
 
     model_config = ConfigDict(extra="forbid")
-    client_id: str = Field("", description="OAuth App client id (or $PZCAT_GITHUB_CLIENT_ID); the "
-                           "secret only ever comes from $PZCAT_GITHUB_CLIENT_SECRET.")
-    oauth_url: str = Field("https://github.com", description="Base of /login/oauth/authorize and "
-                           "/login/oauth/access_token (a GitHub Enterprise host, or a test stand-in).")
-    api_url: str = Field("https://api.github.com", description="Base of /user, /user/orgs, /user/teams.")
-    orgs: list[str] = Field(default_factory=list, description="Members of these organisations get in.")
-    teams: list[str] = Field(default_factory=list, description="Members of these teams (org/team-slug).")
+    client_id: str = Field(
+        "",
+        description="OAuth App client id (or $PZCAT_GITHUB_CLIENT_ID); the "
+        "secret only ever comes from $PZCAT_GITHUB_CLIENT_SECRET.",
+    )
+    oauth_url: str = Field(
+        "https://github.com",
+        description="Base of /login/oauth/authorize and "
+        "/login/oauth/access_token (a GitHub Enterprise host, or a test stand-in).",
+    )
+    api_url: str = Field(
+        "https://api.github.com", description="Base of /user, /user/orgs, /user/teams."
+    )
+    orgs: list[str] = Field(
+        default_factory=list, description="Members of these organisations get in."
+    )
+    teams: list[str] = Field(
+        default_factory=list, description="Members of these teams (org/team-slug)."
+    )
     users: list[str] = Field(default_factory=list, description="These GitHub users get in.")
 
     def allows_everyone(self) -> bool:
@@ -64,8 +76,12 @@ class Access(BaseModel):
     model_config = ConfigDict(extra="forbid")
     github: GitHubSignIn = Field(default_factory=GitHubSignIn)
     session_hours: int = Field(12, ge=1, le=24 * 30, description="How long a sign-in lasts.")
-    site_private: bool = Field(False, description="The site under /site/ needs a sign-in or a token.")
-    max_token_days: int = Field(365, ge=1, description="Longest expiry of a token made at /-/tokens.")
+    site_private: bool = Field(
+        False, description="The site under /site/ needs a sign-in or a token."
+    )
+    max_token_days: int = Field(
+        365, ge=1, description="Longest expiry of a token made at /-/tokens."
+    )
 
 
 class CatalogConfig(BaseModel):
@@ -124,8 +140,9 @@ def load_config(root: Path) -> CatalogConfig:
     try:
         text = path.read_bytes()
     except FileNotFoundError:
-        raise CatalogError("catalog-config", f"{path} not found: is this a pzcat repository?",
-                           file=str(path)) from None
+        raise CatalogError(
+            "catalog-config", f"{path} not found: is this a pzcat repository?", file=str(path)
+        ) from None
     config = parse_config(text, str(path))
     overrides = {key: os.environ[env] for env, key in URL_ENV.items() if os.environ.get(env)}
     return config.model_copy(update=overrides) if overrides else config
@@ -148,5 +165,6 @@ def parse_config(text: str | bytes, source: str = CONFIG_FILE) -> CatalogConfig:
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"])
-        raise CatalogError("catalog-config", f"{source}: {key}: {first['msg']}", file=source,
-                           key=key) from None
+        raise CatalogError(
+            "catalog-config", f"{source}: {key}: {first['msg']}", file=source, key=key
+        ) from None

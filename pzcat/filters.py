@@ -44,17 +44,28 @@ from pzcat.ids import user_id
 #: ``name -> django-filter class name`` of every products filter (what OPTIONS products/ lists).
 PRODUCT_FILTERS: dict[str, str] = {
     "release__isnull": "BooleanFilter",
-    "uploaded_by__or": "CharFilter", "uploaded_by": "CharFilter",
-    "product_type_name__or": "CharFilter", "product_type_name": "CharFilter",
-    "release_name__or": "CharFilter", "release_name": "CharFilter",
-    "product_name__or": "CharFilter", "product_name": "CharFilter",
-    "internal_name": "CharFilter", "internal_name__in": "BaseInFilter",
-    "display_name": "CharFilter", "display_name__in": "BaseInFilter",
-    "release": "ModelChoiceFilter", "release__in": "BaseInFilter",
-    "product_type": "ModelChoiceFilter", "product_type__in": "BaseInFilter",
-    "official_product": "BooleanFilter", "official_product__in": "BaseInFilter",
-    "status": "ChoiceFilter", "status__in": "BaseInFilter",
-    "user": "ModelChoiceFilter", "user__in": "BaseInFilter",
+    "uploaded_by__or": "CharFilter",
+    "uploaded_by": "CharFilter",
+    "product_type_name__or": "CharFilter",
+    "product_type_name": "CharFilter",
+    "release_name__or": "CharFilter",
+    "release_name": "CharFilter",
+    "product_name__or": "CharFilter",
+    "product_name": "CharFilter",
+    "internal_name": "CharFilter",
+    "internal_name__in": "BaseInFilter",
+    "display_name": "CharFilter",
+    "display_name__in": "BaseInFilter",
+    "release": "ModelChoiceFilter",
+    "release__in": "BaseInFilter",
+    "product_type": "ModelChoiceFilter",
+    "product_type__in": "BaseInFilter",
+    "official_product": "BooleanFilter",
+    "official_product__in": "BaseInFilter",
+    "status": "ChoiceFilter",
+    "status__in": "BaseInFilter",
+    "user": "ModelChoiceFilter",
+    "user__in": "BaseInFilter",
 }
 SEARCH_FIELDS = ["display_name", "user__username", "user__first_name", "user__last_name"]
 ORDERING_FIELDS = ["id", "display_name", "product_type", "created_at"]
@@ -62,8 +73,12 @@ DEFAULT_ORDERING = "-created_at"
 #: Query parameters that are not filters.
 CONTROL_PARAMS = {"page", "page_size", "format", "search", "ordering"}
 #: The client's names for the substring filters (``PzRequests._mapping_filters``).
-CLIENT_NAMES = {"product_type": "product_type_name", "product_type__or": "product_type_name__or",
-                "release": "release_name", "release__or": "release_name__or"}
+CLIENT_NAMES = {
+    "product_type": "product_type_name",
+    "product_type__or": "product_type_name__or",
+    "release": "release_name",
+    "release__or": "release_name__or",
+}
 
 _SUBSTRING_FIELDS = {
     "uploaded_by": ("uploaded_by",),
@@ -71,9 +86,15 @@ _SUBSTRING_FIELDS = {
     "release_name": ("release_name", "release_internal_name"),
     "product_name": ("display_name",),
 }
-_EXACT_FIELDS = {"internal_name": "internal_name", "display_name": "display_name",
-                 "release": "release", "product_type": "product_type",
-                 "official_product": "official_product", "status": "status", "user": "user"}
+_EXACT_FIELDS = {
+    "internal_name": "internal_name",
+    "display_name": "display_name",
+    "release": "release",
+    "product_type": "product_type",
+    "official_product": "official_product",
+    "status": "status",
+    "user": "user",
+}
 _INT_FIELDS = {"release", "product_type", "status"}
 _TRUE, _FALSE = {"true", "1"}, {"false", "0"}
 
@@ -86,8 +107,11 @@ class FilterError(PzcatError):
 
 def filter_options() -> dict[str, Any]:
     """What ``OPTIONS products/`` adds to DRF's metadata (``filter_classes``, search, ordering)."""
-    return {"filter_classes": [{"name": k, "type": v} for k, v in PRODUCT_FILTERS.items()],
-            "search": SEARCH_FIELDS, "ordering": ORDERING_FIELDS}
+    return {
+        "filter_classes": [{"name": k, "type": v} for k, v in PRODUCT_FILTERS.items()],
+        "search": SEARCH_FIELDS,
+        "ordering": ORDERING_FIELDS,
+    }
 
 
 def _bool(key: str, value: str) -> bool:
@@ -106,8 +130,9 @@ def _exact_value(key: str, base: str, value: str) -> Any:
         try:
             return int(value)
         except ValueError:
-            raise FilterError("api-bad-filter-value", f"{key}={value!r}: an integer id is needed",
-                              key=key) from None
+            raise FilterError(
+                "api-bad-filter-value", f"{key}={value!r}: an integer id is needed", key=key
+            ) from None
     if base == "user":
         return int(value) if value.strip().isdigit() else user_id(value)
     return value
@@ -143,9 +168,13 @@ def parse_query(params: Mapping[str, str] | Iterable[tuple[str, str]]) -> Produc
             query.ordering = _ordering(value)
             continue
         if key not in PRODUCT_FILTERS:
-            raise FilterError("api-unknown-filter",
-                              f"unknown filter {key!r}; the filters are: "
-                              + ", ".join(sorted(PRODUCT_FILTERS)) + ", search, ordering", key=key)
+            raise FilterError(
+                "api-unknown-filter",
+                f"unknown filter {key!r}; the filters are: "
+                + ", ".join(sorted(PRODUCT_FILTERS))
+                + ", search, ordering",
+                key=key,
+            )
         if value == "":
             continue  # django-filter: an empty value does not filter
         base = key.removesuffix("__or").removesuffix("__in")
@@ -157,8 +186,10 @@ def parse_query(params: Mapping[str, str] | Iterable[tuple[str, str]]) -> Produc
             fields = _SUBSTRING_FIELDS[base]
             any_of = key.endswith("__or")
             query.predicates.append(
-                lambda r, words=words, fields=fields, any_of=any_of: _substrings(r, words, fields,
-                                                                                  any_of))
+                lambda r, words=words, fields=fields, any_of=any_of: _substrings(
+                    r, words, fields, any_of
+                )
+            )
         elif key.endswith("__in"):
             wanted = {_exact_value(key, base, v) for v in value.split(",") if v != ""}
             name = _EXACT_FIELDS[base]
@@ -170,8 +201,9 @@ def parse_query(params: Mapping[str, str] | Iterable[tuple[str, str]]) -> Produc
     return query
 
 
-def _substrings(row: Mapping[str, Any], words: list[str], fields: tuple[str, ...],
-                any_of: bool) -> bool:
+def _substrings(
+    row: Mapping[str, Any], words: list[str], fields: tuple[str, ...], any_of: bool
+) -> bool:
     texts = [str(row.get(f) or "").lower() for f in fields]
     if any_of:
         return any(w in t for w in words for t in texts)
@@ -185,9 +217,11 @@ def _ordering(value: str) -> list[tuple[str, bool]]:
             continue
         name = part.lstrip("-")
         if name not in ORDERING_FIELDS:
-            raise FilterError("api-bad-filter-value",
-                              f"ordering={value!r}: order by {', '.join(ORDERING_FIELDS)}",
-                              key="ordering")
+            raise FilterError(
+                "api-bad-filter-value",
+                f"ordering={value!r}: order by {', '.join(ORDERING_FIELDS)}",
+                key="ordering",
+            )
         out.append((name, part.startswith("-")))
     return out
 
@@ -219,8 +253,9 @@ def apply_query(rows: Iterable[Mapping[str, Any]], query: ProductQuery) -> list:
     return out
 
 
-def filter_products(rows: Iterable[Mapping[str, Any]],
-                    params: Mapping[str, str] | Iterable[tuple[str, str]]) -> list:
+def filter_products(
+    rows: Iterable[Mapping[str, Any]], params: Mapping[str, str] | Iterable[tuple[str, str]]
+) -> list:
     """Filter and order product records with the query parameters ``params``."""
     return apply_query(rows, parse_query(params))
 
@@ -237,10 +272,15 @@ def client_filters(filters: Mapping[str, Any] | None) -> dict[str, str]:
     for key, value in (filters or {}).items():
         name = CLIENT_NAMES.get(key, key)
         if name not in PRODUCT_FILTERS and name != "search":
-            valid = sorted({next((k for k, v in CLIENT_NAMES.items() if v == f), f)
-                            for f in PRODUCT_FILTERS})
-            raise FilterError("api-unknown-filter", "Invalid filter key was detected.\nValid filter "
-                              "keys are:\n  - " + "\n  - ".join([*valid, "search"]), key=key)
+            valid = sorted(
+                {next((k for k, v in CLIENT_NAMES.items() if v == f), f) for f in PRODUCT_FILTERS}
+            )
+            raise FilterError(
+                "api-unknown-filter",
+                "Invalid filter key was detected.\nValid filter "
+                "keys are:\n  - " + "\n  - ".join([*valid, "search"]),
+                key=key,
+            )
         values = list(map(str, value)) if isinstance(value, list | tuple) else [str(value)]
         out[name] = ",".join(values)
     return out

@@ -14,8 +14,13 @@ _RS, _US = "\x1e", "\x1f"
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str] | None:
     """Run git in ``root``; None when git is missing or hangs."""
     try:
-        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
-                              check=False, timeout=120)
+        return subprocess.run(
+            ["git", "-C", str(root), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
 
@@ -31,11 +36,15 @@ def changed_paths(root: Path, ref: str) -> set[str]:
     """
     check = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if check is None or check.returncode != 0:
-        raise CatalogError("git-unavailable", f"{ref!r} is not a commit of the repository at {root}")
+        raise CatalogError(
+            "git-unavailable", f"{ref!r} is not a commit of the repository at {root}"
+        )
     diff = _git(root, "diff", "--name-only", ref, "--")
     untracked = _git(root, "ls-files", "--others", "--exclude-standard")
     if diff is None or untracked is None or diff.returncode != 0:
-        raise CatalogError("git-unavailable", (diff.stderr.strip() if diff else "") or "git diff failed")
+        raise CatalogError(
+            "git-unavailable", (diff.stderr.strip() if diff else "") or "git diff failed"
+        )
     return {p for p in (diff.stdout + untracked.stdout).splitlines() if p}
 
 
@@ -57,8 +66,9 @@ def is_ancestor(root: Path, old: str, new: str) -> bool:
     return proc is not None and proc.returncode == 0
 
 
-def manifest_histories(root: Path, subdir: str = "manifests", limit_per_file: int = 20,
-                       revisions: str | None = None) -> dict[str, list[dict[str, Any]]]:
+def manifest_histories(
+    root: Path, subdir: str = "manifests", limit_per_file: int = 20, revisions: str | None = None
+) -> dict[str, list[dict[str, Any]]]:
     """Commits touching each file under ``subdir``, newest first.
 
     Returns
@@ -70,8 +80,17 @@ def manifest_histories(root: Path, subdir: str = "manifests", limit_per_file: in
         history rather than failing).
     """
     fmt = f"{_RS}%H{_US}%an{_US}%ae{_US}%aI{_US}%s"
-    proc = _git(root, "log", f"--format={fmt}", "--name-only", "--no-renames", "--relative",
-                *([revisions] if revisions else []), "--", subdir)
+    proc = _git(
+        root,
+        "log",
+        f"--format={fmt}",
+        "--name-only",
+        "--no-renames",
+        "--relative",
+        *([revisions] if revisions else []),
+        "--",
+        subdir,
+    )
     if proc is None or proc.returncode != 0:
         return {}
     out: dict[str, list[dict[str, Any]]] = {}
@@ -83,8 +102,13 @@ def manifest_histories(root: Path, subdir: str = "manifests", limit_per_file: in
         if len(parts) != 5:
             continue
         commit, author, email, date, subject = parts
-        entry = {"commit": commit, "author": author, "email": email, "date": date,
-                 "subject": subject}
+        entry = {
+            "commit": commit,
+            "author": author,
+            "email": email,
+            "date": date,
+            "subject": subject,
+        }
         for name in names.split("\n"):
             name = name.strip()
             if name:

@@ -15,8 +15,10 @@ import nh3
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 #: Attributes allowed on every tag (besides nh3's per-tag defaults: href on a, src/alt on img...).
 GENERIC_ATTRIBUTES = frozenset({"class", "id", "lang", "title"})
-_ATTRIBUTES = {**{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
-               "*": set(GENERIC_ATTRIBUTES)}
+_ATTRIBUTES = {
+    **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
+    "*": set(GENERIC_ATTRIBUTES),
+}
 
 
 def clean_html(html: str) -> str:
@@ -29,11 +31,14 @@ def clean_html(html: str) -> str:
     >>> clean_html('<scr<script></script>ipt>alert(1)</script>')
     'ipt&gt;alert(1)'
     """
-    return nh3.clean(html, attributes=_ATTRIBUTES, url_schemes=set(URL_SCHEMES),
-                     link_rel="noopener noreferrer")
+    return nh3.clean(
+        html, attributes=_ATTRIBUTES, url_schemes=set(URL_SCHEMES), link_rel="noopener noreferrer"
+    )
 
 
 def clean_document(html: str) -> str:
     """A whole description file, cleaned, as a small standalone document (for the iframe copy)."""
-    return ('<!doctype html>\n<html><head><meta charset="utf-8"><base target="_blank">'
-            "</head><body>\n" + clean_html(html) + "\n</body></html>\n")
+    return (
+        '<!doctype html>\n<html><head><meta charset="utf-8"><base target="_blank">'
+        "</head><body>\n" + clean_html(html) + "\n</body></html>\n"
+    )

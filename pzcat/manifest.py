@@ -77,15 +77,24 @@ class ColumnInfo(_Model):
 class FileEntry(_Model):
     """One file of a product."""
 
-    role: FileRole = Field(description="main (the data), description (HTML/Markdown/PDF) or auxiliary.")
+    role: FileRole = Field(
+        description="main (the data), description (HTML/Markdown/PDF) or auxiliary."
+    )
     path: str | None = Field(
-        None, description="Path relative to the repository root, under products/<internal_name>/.")
-    url: str | None = Field(None, description="External location for data over the in-repository limit.")
+        None, description="Path relative to the repository root, under products/<internal_name>/."
+    )
+    url: str | None = Field(
+        None, description="External location for data over the in-repository limit."
+    )
     format: FileFormat = Field(description="csv, fits, hdf5, parquet, hats (a folder) or other.")
-    size: int | None = Field(None, ge=0, description="Size in bytes (a HATS folder: all its files).")
+    size: int | None = Field(
+        None, ge=0, description="Size in bytes (a HATS folder: all its files)."
+    )
     sha256: str | None = Field(
-        None, pattern=r"^[0-9a-f]{64}$",
-        description="SHA-256 of the bytes (a HATS folder: of its sorted file list and their digests).")
+        None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of the bytes (a HATS folder: of its sorted file list and their digests).",
+    )
     n_rows: int | None = Field(None, ge=0, description="Rows, for tables.")
     columns: list[ColumnInfo] | None = Field(None, description="Columns, for tables.")
     description: str | None = Field(None, description="What this file is.")
@@ -115,8 +124,9 @@ class ProvenanceInput(_Model):
     internal_name: str
     id: int | None = None
     version: int | None = None
-    files: list[dict[str, Any]] = Field(default_factory=list,
-                                        description="Each file's path and sha256 at run time.")
+    files: list[dict[str, Any]] = Field(
+        default_factory=list, description="Each file's path and sha256 at run time."
+    )
 
 
 class Provenance(_Model):
@@ -124,13 +134,17 @@ class Provenance(_Model):
 
     pipeline: str = Field(description="Pipeline name, e.g. combine_redshift_catalogs.")
     pipeline_version: str = Field(description="Version of the pipeline code.")
-    config: dict[str, Any] = Field(default_factory=dict, description="The run's full configuration.")
+    config: dict[str, Any] = Field(
+        default_factory=dict, description="The run's full configuration."
+    )
     inputs: list[ProvenanceInput] = Field(default_factory=list)
     software: dict[str, str] = Field(default_factory=dict, description="Package versions used.")
     started: datetime | None = None
     ended: datetime | None = None
     summary: dict[str, Any] | None = Field(None, description="Rows in/out, duplicates, timings.")
-    error: dict[str, Any] | None = Field(None, description="The last failure (code, message, time).")
+    error: dict[str, Any] | None = Field(
+        None, description="The last failure (code, message, time)."
+    )
 
 
 class Manifest(_Model):
@@ -138,14 +152,18 @@ class Manifest(_Model):
 
     schema_version: Literal[1] = Field(1, description="Manifest schema version (1).")
     id: int = Field(ge=1, description="Unique integer id, never reused.")
-    internal_name: str = Field(pattern=r"^[0-9]+_[a-z0-9_]*$",
-                               description="<id>_<slug of name>: the product's key everywhere.")
+    internal_name: str = Field(
+        pattern=r"^[0-9]+_[a-z0-9_]*$",
+        description="<id>_<slug of name>: the product's key everywhere.",
+    )
     name: str = Field(min_length=1, description="Display name.")
     product_type: str = Field(description="One of the product types of catalog.yaml.")
     release: str | None = Field(None, description="LSST release (empty for redshift_catalog).")
     official: bool = Field(False, description="Official product; only admins may set or change it.")
     pz_code: str | None = Field(
-        None, description="Photo-z code used (empty for training_set, training_results, redshift_catalog).")
+        None,
+        description="Photo-z code used (empty for training_set, training_results, redshift_catalog).",
+    )
     description: str = Field("", description="Markdown description.")
     uploaded_by: str = Field(min_length=1, description="GitHub user name of the uploader.")
     created: datetime = Field(description="Creation time (ISO 8601, UTC).")
@@ -154,12 +172,17 @@ class Manifest(_Model):
     license: str = Field("CC-BY-4.0", description="SPDX licence identifier or text.")
     citation: str | None = Field(None, description="How to cite the product.")
     doi: str | None = Field(None, description="DOI, e.g. 10.5281/zenodo.123.")
-    status: Status = Field("published", description="published, pending (a run to execute) or deprecated.")
-    deprecation_reason: str | None = Field(None, description="Why a deprecated product is deprecated.")
+    status: Status = Field(
+        "published", description="published, pending (a run to execute) or deprecated."
+    )
+    deprecation_reason: str | None = Field(
+        None, description="Why a deprecated product is deprecated."
+    )
     files: list[FileEntry] = Field(default_factory=list, description="The product's files.")
     columns: dict[str, ColumnRole] = Field(
         default_factory=dict,
-        description="Role (id, ra, dec, z, z_err, z_flag, survey or a free alias) -> column of the main file.")
+        description="Role (id, ra, dec, z, z_err, z_flag, survey or a free alias) -> column of the main file.",
+    )
     provenance: Provenance | None = Field(None, description="For pipeline outputs.")
 
     @field_validator("columns", mode="before")
@@ -232,8 +255,12 @@ def dump_yaml(data: Any) -> str:
 
 # -- parsing with coded errors ---------------------------------------------------------------------
 
-_LITERAL_CODES = {"format": "unknown-format", "role": "unknown-file-role", "status": "unknown-status",
-                  "schema_version": "schema-version"}
+_LITERAL_CODES = {
+    "format": "unknown-format",
+    "role": "unknown-file-role",
+    "status": "unknown-status",
+    "schema_version": "schema-version",
+}
 
 
 def schema_problems(exc: ValidationError) -> list[tuple[str, str, str]]:
@@ -267,8 +294,9 @@ def load_manifest_data(text: str, source: str = "<manifest>") -> dict[str, Any]:
     """
     data = load_yaml(text, source, error=ManifestError)
     if not isinstance(data, dict):
-        raise ManifestError("manifest-not-mapping", f"{source}: a manifest must be a YAML mapping",
-                            file=source)
+        raise ManifestError(
+            "manifest-not-mapping", f"{source}: a manifest must be a YAML mapping", file=source
+        )
     return data
 
 

@@ -35,19 +35,88 @@ from pzcat.tables import guess_format, open_table
 
 #: Column-name patterns (lower-case, full match) that suggest each role, best first.
 ROLE_PATTERNS: dict[str, list[str]] = {
-    "id": [r"id", r"objid", r"obj_id", r"object_?id", r"specid", r"targetid", r"unique_id",
-           r"source_?id", r"name", r"num", r"tmid", r".*_id"],
-    "ra": [r"ra", r"ra_?deg", r"radeg", r"ra_?j2000(_deg)?", r"alpha(_j2000)?", r"target_ra",
-           r"raj2000", r"ra_.*"],
-    "dec": [r"dec", r"dec_?deg", r"dedeg", r"dec_?j2000(_deg)?", r"delta(_j2000)?", r"target_dec",
-            r"dej2000", r"dec_.*"],
-    "z": [r"z", r"redshift", r"z_?spec", r"zspec", r"z_?best", r"zbest", r"z_?final", r"zfinal",
-          r"z_mosfire", r"specz", r"z_true", r"ztrue", r"zphot", r"z_phot"],
-    "z_err": [r"z_?err", r"zerr", r"redshift_?err(or)?", r"e_?z", r"z_?error", r"err_?z", r"sigma_?z",
-              r"z_?sig(ma)?", r"dz", r"z_?(spec|best|final|phot)_?err(or)?", r"(spec|best)z_?err",
-              r"z_?unc", r"zerr_.*", r"z_?err_.*", r"e_?z_?(spec|best)", r"redshift_?unc"],
-    "z_flag": [r"z_?flag", r"zflag", r"zflags", r"zflg", r"quality", r"qual", r"z_?qual(ity)?",
-               r"zquality", r"qop", r"zwarn", r"flag", r".*_quality"],
+    "id": [
+        r"id",
+        r"objid",
+        r"obj_id",
+        r"object_?id",
+        r"specid",
+        r"targetid",
+        r"unique_id",
+        r"source_?id",
+        r"name",
+        r"num",
+        r"tmid",
+        r".*_id",
+    ],
+    "ra": [
+        r"ra",
+        r"ra_?deg",
+        r"radeg",
+        r"ra_?j2000(_deg)?",
+        r"alpha(_j2000)?",
+        r"target_ra",
+        r"raj2000",
+        r"ra_.*",
+    ],
+    "dec": [
+        r"dec",
+        r"dec_?deg",
+        r"dedeg",
+        r"dec_?j2000(_deg)?",
+        r"delta(_j2000)?",
+        r"target_dec",
+        r"dej2000",
+        r"dec_.*",
+    ],
+    "z": [
+        r"z",
+        r"redshift",
+        r"z_?spec",
+        r"zspec",
+        r"z_?best",
+        r"zbest",
+        r"z_?final",
+        r"zfinal",
+        r"z_mosfire",
+        r"specz",
+        r"z_true",
+        r"ztrue",
+        r"zphot",
+        r"z_phot",
+    ],
+    "z_err": [
+        r"z_?err",
+        r"zerr",
+        r"redshift_?err(or)?",
+        r"e_?z",
+        r"z_?error",
+        r"err_?z",
+        r"sigma_?z",
+        r"z_?sig(ma)?",
+        r"dz",
+        r"z_?(spec|best|final|phot)_?err(or)?",
+        r"(spec|best)z_?err",
+        r"z_?unc",
+        r"zerr_.*",
+        r"z_?err_.*",
+        r"e_?z_?(spec|best)",
+        r"redshift_?unc",
+    ],
+    "z_flag": [
+        r"z_?flag",
+        r"zflag",
+        r"zflags",
+        r"zflg",
+        r"quality",
+        r"qual",
+        r"z_?qual(ity)?",
+        r"zquality",
+        r"qop",
+        r"zwarn",
+        r"flag",
+        r".*_quality",
+    ],
     "survey": [r"survey", r"survey_name"],
 }
 
@@ -75,8 +144,14 @@ def suggest_columns(columns: Iterable[ColumnInfo]) -> dict[str, str]:
         if role in out:
             continue
         for pattern in patterns:
-            match = next((c.name for c in cols if c.name not in taken
-                          and re.fullmatch(pattern, c.name.lower())), None)
+            match = next(
+                (
+                    c.name
+                    for c in cols
+                    if c.name not in taken and re.fullmatch(pattern, c.name.lower())
+                ),
+                None,
+            )
             if match:
                 out[role] = match
                 taken.add(match)
@@ -93,8 +168,11 @@ def check_format(fmt: str | None) -> str | None:
         ``unknown-format``.
     """
     if fmt is not None and fmt not in get_args(FileFormat):
-        raise PzcatError("unknown-format", f"format {fmt!r} is not one of "
-                         f"{', '.join(get_args(FileFormat))}", key="format")
+        raise PzcatError(
+            "unknown-format",
+            f"format {fmt!r} is not one of {', '.join(get_args(FileFormat))}",
+            key="format",
+        )
     return fmt
 
 
@@ -121,18 +199,24 @@ def describe_file(path: Path, rel_path: str, role: str, fmt: str | None = None) 
     return entry
 
 
-def _check_metadata(catalog: Catalog, product_type: str, release: str | None,
-                    pz_code: str | None) -> tuple[str, str | None]:
+def _check_metadata(
+    catalog: Catalog, product_type: str, release: str | None, pz_code: str | None
+) -> tuple[str, str | None]:
     ptype = catalog.config.product_type(product_type)
     if ptype is None:
-        raise PzcatError("unknown-product-type", f"product type {product_type!r} is not one of "
-                         f"{[t.name for t in catalog.config.product_types]}")
+        raise PzcatError(
+            "unknown-product-type",
+            f"product type {product_type!r} is not one of "
+            f"{[t.name for t in catalog.config.product_types]}",
+        )
     rel = None
     if release:
         found = catalog.config.release(release)
         if found is None:
-            raise PzcatError("unknown-release", f"release {release!r} is not one of "
-                             f"{[r.name for r in catalog.config.releases]}")
+            raise PzcatError(
+                "unknown-release",
+                f"release {release!r} is not one of {[r.name for r in catalog.config.releases]}",
+            )
         if ptype.name in NO_RELEASE_TYPES:
             raise PzcatError("release-not-allowed", f"a {ptype.display_name} has no release")
         rel = found.name
@@ -150,7 +234,9 @@ def _check_size(catalog: Catalog, path: Path) -> None:
             f"{path.name} is {size:,} bytes, over the in-repository limit of {limit:,} bytes. "
             "Host it elsewhere (Zenodo, an S3 bucket, your institution) and register it by URL: "
             "`pzcat add ... --url https://host/path/file --format FORMAT` or "
-            "`pzcat attach PRODUCT --url https://host/path/file`.", file=str(path))
+            "`pzcat attach PRODUCT --url https://host/path/file`.",
+            file=str(path),
+        )
 
 
 def _parse_columns(pairs: Iterable[str]) -> dict[str, str]:
@@ -169,8 +255,9 @@ def _install(catalog: Catalog, manifest: Manifest, warnings: list | None = None)
         return stage.commit(manifest, warnings=warnings)
 
 
-def check_official(catalog: Catalog, user: str | None, official: bool | None,
-                   before: bool | None = None) -> None:
+def check_official(
+    catalog: Catalog, user: str | None, official: bool | None, before: bool | None = None
+) -> None:
     """The one official rule: only admins of catalog.yaml set or change ``official``.
 
     ``before`` is the product's current value (None for a new product). Raises
@@ -180,19 +267,40 @@ def check_official(catalog: Catalog, user: str | None, official: bool | None,
     if official is None or official == bool(before) or catalog.config.is_admin(user or ""):
         return
     if before is None:
-        raise PzcatError("official-not-admin", f"only admins ({catalog.config.admins}) may add "
-                         f"official products; you are {user or 'unknown'}")
-    raise PzcatError("official-not-admin", f"only admins ({catalog.config.admins}) may set or "
-                     f"change official; you are {user or 'unknown'} (pass --author)")
+        raise PzcatError(
+            "official-not-admin",
+            f"only admins ({catalog.config.admins}) may add "
+            f"official products; you are {user or 'unknown'}",
+        )
+    raise PzcatError(
+        "official-not-admin",
+        f"only admins ({catalog.config.admins}) may set or "
+        f"change official; you are {user or 'unknown'} (pass --author)",
+    )
 
 
-def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: str,
-                main_file: Path | None = None, url: str | None = None, fmt: str | None = None,
-                release: str | None = None, description: str = "",
-                description_file: Path | None = None, aux_files: Iterable[Path] = (),
-                columns: Iterable[str] = (), official: bool = False, pz_code: str | None = None,
-                license: str = "CC-BY-4.0", citation: str | None = None, doi: str | None = None,
-                product_id: int | None = None, warnings: list | None = None) -> Manifest:
+def add_product(
+    catalog: Catalog,
+    *,
+    name: str,
+    product_type: str,
+    uploaded_by: str,
+    main_file: Path | None = None,
+    url: str | None = None,
+    fmt: str | None = None,
+    release: str | None = None,
+    description: str = "",
+    description_file: Path | None = None,
+    aux_files: Iterable[Path] = (),
+    columns: Iterable[str] = (),
+    official: bool = False,
+    pz_code: str | None = None,
+    license: str = "CC-BY-4.0",
+    citation: str | None = None,
+    doi: str | None = None,
+    product_id: int | None = None,
+    warnings: list | None = None,
+) -> Manifest:
     """Create a product from local files (or an external URL) and validate it.
 
     Parameters
@@ -221,8 +329,12 @@ def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: 
         raise UsageError("usage", "give exactly one of a main file or --url")
     if not name.strip():
         raise UsageError("usage", "the product needs a name")
-    sources = [Path(p) for p in ([main_file] if main_file else []) + list(aux_files)
-               + ([description_file] if description_file else [])]
+    sources = [
+        Path(p)
+        for p in ([main_file] if main_file else [])
+        + list(aux_files)
+        + ([description_file] if description_file else [])
+    ]
     for src in sources:
         if not src.exists():
             raise PzcatError("file-missing", f"{src} does not exist", file=str(src))
@@ -239,9 +351,11 @@ def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: 
     with Staging(catalog, internal, kind="add") as stage:
         staged = stage.folder
         files: list[FileEntry] = []
-        roles = ([("main", main_file)] if main_file else []) + \
-            ([("description", description_file)] if description_file else []) + \
-            [("auxiliary", a) for a in aux_files]
+        roles = (
+            ([("main", main_file)] if main_file else [])
+            + ([("description", description_file)] if description_file else [])
+            + [("auxiliary", a) for a in aux_files]
+        )
         for role, src in roles:
             src = Path(src)
             dest = staged / src.name
@@ -264,8 +378,11 @@ def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: 
             names_in_file = {c.name for c in main.columns}
             bad = {r: c for r, c in overrides.items() if c and c not in names_in_file}
             if bad:
-                raise PzcatError("missing-column", f"columns {bad} are not in {main.filename} "
-                                 f"(columns: {sorted(names_in_file)[:30]})")
+                raise PzcatError(
+                    "missing-column",
+                    f"columns {bad} are not in {main.filename} "
+                    f"(columns: {sorted(names_in_file)[:30]})",
+                )
         if main and main.columns:
             for col in main.columns:
                 role = next((r for r, c in assoc.items() if c == col.name), None)
@@ -274,11 +391,26 @@ def add_product(catalog: Catalog, *, name: str, product_type: str, uploaded_by: 
         now = now_utc()
         try:
             manifest = Manifest(
-                id=pid, internal_name=internal, name=name.strip(), product_type=ptype, release=rel,
-                official=official, pz_code=pz_code or None, description=description,
-                uploaded_by=uploaded_by, created=now, updated=now, version=1, license=license,
-                citation=citation, doi=doi, files=files,
-                columns={r: ColumnRole(column=c, ucd=STANDARD_ROLES.get(r)) for r, c in assoc.items()})
+                id=pid,
+                internal_name=internal,
+                name=name.strip(),
+                product_type=ptype,
+                release=rel,
+                official=official,
+                pz_code=pz_code or None,
+                description=description,
+                uploaded_by=uploaded_by,
+                created=now,
+                updated=now,
+                version=1,
+                license=license,
+                citation=citation,
+                doi=doi,
+                files=files,
+                columns={
+                    r: ColumnRole(column=c, ucd=STANDARD_ROLES.get(r)) for r, c in assoc.items()
+                },
+            )
         except ValidationError as exc:
             code, key, msg = schema_problems(exc)[0]
             raise PzcatError(code, f"{msg}; nothing was changed", key=key) from None
@@ -294,8 +426,13 @@ def _bump(manifest: Manifest) -> Manifest:
     return manifest
 
 
-def _edit_files(catalog: Catalog, manifest: Manifest, new_files: list[FileEntry],
-                copy: dict[str, Path], remove: set[str]) -> Manifest:
+def _edit_files(
+    catalog: Catalog,
+    manifest: Manifest,
+    new_files: list[FileEntry],
+    copy: dict[str, Path],
+    remove: set[str],
+) -> Manifest:
     """Write a new version whose product folder is the old one plus ``copy`` minus ``remove``."""
     internal = manifest.internal_name
     current = catalog.product_dir(internal)
@@ -322,22 +459,40 @@ def _edit_files(catalog: Catalog, manifest: Manifest, new_files: list[FileEntry]
         return manifest
 
 
-def edit_product(catalog: Catalog, key: str, *, author: str | None = None,
-                 description: str | None = None, release: str | None = None,
-                 pz_code: str | None = None, license: str | None = None,
-                 citation: str | None = None, doi: str | None = None,
-                 official: bool | None = None, columns: Iterable[str] = (),
-                 refresh: bool = False) -> Manifest:
+def edit_product(
+    catalog: Catalog,
+    key: str,
+    *,
+    author: str | None = None,
+    description: str | None = None,
+    release: str | None = None,
+    pz_code: str | None = None,
+    license: str | None = None,
+    citation: str | None = None,
+    doi: str | None = None,
+    official: bool | None = None,
+    columns: Iterable[str] = (),
+    refresh: bool = False,
+) -> Manifest:
     """Change metadata (and with ``refresh`` re-read the files' facts); bumps the version."""
     original = catalog.get(key)
     manifest = original.model_copy(deep=True)
     check_official(catalog, author, official, before=manifest.official)
-    _check_metadata(catalog, manifest.product_type, release if release is not None
-                    else manifest.release, pz_code if pz_code is not None else manifest.pz_code)
+    _check_metadata(
+        catalog,
+        manifest.product_type,
+        release if release is not None else manifest.release,
+        pz_code if pz_code is not None else manifest.pz_code,
+    )
     if description is not None:
         manifest.description = description
-    for field, value in (("pz_code", pz_code), ("license", license), ("citation", citation),
-                         ("doi", doi), ("official", official)):
+    for field, value in (
+        ("pz_code", pz_code),
+        ("license", license),
+        ("citation", citation),
+        ("doi", doi),
+        ("official", official),
+    ):
         if value is not None:
             setattr(manifest, field, value if value != "" else None)  # "" clears an optional key
     if release is not None:
@@ -348,8 +503,10 @@ def edit_product(catalog: Catalog, key: str, *, author: str | None = None,
         else:
             manifest.columns.pop(role, None)
     if refresh:
-        manifest.files = [describe_file(catalog.root / f.path, f.path, f.role, f.format)
-                          if f.path else f for f in manifest.files]
+        manifest.files = [
+            describe_file(catalog.root / f.path, f.path, f.role, f.format) if f.path else f
+            for f in manifest.files
+        ]
     if manifest.model_dump() == original.model_dump():
         raise UsageError("usage", "nothing to change: give at least one option")
     _bump(manifest)
@@ -357,8 +514,15 @@ def edit_product(catalog: Catalog, key: str, *, author: str | None = None,
     return manifest
 
 
-def attach_file(catalog: Catalog, key: str, *, file: Path | None = None, url: str | None = None,
-                role: str = "auxiliary", fmt: str | None = None) -> Manifest:
+def attach_file(
+    catalog: Catalog,
+    key: str,
+    *,
+    file: Path | None = None,
+    url: str | None = None,
+    role: str = "auxiliary",
+    fmt: str | None = None,
+) -> Manifest:
     """Add a file (or an external url) to a product; bumps the version."""
     manifest = catalog.get(key).model_copy(deep=True)
     if bool(file) == bool(url):
@@ -376,8 +540,11 @@ def attach_file(catalog: Catalog, key: str, *, file: Path | None = None, url: st
         raise PzcatError("file-missing", f"{src} does not exist", file=str(src))
     _check_size(catalog, src)
     if any(f.filename == src.name for f in manifest.files):
-        raise PzcatError("file-exists", f"{manifest.internal_name} has a file named {src.name} "
-                         "already; detach it first or rename")
+        raise PzcatError(
+            "file-exists",
+            f"{manifest.internal_name} has a file named {src.name} "
+            "already; detach it first or rename",
+        )
     rel = f"products/{manifest.internal_name}/{src.name}"
     entry = describe_file(src, rel, role, fmt)
     return _edit_files(catalog, manifest, [*manifest.files, entry], {src.name: src}, set())
@@ -386,11 +553,17 @@ def attach_file(catalog: Catalog, key: str, *, file: Path | None = None, url: st
 def detach_file(catalog: Catalog, key: str, filename: str) -> Manifest:
     """Remove a file from a product (its main file cannot be removed); bumps the version."""
     manifest = catalog.get(key).model_copy(deep=True)
-    match = [f for f in manifest.files if f.filename == filename or f.path == filename
-             or f.url == filename]
+    match = [
+        f
+        for f in manifest.files
+        if f.filename == filename or f.path == filename or f.url == filename
+    ]
     if not match:
-        raise PzcatError("file-missing", f"{manifest.internal_name} has no file {filename!r}; "
-                         f"files: {[f.filename for f in manifest.files]}")
+        raise PzcatError(
+            "file-missing",
+            f"{manifest.internal_name} has no file {filename!r}; "
+            f"files: {[f.filename for f in manifest.files]}",
+        )
     if match[0].role == "main":
         raise UsageError("usage", "the main file cannot be detached; deprecate the product instead")
     keep = [f for f in manifest.files if f is not match[0]]

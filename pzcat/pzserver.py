@@ -45,10 +45,20 @@ from pzcat.errors import PzcatError
 from pzcat.filters import apply_query, client_filters, parse_query
 
 MAX_IN_MEMORY_PRODUCT_SIZE_BYTES = 200 * 1024**2
-ENVIRONMENTS = {"localhost": "http://localhost/api/", "pz-dev": "https://pzserver-dev.linea.org.br/api/",
-                "pz": "https://pzserver.linea.org.br/api/"}
-FORMATS = {".csv": "csv", ".fits": "fits", ".fit": "fits", ".hdf5": "hdf5", ".h5": "hdf5",
-           ".parquet": "parquet", ".pq": "parquet"}
+ENVIRONMENTS = {
+    "localhost": "http://localhost/api/",
+    "pz-dev": "https://pzserver-dev.linea.org.br/api/",
+    "pz": "https://pzserver.linea.org.br/api/",
+}
+FORMATS = {
+    ".csv": "csv",
+    ".fits": "fits",
+    ".fit": "fits",
+    ".hdf5": "hdf5",
+    ".h5": "hdf5",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 
 
 class PzServerError(PzcatError):
@@ -58,6 +68,7 @@ class PzServerError(PzcatError):
 # =====================================================================================================
 # Display
 # =====================================================================================================
+
 
 def _in_jupyter() -> bool:
     ipython = sys.modules.get("IPython")
@@ -80,6 +91,7 @@ def display_table(frame: pd.DataFrame) -> None:
 # Sources
 # =====================================================================================================
 
+
 class ApiSource:
     """A pzcat server's ``/api/`` (or any Photo-z Server), over HTTP with ``Authorization: Token``."""
 
@@ -91,9 +103,20 @@ class ApiSource:
 
     # -- transport ---------------------------------------------------------------------------------
 
-    def request(self, method: str, path: str, data: Any = None, form: dict | None = None,
-                files: dict[str, Path] | None = None, raw: bool = False):
-        url = path if path.startswith(("http://", "https://")) else urllib.parse.urljoin(self.base, path)
+    def request(
+        self,
+        method: str,
+        path: str,
+        data: Any = None,
+        form: dict | None = None,
+        files: dict[str, Path] | None = None,
+        raw: bool = False,
+    ):
+        url = (
+            path
+            if path.startswith(("http://", "https://"))
+            else urllib.parse.urljoin(self.base, path)
+        )
         headers = {"Accept": "application/json"}
         if self.token:
             headers["Authorization"] = f"Token {self.token}"
@@ -116,8 +139,9 @@ class ApiSource:
                 code = json.loads(text).get("code") or "http-error"
             except (ValueError, AttributeError):
                 code = "http-error"
-            raise PzServerError(code, f"{method} {url}: HTTP {exc.code}: {text[:500]}",
-                                status=exc.code) from None
+            raise PzServerError(
+                code, f"{method} {url}: HTTP {exc.code}: {text[:500]}", status=exc.code
+            ) from None
         except urllib.error.URLError as exc:
             raise PzServerError("http-error", f"{method} {url}: {exc.reason}") from None
         if raw:
@@ -190,7 +214,9 @@ class ApiSource:
             time.sleep(2)
             archive = self.get(f"products/{pid}/download/{kind}status/")
         if archive.get("status") != "ready" or not archive.get("download_url"):
-            raise PzServerError("http-error", archive.get("error_message") or "the download is not ready")
+            raise PzServerError(
+                "http-error", archive.get("error_message") or "the download is not ready"
+            )
         target = Path(dest) / archive["filename"]
         resp = self.request("GET", archive["download_url"], raw=True)
         with resp, open(target, "wb") as out:
@@ -204,14 +230,20 @@ class ApiSource:
 
     def upload_file(self, pid, path, role):
         roles = {"main": 0, "description": 1, "auxiliary": 2}
-        return self.request("POST", "product-files/", form={"product": pid, "role": roles[role]},
-                            files={"file": Path(path)})
+        return self.request(
+            "POST",
+            "product-files/",
+            form={"product": pid, "role": roles[role]},
+            files={"file": Path(path)},
+        )
 
     def registry(self, pid):
         return self.get(f"products/{pid}/registry/")
 
     def update_content(self, cid, alias, ucd):
-        return self.request("PATCH", f"product-contents/{cid}/", form={"alias": alias, "ucd": ucd or ""})
+        return self.request(
+            "PATCH", f"product-contents/{cid}/", form={"alias": alias, "ucd": ucd or ""}
+        )
 
     def update_product(self, pid, fields):
         return self.request("PATCH", f"products/{pid}/", form=fields)
@@ -225,8 +257,12 @@ class ApiSource:
     def start_process(self, data, flags: Path | None):
         if flags:
             form = {**data, "used_config": json.dumps(data["used_config"])}
-            return self.request("POST", "processes/", form=form, files={"flags_translation_file": flags})
-        return self.request("POST", "processes/", data={**data, "used_config": json.dumps(data["used_config"])})
+            return self.request(
+                "POST", "processes/", form=form, files={"flags_translation_file": flags}
+            )
+        return self.request(
+            "POST", "processes/", data={**data, "used_config": json.dumps(data["used_config"])}
+        )
 
     def process(self, pid):
         return self.get(f"processes/{pid}/")
@@ -240,14 +276,18 @@ def _multipart(fields: dict, files: dict[str, Path]) -> tuple[bytes, str]:
     parts = []
     for key, value in fields.items():
         for v in value if isinstance(value, list | tuple) else [value]:
-            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{v}\r\n'
-                         .encode())
+            parts.append(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{v}\r\n'.encode()
+            )
     for key, path in files.items():
         path = Path(path)
         ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"; '
-                     f'filename="{path.name}"\r\nContent-Type: {ctype}\r\n\r\n'.encode()
-                     + path.read_bytes() + b"\r\n")
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"; '
+            f'filename="{path.name}"\r\nContent-Type: {ctype}\r\n\r\n'.encode()
+            + path.read_bytes()
+            + b"\r\n"
+        )
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
@@ -277,8 +317,9 @@ class CloneSource:
         try:
             m = self._cat().get(int(pid))
         except (PzcatError, ValueError):
-            raise PzServerError("product-not-found", f"No Product matches the given query ({pid})."
-                                ) from None
+            raise PzServerError(
+                "product-not-found", f"No Product matches the given query ({pid})."
+            ) from None
         return m, product_record(self.catalog.config, m, self.user)
 
     def product_types(self):
@@ -317,7 +358,9 @@ class CloneSource:
         from pzcat.records import can_change, file_records
 
         m, _ = self._m(pid)
-        return file_records(m, can_change(self.catalog.config, m, self.user), root=self.catalog.root)
+        return file_records(
+            m, can_change(self.catalog.config, m, self.user), root=self.catalog.root
+        )
 
     def contents(self, pid):
         from pzcat.records import content_records
@@ -353,9 +396,14 @@ class CloneSource:
         else:
             rel = manifest_rel(m, m.main_file.path) if m.main_file else None
             if rel is None:
-                raise PzServerError("download-not-found", f"{m.internal_name} has no main file here")
-            plan = folder_zip_plan(self.catalog, m, rel, CrcCache(None)) if m.main_file.format == "hats" \
+                raise PzServerError(
+                    "download-not-found", f"{m.internal_name} has no main file here"
+                )
+            plan = (
+                folder_zip_plan(self.catalog, m, rel, CrcCache(None))
+                if m.main_file.format == "hats"
                 else file_plan(self.catalog, m, rel)
+            )
         return write_plan(plan, Path(dest) / plan.filename)
 
     # -- writes (the library, as `pzcat add/edit/attach/detach/deprecate`) -----------------------
@@ -365,10 +413,21 @@ class CloneSource:
         ptype = cfg.product_types[int(fields["product_type"]) - 1].name
         release = cfg.releases[int(fields["release"]) - 1].name if fields.get("release") else None
         pid = max([self.catalog.next_id(), *[p + 1 for p in self.pending]])
-        record = {"id": pid, "display_name": fields["display_name"], "status": 0,
-                  "product_status": "Registering", "is_owner": True, "internal_name": None}
-        self.pending[pid] = {"fields": {**fields, "product_type": ptype, "release": release},
-                             "files": [], "record": record, "contents": [], "roles": {}}
+        record = {
+            "id": pid,
+            "display_name": fields["display_name"],
+            "status": 0,
+            "product_status": "Registering",
+            "is_owner": True,
+            "internal_name": None,
+        }
+        self.pending[pid] = {
+            "fields": {**fields, "product_type": ptype, "release": release},
+            "files": [],
+            "record": record,
+            "contents": [],
+            "roles": {},
+        }
         return record
 
     def upload_file(self, pid, path, role):
@@ -390,9 +449,17 @@ class CloneSource:
         entry = describe_file(main, f"products/x/{main.name}", "main")
         cols = entry.columns or []
         sub["roles"] = {c: r for r, c in suggest_columns(cols).items()}
-        sub["contents"] = [{"id": i, "product": int(pid), "column_name": c.name, "ucd": None,
-                            "order": i - 1, "alias": role_alias(sub["roles"][c.name])
-                            if c.name in sub["roles"] else None} for i, c in enumerate(cols, 1)]
+        sub["contents"] = [
+            {
+                "id": i,
+                "product": int(pid),
+                "column_name": c.name,
+                "ucd": None,
+                "order": i - 1,
+                "alias": role_alias(sub["roles"][c.name]) if c.name in sub["roles"] else None,
+            }
+            for i, c in enumerate(cols, 1)
+        ]
         return {}
 
     def update_content(self, cid, alias, ucd):
@@ -402,8 +469,9 @@ class CloneSource:
             for c in sub["contents"]:
                 if c["id"] == cid:
                     role = ALIAS_ROLES.get(alias.lower(), alias) if alias else None
-                    sub["roles"] = {k: v for k, v in sub["roles"].items()
-                                    if k != c["column_name"] and v != role}
+                    sub["roles"] = {
+                        k: v for k, v in sub["roles"].items() if k != c["column_name"] and v != role
+                    }
                     if role:
                         sub["roles"][c["column_name"]] = role
                     c["alias"] = alias or None
@@ -420,18 +488,26 @@ class CloneSource:
             if str(fields.get("status")) == "1":
                 f = sub["fields"]
                 files = sub["files"]
-                add_product(self.catalog, name=f["display_name"], product_type=f["product_type"],
-                            uploaded_by=self.user, main_file=next(p for r, p in files if r == "main"),
-                            release=f.get("release"), description=f.get("description") or "",
-                            description_file=next((p for r, p in files if r == "description"), None),
-                            aux_files=[p for r, p in files if r == "auxiliary"],
-                            columns=[f"{r}={c}" for c, r in sub["roles"].items()],
-                            pz_code=f.get("pz_code"), product_id=int(pid))
+                add_product(
+                    self.catalog,
+                    name=f["display_name"],
+                    product_type=f["product_type"],
+                    uploaded_by=self.user,
+                    main_file=next(p for r, p in files if r == "main"),
+                    release=f.get("release"),
+                    description=f.get("description") or "",
+                    description_file=next((p for r, p in files if r == "description"), None),
+                    aux_files=[p for r, p in files if r == "auxiliary"],
+                    columns=[f"{r}={c}" for c, r in sub["roles"].items()],
+                    pz_code=f.get("pz_code"),
+                    product_id=int(pid),
+                )
                 del self.pending[int(pid)]
             return None
         m, _ = self._m(pid)
-        edit_product(self.catalog, m.internal_name, author=self.user,
-                     description=fields.get("description"))
+        edit_product(
+            self.catalog, m.internal_name, author=self.user, description=fields.get("description")
+        )
         return None
 
     def delete_product(self, pid):
@@ -454,21 +530,34 @@ class CloneSource:
         from pzcat.runs import create_run, run_pending
 
         if str(data["pipeline"]) != "1":
-            raise PzServerError("api-pipeline-unavailable", "The pipeline training_set_maker is not "
-                                "available here: pzcat runs Combine Redshift Catalogs only.")
+            raise PzServerError(
+                "api-pipeline-unavailable",
+                "The pipeline training_set_maker is not "
+                "available here: pzcat runs Combine Redshift Catalogs only.",
+            )
         param = data["used_config"].get("param", {})
-        types = {"concatenate": "no", "concatenate_and_mark_duplicates": "mark",
-                 "concatenate_and_remove_duplicates": "remove"}
-        config: dict[str, Any] = {"duplicates": types[param.get("combine_type",
-                                                                "concatenate_and_mark_duplicates")]}
+        types = {
+            "concatenate": "no",
+            "concatenate_and_mark_duplicates": "mark",
+            "concatenate_and_remove_duplicates": "remove",
+        }
+        config: dict[str, Any] = {
+            "duplicates": types[param.get("combine_type", "concatenate_and_mark_duplicates")]
+        }
         if param.get("z_flag_homogenized_value_to_cut") not in (None, ""):
             config["cut"] = int(float(param["z_flag_homogenized_value_to_cut"]))
         if flags:
             config["flags_file"] = str(Path(flags).resolve())
         names = [self._m(i)[0].internal_name for i in data["inputs"]]
-        m = create_run(self.catalog, "combine_redshift_catalogs", name=data["display_name"],
-                       inputs=names, uploaded_by=self.user,
-                       fmt=data["used_config"].get("output_format"), config=config)
+        m = create_run(
+            self.catalog,
+            "combine_redshift_catalogs",
+            name=data["display_name"],
+            inputs=names,
+            uploaded_by=self.user,
+            fmt=data["used_config"].get("output_format"),
+            config=config,
+        )
         self.catalog.refresh()
         try:
             run_pending(self.catalog, m.internal_name)
@@ -501,11 +590,17 @@ class SiteSource(CloneSource):
         server = urllib.parse.urljoin(self.url, self.index.get("datasette_url") or "../")
         self.server = server if server.endswith("/") else server + "/"
         config = CatalogConfig(
-            name=self.index.get("name", "pzcat"), site_url=self.url, datasette_url=self.server,
-            product_types=[{k: t[k] for k in ("name", "display_name", "order", "description")
-                            if k in t} for t in types],
-            releases=[{k: r[k] for k in ("name", "display_name", "description") if k in r}
-                      for r in rels])
+            name=self.index.get("name", "pzcat"),
+            site_url=self.url,
+            datasette_url=self.server,
+            product_types=[
+                {k: t[k] for k in ("name", "display_name", "order", "description") if k in t}
+                for t in types
+            ],
+            releases=[
+                {k: r[k] for k in ("name", "display_name", "description") if k in r} for r in rels
+            ],
+        )
         self.catalog = _SiteCatalog(config)
         self.user = None
         self.pending = {}
@@ -516,8 +611,10 @@ class SiteSource(CloneSource):
             with urllib.request.urlopen(url, timeout=60) as resp:
                 return json.load(resp)
         except urllib.error.HTTPError as exc:
-            raise PzServerError("product-not-found" if exc.code == 404 else "http-error",
-                                f"GET {url}: HTTP {exc.code}") from None
+            raise PzServerError(
+                "product-not-found" if exc.code == 404 else "http-error",
+                f"GET {url}: HTTP {exc.code}",
+            ) from None
         except urllib.error.URLError as exc:
             raise PzServerError("http-error", f"GET {url}: {exc.reason}") from None
 
@@ -535,12 +632,21 @@ class SiteSource(CloneSource):
 
         rows = []
         for s in self._summaries():
-            m = Manifest(id=s["id"], internal_name=s["internal_name"], name=s["name"],
-                         product_type=s["product_type"], release=s.get("release"),
-                         official=s.get("official", False), pz_code=s.get("pz_code"),
-                         description=s.get("description") or "", uploaded_by=s["uploaded_by"],
-                         created=s["created"], updated=s["updated"], version=s.get("version", 1),
-                         status=s.get("status", "published"))
+            m = Manifest(
+                id=s["id"],
+                internal_name=s["internal_name"],
+                name=s["name"],
+                product_type=s["product_type"],
+                release=s.get("release"),
+                official=s.get("official", False),
+                pz_code=s.get("pz_code"),
+                description=s.get("description") or "",
+                uploaded_by=s["uploaded_by"],
+                created=s["created"],
+                updated=s["updated"],
+                version=s.get("version", 1),
+                status=s.get("status", "published"),
+            )
             rows.append(product_record(self.catalog.config, m))
         return apply_query(rows, parse_query(params))
 
@@ -560,8 +666,11 @@ class SiteSource(CloneSource):
 
         names = {s["uploaded_by"] for s in self._summaries()}
         return [u for u in user_records(self.catalog.config, []) if u] + [
-            r for r in user_records(self.catalog.config.model_copy(update={"admins": sorted(names)}),
-                                    [])]
+            r
+            for r in user_records(
+                self.catalog.config.model_copy(update={"admins": sorted(names)}), []
+            )
+        ]
 
     def main_file(self, pid):
         from pzcat.records import main_file_record
@@ -572,32 +681,57 @@ class SiteSource(CloneSource):
         from pzcat.records import file_records
 
         m, _ = self._m(pid)
-        return file_records(m, False, lambda e: f"{self.server}-/download/{m.internal_name}/{e.filename}")
+        return file_records(
+            m, False, lambda e: f"{self.server}-/download/{m.internal_name}/{e.filename}"
+        )
 
     def download(self, pid, dest: Path, main: bool) -> Path:
         m, _ = self._m(pid)
         if main and m.main_file is not None and m.main_file.format == "hats":
-            raise PzServerError("api-read-only-source", "a HATS folder is downloaded whole: use "
-                                "download_product() and lsdb")
-        path = f"-/download/{m.internal_name}/{m.main_file.filename}" if main \
+            raise PzServerError(
+                "api-read-only-source",
+                "a HATS folder is downloaded whole: use download_product() and lsdb",
+            )
+        path = (
+            f"-/download/{m.internal_name}/{m.main_file.filename}"
+            if main
             else f"-/download/{m.internal_name}.zip"
-        req = urllib.request.Request(self.server + path, headers={
-            "Authorization": f"Bearer {self.token}"} if self.token else {})
+        )
+        req = urllib.request.Request(
+            self.server + path,
+            headers={"Authorization": f"Bearer {self.token}"} if self.token else {},
+        )
         target = Path(dest) / (m.main_file.filename if main else f"{m.internal_name}.zip")
         try:
             with urllib.request.urlopen(req, timeout=600) as resp, open(target, "wb") as out:
                 shutil.copyfileobj(resp, out, 1 << 20)
         except urllib.error.HTTPError as exc:
-            raise PzServerError("http-error", f"GET {self.server}{path}: HTTP {exc.code} (downloads "
-                                "need a token: PzServer(token=...))") from None
+            raise PzServerError(
+                "http-error",
+                f"GET {self.server}{path}: HTTP {exc.code} (downloads "
+                "need a token: PzServer(token=...))",
+            ) from None
         return target
 
     def __getattr__(self, name):
-        if name in ("create_product", "upload_file", "registry", "update_content", "update_product",
-                    "delete_product", "delete_file", "start_process"):
+        if name in (
+            "create_product",
+            "upload_file",
+            "registry",
+            "update_content",
+            "update_product",
+            "delete_product",
+            "delete_file",
+            "start_process",
+        ):
+
             def refuse(*args, **kwargs):
-                raise PzServerError("api-read-only-source", "a published site is read-only: use the "
-                                    "server's /api/ or a clone to change products")
+                raise PzServerError(
+                    "api-read-only-source",
+                    "a published site is read-only: use the "
+                    "server's /api/ or a clone to change products",
+                )
+
             return refuse
         raise AttributeError(name)
 
@@ -637,6 +771,7 @@ def open_source(host: str | Path, token: str | None):
 # Objects of the client
 # =====================================================================================================
 
+
 class Catalog:
     """A table product with its metadata (``pzserver.catalog.Catalog``)."""
 
@@ -659,8 +794,9 @@ class SpeczCatalog(Catalog):
     def plot(self, savefig: bool = False):
         import matplotlib.pyplot as plt
 
-        ra, dec, z = (self._column(u) for u in ("pos.eq.ra;meta.main", "pos.eq.dec;meta.main",
-                                                 "src.redshift"))
+        ra, dec, z = (
+            self._column(u) for u in ("pos.eq.ra;meta.main", "pos.eq.dec;meta.main", "src.redshift")
+        )
         if None in (ra, dec, z):
             print(f"Error: Values unknown\nRA: {ra}, Dec: {dec}, Redshift: {z}")
             return None
@@ -720,8 +856,10 @@ class PzProduct:
         try:
             self._attributes = api._product_by_key(product_id)
         except PzcatError as exc:
-            raise ValueError("product not found.\nPlease find the list of products available with "
-                             "display_products_list() or get_products_list()") from exc
+            raise ValueError(
+                "product not found.\nPlease find the list of products available with "
+                "display_products_list() or get_products_list()"
+            ) from exc
         self.main_file, self._files = self._get_files()
 
     @property
@@ -782,10 +920,15 @@ class RequiredColumnsException(Exception):
     """The association misses a column the product type needs (``pzserver.upload``)."""
 
 
-SYSTEM_COLUMNS = {"id": ("ID", "meta.id;meta.main"), "ra": ("RA", "pos.eq.ra;meta.main"),
-                  "dec": ("Dec", "pos.eq.dec;meta.main"), "z": ("z", "src.redshift"),
-                  "z_err": ("z_err", "stat.error;src.redshift"), "z_flag": ("z_flag", "stat.rank"),
-                  "survey": ("survey", "meta.curation")}
+SYSTEM_COLUMNS = {
+    "id": ("ID", "meta.id;meta.main"),
+    "ra": ("RA", "pos.eq.ra;meta.main"),
+    "dec": ("Dec", "pos.eq.dec;meta.main"),
+    "z": ("z", "src.redshift"),
+    "z_err": ("z_err", "stat.error;src.redshift"),
+    "z_flag": ("z_flag", "stat.rank"),
+    "survey": ("survey", "meta.curation"),
+}
 
 
 class PzUpload:
@@ -804,10 +947,17 @@ class PzUpload:
             if not rel:
                 raise ValueError(f"Release not found: {upload['release']}")
             release = rel["id"]
-        data = src.create_product({"display_name": upload["name"],
-                                   "product_type": types[upload["product_type"]], "release": release,
-                                   "official_product": False, "pz_code": upload.get("pz_code"),
-                                   "description": upload.get("description"), "status": 0})
+        data = src.create_product(
+            {
+                "display_name": upload["name"],
+                "product_type": types[upload["product_type"]],
+                "release": release,
+                "official_product": False,
+                "pz_code": upload.get("pz_code"),
+                "description": upload.get("description"),
+                "status": 0,
+            }
+        )
         self.product_id = data.get("id")
         self.files_id = [src.upload_file(self.product_id, upload["main_file"], "main").get("id")]
         for aux in upload.get("auxiliary_files") or []:
@@ -827,7 +977,9 @@ class PzUpload:
     def make_columns_association(self, data: dict) -> None:
         for column, alias in data.items():
             name, ucd = SYSTEM_COLUMNS.get(alias.lower(), (alias, None))
-            self._association.append(self.api.source.update_content(self._columns.get(column), name, ucd))
+            self._association.append(
+                self.api.source.update_content(self._columns.get(column), name, ucd)
+            )
 
     def reset_columns_association(self) -> None:
         for c in list(self._association):
@@ -836,7 +988,8 @@ class PzUpload:
 
     def check_required_columns(self) -> dict:
         needed = {"redshift_catalog": ["Dec", "RA", "z"], "training_set": ["z"]}.get(
-            self.upload["product_type"], [])
+            self.upload["product_type"], []
+        )
         have = {c.get("alias") for c in self._association}
         missing = [c for c in needed if c not in have]
         if missing:
@@ -861,8 +1014,9 @@ class Pipeline:
         if data is None:
             raise ValueError(f"pipeline {name} is not available on this server")
         self._data = dict(data, name=name)
-        self.acceptable_product_types = tuple(api.source.product_type(t)
-                                              for t in data.get("product_types_accepted", []))
+        self.acceptable_product_types = tuple(
+            api.source.product_type(t) for t in data.get("product_types_accepted", [])
+        )
         self.output_product_type = api.source.product_type(data.get("output_product_type"))
 
     pipeline_id = property(lambda self: self._data.get("id"))
@@ -964,8 +1118,12 @@ class Process:
         if self._process:
             print(f"Process has already been initialized: {self.process}")
             return {}
-        data = {"display_name": self.name, "used_config": self.used_config,
-                "pipeline": self.pipeline.pipeline_id, "inputs": self.inputs}
+        data = {
+            "display_name": self.name,
+            "used_config": self.used_config,
+            "pipeline": self.pipeline.pipeline_id,
+            "inputs": self.inputs,
+        }
         return self.submit(data)
 
     def submit(self, data, files=None):
@@ -1001,9 +1159,13 @@ class CRCProcess(Process):
     def append_catalog(self, _id=None, internal_name=None):
         product = self.get_product(product_id=_id, internal_name=internal_name)
         if product.get("id") not in self.inputs:
-            self._catalogs.append({"name": product.get("display_name"),
-                                   "internal_name": product.get("internal_name"),
-                                   "id": product.get("id")})
+            self._catalogs.append(
+                {
+                    "name": product.get("display_name"),
+                    "internal_name": product.get("internal_name"),
+                    "id": product.get("id"),
+                }
+            )
             self.append_input(product.get("id"))
 
     def set_flags_translation(self, flags_translation):
@@ -1052,14 +1214,21 @@ class TSMProcess(Process):
     def run(self):
         if self._process:
             return {}
-        return self.submit({"pipeline": self.pipeline.pipeline_id, "used_config": self.used_config,
-                            "display_name": self.name,
-                            "release": (self.release or {}).get("id"), "inputs": self.inputs})
+        return self.submit(
+            {
+                "pipeline": self.pipeline.pipeline_id,
+                "used_config": self.used_config,
+                "display_name": self.name,
+                "release": (self.release or {}).get("id"),
+                "inputs": self.inputs,
+            }
+        )
 
 
 # =====================================================================================================
 # The client
 # =====================================================================================================
+
 
 class PzServer:
     """The Photo-z Server client for a pzcat catalog (same calls as ``pzserver.PzServer``).
@@ -1088,9 +1257,18 @@ class PzServer:
         return self.source.product_types()
 
     def display_product_types(self):
-        frame = pd.DataFrame(self.get_product_types(), columns=["display_name", "name", "description"])
-        display_table(frame.rename(columns={"display_name": "Product Type", "name": "product_type",
-                                   "description": "Description"}))
+        frame = pd.DataFrame(
+            self.get_product_types(), columns=["display_name", "name", "description"]
+        )
+        display_table(
+            frame.rename(
+                columns={
+                    "display_name": "Product Type",
+                    "name": "product_type",
+                    "description": "Description",
+                }
+            )
+        )
 
     def get_users(self) -> list:
         return self.source.users()
@@ -1104,8 +1282,11 @@ class PzServer:
 
     def display_releases(self):
         frame = pd.DataFrame(self.get_releases(), columns=["name", "display_name", "description"])
-        display_table(frame.rename(columns={"name": "Name", "display_name": "Release",
-                                   "description": "Description"}))
+        display_table(
+            frame.rename(
+                columns={"name": "Name", "display_name": "Release", "description": "Description"}
+            )
+        )
 
     # -- products ------------------------------------------------------------------------------------
 
@@ -1124,11 +1305,30 @@ class PzServer:
         return self.source.products({"status": "1", **params})
 
     def display_products_list(self, filters=None):
-        frame = pd.DataFrame(self.get_products_list(filters), columns=[
-            "id", "internal_name", "display_name", "product_type_name", "release_name", "uploaded_by",
-            "official_product", "pz_code", "description", "created_at"])
-        display_table(frame.rename(columns={"display_name": "product_name", "release_name": "release",
-                                   "product_type_name": "product_type"}))
+        frame = pd.DataFrame(
+            self.get_products_list(filters),
+            columns=[
+                "id",
+                "internal_name",
+                "display_name",
+                "product_type_name",
+                "release_name",
+                "uploaded_by",
+                "official_product",
+                "pz_code",
+                "description",
+                "created_at",
+            ],
+        )
+        display_table(
+            frame.rename(
+                columns={
+                    "display_name": "product_name",
+                    "release_name": "release",
+                    "product_type_name": "product_type",
+                }
+            )
+        )
 
     def _product_by_key(self, product_id) -> dict:
         if isinstance(product_id, int) or str(product_id).isdigit():
@@ -1150,8 +1350,10 @@ class PzServer:
         try:
             meta = self._product_by_key(product_id)
         except PzcatError as exc:
-            raise ValueError("product not found.\nPlease find the list of products available with "
-                             "display_products_list() or get_products_list()") from exc
+            raise ValueError(
+                "product not found.\nPlease find the list of products available with "
+                "display_products_list() or get_products_list()"
+            ) from exc
         if mainfile_info:
             meta["main_file"] = self._main_file_info(meta["id"])
         return meta
@@ -1159,12 +1361,25 @@ class PzServer:
     def display_product_metadata(self, product_id=None, show=True):
         """The product's metadata as a key/value table (``show=False`` returns it)."""
         meta = self.get_product_metadata(product_id)
-        names = {"release_name": "release", "product_type_name": "product_type",
-                 "display_name": "product_name"}
+        names = {
+            "release_name": "release",
+            "product_type_name": "product_type",
+            "display_name": "product_name",
+        }
         rows = []
-        for key in ("id", "internal_name", "display_name", "product_type_name", "release_name",
-                    "uploaded_by", "official_product", "pz_code", "description", "created_at",
-                    "main_file"):
+        for key in (
+            "id",
+            "internal_name",
+            "display_name",
+            "product_type_name",
+            "release_name",
+            "uploaded_by",
+            "official_product",
+            "pz_code",
+            "description",
+            "created_at",
+            "main_file",
+        ):
             if key not in meta:
                 continue
             value = meta[key]
@@ -1175,7 +1390,9 @@ class PzServer:
                 if value.get("size"):
                     rows.append({"key": "size", "value": f"{float(value['size']) / 1e6:.2f} MB"})
                 if value.get("columns_association"):
-                    rows.append({"key": "columns_association", "value": value["columns_association"]})
+                    rows.append(
+                        {"key": "columns_association", "value": value["columns_association"]}
+                    )
                 if value.get("columns"):
                     rows.append({"key": "columns", "value": value["columns"]})
                     rows.append({"key": "n_columns", "value": len(value["columns"])})
@@ -1213,12 +1430,16 @@ class PzServer:
         main = meta.get("main_file") or {}
         size = main.get("size")
         if size and float(size) > MAX_IN_MEMORY_PRODUCT_SIZE_BYTES and not get_big_products:
-            raise ValueError(f"Product '{meta.get('internal_name')}' is larger than 200 MB and cannot "
-                             "be loaded into memory by default: download_product() it and read it "
-                             "with pandas, Dask or LSDB, or pass get_big_products=True.")
+            raise ValueError(
+                f"Product '{meta.get('internal_name')}' is larger than 200 MB and cannot "
+                "be loaded into memory by default: download_product() it and read it "
+                "with pandas, Dask or LSDB, or pass get_big_products=True."
+            )
         ptype = meta["product_type_internal_name"]
         if ptype in ("validation_results", "training_results"):
-            raise ValueError(f"does not support non-tabular data: for {ptype} use download_product()")
+            raise ValueError(
+                f"does not support non-tabular data: for {ptype} use download_product()"
+            )
         if not main:
             raise FileNotFoundError(f"Product ID ({product_id}): main file not found")
         with tempfile.TemporaryDirectory() as tmp:
@@ -1232,15 +1453,31 @@ class PzServer:
 
             return Table.from_pandas(read_table(path, fmt))
 
-    def upload(self, name: str, product_type: str, main_file: str, release: str | None = None,
-               pz_code: str | None = None, auxiliary_files: list | None = None,
-               description: str | None = None) -> PzUpload:
+    def upload(
+        self,
+        name: str,
+        product_type: str,
+        main_file: str,
+        release: str | None = None,
+        pz_code: str | None = None,
+        auxiliary_files: list | None = None,
+        description: str | None = None,
+    ) -> PzUpload:
         for f in [main_file, *(auxiliary_files or [])]:
             if not Path(f).is_file():
                 raise FileNotFoundError(f"{f} not found")
-        return PzUpload({"name": name, "product_type": product_type, "main_file": main_file,
-                         "release": release, "pz_code": pz_code, "auxiliary_files": auxiliary_files,
-                         "description": description}, self)
+        return PzUpload(
+            {
+                "name": name,
+                "product_type": product_type,
+                "main_file": main_file,
+                "release": release,
+                "pz_code": pz_code,
+                "auxiliary_files": auxiliary_files,
+                "description": description,
+            },
+            self,
+        )
 
     def delete_product(self, product_id) -> None:
         product = self.get_product_metadata(product_id)
@@ -1273,8 +1510,10 @@ class PzServer:
             retries -= 1
         status = process.check_status()
         if status == "Successful":
-            print(f"Done! Results registered as ID={process.output.get('id')} "
-                  f"(internal_name: {process.output.get('internal_name')})")
+            print(
+                f"Done! Results registered as ID={process.output.get('id')} "
+                f"(internal_name: {process.output.get('internal_name')})"
+            )
         elif status == "Failed":
             print("Process failed")
         return status
@@ -1292,8 +1531,9 @@ def _read_hats(archive: Path, name: str | None):
                 if not (root / member.filename).resolve().is_relative_to(root):
                     raise ValueError(f"Unsafe path in product archive: {member.filename}")
             zf.extractall(root)
-        candidates = ([root / name] if name else []) + \
-            [p.parent for p in root.rglob("*properties")] + [root]
+        candidates = (
+            ([root / name] if name else []) + [p.parent for p in root.rglob("*properties")] + [root]
+        )
         for candidate in candidates:
             if candidate.is_dir():
                 try:

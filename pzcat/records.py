@@ -20,17 +20,32 @@ from pzcat.ids import PIPELINE_IDS, content_id, file_ids, position_id, user_id
 from pzcat.manifest import STANDARD_ROLES, Manifest
 
 #: The original's ProductStatus numbers and labels.
-STATUS_REGISTERING, STATUS_PUBLISHED, STATUS_DELETED, STATUS_PROCESSING, STATUS_FAILED = 0, 1, 2, 3, 9
+STATUS_REGISTERING, STATUS_PUBLISHED, STATUS_DELETED, STATUS_PROCESSING, STATUS_FAILED = (
+    0,
+    1,
+    2,
+    3,
+    9,
+)
 STATUS_LABELS = {0: "Registering", 1: "Published", 2: "Deleted", 3: "Processing", 9: "Failed"}
 #: File roles: the original's numbers and labels.
 ROLE_NUMBERS = {"main": 0, "description": 1, "auxiliary": 2}
 ROLE_NAMES = {"main": "Main", "description": "Description", "auxiliary": "Auxiliary"}
 #: The client's aliases of the standard roles (its ``system_columns``).
-ROLE_ALIASES = {"id": "ID", "ra": "RA", "dec": "Dec", "z": "z", "z_err": "z_err", "z_flag": "z_flag",
-                "survey": "survey"}
+ROLE_ALIASES = {
+    "id": "ID",
+    "ra": "RA",
+    "dec": "Dec",
+    "z": "z",
+    "z_err": "z_err",
+    "z_flag": "z_flag",
+    "survey": "survey",
+}
 ALIAS_ROLES = {v.lower(): k for k, v in ROLE_ALIASES.items()}
-PIPELINE_DISPLAY = {"combine_redshift_catalogs": "Combine Redshift Catalogs",
-                    "combine_redshift_dedup": "Combine Redshift Catalogs"}
+PIPELINE_DISPLAY = {
+    "combine_redshift_catalogs": "Combine Redshift Catalogs",
+    "combine_redshift_dedup": "Combine Redshift Catalogs",
+}
 EXTENSIONS = {"csv": ".csv", "fits": ".fits", "hdf5": ".hdf5", "parquet": ".parquet", "hats": ""}
 
 
@@ -71,8 +86,14 @@ def product_type_record(config: CatalogConfig, name: str) -> dict[str, Any]:
     t = config.product_type(name)
     if t is None:
         raise KeyError(name)
-    return {"id": type_id(config, t.name), "name": t.name, "display_name": t.display_name,
-            "order": t.order, "description": t.description, "created_at": None}
+    return {
+        "id": type_id(config, t.name),
+        "name": t.name,
+        "display_name": t.display_name,
+        "order": t.order,
+        "description": t.description,
+        "created_at": None,
+    }
 
 
 def product_type_records(config: CatalogConfig) -> list[dict[str, Any]]:
@@ -80,17 +101,39 @@ def product_type_records(config: CatalogConfig) -> list[dict[str, Any]]:
 
 
 def release_records(config: CatalogConfig) -> list[dict[str, Any]]:
-    return [{"id": release_id(config, r.name), "name": r.name, "display_name": r.display_name,
-             "description": r.description, "created_at": None, "indexing_column": None,
-             "has_mag_hats": False, "has_flux_hats": False, "dereddening": None, "fluxes": None,
-             "is_public": True, "access_groups": []} for r in config.releases]
+    return [
+        {
+            "id": release_id(config, r.name),
+            "name": r.name,
+            "display_name": r.display_name,
+            "description": r.description,
+            "created_at": None,
+            "indexing_column": None,
+            "has_mag_hats": False,
+            "has_flux_hats": False,
+            "dereddening": None,
+            "fluxes": None,
+            "is_public": True,
+            "access_groups": [],
+        }
+        for r in config.releases
+    ]
 
 
 def user_records(config: CatalogConfig, manifests: list[Manifest]) -> list[dict[str, Any]]:
     """Uploaders and admins, by username (the original's default order)."""
     names = {m.uploaded_by for m in manifests} | set(config.admins)
-    return [{"id": user_id(n), "username": n, "first_name": "", "last_name": "", "display_name": n,
-             "is_admin": config.is_admin(n)} for n in sorted(names, key=str.lower)]
+    return [
+        {
+            "id": user_id(n),
+            "username": n,
+            "first_name": "",
+            "last_name": "",
+            "display_name": n,
+            "is_admin": config.is_admin(n),
+        }
+        for n in sorted(names, key=str.lower)
+    ]
 
 
 def can_change(config: CatalogConfig, manifest: Manifest, user: str | None) -> bool:
@@ -100,8 +143,9 @@ def can_change(config: CatalogConfig, manifest: Manifest, user: str | None) -> b
     return user.lower() == manifest.uploaded_by.lower() or config.is_admin(user)
 
 
-def product_record(config: CatalogConfig, manifest: Manifest, user: str | None = None,
-                   status: int | None = None) -> dict[str, Any]:
+def product_record(
+    config: CatalogConfig, manifest: Manifest, user: str | None = None, status: int | None = None
+) -> dict[str, Any]:
     """A product as the original's ProductSerializer writes it (plus ``version``)."""
     ptype = config.product_type(manifest.product_type)
     release = config.release(manifest.release) if manifest.release else None
@@ -143,20 +187,31 @@ def _file_key(entry) -> str:
     return entry.path or entry.url or entry.filename
 
 
-def file_records(manifest: Manifest, user_can_change: bool = False, file_url=None,
-                 root: Path | None = None) -> list[dict[str, Any]]:
+def file_records(
+    manifest: Manifest, user_can_change: bool = False, file_url=None, root: Path | None = None
+) -> list[dict[str, Any]]:
     """The product-files of a product (``file_url(entry)`` gives each file's URL)."""
     ids = file_ids(manifest.id, [_file_key(f) for f in manifest.files])
     out = []
     for fid, f in zip(ids, manifest.files, strict=True):
-        out.append({
-            "id": fid, "product": manifest.id, "file": file_url(f) if file_url else f.path or f.url,
-            "can_delete": user_can_change and f.role != "main",
-            "role_name": ROLE_NAMES[f.role], "role": ROLE_NUMBERS[f.role], "name": f.filename,
-            "type": _mimetype(f), "n_rows": f.n_rows, "size": _size(f, root),
-            "extension": _extension(f), "is_directory": f.format == "hats",
-            "created": None, "updated": None,
-        })
+        out.append(
+            {
+                "id": fid,
+                "product": manifest.id,
+                "file": file_url(f) if file_url else f.path or f.url,
+                "can_delete": user_can_change and f.role != "main",
+                "role_name": ROLE_NAMES[f.role],
+                "role": ROLE_NUMBERS[f.role],
+                "name": f.filename,
+                "type": _mimetype(f),
+                "n_rows": f.n_rows,
+                "size": _size(f, root),
+                "extension": _extension(f),
+                "is_directory": f.format == "hats",
+                "created": None,
+                "updated": None,
+            }
+        )
     return out
 
 
@@ -177,8 +232,10 @@ def _mimetype(entry) -> str | None:
     if entry.format == "hats":
         return "inode/directory"
     return mimetypes.guess_type(entry.filename)[0] or {
-        "parquet": "application/vnd.apache.parquet", "hdf5": "application/x-hdf5",
-        "fits": "application/fits"}.get(entry.format)
+        "parquet": "application/vnd.apache.parquet",
+        "hdf5": "application/x-hdf5",
+        "fits": "application/fits",
+    }.get(entry.format)
 
 
 def _size(entry, root: Path | None) -> int | None:
@@ -203,9 +260,16 @@ def content_records(manifest: Manifest) -> list[dict[str, Any]]:
     out = []
     for pos, col in enumerate(main.columns, start=1):
         role = manifest.role_of(col.name)
-        out.append({"id": content_id(manifest.id, pos), "product": manifest.id,
-                    "column_name": col.name, "ucd": (manifest.ucd_for(role) if role else col.ucd),
-                    "order": pos - 1, "alias": role_alias(role) if role else None})
+        out.append(
+            {
+                "id": content_id(manifest.id, pos),
+                "product": manifest.id,
+                "column_name": col.name,
+                "ucd": (manifest.ucd_for(role) if role else col.ucd),
+                "order": pos - 1,
+                "alias": role_alias(role) if role else None,
+            }
+        )
     return out
 
 
@@ -231,11 +295,18 @@ def main_file_record(manifest: Manifest, root: Path | None = None) -> dict[str, 
     if main is None:
         return None
     info: dict[str, Any] = {
-        "name": main.filename, "type": _mimetype(main), "extension": _extension(main),
-        "size": _size(main, root), "n_rows": main.n_rows, "is_directory": main.format == "hats",
+        "name": main.filename,
+        "type": _mimetype(main),
+        "extension": _extension(main),
+        "size": _size(main, root),
+        "n_rows": main.n_rows,
+        "is_directory": main.format == "hats",
     }
-    assoc = [{"column_name": c["column_name"], "ucd": c["ucd"], "alias": c["alias"]}
-             for c in content_records(manifest) if c["alias"]]
+    assoc = [
+        {"column_name": c["column_name"], "ucd": c["ucd"], "alias": c["alias"]}
+        for c in content_records(manifest)
+        if c["alias"]
+    ]
     if assoc:
         info["associated_columns"] = assoc
     if main.format == "csv":
@@ -258,25 +329,55 @@ def pipeline_records(config: CatalogConfig, flags_file: str | None = None) -> li
     rc = type_id(config, "redshift_catalog")
     ts = type_id(config, "training_set")
     return [
-        {"id": PIPELINE_IDS["combine_redshift_dedup"], "name": "combine_redshift_dedup",
-         "display_name": "Combine Redshift Catalogs", "version": "1",
-         "description": "Concatenates reference redshift catalogs, marks or removes duplicates "
-                        "(`pzcat combine`).",
-         "created_at": None, "available": True,
-         "system_config": {"executor": "pzcat", "param": {
-             "combine_type": "concatenate_and_mark_duplicates",
-             "flags_translation_file": flags_file or "pipelines/data/flags_translation.yaml",
-             "z_flag_homogenized_value_to_cut": None}},
-         "product_types_accepted": [rc], "output_product_type": rc},
-        {"id": PIPELINE_IDS["training_set_maker"], "name": "training_set_maker",
-         "display_name": "Training Set Maker", "version": "0",
-         "description": "Not available on this server (pzcat has no object catalogs to match).",
-         "created_at": None, "available": False,
-         "system_config": {"param": {"flux_type": "cmodel", "dereddening": "sfd",
-                                     "convert_flux_to_mag": True, "crossmatch": {}}},
-         "product_types_accepted": [rc], "output_product_type": ts},
+        {
+            "id": PIPELINE_IDS["combine_redshift_dedup"],
+            "name": "combine_redshift_dedup",
+            "display_name": "Combine Redshift Catalogs",
+            "version": "1",
+            "description": "Concatenates reference redshift catalogs, marks or removes duplicates "
+            "(`pzcat combine`).",
+            "created_at": None,
+            "available": True,
+            "system_config": {
+                "executor": "pzcat",
+                "param": {
+                    "combine_type": "concatenate_and_mark_duplicates",
+                    "flags_translation_file": flags_file or "pipelines/data/flags_translation.yaml",
+                    "z_flag_homogenized_value_to_cut": None,
+                },
+            },
+            "product_types_accepted": [rc],
+            "output_product_type": rc,
+        },
+        {
+            "id": PIPELINE_IDS["training_set_maker"],
+            "name": "training_set_maker",
+            "display_name": "Training Set Maker",
+            "version": "0",
+            "description": "Not available on this server (pzcat has no object catalogs to match).",
+            "created_at": None,
+            "available": False,
+            "system_config": {
+                "param": {
+                    "flux_type": "cmodel",
+                    "dereddening": "sfd",
+                    "convert_flux_to_mag": True,
+                    "crossmatch": {},
+                }
+            },
+            "product_types_accepted": [rc],
+            "output_product_type": ts,
+        },
     ]
 
 
-__all__ = ["STANDARD_ROLES", "content_records", "file_records", "main_file_record",
-           "product_record", "product_type_records", "release_records", "user_records"]
+__all__ = [
+    "STANDARD_ROLES",
+    "content_records",
+    "file_records",
+    "main_file_record",
+    "product_record",
+    "product_type_records",
+    "release_records",
+    "user_records",
+]

@@ -59,8 +59,14 @@ class Issue:
     @classmethod
     def from_error(cls, err: PzcatError, **defaults: Any) -> Issue:
         """An issue from a coded exception."""
-        ctx = {**defaults, **{k: v for k, v in err.context.items()
-                              if k in ("file", "key", "column", "rows", "count", "values")}}
+        ctx = {
+            **defaults,
+            **{
+                k: v
+                for k, v in err.context.items()
+                if k in ("file", "key", "column", "rows", "count", "values")
+            },
+        }
         return cls(code=err.code, message=err.message, **ctx)
 
     def to_dict(self) -> dict[str, Any]:
@@ -100,9 +106,14 @@ class ProductReport:
         return issue
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "manifest": self.manifest, "valid": self.valid,
-                "stats": self.stats, "errors": [i.to_dict() for i in self.errors],
-                "warnings": [i.to_dict() for i in self.warnings]}
+        return {
+            "name": self.name,
+            "manifest": self.manifest,
+            "valid": self.valid,
+            "stats": self.stats,
+            "errors": [i.to_dict() for i in self.errors],
+            "warnings": [i.to_dict() for i in self.warnings],
+        }
 
 
 @dataclass
@@ -117,7 +128,8 @@ class Report:
     def valid(self) -> bool:
         """No error anywhere."""
         return all(p.valid for p in self.products) and not any(
-            i.severity == "error" for i in self.catalog_issues)
+            i.severity == "error" for i in self.catalog_issues
+        )
 
     @property
     def all_issues(self) -> list[Issue]:
@@ -138,11 +150,17 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         n_err = sum(1 for i in self.all_issues if i.severity == "error")
         n_warn = sum(1 for i in self.all_issues if i.severity == "warning")
-        return {"valid": self.valid,
-                "stats": {"products": len(self.products), "errors": n_err, "warnings": n_warn,
-                          **self.stats},
-                "errors": [i.to_dict() for i in self.catalog_issues],
-                "products": [p.to_dict() for p in self.products]}
+        return {
+            "valid": self.valid,
+            "stats": {
+                "products": len(self.products),
+                "errors": n_err,
+                "warnings": n_warn,
+                **self.stats,
+            },
+            "errors": [i.to_dict() for i in self.catalog_issues],
+            "products": [p.to_dict() for p in self.products],
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, default=str)
@@ -163,8 +181,9 @@ class Report:
                 lines.append("  " + _text_line(issue))
         d = self.to_dict()["stats"]
         verdict = "valid" if self.valid else "INVALID"
-        lines.append(f"{verdict}: {d['products']} products, {d['errors']} errors, "
-                     f"{d['warnings']} warnings")
+        lines.append(
+            f"{verdict}: {d['products']} products, {d['errors']} errors, {d['warnings']} warnings"
+        )
         return "\n".join(lines)
 
     def to_github(self, line_of: Callable[[Issue], int | None] | None = None) -> str:
@@ -187,8 +206,15 @@ class Report:
 
 
 def _text_line(issue: Issue) -> str:
-    where = ", ".join(x for x in (issue.file, f"key {issue.key}" if issue.key else None,
-                                  f"column {issue.column}" if issue.column else None) if x)
+    where = ", ".join(
+        x
+        for x in (
+            issue.file,
+            f"key {issue.key}" if issue.key else None,
+            f"column {issue.column}" if issue.column else None,
+        )
+        if x
+    )
     rows = f" rows {issue.rows}" if issue.rows else ""
     fix = f"\n      fix: {issue.fix}" if issue.fix else ""
     return f"{issue.severity}[{issue.code}] {issue.message} ({where}){rows}{fix}"

@@ -65,8 +65,14 @@ class Pipeline(Protocol):
 
     def output_format(self, manifest: Manifest) -> str: ...
 
-    def execute(self, catalog: Catalog, manifest: Manifest, out_dir: Path,
-                progress: Callable[[str], None] | None = None, strict: bool = True) -> RunResult: ...
+    def execute(
+        self,
+        catalog: Catalog,
+        manifest: Manifest,
+        out_dir: Path,
+        progress: Callable[[str], None] | None = None,
+        strict: bool = True,
+    ) -> RunResult: ...
 
     def progress(self, quiet: bool) -> Callable[[str], None] | None: ...
 
@@ -129,8 +135,11 @@ def _pipeline_manifest(catalog: Catalog, key: str) -> tuple[Manifest, Pipeline]:
     pipeline = pipeline_of(manifest)
     if pipeline is None:
         names = ", ".join(sorted(registered_pipelines())) or "none installed"
-        raise RunError("not-a-pipeline-product", f"{manifest.internal_name} was not made by "
-                       f"a registered pipeline ({names})", product=manifest.internal_name)
+        raise RunError(
+            "not-a-pipeline-product",
+            f"{manifest.internal_name} was not made by a registered pipeline ({names})",
+            product=manifest.internal_name,
+        )
     return manifest, pipeline
 
 
@@ -147,8 +156,12 @@ def run_pending(catalog: Catalog, key: str, progress=None) -> Manifest:
 
     manifest, pipeline = _pipeline_manifest(catalog, key)
     if manifest.status != "pending":
-        raise RunError("not-pending", f"{manifest.internal_name} is {manifest.status}; "
-                       "`pzcat reproduce` reruns published products", product=manifest.internal_name)
+        raise RunError(
+            "not-pending",
+            f"{manifest.internal_name} is {manifest.status}; "
+            "`pzcat reproduce` reruns published products",
+            product=manifest.internal_name,
+        )
     internal = manifest.internal_name
     _clean_stale(catalog, internal)
     pending_text = catalog.manifest_path(internal).read_text(encoding="utf-8")
@@ -167,15 +180,21 @@ def run_pending(catalog: Catalog, key: str, progress=None) -> Manifest:
                     col.ucd = STANDARD_ROLES.get(role)
             published = manifest.model_copy(deep=True)
             published.files = [entry]
-            published.columns = {r: ColumnRole(column=c, ucd=STANDARD_ROLES.get(r))
-                                 for r, c in pipeline.output_roles.items() if c in names}
+            published.columns = {
+                r: ColumnRole(column=c, ucd=STANDARD_ROLES.get(r))
+                for r, c in pipeline.output_roles.items()
+                if c in names
+            }
             published.status = "published"
             published.updated = now_utc()
             prov = published.provenance
             prov.software = result.versions
             prov.started, prov.ended = started, published.updated
-            prov.summary = result.summary | {"timings_s": result.timings,
-                                             "executor": result.executor, "rows": result.rows}
+            prov.summary = result.summary | {
+                "timings_s": result.timings,
+                "executor": result.executor,
+                "rows": result.rows,
+            }
             prov.error = None
             try:
                 stage.commit(published)
@@ -184,16 +203,22 @@ def run_pending(catalog: Catalog, key: str, progress=None) -> Manifest:
         return published
     except PzcatError as exc:  # the staging transaction put everything back; record the error
         failed = Manifest.model_validate(load_manifest_data(pending_text, internal))
-        failed.provenance.error = {"code": exc.code, "message": exc.message,
-                                   "time": now_utc().isoformat()}
+        failed.provenance.error = {
+            "code": exc.code,
+            "message": exc.message,
+            "time": now_utc().isoformat(),
+        }
         catalog.save(failed)
         raise
 
 
 def pending_names(catalog: Catalog) -> list[str]:
     """Internal names of pending pipeline products, by id."""
-    return [m.internal_name for m in catalog.manifests()
-            if m.status == "pending" and pipeline_of(m) is not None]
+    return [
+        m.internal_name
+        for m in catalog.manifests()
+        if m.status == "pending" and pipeline_of(m) is not None
+    ]
 
 
 @dataclass
@@ -215,8 +240,11 @@ def reproduce(catalog: Catalog, key: str, progress=None) -> list[FileComparison]
     """Rerun a published pipeline product in a temporary folder; compare its files."""
     manifest, pipeline = _pipeline_manifest(catalog, key)
     if manifest.status != "published":
-        raise RunError("not-published", f"{manifest.internal_name} is {manifest.status}; "
-                       "`pzcat run` executes pending runs", product=manifest.internal_name)
+        raise RunError(
+            "not-published",
+            f"{manifest.internal_name} is {manifest.status}; `pzcat run` executes pending runs",
+            product=manifest.internal_name,
+        )
     with tempfile.TemporaryDirectory(prefix=f"pzcat-reproduce-{manifest.internal_name}-") as tmp:
         result = pipeline.execute(catalog, manifest, Path(tmp), progress, strict=True)
         produced = {}
@@ -229,13 +257,17 @@ def reproduce(catalog: Catalog, key: str, progress=None) -> list[FileComparison]
                 continue
             published = catalog.resolve(entry)
             on_disk = path_digest(published)[1] if published and published.exists() else None
-            out.append(FileComparison(entry.filename, on_disk, produced.pop(entry.filename, None),
-                                      entry.sha256))
+            out.append(
+                FileComparison(
+                    entry.filename, on_disk, produced.pop(entry.filename, None), entry.sha256
+                )
+            )
         out += [FileComparison(name, None, digest) for name, digest in sorted(produced.items())]
         return out
 
 
 # --------------------------------------------------------------------------------------- CLI
+
 
 def _progress(key: str | None, root: Path | None, quiet: bool):
     if quiet or key is None:
@@ -263,7 +295,9 @@ def run_command(product, all_pending, quiet, root):
         click.echo("no pending runs")
     for key in names:
         done = run_pending(catalog, key, _progress(key, root, quiet))
-        click.echo(f"published {done.internal_name}: {done.files[0].path} ({done.files[0].n_rows} rows)")
+        click.echo(
+            f"published {done.internal_name}: {done.files[0].path} ({done.files[0].n_rows} rows)"
+        )
 
 
 @click.command("reproduce")
@@ -277,8 +311,9 @@ def reproduce_command(product, quiet, root):
     results = reproduce(catalog, product, _progress(product, root, quiet))
     for r in results:
         state = "identical" if r.identical else "DIFFERENT"
-        click.echo(f"{state}  {r.path}  published {r.expected}  manifest {r.recorded}  "
-                   f"rerun {r.actual}")
+        click.echo(
+            f"{state}  {r.path}  published {r.expected}  manifest {r.recorded}  rerun {r.actual}"
+        )
     if not results or not all(r.identical for r in results):
         sys.exit(1)
 

@@ -68,7 +68,9 @@ def short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _scan(text: str, source: str, limits: YamlLimits, loader: type, error: type[PzcatError]) -> None:
+def _scan(
+    text: str, source: str, limits: YamlLimits, loader: type, error: type[PzcatError]
+) -> None:
     """Walk the parser events of ``text`` and raise on the first bound exceeded (or YAMLError)."""
     depth = nodes = 0
     start = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
@@ -79,26 +81,41 @@ def _scan(text: str, source: str, limits: YamlLimits, loader: type, error: type[
             nodes += 1
             value = event.value
             if len(value) > limits.max_scalar:
-                raise error("yaml-too-large", f"{source}: a value of {len(value):,} characters at "
-                            f"{_where(event)} is over the limit of {limits.max_scalar:,}", file=source)
+                raise error(
+                    "yaml-too-large",
+                    f"{source}: a value of {len(value):,} characters at "
+                    f"{_where(event)} is over the limit of {limits.max_scalar:,}",
+                    file=source,
+                )
             if not event.style and len(value) > MAX_NUMBER_CHARS and _NUMBER_LIKE.fullmatch(value):
-                raise error("yaml-too-large", f"{source}: a number of {len(value):,} digits at "
-                            f"{_where(event)} (at most {MAX_NUMBER_CHARS}); quote it if it is text",
-                            file=source)
+                raise error(
+                    "yaml-too-large",
+                    f"{source}: a number of {len(value):,} digits at "
+                    f"{_where(event)} (at most {MAX_NUMBER_CHARS}); quote it if it is text",
+                    file=source,
+                )
         elif kind in start:
             nodes += 1
             depth += 1
             if depth > limits.max_depth:
-                raise error("yaml-too-deep", f"{source}: nesting deeper than {limits.max_depth} "
-                            f"levels at {_where(event)}", file=source)
+                raise error(
+                    "yaml-too-deep",
+                    f"{source}: nesting deeper than {limits.max_depth} levels at {_where(event)}",
+                    file=source,
+                )
         elif kind in end:
             depth -= 1
         elif kind is yaml.AliasEvent:
-            raise error("yaml-alias", f"{source}: alias *{short(event.anchor, 40)[1:-1]} at "
-                        f"{_where(event)}: aliases are not allowed; write the value out", file=source)
+            raise error(
+                "yaml-alias",
+                f"{source}: alias *{short(event.anchor, 40)[1:-1]} at "
+                f"{_where(event)}: aliases are not allowed; write the value out",
+                file=source,
+            )
         if nodes > limits.max_nodes:
-            raise error("yaml-too-large", f"{source}: more than {limits.max_nodes:,} values",
-                        file=source)
+            raise error(
+                "yaml-too-large", f"{source}: more than {limits.max_nodes:,} values", file=source
+            )
 
 
 def _where(event: yaml.Event) -> str:
@@ -110,12 +127,18 @@ def _syntax_error(exc: yaml.YAMLError, source: str, error: type[PzcatError]) -> 
     mark = getattr(exc, "problem_mark", None)
     where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    return error("yaml-syntax", f"{source}: invalid YAML{where}: {short(problem, 200)[1:-1]}",
-                 file=source)
+    return error(
+        "yaml-syntax", f"{source}: invalid YAML{where}: {short(problem, 200)[1:-1]}", file=source
+    )
 
 
-def load_yaml(text: str | bytes, source: str = "<yaml>", *, limits: YamlLimits = DEFAULT_LIMITS,
-              error: type[PzcatError] = ManifestError) -> Any:
+def load_yaml(
+    text: str | bytes,
+    source: str = "<yaml>",
+    *,
+    limits: YamlLimits = DEFAULT_LIMITS,
+    error: type[PzcatError] = ManifestError,
+) -> Any:
     """Parse untrusted YAML text safely (no aliases, bounded depth and sizes).
 
     Parameters
@@ -143,11 +166,17 @@ def load_yaml(text: str | bytes, source: str = "<yaml>", *, limits: YamlLimits =
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise error("yaml-syntax", f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})",
-                        file=source) from None
+            raise error(
+                "yaml-syntax",
+                f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})",
+                file=source,
+            ) from None
     if len(text) > limits.max_bytes:
-        raise error("yaml-too-large", f"{source}: {len(text):,} characters, over the limit of "
-                    f"{limits.max_bytes:,}", file=source)
+        raise error(
+            "yaml-too-large",
+            f"{source}: {len(text):,} characters, over the limit of {limits.max_bytes:,}",
+            file=source,
+        )
     try:
         _scan(text, source, limits, _FAST or yaml.SafeLoader, error)
     except yaml.YAMLError:
@@ -162,5 +191,8 @@ def load_yaml(text: str | bytes, source: str = "<yaml>", *, limits: YamlLimits =
     except yaml.YAMLError as exc:
         raise _syntax_error(exc, source, error) from None
     except (ValueError, OverflowError, TypeError) as exc:  # e.g. a timestamp with month 13
-        raise error("yaml-syntax", f"{source}: a value cannot be read: {short(str(exc), 200)[1:-1]}",
-                    file=source) from None
+        raise error(
+            "yaml-syntax",
+            f"{source}: a value cannot be read: {short(str(exc), 200)[1:-1]}",
+            file=source,
+        ) from None

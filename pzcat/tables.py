@@ -12,7 +12,6 @@ Examples
 ...     print(len(batch))
 """
 
-
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -28,15 +27,36 @@ from pzcat.readers.fits import FitsReader
 from pzcat.readers.hdf5 import Hdf5Reader
 from pzcat.readers.parquet import HatsReader, ParquetReader
 
-__all__ = ["BATCH_ROWS", "READERS", "CsvReader", "FitsReader", "HatsReader", "Hdf5Reader",
-           "ParquetReader", "TableReader", "count_rows", "guess_format", "iter_batches",
-           "open_table", "read_table", "table_schema"]
+__all__ = [
+    "BATCH_ROWS",
+    "READERS",
+    "CsvReader",
+    "FitsReader",
+    "HatsReader",
+    "Hdf5Reader",
+    "ParquetReader",
+    "TableReader",
+    "count_rows",
+    "guess_format",
+    "iter_batches",
+    "open_table",
+    "read_table",
+    "table_schema",
+]
 
 SUFFIX_FORMATS = {
-    ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".dat": "csv",
-    ".fits": "fits", ".fit": "fits", ".fits.gz": "fits",
-    ".h5": "hdf5", ".hdf5": "hdf5", ".hdf": "hdf5",
-    ".parquet": "parquet", ".pq": "parquet",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".dat": "csv",
+    ".fits": "fits",
+    ".fit": "fits",
+    ".fits.gz": "fits",
+    ".h5": "hdf5",
+    ".hdf5": "hdf5",
+    ".hdf": "hdf5",
+    ".parquet": "parquet",
+    ".pq": "parquet",
 }
 
 
@@ -44,8 +64,11 @@ def guess_format(path: Path) -> str:
     """Format from a file name or folder layout (``other`` when not a table)."""
     path = Path(path)
     if path.is_dir():
-        if (path / "collection.properties").exists() or (path / "hats.properties").exists() \
-                or (path / "properties").exists():
+        if (
+            (path / "collection.properties").exists()
+            or (path / "hats.properties").exists()
+            or (path / "properties").exists()
+        ):
             return "hats"
         return "other"
     name = path.name.lower()
@@ -56,7 +79,10 @@ def guess_format(path: Path) -> str:
 
 
 READERS: dict[str, type[TableReader]] = {
-    "parquet": ParquetReader, "csv": CsvReader, "fits": FitsReader, "hdf5": Hdf5Reader,
+    "parquet": ParquetReader,
+    "csv": CsvReader,
+    "fits": FitsReader,
+    "hdf5": Hdf5Reader,
     "hats": HatsReader,
 }
 
@@ -71,14 +97,17 @@ def open_table(path: Path, fmt: str) -> TableReader:
     """
     path = Path(path)
     if fmt not in READERS:
-        raise TableError("unreadable-table", f"format {fmt!r} is not a table format", file=str(path))
+        raise TableError(
+            "unreadable-table", f"format {fmt!r} is not a table format", file=str(path)
+        )
     if not path.exists():
         raise TableError("unreadable-table", f"{path} does not exist", file=str(path))
     return READERS[fmt](path)
 
 
-def iter_batches(path: Path, fmt: str, columns: list[str] | None = None,
-                 batch_rows: int = BATCH_ROWS) -> Iterator[pd.DataFrame]:
+def iter_batches(
+    path: Path, fmt: str, columns: list[str] | None = None, batch_rows: int = BATCH_ROWS
+) -> Iterator[pd.DataFrame]:
     """Yield a table in batches (see :class:`TableReader`)."""
     return open_table(path, fmt).batches(columns=columns, batch_rows=batch_rows)
 
@@ -88,7 +117,9 @@ def read_table(path: Path, fmt: str, columns: list[str] | None = None) -> pd.Dat
     parts = list(iter_batches(path, fmt, columns=columns))
     if not parts:
         return pd.DataFrame(columns=columns or [])
-    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+    return (
+        pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+    )
 
 
 def table_schema(path: Path, fmt: str) -> list[ColumnInfo]:

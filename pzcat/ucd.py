@@ -6,7 +6,8 @@ An unknown word is a warning (``unknown-ucd``), never an error.
 
 from __future__ import annotations
 
-KNOWN_WORDS = frozenset("""
+KNOWN_WORDS = frozenset(
+    """
 meta.id meta.main meta.curation meta.code meta.code.qual meta.code.class meta.code.error meta.note
 meta.record meta.ref meta.ref.url meta.dataset meta.number meta.file meta.version meta.bib
 meta.bib.author meta.title meta.unit meta.ucd meta.flag meta.modelled
@@ -22,7 +23,8 @@ phys.absmag phys.mass phys.luminosity phys.size phys.size.radius phys.veloc phys
 em.opt em.opt.U em.opt.B em.opt.V em.opt.R em.opt.I em.IR em.IR.J em.IR.H em.IR.K em.UV em.radio
 em.X-ray em.wl time.epoch time.start time.end obs.field obs.exposure instr.filter instr.setup
 instr.tel obs.atmos
-""".split())
+""".split()
+)
 
 
 def unknown_words(ucd: str) -> list[str]:

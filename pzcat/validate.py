@@ -43,9 +43,13 @@ SCRIPT_RE = re.compile(rb"<script\b|\son[a-z]+\s*=|javascript:", re.I)
 URL_RE = re.compile(r"^(https?|s3)://[^\s/]+/\S*$")
 
 
-def validate_catalog(catalog: Catalog, paths: list[Path] | None = None,
-                     changed_since: str | None = None, author: str | None = None,
-                     check_tables: bool = True) -> Report:
+def validate_catalog(
+    catalog: Catalog,
+    paths: list[Path] | None = None,
+    changed_since: str | None = None,
+    author: str | None = None,
+    check_tables: bool = True,
+) -> Report:
     """Validate the whole catalog, or only the given manifest files.
 
     Parameters
@@ -102,19 +106,30 @@ def validate_catalog(catalog: Catalog, paths: list[Path] | None = None,
     return report
 
 
-def _change_rules(catalog: Catalog, ref: str, changed: set[str], author: str | None,
-                  report: Report) -> None:
+def _change_rules(
+    catalog: Catalog, ref: str, changed: set[str], author: str | None, report: Report
+) -> None:
     """Products are never deleted; with an author, paths outside manifests/ and products/ are
     admin-only (see :mod:`pzcat.changes`)."""
     for rel in changes.deleted_manifests(catalog.root, ref, changed):
-        report.catalog_issues.append(Issue(
-            "product-deleted", f"{rel} exists at {ref} and was deleted; products are never "
-            "deleted (restore it and run `pzcat deprecate`)", file=rel))
+        report.catalog_issues.append(
+            Issue(
+                "product-deleted",
+                f"{rel} exists at {ref} and was deleted; products are never "
+                "deleted (restore it and run `pzcat deprecate`)",
+                file=rel,
+            )
+        )
     if author is not None and not catalog.config.is_admin(author):
         for rel in changes.admin_only_paths(changed):
-            report.catalog_issues.append(Issue(
-                "admin-only-path", f"{rel} may be changed by an admin only ({author} is not one "
-                "of the base branch's admins)", file=rel))
+            report.catalog_issues.append(
+                Issue(
+                    "admin-only-path",
+                    f"{rel} may be changed by an admin only ({author} is not one "
+                    "of the base branch's admins)",
+                    file=rel,
+                )
+            )
 
 
 def _touched(catalog: Catalog, manifest_path: Path, changed: set[str]) -> bool:
@@ -137,20 +152,32 @@ def _catalog_wide(catalog: Catalog, parsed: dict[Path, Manifest], report: Report
     for path, m in parsed.items():
         rel = catalog.relative(path)
         if ids[m.id] > 1:
-            others = sorted(catalog.relative(p) for p, o in parsed.items() if o.id == m.id and p != path)
-            report.catalog_issues.append(Issue("duplicate-id", f"id {m.id} is also used by {others}",
-                                               file=rel, key="id"))
+            others = sorted(
+                catalog.relative(p) for p, o in parsed.items() if o.id == m.id and p != path
+            )
+            report.catalog_issues.append(
+                Issue("duplicate-id", f"id {m.id} is also used by {others}", file=rel, key="id")
+            )
         if names[m.internal_name] > 1:
-            report.catalog_issues.append(Issue(
-                "duplicate-internal-name", f"internal_name {m.internal_name!r} is used twice",
-                file=rel, key="internal_name"))
+            report.catalog_issues.append(
+                Issue(
+                    "duplicate-internal-name",
+                    f"internal_name {m.internal_name!r} is used twice",
+                    file=rel,
+                    key="internal_name",
+                )
+            )
     owners = {m.internal_name for m in parsed.values()} | {p.stem for p in catalog.manifest_paths()}
     if catalog.products_dir.is_dir():
         for d in sorted(catalog.products_dir.iterdir()):
             if d.is_dir() and d.name not in owners:
-                report.catalog_issues.append(Issue(
-                    "orphan-product-dir", f"products/{d.name}/ has no manifest",
-                    file=f"products/{d.name}"))
+                report.catalog_issues.append(
+                    Issue(
+                        "orphan-product-dir",
+                        f"products/{d.name}/ has no manifest",
+                        file=f"products/{d.name}",
+                    )
+                )
 
 
 def validate_manifest(catalog: Catalog, path: Path, check_tables: bool = True) -> ProductReport:
@@ -188,74 +215,124 @@ def _vocabulary(catalog: Catalog, data: dict, prod: ProductReport) -> None:
     """Vocabulary checks that still make sense on a manifest that failed the schema."""
     ptype = data.get("product_type")
     if isinstance(ptype, str) and catalog.config.product_type(ptype) is None:
-        prod.add("unknown-product-type", f"product_type {ptype!r} is not one of "
-                 f"{[t.name for t in catalog.config.product_types]}", key="product_type")
+        prod.add(
+            "unknown-product-type",
+            f"product_type {ptype!r} is not one of "
+            f"{[t.name for t in catalog.config.product_types]}",
+            key="product_type",
+        )
     release = data.get("release")
     if isinstance(release, str) and release and catalog.config.release(release) is None:
-        prod.add("unknown-release", f"release {release!r} is not one of "
-                 f"{[r.name for r in catalog.config.releases]}", key="release")
+        prod.add(
+            "unknown-release",
+            f"release {release!r} is not one of {[r.name for r in catalog.config.releases]}",
+            key="release",
+        )
 
 
-def _metadata(catalog: Catalog, m: Manifest, path: Path, prod: ProductReport,
-              check_tables: bool = True) -> None:
+def _metadata(
+    catalog: Catalog, m: Manifest, path: Path, prod: ProductReport, check_tables: bool = True
+) -> None:
     cfg = catalog.config
     ptype = cfg.product_type(m.product_type)
     if ptype is None or ptype.name != m.product_type:
-        prod.add("unknown-product-type", f"product_type {m.product_type!r} is not one of "
-                 f"{[t.name for t in cfg.product_types]}", key="product_type")
+        prod.add(
+            "unknown-product-type",
+            f"product_type {m.product_type!r} is not one of {[t.name for t in cfg.product_types]}",
+            key="product_type",
+        )
     if m.release:
         rel = cfg.release(m.release)
         if rel is None or rel.name != m.release:
-            prod.add("unknown-release", f"release {m.release!r} is not one of "
-                     f"{[r.name for r in cfg.releases]}", key="release")
+            prod.add(
+                "unknown-release",
+                f"release {m.release!r} is not one of {[r.name for r in cfg.releases]}",
+                key="release",
+            )
         if m.product_type in NO_RELEASE_TYPES:
-            prod.add("release-not-allowed", f"a {m.product_type} has no release (got {m.release!r})",
-                     key="release")
+            prod.add(
+                "release-not-allowed",
+                f"a {m.product_type} has no release (got {m.release!r})",
+                key="release",
+            )
     if m.pz_code and m.product_type in NO_PZ_CODE_TYPES:
-        prod.add("pz-code-not-allowed", f"pz_code must be empty for {m.product_type}", key="pz_code")
+        prod.add(
+            "pz-code-not-allowed", f"pz_code must be empty for {m.product_type}", key="pz_code"
+        )
     if m.internal_name != m.expected_internal_name:
-        prod.add("internal-name-mismatch", f"internal_name {m.internal_name!r} should be "
-                 f"{m.expected_internal_name!r} (id {m.id}, name {m.name!r})", key="internal_name")
+        prod.add(
+            "internal-name-mismatch",
+            f"internal_name {m.internal_name!r} should be "
+            f"{m.expected_internal_name!r} (id {m.id}, name {m.name!r})",
+            key="internal_name",
+        )
     if path.stem != m.internal_name:
-        prod.add("manifest-filename-mismatch", f"{path.name} should be named "
-                 f"{m.internal_name}.yaml", key="internal_name")
+        prod.add(
+            "manifest-filename-mismatch",
+            f"{path.name} should be named {m.internal_name}.yaml",
+            key="internal_name",
+        )
     if m.updated < m.created:
-        prod.add("bad-timestamps", f"updated {m.updated} is before created {m.created}", key="updated")
+        prod.add(
+            "bad-timestamps", f"updated {m.updated} is before created {m.created}", key="updated"
+        )
     if m.status == "deprecated" and not (m.deprecation_reason or "").strip():
-        prod.add("deprecated-without-reason", "deprecated without deprecation_reason",
-                 key="deprecation_reason")
+        prod.add(
+            "deprecated-without-reason",
+            "deprecated without deprecation_reason",
+            key="deprecation_reason",
+        )
     if m.status == "pending" and m.provenance is None:
-        prod.add("missing-provenance", "a pending product needs provenance (pipeline, config, inputs)",
-                 key="provenance")
+        prod.add(
+            "missing-provenance",
+            "a pending product needs provenance (pipeline, config, inputs)",
+            key="provenance",
+        )
     mains = [f for f in m.files if f.role == "main"]
     if len(mains) != 1 and m.status != "pending":
-        prod.add("main-file-count", f"{len(mains)} files with role main, need exactly 1", key="files")
+        prod.add(
+            "main-file-count", f"{len(mains)} files with role main, need exactly 1", key="files"
+        )
     for role, assoc in m.columns.items():
         if assoc.ucd:
             for word in unknown_words(assoc.ucd):
-                prod.add("unknown-ucd", f"UCD word {word!r} of role {role!r} is unknown",
-                         key=f"columns.{role}.ucd")
+                prod.add(
+                    "unknown-ucd",
+                    f"UCD word {word!r} of role {role!r} is unknown",
+                    key=f"columns.{role}.ucd",
+                )
     for i, f in enumerate(m.files):
         for j, col in enumerate(f.columns or []):
             if col.ucd:
                 for word in unknown_words(col.ucd):
-                    prod.add("unknown-ucd", f"UCD word {word!r} of column {col.name!r} is unknown",
-                             key=f"files.{i}.columns.{j}.ucd", column=col.name)
+                    prod.add(
+                        "unknown-ucd",
+                        f"UCD word {word!r} of column {col.name!r} is unknown",
+                        key=f"files.{i}.columns.{j}.ucd",
+                        column=col.name,
+                    )
     main = m.main_file
     if main is not None and main.columns is not None and (main.url or not check_tables):
         # the file itself is not read (external, or --no-tables): check against its declared columns
         declared = {c.name for c in main.columns}
         for role, assoc in m.columns.items():
             if assoc.column not in declared:
-                prod.add("unknown-column-role-column", f"column {assoc.column!r} associated with "
-                         f"{role!r} is not among the columns declared for {main.filename}",
-                         key=f"columns.{role}", column=assoc.column)
+                prod.add(
+                    "unknown-column-role-column",
+                    f"column {assoc.column!r} associated with "
+                    f"{role!r} is not among the columns declared for {main.filename}",
+                    key=f"columns.{role}",
+                    column=assoc.column,
+                )
     if m.status != "pending":
         missing = [r for r in REQUIRED_ROLES.get(m.product_type, ()) if r not in m.columns]
         if missing:
-            prod.add("missing-required-column", f"a {m.product_type} needs the roles "
-                     f"{list(REQUIRED_ROLES[m.product_type])}; not associated: {missing}",
-                     key="columns")
+            prod.add(
+                "missing-required-column",
+                f"a {m.product_type} needs the roles "
+                f"{list(REQUIRED_ROLES[m.product_type])}; not associated: {missing}",
+                key="columns",
+            )
 
 
 def _files(catalog: Catalog, m: Manifest, prod: ProductReport, check_tables: bool) -> None:
@@ -269,7 +346,9 @@ def _files(catalog: Catalog, m: Manifest, prod: ProductReport, check_tables: boo
             continue
         if entry.url:
             if not URL_RE.match(entry.url):
-                prod.add("bad-url", f"{key}: {entry.url!r} is not an http(s) or s3 URL", key=f"{key}.url")
+                prod.add(
+                    "bad-url", f"{key}: {entry.url!r} is not an http(s) or s3 URL", key=f"{key}.url"
+                )
             continue
         target = _safe_path(catalog, m, entry, key, prod)
         if target is None:
@@ -280,37 +359,63 @@ def _files(catalog: Catalog, m: Manifest, prod: ProductReport, check_tables: boo
             prod.add("file-missing", f"{rel} does not exist", file=rel, key=f"{key}.path")
             continue
         if is_lfs_pointer(target):
-            prod.add("lfs-pointer", f"{rel} is a Git LFS pointer: the data was not fetched",
-                     file=rel, key=f"{key}.path")
+            prod.add(
+                "lfs-pointer",
+                f"{rel} is a Git LFS pointer: the data was not fetched",
+                file=rel,
+                key=f"{key}.path",
+            )
             continue
         if entry.format == "hats":
             if not target.is_dir():
-                prod.add("not-regular-file", f"{rel}: format hats needs a folder", file=rel,
-                         key=f"{key}.format")
+                prod.add(
+                    "not-regular-file",
+                    f"{rel}: format hats needs a folder",
+                    file=rel,
+                    key=f"{key}.format",
+                )
                 continue
             escapes = escaping_links(target)
             for link in escapes[:10]:
                 inner = f"{rel.rstrip('/')}/{link.relative_to(target).as_posix()}"
-                prod.add("symlink-escape", f"{inner} is a link to {link.resolve()}, outside {rel}",
-                         file=inner, key=f"{key}.path")
+                prod.add(
+                    "symlink-escape",
+                    f"{inner} is a link to {link.resolve()}, outside {rel}",
+                    file=inner,
+                    key=f"{key}.path",
+                )
             if escapes:
                 continue
         elif not target.is_file():
-            prod.add("not-regular-file", f"{rel} is not a regular file", file=rel, key=f"{key}.path")
+            prod.add(
+                "not-regular-file", f"{rel} is not a regular file", file=rel, key=f"{key}.path"
+            )
             continue
         size = path_size(target)  # stat only: a file over the limit is refused before reading
         if size > limit:
-            prod.add("file-too-large", f"{rel} is {size:,} bytes, over the {limit:,}-byte limit; host "
-                     "it elsewhere and register it with `pzcat attach --url URL`", file=rel,
-                     key=f"{key}.size")
+            prod.add(
+                "file-too-large",
+                f"{rel} is {size:,} bytes, over the {limit:,}-byte limit; host "
+                "it elsewhere and register it with `pzcat attach --url URL`",
+                file=rel,
+                key=f"{key}.size",
+            )
             continue
         size, digest = path_digest(target)
         if entry.size is not None and entry.size != size:
-            prod.add("size-mismatch", f"{rel} is {size:,} bytes, the manifest says {entry.size:,}",
-                     file=rel, key=f"{key}.size")
+            prod.add(
+                "size-mismatch",
+                f"{rel} is {size:,} bytes, the manifest says {entry.size:,}",
+                file=rel,
+                key=f"{key}.size",
+            )
         if entry.sha256 is not None and entry.sha256 != digest:
-            prod.add("checksum-mismatch", f"{rel} has sha256 {digest[:12]}…, the manifest says "
-                     f"{entry.sha256[:12]}…", file=rel, key=f"{key}.sha256")
+            prod.add(
+                "checksum-mismatch",
+                f"{rel} has sha256 {digest[:12]}…, the manifest says {entry.sha256[:12]}…",
+                file=rel,
+                key=f"{key}.sha256",
+            )
         if entry.role == "description":
             _description(target, rel, key, prod)
         if entry.is_table and check_tables:
@@ -321,12 +426,16 @@ def _files(catalog: Catalog, m: Manifest, prod: ProductReport, check_tables: boo
             if f.name.startswith("."):
                 continue
             if f.resolve() not in known:
-                prod.add("undeclared-file", f"products/{m.internal_name}/{f.name} is not in the manifest",
-                         file=f"products/{m.internal_name}/{f.name}")
+                prod.add(
+                    "undeclared-file",
+                    f"products/{m.internal_name}/{f.name} is not in the manifest",
+                    file=f"products/{m.internal_name}/{f.name}",
+                )
 
 
-def _safe_path(catalog: Catalog, m: Manifest, entry: FileEntry, key: str,
-               prod: ProductReport) -> Path | None:
+def _safe_path(
+    catalog: Catalog, m: Manifest, entry: FileEntry, key: str, prod: ProductReport
+) -> Path | None:
     """The file's absolute path if it is a safe path inside products/<internal_name>/."""
     raw = entry.path or ""
     problem = manifest_path_problem(raw, m.internal_name)  # the one rule (pzcat.paths)
@@ -337,12 +446,19 @@ def _safe_path(catalog: Catalog, m: Manifest, entry: FileEntry, key: str,
     target = catalog.root / raw
     # not resolved: a product folder that is itself a link to elsewhere is an escape too
     folder = catalog.root / expected
-    if target.is_symlink() or any(p.is_symlink() for p in target.parents if p != catalog.root
-                                  and p.is_relative_to(catalog.root)):
+    if target.is_symlink() or any(
+        p.is_symlink()
+        for p in target.parents
+        if p != catalog.root and p.is_relative_to(catalog.root)
+    ):
         real = target.resolve()
         if not real.is_relative_to(folder):
-            prod.add("symlink-escape", f"{raw} is a link to {real}, outside {expected}/",
-                     file=raw, key=f"{key}.path")
+            prod.add(
+                "symlink-escape",
+                f"{raw} is a link to {real}, outside {expected}/",
+                file=raw,
+                key=f"{key}.path",
+            )
             return None
     return target
 
@@ -357,8 +473,12 @@ def _description(target: Path, rel: str, key: str, prod: ProductReport) -> None:
             prod.add("unreadable-description", f"{rel} is not UTF-8 text", file=rel, key=key)
         return
     if target.suffix.lower() in (".html", ".htm") and SCRIPT_RE.search(head):
-        prod.add("html-script", f"{rel} holds scripts or event handlers; they will not run",
-                 file=rel, key=key)
+        prod.add(
+            "html-script",
+            f"{rel} holds scripts or event handlers; they will not run",
+            file=rel,
+            key=key,
+        )
 
 
 def _table(m: Manifest, entry: FileEntry, target: Path, key: str, prod: ProductReport) -> None:
@@ -374,15 +494,25 @@ def _table(m: Manifest, entry: FileEntry, target: Path, key: str, prod: ProductR
         declared = [c.name for c in entry.columns]
         extra = sorted(set(names) - set(declared))
         gone = sorted(set(declared) - set(names))
-        prod.add("columns-mismatch", f"{rel}: columns differ from the manifest (in file only: "
-                 f"{extra[:10]}, in manifest only: {gone[:10]})", file=rel, key=f"{key}.columns")
+        prod.add(
+            "columns-mismatch",
+            f"{rel}: columns differ from the manifest (in file only: "
+            f"{extra[:10]}, in manifest only: {gone[:10]})",
+            file=rel,
+            key=f"{key}.columns",
+        )
     roles: dict[str, str] = {}
     if entry.role == "main":
         for role, assoc in m.columns.items():
             if assoc.column not in names:
-                prod.add("missing-column", f"column {assoc.column!r} associated with {role!r} is not "
-                         f"in {rel} (columns: {names[:20]})", file=rel, key=f"columns.{role}",
-                         column=assoc.column)
+                prod.add(
+                    "missing-column",
+                    f"column {assoc.column!r} associated with {role!r} is not "
+                    f"in {rel} (columns: {names[:20]})",
+                    file=rel,
+                    key=f"columns.{role}",
+                    column=assoc.column,
+                )
             elif role in (*vocab.NUMERIC_ROLES, "z_flag"):
                 roles[role] = assoc.column
         for column, role in vocab.HOMOGENIZED_COLUMNS.items():
@@ -403,37 +533,59 @@ def _table(m: Manifest, entry: FileEntry, target: Path, key: str, prod: ProductR
         prod.issues.append(_table_issue(exc, rel, key))
         return
     if getattr(reader, "comment_lines", 0):
-        prod.add("csv-comments", f"{rel}: {reader.comment_lines:,} comment lines (#) were ignored",
-                 file=rel, key=key, count=reader.comment_lines)
+        prod.add(
+            "csv-comments",
+            f"{rel}: {reader.comment_lines:,} comment lines (#) were ignored",
+            file=rel,
+            key=key,
+            count=reader.comment_lines,
+        )
     if entry.format == "hdf5":
         from pzcat.readers.hdf5 import groups_needing_pandas3
 
         needs = groups_needing_pandas3(target)
         if needs:
-            prod.add("hdf5-needs-pandas3", f"{rel}: the pandas table {needs[0]!r} has no "
-                     "pandas_version attribute (written by pandas 3); pandas 2, the pzserver "
-                     "client and tables_io cannot read it", file=rel, key=key)
+            prod.add(
+                "hdf5-needs-pandas3",
+                f"{rel}: the pandas table {needs[0]!r} has no "
+                "pandas_version attribute (written by pandas 3); pandas 2, the pzserver "
+                "client and tables_io cannot read it",
+                file=rel,
+                key=key,
+            )
     if getattr(reader, "latin1", False):
         prod.add("csv-not-utf8", f"{rel} is not UTF-8; it was read as Latin-1", file=rel, key=key)
     if n == 0:
         prod.add("empty-table", f"{rel} has no rows", file=rel, key=key)
     if entry.n_rows is not None and entry.n_rows != n:
-        prod.add("n-rows-mismatch", f"{rel} has {n:,} rows, the manifest says {entry.n_rows:,}",
-                 file=rel, key=f"{key}.n_rows")
+        prod.add(
+            "n-rows-mismatch",
+            f"{rel} has {n:,} rows, the manifest says {entry.n_rows:,}",
+            file=rel,
+            key=f"{key}.n_rows",
+        )
     for role in sorted(checks.non_numeric):
-        prod.add("non-numeric-column", f"column {roles[role]!r} ({role}) is not numeric", file=rel,
-                 column=roles[role])
+        prod.add(
+            "non-numeric-column",
+            f"column {roles[role]!r} ({role}) is not numeric",
+            file=rel,
+            column=roles[role],
+        )
     for code, column, tally in checks.results():
         examples = f"; e.g. {tally.examples[:3]}" if tally.examples else ""
         extra = {}
         if code == "sentinel-values":
             values = {_plain_number(v): c for v, c in sorted(tally.values.items())}
             extra["values"] = values
-            text = (f"{tally.count:,} of {n:,} rows of column {column!r} hold placeholder values "
-                    f"{values} (value: rows); statistics, plots and previews leave them out")
+            text = (
+                f"{tally.count:,} of {n:,} rows of column {column!r} hold placeholder values "
+                f"{values} (value: rows); statistics, plots and previews leave them out"
+            )
         elif code in ("missing-redshift", "missing-values"):
-            text = (f"{tally.count:,} of {n:,} rows of column {column!r} have no value "
-                    f"(first rows {tally.rows}); they are kept, and left out of statistics")
+            text = (
+                f"{tally.count:,} of {n:,} rows of column {column!r} have no value "
+                f"(first rows {tally.rows}); they are kept, and left out of statistics"
+            )
         elif code in ("nan-redshift", "no-values"):
             text = f"none of the {n:,} rows of column {column!r} has a usable value{examples}"
         else:
@@ -455,8 +607,15 @@ def _table_issue(exc: PzcatError, rel: str, key: str) -> Issue:
     return issue
 
 
-def _against_ref(catalog: Catalog, m: Manifest, path: Path, ref: str, changed: set[str],
-                 author: str | None, prod: ProductReport) -> None:
+def _against_ref(
+    catalog: Catalog,
+    m: Manifest,
+    path: Path,
+    ref: str,
+    changed: set[str],
+    author: str | None,
+    prod: ProductReport,
+) -> None:
     """Checks that compare the manifest with its state at ``ref``."""
     rel = catalog.relative(path)
     old_text = git.show(catalog.root, ref, rel)
@@ -470,17 +629,27 @@ def _against_ref(catalog: Catalog, m: Manifest, path: Path, ref: str, changed: s
     who = author or "an unknown author"
     if old is None:
         if m.official and not admin:
-            prod.add("official-not-admin", f"new product marked official by {who}, who is not an "
-                     "admin", key="official")
+            prod.add(
+                "official-not-admin",
+                f"new product marked official by {who}, who is not an admin",
+                key="official",
+            )
         return
     if m.official != old.official and not admin:
-        prod.add("official-not-admin", f"official changed from {old.official} to {m.official} by "
-                 f"{who}, who is not an admin", key="official")
+        prod.add(
+            "official-not-admin",
+            f"official changed from {old.official} to {m.official} by {who}, who is not an admin",
+            key="official",
+        )
     content_changed = _content(m) != _content(old) or any(
-        c.startswith(f"products/{m.internal_name}/") for c in changed)
+        c.startswith(f"products/{m.internal_name}/") for c in changed
+    )
     if content_changed and m.version <= old.version:
-        prod.add("version-not-bumped", f"content changed since {ref} but version is still "
-                 f"{m.version} (was {old.version})", key="version")
+        prod.add(
+            "version-not-bumped",
+            f"content changed since {ref} but version is still {m.version} (was {old.version})",
+            key="version",
+        )
 
 
 def _content(m: Manifest) -> dict:

@@ -41,7 +41,16 @@ STANDARD_ROLES: dict[str, str] = {
 }
 ROLES: tuple[str, ...] = tuple(STANDARD_ROLES)
 #: The same roles in the order of the Combine pipeline's output columns.
-PIPELINE_ROLES: tuple[str, ...] = ("id", "ra", "dec", "z", "z_flag", "z_err", "survey", "instrument_type")
+PIPELINE_ROLES: tuple[str, ...] = (
+    "id",
+    "ra",
+    "dec",
+    "z",
+    "z_flag",
+    "z_err",
+    "survey",
+    "instrument_type",
+)
 #: Roles whose values must be numbers.
 NUMERIC_ROLES: tuple[str, ...] = ("ra", "dec", "z", "z_err")
 #: Roles each product type must associate.
@@ -95,7 +104,7 @@ HOMOGENIZED_COLUMNS: dict[str, str] = {
 
 # -- value ranges ----------------------------------------------------------------------------------
 
-RA_RANGE = (0.0, 360.0)   # both ends included
+RA_RANGE = (0.0, 360.0)  # both ends included
 DEC_RANGE = (-90.0, 90.0)  # both ends included
 RA_TEXT = "[0, 360]"
 DEC_TEXT = "[-90, 90]"

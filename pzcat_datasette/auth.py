@@ -39,9 +39,12 @@ def authorize(datasette, request, scope: str, product: str | None = None):
         session = current_session(datasette, request)
         if session is not None:
             return session_claims(session, scope)
-        raise TokenError("token-missing", "this needs a token: send `Authorization: Bearer <token>`, "
-                         "paste it at /-/token, or use a signed link (ask an admin: "
-                         "`pzcat token create USER` / `pzcat link INTERNAL_NAME`)")
+        raise TokenError(
+            "token-missing",
+            "this needs a token: send `Authorization: Bearer <token>`, "
+            "paste it at /-/token, or use a signed link (ask an admin: "
+            "`pzcat token create USER` / `pzcat link INTERNAL_NAME`)",
+        )
     return verify_token(token, scope=scope, revoked=state(datasette).revoked())
 
 
@@ -51,11 +54,15 @@ SESSION_SCOPE = "download"
 
 def session_claims(session, scope: str | None = None) -> TokenClaims:
     """A signed-in session as token claims (id ``session``); raises ``token-scope``."""
-    claims = TokenClaims(id="session", user=session.user, scope=SESSION_SCOPE,
-                         expires=session.expires, issued=0)
+    claims = TokenClaims(
+        id="session", user=session.user, scope=SESSION_SCOPE, expires=session.expires, issued=0
+    )
     if scope is not None and not claims.grants(scope):
-        raise TokenError("token-scope", f"signing in does not allow {scope}: make a {scope} token "
-                         "at /-/tokens", status=403)
+        raise TokenError(
+            "token-scope",
+            f"signing in does not allow {scope}: make a {scope} token at /-/tokens",
+            status=403,
+        )
     return claims
 
 
@@ -77,8 +84,12 @@ def actor(datasette, request) -> dict | None:
         session = current_session(datasette, request)
         if session is None:
             return None
-        return {"id": session.user, "pzcat_scope": SESSION_SCOPE, "pzcat_session": True,
-                "pzcat_admin": session.admin}
+        return {
+            "id": session.user,
+            "pzcat_scope": SESSION_SCOPE,
+            "pzcat_session": True,
+            "pzcat_admin": session.admin,
+        }
     return {"id": claims.user, "pzcat_scope": claims.scope, "pzcat_token": claims.id}
 
 
@@ -89,9 +100,14 @@ def forbidden_response(datasette, request, message: str):
 
     async def inner():
         if request.actor is None:
-            return await error_response(datasette, request, "token-missing",
-                                        "previews need a token: paste it at /-/token or send "
-                                        "`Authorization: Bearer <token>`", 401)
+            return await error_response(
+                datasette,
+                request,
+                "token-missing",
+                "previews need a token: paste it at /-/token or send "
+                "`Authorization: Bearer <token>`",
+                401,
+            )
         return await error_response(datasette, request, "token-scope", message, 403)
 
     return inner

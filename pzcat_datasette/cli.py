@@ -16,8 +16,13 @@ from pzcat.clitools import coded, default_user, open_catalog, root_option
 
 
 @click.command("build-previews")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Target database (default build/previews.db).")
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Target database (default build/previews.db).",
+)
 @click.option("--force", is_flag=True, help="Re-import every product, changed or not.")
 @click.option("--no-sql", "no_sql", is_flag=True, help="Generated metadata forbids arbitrary SQL.")
 @root_option
@@ -46,21 +51,32 @@ def build_previews_cmd(db_path: Path | None, force: bool, no_sql: bool, root: Pa
     precompute_crcs(catalog)
     for p in stats.skipped:
         click.echo(f"warning[preview-skipped]: {p.internal_name}: {p.message}", err=True)
-    click.echo(f"{stats.db_path}: {len(stats.imported)} imported, {len(stats.reused)} unchanged, "
-               f"{stats.size / 1e6:.1f} MB in {stats.seconds:.1f} s")
+    click.echo(
+        f"{stats.db_path}: {len(stats.imported)} imported, {len(stats.reused)} unchanged, "
+        f"{stats.size / 1e6:.1f} MB in {stats.seconds:.1f} s"
+    )
+
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8001, show_default=True, type=int, help="Port (0: any free port).")
 @click.option("--build", "build", is_flag=True, help="Update previews.db first (incremental).")
-@click.option("--no-sql", "no_sql", is_flag=True, help="Forbid arbitrary SQL (canned queries only).")
+@click.option(
+    "--no-sql", "no_sql", is_flag=True, help="Forbid arbitrary SQL (canned queries only)."
+)
 @click.option("--quiet", is_flag=True, help="No access log.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Server processes (e.g. the number of cores).")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes (e.g. the number of cores).",
+)
 @root_option
 @coded
-def serve_cmd(host: str, port: int, build: bool, no_sql: bool, quiet: bool, workers: int,
-              root: Path | None) -> None:
+def serve_cmd(
+    host: str, port: int, build: bool, no_sql: bool, quiet: bool, workers: int, root: Path | None
+) -> None:
     """Serve the previews (Datasette), downloads and the site (/site/) at one URL.
 
     \b
@@ -75,19 +91,34 @@ def serve_cmd(host: str, port: int, build: bool, no_sql: bool, quiet: bool, work
     if not db.exists() and not build:
         click.echo(f"{db} does not exist: building it first")
         build = True
-    serve(catalog, host=host, port=port, build=build, allow_sql=not no_sql, access_log=not quiet,
-          workers=workers, echo=lambda line: click.echo(line))
+    serve(
+        catalog,
+        host=host,
+        port=port,
+        build=build,
+        allow_sql=not no_sql,
+        access_log=not quiet,
+        workers=workers,
+        echo=lambda line: click.echo(line),
+    )
+
 
 @click.group("token")
 def token_group() -> None:
     """Download tokens (signed with $PZCAT_SECRET; for admins)."""
 
+
 @token_group.command("create")
 @click.argument("user")
 @click.option("--expires", default="30d", show_default=True, help="Lifetime: 30d, 12h, 15m...")
-@click.option("--scope", type=click.Choice(["download", "read", "write"]), default="download",
-              show_default=True, help="download (files and previews), read (previews only) or "
-              "write (also changes through /api/).")
+@click.option(
+    "--scope",
+    type=click.Choice(["download", "read", "write"]),
+    default="download",
+    show_default=True,
+    help="download (files and previews), read (previews only) or "
+    "write (also changes through /api/).",
+)
 @coded
 def token_create(user: str, expires: str, scope: str) -> None:
     """Print a new token for USER (only the token on stdout, details on stderr).
@@ -102,9 +133,13 @@ def token_create(user: str, expires: str, scope: str) -> None:
     token = create_token(user, scope=scope, expires=expires)
     claims = verify_token(token)
     when = datetime.fromtimestamp(claims.expires, UTC).isoformat().replace("+00:00", "Z")
-    click.echo(f"token {claims.id} for {claims.user}, scope {claims.scope}, expires {when} "
-               f"(revoke: pzcat token revoke {claims.id})", err=True)
+    click.echo(
+        f"token {claims.id} for {claims.user}, scope {claims.scope}, expires {when} "
+        f"(revoke: pzcat token revoke {claims.id})",
+        err=True,
+    )
     click.echo(token)
+
 
 @token_group.command("revoke")
 @click.argument("token_id")
@@ -119,6 +154,7 @@ def token_revoke(token_id: str, reason: str | None, root: Path | None) -> None:
     tid = revoke_token(catalog.root, token_id, by=default_user(), reason=reason)
     click.echo(f"revoked {tid} (tokens/revoked.yaml; the server rereads it at once)")
 
+
 @token_group.command("check")
 @click.argument("token")
 @root_option
@@ -130,6 +166,7 @@ def token_check(token: str, root: Path | None) -> None:
     claims = verify_token(token, revoked=load_revoked(open_catalog(root).root))
     left = (claims.expires - time.time()) / 86400
     click.echo(f"valid: {claims.id} for {claims.user}, scope {claims.scope}, {left:.1f} days left")
+
 
 @click.command("link")
 @click.argument("internal_name")
@@ -143,8 +180,9 @@ def link_cmd(internal_name: str, expires: str, file: str | None, root: Path | No
 
     catalog = open_catalog(root)
     manifest = catalog.get(internal_name)
-    url = make_link(manifest.internal_name, expires, base_url=catalog.config.datasette_url,
-                    file=file)
+    url = make_link(
+        manifest.internal_name, expires, base_url=catalog.config.datasette_url, file=file
+    )
     click.echo(url)
     click.echo(f"(revoke: pzcat token revoke {link_id(url.split('link=', 1)[-1])})", err=True)
 

@@ -16,8 +16,10 @@ from pzcat_datasette.auth import authorize
 from pzcat_datasette.responses import error_response
 from pzcat_datasette.tokens import TokenError
 
-EXPORT_NOTE = ("Exports (CSV, JSON) give the rows of one page, up to 1,000 at a time; exporting a "
-               "whole table at once (\"stream all rows\") needs a download token, like downloads.")
+EXPORT_NOTE = (
+    "Exports (CSV, JSON) give the rows of one page, up to 1,000 at a time; exporting a "
+    'whole table at once ("stream all rows") needs a download token, like downloads.'
+)
 
 
 def streams_all_rows(scope) -> bool:
@@ -25,7 +27,9 @@ def streams_all_rows(scope) -> bool:
     if scope.get("type") != "http":
         return False
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    return any(v and v[0] not in ("", "0", "off", "false") for k, v in query.items() if k == "_stream")
+    return any(
+        v and v[0] not in ("", "0", "off", "false") for k, v in query.items() if k == "_stream"
+    )
 
 
 class ExportPolicy:
@@ -37,14 +41,19 @@ class ExportPolicy:
     async def __call__(self, scope, receive, send):
         if streams_all_rows(scope):
             # outside Datasette's CSRF middleware: the error page has no form to protect
-            request = Request({**scope, "csrftoken": scope.get("csrftoken") or (lambda: "")},
-                              receive)
+            request = Request(
+                {**scope, "csrftoken": scope.get("csrftoken") or (lambda: "")}, receive
+            )
             try:
                 authorize(self.datasette, request, "download")
             except TokenError as exc:
                 response = await error_response(
-                    self.datasette, request, exc.code,
-                    f"exporting a whole table needs a download token ({exc.message})", exc.status)
+                    self.datasette,
+                    request,
+                    exc.code,
+                    f"exporting a whole table needs a download token ({exc.message})",
+                    exc.status,
+                )
                 await response.asgi_send(send)
                 return
         await self.app(scope, receive, send)

@@ -53,9 +53,15 @@ from pzcat_datasette.settings import public_metadata, settings
 @hookimpl
 def register_routes(datasette):
     metadata = JsonDataView.as_view(datasette, "metadata.json", lambda: public_metadata(datasette))
-    return [*downloads.ROUTES, *token_page.ROUTES, *signin.ROUTES, *tokens_page.ROUTES,
-            *site_files.ROUTES, *api.datasette_routes(),
-            (r"^/-/metadata(\.(?P<format>json))?$", metadata)]
+    return [
+        *downloads.ROUTES,
+        *token_page.ROUTES,
+        *signin.ROUTES,
+        *tokens_page.ROUTES,
+        *site_files.ROUTES,
+        *api.datasette_routes(),
+        (r"^/-/metadata(\.(?P<format>json))?$", metadata),
+    ]
 
 
 notfound.install()
@@ -72,7 +78,7 @@ def asgi_wrapper(datasette):
         cfg = settings(datasette)
         if not (cfg.previews_require_token or not cfg.response_cache):
             app = ResponseCache(app)
-        app = ExportPolicy(QueryInputs(app, datasette), datasette)   # before the cache
+        app = ExportPolicy(QueryInputs(app, datasette), datasette)  # before the cache
         return security.SecurityMiddleware(app)  # outermost: headers and caps on every response
 
     return wrap

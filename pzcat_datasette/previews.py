@@ -117,6 +117,7 @@ def quote_ident(name: str) -> str:
 
 # -- safe resolution of product files ----------------------------------------------------------------
 
+
 def product_file(catalog: Catalog, manifest: Manifest, rel_path: str | None) -> Path | None:
     """Absolute path of a manifest's file if it is a real file or folder inside its product folder.
 
@@ -134,17 +135,23 @@ def product_file(catalog: Catalog, manifest: Manifest, rel_path: str | None) -> 
 
 # -- fingerprints ------------------------------------------------------------------------------------
 
+
 def _fingerprint(manifest: Manifest, cap: int) -> str:
     main = manifest.main_file
     data = {
-        "builder": BUILDER_VERSION, "cap": cap, "version": manifest.version,
-        "main": main.model_dump(mode="json", include={"path", "format", "sha256", "size"}) if main else None,
+        "builder": BUILDER_VERSION,
+        "cap": cap,
+        "version": manifest.version,
+        "main": main.model_dump(mode="json", include={"path", "format", "sha256", "size"})
+        if main
+        else None,
         "roles": {r: c.column for r, c in sorted(manifest.columns.items())},
     }
     return json.dumps(data, sort_keys=True)
 
 
 # -- type mapping ------------------------------------------------------------------------------------
+
 
 def _sql_type(series: pd.Series) -> str:
     kind = getattr(series.dtype, "kind", "O")
@@ -171,10 +178,17 @@ def _as_values(series: pd.Series) -> list:
         if kind in "mM":
             values = series.astype(str).tolist()
             mask = series.isna().to_numpy()
-            return [None if m else v for v, m in zip(values, mask, strict=True)] if mask.any() else values
+            return (
+                [None if m else v for v, m in zip(values, mask, strict=True)]
+                if mask.any()
+                else values
+            )
     mask = series.isna().to_numpy()
-    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_integer_dtype(dtype) \
-            or pd.api.types.is_float_dtype(dtype):
+    if (
+        pd.api.types.is_bool_dtype(dtype)
+        or pd.api.types.is_integer_dtype(dtype)
+        or pd.api.types.is_float_dtype(dtype)
+    ):
         values = series.to_numpy(dtype=object, na_value=None)
         if pd.api.types.is_bool_dtype(dtype):
             return [None if v is None else int(v) for v in values]
@@ -211,11 +225,16 @@ def _healpix(ra: pd.Series, dec: pd.Series) -> list:
     return values
 
 
-
 # -- one product table -------------------------------------------------------------------------------
 
-def _import_table(conn: sqlite3.Connection, catalog: Catalog, manifest: Manifest, cap: int,
-                  progress: Progress | None) -> tuple[ProductStats, list[dict]]:
+
+def _import_table(
+    conn: sqlite3.Connection,
+    catalog: Catalog,
+    manifest: Manifest,
+    cap: int,
+    progress: Progress | None,
+) -> tuple[ProductStats, list[dict]]:
     from pzcat.tables import open_table
 
     name = manifest.internal_name
@@ -223,8 +242,12 @@ def _import_table(conn: sqlite3.Connection, catalog: Catalog, manifest: Manifest
     stats = ProductStats(name, "imported", total_rows=main.n_rows)
     path = product_file(catalog, manifest, main.path)
     if path is None:
-        raise PzcatError("preview-skipped", f"{name}: main file {main.path!r} is missing, a symlink "
-                         "or outside products/<internal_name>/", product=name)
+        raise PzcatError(
+            "preview-skipped",
+            f"{name}: main file {main.path!r} is missing, a symlink "
+            "or outside products/<internal_name>/",
+            product=name,
+        )
     reader = open_table(path, main.format)
     table = quote_ident(name)
     ra_col, dec_col = manifest.column_for("ra"), manifest.column_for("dec")
@@ -235,8 +258,9 @@ def _import_table(conn: sqlite3.Connection, catalog: Catalog, manifest: Manifest
     columns = [str(c) for c in first.columns]
     check_column_names(columns, path)  # the validator's limits: SQLite's columns, NUL bytes
     if len(set(c.lower() for c in columns)) != len(columns):
-        raise PzcatError("preview-skipped", f"{name}: column names differ only by case",
-                         product=name)
+        raise PzcatError(
+            "preview-skipped", f"{name}: column names differ only by case", product=name
+        )
     has_healpix = ra_col in columns and dec_col in columns and HEALPIX_COLUMN not in columns
     sql_types = {c: _sql_type(first[c]) for c in columns}
     defs = [f"{quote_ident(c)} {sql_types[c]}" for c in columns]
@@ -247,8 +271,10 @@ def _import_table(conn: sqlite3.Connection, catalog: Catalog, manifest: Manifest
     ucds = {c.name: c.ucd for c in main.columns or []}
     kinds = {c: sentinels.kind_for(c, manifest.role_of(c), ucds.get(c)) for c in columns}
     acc = _StatsAccumulator(columns, sql_types, kinds)
-    insert = (f"INSERT INTO {table} ({', '.join(quote_ident(c) for c in names)}) "
-              f"VALUES ({', '.join('?' * len(names))})")
+    insert = (
+        f"INSERT INTO {table} ({', '.join(quote_ident(c) for c in names)}) "
+        f"VALUES ({', '.join('?' * len(names))})"
+    )
 
     def prepare(batch: pd.DataFrame | None) -> list[list] | None:
         """Statistics and Python values of one batch (in a helper thread)."""
@@ -280,10 +306,14 @@ def _import_table(conn: sqlite3.Connection, catalog: Catalog, manifest: Manifest
     for role in INDEXED_ROLES:
         col = manifest.column_for(role)
         if col in columns:
-            conn.execute(f"CREATE INDEX {quote_ident(f'idx_{name}_{role}')} ON {table} ({quote_ident(col)})")
+            conn.execute(
+                f"CREATE INDEX {quote_ident(f'idx_{name}_{role}')} ON {table} ({quote_ident(col)})"
+            )
     if has_healpix:
-        conn.execute(f"CREATE INDEX {quote_ident(f'idx_{name}_healpix')} ON {table} "
-                     f"({quote_ident(HEALPIX_COLUMN)})")
+        conn.execute(
+            f"CREATE INDEX {quote_ident(f'idx_{name}_healpix')} ON {table} "
+            f"({quote_ident(HEALPIX_COLUMN)})"
+        )
     return stats, acc.result()
 
 
@@ -309,18 +339,25 @@ class _StatsAccumulator:
     """min, max, mean and nulls of every column, accumulated batch by batch (NaN counts as null;
     placeholders of the column's kind, :mod:`pzcat.sentinels`, are counted and left out)."""
 
-    def __init__(self, columns: list[str], sql_types: dict[str, str],
-                 kinds: dict[str, str | None] | None = None) -> None:
+    def __init__(
+        self,
+        columns: list[str],
+        sql_types: dict[str, str],
+        kinds: dict[str, str | None] | None = None,
+    ) -> None:
         self.sql_types = sql_types
-        self.acc = {c: ColumnStats(sql_types[c] in ("INTEGER", "REAL"), (kinds or {}).get(c))
-                    for c in columns}
+        self.acc = {
+            c: ColumnStats(sql_types[c] in ("INTEGER", "REAL"), (kinds or {}).get(c))
+            for c in columns
+        }
 
     def add(self, batch: pd.DataFrame) -> None:
         for c, a in self.acc.items():
             series = batch[c]
             if a.numeric:
-                a.add_numbers(pd.to_numeric(series, errors="coerce").to_numpy(dtype=float,
-                                                                              na_value=np.nan))
+                a.add_numbers(
+                    pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                )
             else:
                 a.nulls += int(series.isna().sum())  # text: nulls only
 
@@ -330,25 +367,59 @@ class _StatsAccumulator:
             mn, mx = a.min, a.max
             if self.sql_types[c] == "INTEGER" and mn is not None:
                 mn, mx = int(mn), int(mx)
-            out.append({"column": c, "sql_type": self.sql_types[c], "min": mn, "max": mx,
-                        "mean": a.mean, "nulls": a.nulls, "sentinels": a.sentinels})
+            out.append(
+                {
+                    "column": c,
+                    "sql_type": self.sql_types[c],
+                    "min": mn,
+                    "max": mx,
+                    "mean": a.mean,
+                    "nulls": a.nulls,
+                    "sentinels": a.sentinels,
+                }
+            )
         return out
 
 
 # -- catalog tables ----------------------------------------------------------------------------------
 
 PRODUCT_COLUMNS = [
-    ("id", "INTEGER PRIMARY KEY"), ("internal_name", "TEXT UNIQUE"), ("name", "TEXT"),
-    ("product_type", "TEXT"), ("product_type_name", "TEXT"), ("release", "TEXT"),
-    ("official", "INTEGER"), ("pz_code", "TEXT"), ("description", "TEXT"), ("uploaded_by", "TEXT"),
-    ("created", "TEXT"), ("updated", "TEXT"), ("version", "INTEGER"), ("license", "TEXT"),
-    ("citation", "TEXT"), ("doi", "TEXT"), ("status", "TEXT"), ("deprecation_reason", "TEXT"),
-    ("main_file", "TEXT"), ("main_format", "TEXT"), ("main_url", "TEXT"), ("n_rows", "INTEGER"),
-    ("n_columns", "INTEGER"), ("n_files", "INTEGER"), ("total_size", "INTEGER"),
+    ("id", "INTEGER PRIMARY KEY"),
+    ("internal_name", "TEXT UNIQUE"),
+    ("name", "TEXT"),
+    ("product_type", "TEXT"),
+    ("product_type_name", "TEXT"),
+    ("release", "TEXT"),
+    ("official", "INTEGER"),
+    ("pz_code", "TEXT"),
+    ("description", "TEXT"),
+    ("uploaded_by", "TEXT"),
+    ("created", "TEXT"),
+    ("updated", "TEXT"),
+    ("version", "INTEGER"),
+    ("license", "TEXT"),
+    ("citation", "TEXT"),
+    ("doi", "TEXT"),
+    ("status", "TEXT"),
+    ("deprecation_reason", "TEXT"),
+    ("main_file", "TEXT"),
+    ("main_format", "TEXT"),
+    ("main_url", "TEXT"),
+    ("n_rows", "INTEGER"),
+    ("n_columns", "INTEGER"),
+    ("n_files", "INTEGER"),
+    ("total_size", "INTEGER"),
     *[(f"{role}_column", "TEXT") for role in STANDARD_ROLES],
-    ("column_roles", "TEXT"), ("files", "TEXT"), ("pipeline", "TEXT"), ("pipeline_version", "TEXT"),
-    ("provenance", "TEXT"), ("preview_table", "TEXT"), ("preview_rows", "INTEGER"),
-    ("preview_truncated", "INTEGER"), ("site_page", "TEXT"), ("download", "TEXT"),
+    ("column_roles", "TEXT"),
+    ("files", "TEXT"),
+    ("pipeline", "TEXT"),
+    ("pipeline_version", "TEXT"),
+    ("provenance", "TEXT"),
+    ("preview_table", "TEXT"),
+    ("preview_rows", "INTEGER"),
+    ("preview_truncated", "INTEGER"),
+    ("site_page", "TEXT"),
+    ("download", "TEXT"),
     ("schema_version", "INTEGER"),
 ]
 
@@ -368,28 +439,49 @@ def _product_row(catalog: Catalog, m: Manifest, state: dict | None) -> dict:
     main = m.main_file
     ptype = catalog.config.product_type(m.product_type)
     row = {
-        "id": m.id, "internal_name": m.internal_name, "name": m.name, "product_type": m.product_type,
-        "product_type_name": ptype.display_name if ptype else m.product_type, "release": m.release,
-        "official": int(m.official), "pz_code": m.pz_code, "description": m.description,
-        "uploaded_by": m.uploaded_by, "created": m.created.isoformat(), "updated": m.updated.isoformat(),
-        "version": m.version, "license": m.license, "citation": m.citation, "doi": m.doi,
-        "status": m.status, "deprecation_reason": m.deprecation_reason,
-        "main_file": main.path if main else None, "main_format": main.format if main else None,
-        "main_url": main.url if main else None, "n_rows": main.n_rows if main else None,
+        "id": m.id,
+        "internal_name": m.internal_name,
+        "name": m.name,
+        "product_type": m.product_type,
+        "product_type_name": ptype.display_name if ptype else m.product_type,
+        "release": m.release,
+        "official": int(m.official),
+        "pz_code": m.pz_code,
+        "description": m.description,
+        "uploaded_by": m.uploaded_by,
+        "created": m.created.isoformat(),
+        "updated": m.updated.isoformat(),
+        "version": m.version,
+        "license": m.license,
+        "citation": m.citation,
+        "doi": m.doi,
+        "status": m.status,
+        "deprecation_reason": m.deprecation_reason,
+        "main_file": main.path if main else None,
+        "main_format": main.format if main else None,
+        "main_url": main.url if main else None,
+        "n_rows": main.n_rows if main else None,
         "n_columns": len(main.columns) if main and main.columns else None,
-        "n_files": len(m.files), "total_size": sum(f.size or 0 for f in m.files),
-        "column_roles": json.dumps({r: c.model_dump(exclude_none=True) for r, c in m.columns.items()}),
-        "files": json.dumps([f.model_dump(mode="json", exclude_none=True, exclude={"columns"})
-                             for f in m.files]),
+        "n_files": len(m.files),
+        "total_size": sum(f.size or 0 for f in m.files),
+        "column_roles": json.dumps(
+            {r: c.model_dump(exclude_none=True) for r, c in m.columns.items()}
+        ),
+        "files": json.dumps(
+            [f.model_dump(mode="json", exclude_none=True, exclude={"columns"}) for f in m.files]
+        ),
         "pipeline": m.provenance.pipeline if m.provenance else None,
         "pipeline_version": m.provenance.pipeline_version if m.provenance else None,
         "provenance": json.dumps(m.provenance.model_dump(mode="json", exclude_none=True))
-        if m.provenance else None,
+        if m.provenance
+        else None,
         "preview_table": m.internal_name if state and state.get("has_table") else None,
         "preview_rows": state.get("rows") if state else None,
         "preview_truncated": int(bool(state.get("truncated"))) if state else None,
         "site_page": product_page(catalog, m.internal_name),
-        "download": download_url(catalog, m.internal_name) if any(f.path for f in m.files) else None,
+        "download": download_url(catalog, m.internal_name)
+        if any(f.path for f in m.files)
+        else None,
         "schema_version": m.schema_version,
     }
     for role in STANDARD_ROLES:
@@ -397,27 +489,38 @@ def _product_row(catalog: Catalog, m: Manifest, state: dict | None) -> dict:
     return row
 
 
-def _write_catalog_tables(conn: sqlite3.Connection, catalog: Catalog, manifests: list[Manifest],
-                          states: dict[str, dict]) -> None:
+def _write_catalog_tables(
+    conn: sqlite3.Connection, catalog: Catalog, manifests: list[Manifest], states: dict[str, dict]
+) -> None:
     conn.execute("DROP TABLE IF EXISTS products_fts")
     conn.execute("DROP TABLE IF EXISTS products")
     conn.execute("DROP TABLE IF EXISTS columns")
-    conn.execute(f"CREATE TABLE products ({', '.join(f'{quote_ident(c)} {t}' for c, t in PRODUCT_COLUMNS)})")
+    conn.execute(
+        f"CREATE TABLE products ({', '.join(f'{quote_ident(c)} {t}' for c, t in PRODUCT_COLUMNS)})"
+    )
     names = [c for c, _ in PRODUCT_COLUMNS]
     rows = [_product_row(catalog, m, states.get(m.internal_name)) for m in manifests]
-    conn.executemany(f"INSERT INTO products VALUES ({', '.join('?' * len(names))})",
-                     [[r[c] for c in names] for r in rows])
+    conn.executemany(
+        f"INSERT INTO products VALUES ({', '.join('?' * len(names))})",
+        [[r[c] for c in names] for r in rows],
+    )
     for col in ("product_type", "release", "status"):
         conn.execute(f"CREATE INDEX idx_products_{col} ON products ({col})")
-    conn.execute('CREATE VIRTUAL TABLE products_fts USING fts5(name, description, '
-                 'content="products", content_rowid="id")')
-    conn.execute("INSERT INTO products_fts (rowid, name, description) "
-                 "SELECT id, name, description FROM products")
+    conn.execute(
+        "CREATE VIRTUAL TABLE products_fts USING fts5(name, description, "
+        'content="products", content_rowid="id")'
+    )
+    conn.execute(
+        "INSERT INTO products_fts (rowid, name, description) "
+        "SELECT id, name, description FROM products"
+    )
 
-    conn.execute("CREATE TABLE columns (product TEXT, position INTEGER, file TEXT, "
-                 "\"column\" TEXT, dtype TEXT, sql_type TEXT, unit TEXT, ucd TEXT, role TEXT, "
-                 "description TEXT, \"min\", \"max\", mean REAL, nulls INTEGER, sentinels INTEGER, "
-                 "PRIMARY KEY (product, \"column\"))")
+    conn.execute(
+        "CREATE TABLE columns (product TEXT, position INTEGER, file TEXT, "
+        '"column" TEXT, dtype TEXT, sql_type TEXT, unit TEXT, ucd TEXT, role TEXT, '
+        'description TEXT, "min", "max", mean REAL, nulls INTEGER, sentinels INTEGER, '
+        'PRIMARY KEY (product, "column"))'
+    )
     crow = []
     for m in manifests:
         main = m.main_file
@@ -432,9 +535,25 @@ def _write_catalog_tables(conn: sqlite3.Connection, catalog: Catalog, manifests:
             role = m.role_of(col.name)
             s = stats.get(col.name, {})
             ucd = col.ucd or (m.ucd_for(role) if role else None)
-            crow.append((m.internal_name, pos, main.path or main.url, col.name, col.dtype,
-                         s.get("sql_type"), col.unit, ucd, role, col.description, s.get("min"),
-                         s.get("max"), s.get("mean"), s.get("nulls"), s.get("sentinels")))
+            crow.append(
+                (
+                    m.internal_name,
+                    pos,
+                    main.path or main.url,
+                    col.name,
+                    col.dtype,
+                    s.get("sql_type"),
+                    col.unit,
+                    ucd,
+                    role,
+                    col.description,
+                    s.get("min"),
+                    s.get("max"),
+                    s.get("mean"),
+                    s.get("nulls"),
+                    s.get("sentinels"),
+                )
+            )
     conn.executemany(f"INSERT INTO columns VALUES ({', '.join('?' * 15)})", crow)
     conn.execute("CREATE INDEX idx_columns_role ON columns (role)")
     conn.execute('CREATE INDEX idx_columns_column ON columns ("column")')
@@ -442,9 +561,12 @@ def _write_catalog_tables(conn: sqlite3.Connection, catalog: Catalog, manifests:
 
 # -- the build -----------------------------------------------------------------------------------------
 
+
 def _read_state(conn: sqlite3.Connection) -> dict[str, dict]:
     try:
-        rows = conn.execute(f"SELECT internal_name, fingerprint, info FROM {STATE_TABLE}").fetchall()
+        rows = conn.execute(
+            f"SELECT internal_name, fingerprint, info FROM {STATE_TABLE}"
+        ).fetchall()
     except sqlite3.DatabaseError:
         return {}
     return {name: {**json.loads(info), "fingerprint": fp} for name, fp, info in rows}
@@ -482,9 +604,13 @@ def _open_work_copy(db_path: Path, force: bool) -> tuple[Path, sqlite3.Connectio
     return tmp, conn, state, not reuse
 
 
-def build_previews(catalog: Catalog, db_path: Path | str | None = None,
-                   progress: Progress | None = None, force: bool = False,
-                   names: list[str] | None = None) -> PreviewStats:
+def build_previews(
+    catalog: Catalog,
+    db_path: Path | str | None = None,
+    progress: Progress | None = None,
+    force: bool = False,
+    names: list[str] | None = None,
+) -> PreviewStats:
     """Build (or update) ``previews.db`` from the catalog.
 
     Parameters
@@ -518,17 +644,27 @@ def build_previews(catalog: Catalog, db_path: Path | str | None = None,
     try:
         tmp, conn, old_state, full = _open_work_copy(db_path, force)
     except (OSError, sqlite3.DatabaseError) as exc:
-        raise PzcatError("previews-build", f"cannot create {db_path}: {exc}", file=str(db_path)) from None
+        raise PzcatError(
+            "previews-build", f"cannot create {db_path}: {exc}", file=str(db_path)
+        ) from None
     stats = PreviewStats(str(db_path), full_rebuild=full)
     try:
         # A small page cache and file-backed sorting: large in-memory sorters make CREATE INDEX
         # 2-3 times slower here (fresh pages cost more than the sort), see benchmarks/serve.py.
-        for pragma in ("journal_mode = OFF", "synchronous = OFF", "locking_mode = EXCLUSIVE",
-                       "temp_store = FILE", "cache_size = -2000", "threads = 0"):
+        for pragma in (
+            "journal_mode = OFF",
+            "synchronous = OFF",
+            "locking_mode = EXCLUSIVE",
+            "temp_store = FILE",
+            "cache_size = -2000",
+            "threads = 0",
+        ):
             conn.execute(f"PRAGMA {pragma}")
         conn.execute("BEGIN")
-        conn.execute(f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (internal_name TEXT PRIMARY KEY, "
-                     "fingerprint TEXT, info TEXT)")
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (internal_name TEXT PRIMARY KEY, "
+            "fingerprint TEXT, info TEXT)"
+        )
         tables = _existing_tables(conn)
         wanted = {m.internal_name for m in manifests}
         for gone in set(old_state) - wanted:
@@ -542,14 +678,29 @@ def build_previews(catalog: Catalog, db_path: Path | str | None = None,
                 progress("product", {"product": name})
             fp = _fingerprint(m, cap)
             main = m.main_file
-            tabular = bool(main and main.is_table and main.path) and name not in RESERVED_TABLES \
+            tabular = (
+                bool(main and main.is_table and main.path)
+                and name not in RESERVED_TABLES
                 and (names is None or name in names)
+            )
             old = old_state.get(name)
-            if tabular and old and old["fingerprint"] == fp and old.get("has_table") and name in tables:
+            if (
+                tabular
+                and old
+                and old["fingerprint"] == fp
+                and old.get("has_table")
+                and name in tables
+            ):
                 new_state[name] = old
-                stats.products.append(ProductStats(name, "reused", rows=old.get("rows", 0),
-                                                   total_rows=old.get("total_rows"),
-                                                   truncated=bool(old.get("truncated"))))
+                stats.products.append(
+                    ProductStats(
+                        name,
+                        "reused",
+                        rows=old.get("rows", 0),
+                        total_rows=old.get("total_rows"),
+                        truncated=bool(old.get("truncated")),
+                    )
+                )
                 continue
             conn.execute(f"DROP TABLE IF EXISTS {quote_ident(name)}")
             info: dict = {"has_table": False}
@@ -560,23 +711,32 @@ def build_previews(catalog: Catalog, db_path: Path | str | None = None,
                 try:
                     pstats, col_stats = _import_table(conn, catalog, m, cap, progress)
                     conn.execute("RELEASE product")
-                    info = {"has_table": True, "rows": pstats.rows, "total_rows": pstats.total_rows,
-                            "truncated": pstats.truncated, "columns": col_stats}
+                    info = {
+                        "has_table": True,
+                        "rows": pstats.rows,
+                        "total_rows": pstats.total_rows,
+                        "truncated": pstats.truncated,
+                        "columns": col_stats,
+                    }
                 except PzcatError as exc:
                     conn.execute("ROLLBACK TO product")
                     conn.execute("RELEASE product")
                     pstats = ProductStats(name, "skipped", message=f"[{exc.code}] {exc.message}")
             pstats.seconds = round(time.perf_counter() - t0, 3)
             new_state[name] = info
-            conn.execute(f"INSERT OR REPLACE INTO {STATE_TABLE} VALUES (?, ?, ?)",
-                         (name, fp, json.dumps(info)))
+            conn.execute(
+                f"INSERT OR REPLACE INTO {STATE_TABLE} VALUES (?, ?, ?)",
+                (name, fp, json.dumps(info)),
+            )
             stats.products.append(pstats)
         _write_catalog_tables(conn, catalog, manifests, new_state)
         conn.execute(f"PRAGMA user_version = {BUILDER_VERSION}")
         conn.execute("COMMIT")
         conn.execute("PRAGMA analysis_limit = 1000")
         conn.execute("ANALYZE")
-        free, pages = (conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("freelist_count", "page_count"))
+        free, pages = (
+            conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("freelist_count", "page_count")
+        )
         if not full and free > pages // 4:
             conn.execute("VACUUM")
         conn.close()
@@ -584,7 +744,9 @@ def build_previews(catalog: Catalog, db_path: Path | str | None = None,
             os.fsync(fh.fileno())
         os.replace(tmp, db_path)
     except (OSError, sqlite3.DatabaseError) as exc:
-        raise PzcatError("previews-build", f"cannot build {db_path}: {exc}", file=str(db_path)) from None
+        raise PzcatError(
+            "previews-build", f"cannot build {db_path}: {exc}", file=str(db_path)
+        ) from None
     finally:
         conn.close()
         if tmp.exists():
@@ -595,6 +757,7 @@ def build_previews(catalog: Catalog, db_path: Path | str | None = None,
 
 
 # -- facts the server needs -----------------------------------------------------------------------------
+
 
 def preview_state(db_path: Path) -> dict[str, dict]:
     """The per-product state recorded in a built database (rows, truncated, column stats)."""
@@ -616,10 +779,11 @@ def table_counts(db_path: Path) -> dict[str, int]:
                 counts[name] = state[name]["rows"]
                 continue
             try:
-                counts[name] = conn.execute(f"SELECT count(*) FROM {quote_ident(name)}").fetchone()[0]
+                counts[name] = conn.execute(f"SELECT count(*) FROM {quote_ident(name)}").fetchone()[
+                    0
+                ]
             except sqlite3.OperationalError:
                 counts[name] = 0
         return counts
     finally:
         conn.close()
-

@@ -28,8 +28,13 @@ def problem(kind: str, values: dict[str, str]) -> str | None:
     >>> problem("cone", {"ra": "10", "dec": "95", "radius_arcsec": "5"}) is not None
     True
     """
-    units = {"ra": "decimal degrees", "dec": "decimal degrees", "radius_arcsec": "arcsec",
-             "z_min": "redshift", "z_max": "redshift"}
+    units = {
+        "ra": "decimal degrees",
+        "dec": "decimal degrees",
+        "radius_arcsec": "arcsec",
+        "z_min": "redshift",
+        "z_max": "redshift",
+    }
     nums = {}
     for name in NUMBERS[kind]:
         raw = (values.get(name) or "").strip()
@@ -61,25 +66,30 @@ class QueryInputs:
         match = PATH.match(scope.get("path", "")) if scope.get("type") == "http" else None
         if match is not None:
             kind, name, ext = match.groups()
-            values = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"),
-                                    keep_blank_values=True))
+            values = dict(
+                parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+            )
             given = [k for k in NUMBERS[kind] if (values.get(k) or "").strip()]
             # outside Datasette's CSRF middleware: the error page has no form to protect
-            request = Request({**scope, "csrftoken": scope.get("csrftoken") or (lambda: "")},
-                              receive)
+            request = Request(
+                {**scope, "csrftoken": scope.get("csrftoken") or (lambda: "")}, receive
+            )
             if not given and not ext:
                 query = (self.datasette.metadata("queries", database="previews") or {}).get(
-                    f"{kind}_{name}") or {}
+                    f"{kind}_{name}"
+                ) or {}
                 defaults = query.get("pzcat_defaults")
                 if defaults:
                     rest = {k: v for k, v in values.items() if k not in NUMBERS[kind]}
-                    await Response.redirect(scope["path"] + "?" + urlencode({**defaults, **rest})
-                                            ).asgi_send(send)
+                    await Response.redirect(
+                        scope["path"] + "?" + urlencode({**defaults, **rest})
+                    ).asgi_send(send)
                     return
             else:
                 wrong = problem(kind, values)
                 if wrong:
-                    await (await error_response(self.datasette, request, "query-input", wrong,
-                                                400)).asgi_send(send)
+                    await (
+                        await error_response(self.datasette, request, "query-input", wrong, 400)
+                    ).asgi_send(send)
                     return
         await self.app(scope, receive, send)

@@ -35,12 +35,20 @@ async def error_response(datasette, request, code: str, message: str, status: in
             admins = []
         body = await datasette.render_template(
             "pzcat_error.html",
-            {"code": code, "message": message, "status": status, "pzcat_admins": admins,
-             "needs_token": status in (401, 403), "next": request.path},
-            request=request)
+            {
+                "code": code,
+                "message": message,
+                "status": status,
+                "pzcat_admins": admins,
+                "needs_token": status in (401, 403),
+                "next": request.path,
+            },
+            request=request,
+        )
         return Response.html(body, status=status, headers=headers)
-    return Response.json({"error": {"code": code, "message": message}}, status=status,
-                         headers=headers)
+    return Response.json(
+        {"error": {"code": code, "message": message}}, status=status, headers=headers
+    )
 
 
 #: Bytes read and sent at a time per download: uvicorn waits for the client to drain its buffer
@@ -66,9 +74,15 @@ class PlanResponse:
         self.start, self.end, self.headers = start, end, headers
 
     async def asgi_send(self, send) -> None:
-        await send({"type": "http.response.start", "status": self.status,
-                    "headers": [(k.encode("latin-1"), str(v).encode("latin-1"))
-                                for k, v in self.headers.items()]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": self.status,
+                "headers": [
+                    (k.encode("latin-1"), str(v).encode("latin-1")) for k, v in self.headers.items()
+                ],
+            }
+        )
         if self.request.method == "HEAD" or self.end < self.start:
             await send({"type": "http.response.body", "body": b""})
             return
@@ -86,8 +100,13 @@ class PlanResponse:
         try:
             for seg, offset, length in self.plan.pieces(self.start, self.end):
                 if seg.data is not None:
-                    await send({"type": "http.response.body", "body": seg.data[offset: offset + length],
-                                "more_body": True})
+                    await send(
+                        {
+                            "type": "http.response.body",
+                            "body": seg.data[offset : offset + length],
+                            "more_body": True,
+                        }
+                    )
                     continue
                 chunks = read_piece(seg, offset, length, chunk=SEND_CHUNK)
                 try:
@@ -122,9 +141,11 @@ def plan_response(request, plan, disposition: str = "attachment") -> PlanRespons
     try:
         rng = parse_range(range_header, plan.size)
     except DownloadError as exc:  # every route that streams a plan answers 416, never 500
-        return Response.json({"error": {"code": exc.code, "message": exc.message}}, status=416,
-                             headers={"content-range": f"bytes */{plan.size}",
-                                      "x-content-type-options": "nosniff"})
+        return Response.json(
+            {"error": {"code": exc.code, "message": exc.message}},
+            status=416,
+            headers={"content-range": f"bytes */{plan.size}", "x-content-type-options": "nosniff"},
+        )
     if rng is None:
         headers["content-length"] = str(plan.size)
         return PlanResponse(plan, request, 200, 0, plan.size - 1, headers)

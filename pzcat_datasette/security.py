@@ -38,23 +38,38 @@ SQL_MAX_LENGTH = 4 * 1024 * 1024
 SQL_MAX_SQL_LENGTH = 64 * 1024
 SQL_MAX_VARIABLES = 999
 
-CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-       "img-src 'self' data: https:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
-       "base-uri 'self'; form-action 'self'; frame-ancestors 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: https:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
+)
 #: Untrusted HTML: a unique origin, no script, no form, no plugin, whatever the page holds.
-CSP_UNTRUSTED = ("sandbox; default-src 'none'; img-src 'self' data: https:; "
-                 "style-src 'unsafe-inline'; frame-ancestors 'self'")
+CSP_UNTRUSTED = (
+    "sandbox; default-src 'none'; img-src 'self' data: https:; "
+    "style-src 'unsafe-inline'; frame-ancestors 'self'"
+)
 UNTRUSTED_PATH = re.compile(r"^/site/product/[^/]+/description\.html$")
-HEADERS = {b"x-content-type-options": b"nosniff", b"referrer-policy": b"same-origin",
-           b"x-frame-options": b"SAMEORIGIN", b"cross-origin-opener-policy": b"same-origin"}
+HEADERS = {
+    b"x-content-type-options": b"nosniff",
+    b"referrer-policy": b"same-origin",
+    b"x-frame-options": b"SAMEORIGIN",
+    b"cross-origin-opener-policy": b"same-origin",
+}
 
 
 def _refusal(status: int, message: str) -> tuple[dict, dict]:
     body = json.dumps({"error": {"code": "request-too-large", "message": message}}).encode()
-    start = {"type": "http.response.start", "status": status,
-             "headers": [(b"content-type", b"application/json"),
-                         (b"content-length", str(len(body)).encode()), (b"connection", b"close"),
-                         (b"content-security-policy", CSP.encode()), *HEADERS.items()]}
+    start = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+            (b"content-security-policy", CSP.encode()),
+            *HEADERS.items(),
+        ],
+    }
     return start, {"type": "http.response.body", "body": body}
 
 
@@ -63,8 +78,10 @@ def request_problem(scope: dict) -> tuple[int, str] | None:
     query = scope.get("query_string", b"")
     if len(query) > MAX_QUERY_BYTES:
         return 414, f"the query string is over {MAX_QUERY_BYTES:,} bytes"
-    if query.count(b"&") + 1 > MAX_QUERY_PARAMS and \
-            len(parse_qsl(query.decode("latin-1"), keep_blank_values=True)) > MAX_QUERY_PARAMS:
+    if (
+        query.count(b"&") + 1 > MAX_QUERY_PARAMS
+        and len(parse_qsl(query.decode("latin-1"), keep_blank_values=True)) > MAX_QUERY_PARAMS
+    ):
         return 400, f"more than {MAX_QUERY_PARAMS} query parameters"
     headers = scope.get("headers", [])
     if len(headers) > MAX_HEADERS or sum(len(k) + len(v) for k, v in headers) > MAX_HEADER_BYTES:
@@ -91,8 +108,11 @@ class SecurityMiddleware:
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", [])
-                           if k.lower() not in HEADERS and k.lower() != b"content-security-policy"]
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    if k.lower() not in HEADERS and k.lower() != b"content-security-policy"
+                ]
                 headers += [(b"content-security-policy", csp), *HEADERS.items()]
                 message = {**message, "headers": headers}
             await send(message)

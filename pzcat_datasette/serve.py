@@ -43,6 +43,8 @@ from pzcat_datasette.previews import (
 from pzcat_datasette.security import GuardedH11Protocol
 
 DB_NAME = "previews"
+
+
 def markdown_html(text: str) -> str:
     """A manifest's Markdown description as sanitised HTML for Datasette's ``description_html``
     (descriptions are untrusted: :func:`pzcat.html.clean_html` drops scripts and handlers)."""
@@ -70,10 +72,10 @@ def _pint_unit(unit: str | None) -> str | None:
 PIPELINE_COLUMNS = {
     "CRD_ID": "Sequential id of the object across the combined catalogs (Combine Redshift Catalogs)",
     "z_flag_homogenized": "Redshift quality flag translated to the common scale: 0 no redshift, "
-                          "1 <70%, 2 70-90%, 3 90-99%, 4 >99% confidence, 6 star",
+    "1 <70%, 2 70-90%, 3 90-99%, 4 >99% confidence, 6 star",
     "type_homogenized": "Redshift type: s spectroscopic, g grism, p photometric",
     "tie_result": "Duplicate resolution: 1 selected, 0 eliminated (a better measurement of the same "
-                  "object exists, or a star), 2 unresolved tie",
+    "object exists, or a star), 2 unresolved tie",
     "group_id": "Id of the group of measurements of the same object (crossmatch), empty when alone",
     "compared_to": "CRD_IDs of the other measurements this one was compared with",
     "is_in_DP1_fields": "1 when the position is inside one of the DP1 fields, else 0",
@@ -81,7 +83,13 @@ PIPELINE_COLUMNS = {
     "source": "The input product the row comes from",
 }
 #: Facets offered on a preview table when it has these columns (in this order).
-FACET_COLUMNS = ("survey", "tie_result", "z_flag_homogenized", "type_homogenized", "is_in_DP1_fields")
+FACET_COLUMNS = (
+    "survey",
+    "tie_result",
+    "z_flag_homogenized",
+    "type_homogenized",
+    "is_in_DP1_fields",
+)
 
 
 def _column_description(col, role: str | None, ucd: str | None) -> str:
@@ -103,17 +111,21 @@ def _cone_sql(table: str, ra: str, dec: str, healpix: bool = True) -> str:
     """
     t, r, d, h = (quote_ident(x) for x in (table, ra, dec, HEALPIX_COLUMN))
     if healpix:
-        return (f"select round(pz_angdist(t.{r}, t.{d}, :ra, :dec), 3) as distance_arcsec, t.*\n"
-                f"from json_each(pz_cone_ranges(:ra, :dec, :radius_arcsec)) as pix\n"
-                f"join {t} as t on t.{h} between json_extract(pix.value, '$[0]')"
-                f" and json_extract(pix.value, '$[1]')\n"
-                f"where pz_angdist(t.{r}, t.{d}, :ra, :dec) <= cast(:radius_arcsec as real)\n"
-                f"order by distance_arcsec limit 1000")
-    return (f"select round(pz_angdist({r}, {d}, :ra, :dec), 3) as distance_arcsec, * from {t}\n"
-            f"where {d} between cast(:dec as real) - cast(:radius_arcsec as real) / 3600.0\n"
-            f"              and cast(:dec as real) + cast(:radius_arcsec as real) / 3600.0\n"
-            f"  and pz_angdist({r}, {d}, :ra, :dec) <= cast(:radius_arcsec as real)\n"
-            f"order by distance_arcsec limit 1000")
+        return (
+            f"select round(pz_angdist(t.{r}, t.{d}, :ra, :dec), 3) as distance_arcsec, t.*\n"
+            f"from json_each(pz_cone_ranges(:ra, :dec, :radius_arcsec)) as pix\n"
+            f"join {t} as t on t.{h} between json_extract(pix.value, '$[0]')"
+            f" and json_extract(pix.value, '$[1]')\n"
+            f"where pz_angdist(t.{r}, t.{d}, :ra, :dec) <= cast(:radius_arcsec as real)\n"
+            f"order by distance_arcsec limit 1000"
+        )
+    return (
+        f"select round(pz_angdist({r}, {d}, :ra, :dec), 3) as distance_arcsec, * from {t}\n"
+        f"where {d} between cast(:dec as real) - cast(:radius_arcsec as real) / 3600.0\n"
+        f"              and cast(:dec as real) + cast(:radius_arcsec as real) / 3600.0\n"
+        f"  and pz_angdist({r}, {d}, :ra, :dec) <= cast(:radius_arcsec as real)\n"
+        f"order by distance_arcsec limit 1000"
+    )
 
 
 def _example_position(info: dict, ra: str, dec: str) -> dict | None:
@@ -130,12 +142,15 @@ def _example_position(info: dict, ra: str, dec: str) -> dict | None:
 
 def _zrange_sql(table: str, z: str) -> str:
     t, zc = quote_ident(table), quote_ident(z)
-    return (f"select * from {t}\nwhere {zc} >= cast(:z_min as real) and {zc} <= cast(:z_max as real)\n"
-            f"order by {zc} limit 1000")
+    return (
+        f"select * from {t}\nwhere {zc} >= cast(:z_min as real) and {zc} <= cast(:z_max as real)\n"
+        f"order by {zc} limit 1000"
+    )
 
 
-def datasette_metadata(catalog: Catalog, db_path: Path | None = None, allow_sql: bool = True,
-                       with_units: bool = False) -> dict:
+def datasette_metadata(
+    catalog: Catalog, db_path: Path | None = None, allow_sql: bool = True, with_units: bool = False
+) -> dict:
     """Datasette metadata from the manifests and the built database.
 
     Units and UCDs are in every column's description. Datasette's own ``units`` (pint quantities,
@@ -149,14 +164,17 @@ def datasette_metadata(catalog: Catalog, db_path: Path | None = None, allow_sql:
         "products": {
             "title": "Products",
             "description": "One row per product of the catalog, every manifest field (files, column "
-                           "roles and provenance as JSON). Full-text search on name and description.",
-            "fts_table": "products_fts", "fts_pk": "id", "searchmode": "raw",
-            "sort": "id", "facets": ["product_type", "release", "status"],
+            "roles and provenance as JSON). Full-text search on name and description.",
+            "fts_table": "products_fts",
+            "fts_pk": "id",
+            "searchmode": "raw",
+            "sort": "id",
+            "facets": ["product_type", "release", "status"],
         },
         "columns": {
             "title": "Columns",
             "description": "Every column of each product's main file: dtype, unit, UCD, role and "
-                           "statistics (min, max, mean, nulls) over the previewed rows.",
+            "statistics (min, max, mean, nulls) over the previewed rows.",
             "facets": ["role", "ucd"],
         },
         STATE_TABLE: {"hidden": True},
@@ -166,20 +184,22 @@ def datasette_metadata(catalog: Catalog, db_path: Path | None = None, allow_sql:
         "products_by_type_and_release": {
             "title": "Products by type and release",
             "description": "Leave a parameter empty to match every value. Types: "
-                           + ", ".join(t.name for t in cfg.product_types) + "; releases: "
-                           + ", ".join(r.name for r in cfg.releases) + ".",
+            + ", ".join(t.name for t in cfg.product_types)
+            + "; releases: "
+            + ", ".join(r.name for r in cfg.releases)
+            + ".",
             "sql": "select id, internal_name, name, product_type, release, official, status, n_rows,\n"
-                   "  site_page from products\n"
-                   "where (:product_type = '' or product_type = :product_type)\n"
-                   "  and (:release = '' or release = :release)\norder by id",
+            "  site_page from products\n"
+            "where (:product_type = '' or product_type = :product_type)\n"
+            "  and (:release = '' or release = :release)\norder by id",
         },
         "products_with_role": {
             "title": "Products with a column of a given role",
             "description": "e.g. role z_err: training sets with redshift errors.",
-            "sql": "select p.internal_name, p.name, p.product_type, p.release, c.\"column\", c.unit, c.ucd\n"
-                   "from products p join columns c on c.product = p.internal_name\n"
-                   "where c.role = :role and (:product_type = '' or p.product_type = :product_type)\n"
-                   "order by p.id",
+            "sql": 'select p.internal_name, p.name, p.product_type, p.release, c."column", c.unit, c.ucd\n'
+            "from products p join columns c on c.product = p.internal_name\n"
+            "where c.role = :role and (:product_type = '' or p.product_type = :product_type)\n"
+            "order by p.id",
         },
     }
     for m in catalog.manifests():
@@ -202,8 +222,11 @@ def datasette_metadata(catalog: Catalog, db_path: Path | None = None, allow_sql:
         rows, total = info.get("rows", 0), info.get("total_rows")
         desc = m.description.strip().split("\n\n")[0] if m.description else ""
         if info.get("truncated"):
-            desc += (f"\n\nPreview: the first {rows:,} of {total:,} rows." if total else
-                     f"\n\nPreview: the first {rows:,} rows only (cap of catalog.yaml).")
+            desc += (
+                f"\n\nPreview: the first {rows:,} of {total:,} rows."
+                if total
+                else f"\n\nPreview: the first {rows:,} rows only (cap of catalog.yaml)."
+            )
         ptype = cfg.product_type(m.product_type)
         tables[name] = {
             "title": m.name,
@@ -223,8 +246,8 @@ def datasette_metadata(catalog: Catalog, db_path: Path | None = None, allow_sql:
             queries[f"cone_{name}"] = {
                 "title": f"Cone search in {m.name}",
                 "description": "Rows within radius_arcsec (arcsec) of (ra, dec) (decimal degrees, "
-                               "e.g. ra 53.1, dec -27.8, radius 60), nearest first; distance_arcsec "
-                               "to 1 mas.",
+                "e.g. ra 53.1, dec -27.8, radius 60), nearest first; distance_arcsec "
+                "to 1 mas.",
                 "sql": _cone_sql(name, ra, dec, healpix=HEALPIX_COLUMN not in cols),
             }
             centre = _example_position(info, ra, dec)
@@ -241,13 +264,15 @@ def datasette_metadata(catalog: Catalog, db_path: Path | None = None, allow_sql:
         "description": cfg.description,
         "source": "Catalog site",
         "source_url": Links.of(cfg).site_page(),
-        "databases": {DB_NAME: {
-            "title": f"{cfg.name}: previews",
-            "description": "Previews of every tabular product and the catalog itself. Downloads: "
-                           "/-/download/<internal_name>.zip with a token (see /-/token).",
-            "tables": tables,
-            "queries": queries,
-        }},
+        "databases": {
+            DB_NAME: {
+                "title": f"{cfg.name}: previews",
+                "description": "Previews of every tabular product and the catalog itself. Downloads: "
+                "/-/download/<internal_name>.zip with a token (see /-/token).",
+                "tables": tables,
+                "queries": queries,
+            }
+        },
     }
     if not allow_sql:
         meta["allow_sql"] = False
@@ -259,26 +284,41 @@ def datasette_metadata(catalog: Catalog, db_path: Path | None = None, allow_sql:
 def inspect_data(db_path: Path) -> dict:
     """Datasette's inspect data for ``previews.db`` (hash, size, table counts)."""
     st = db_path.stat()
-    return {DB_NAME: {"hash": sha256_file(db_path), "size": st.st_size, "file": db_path.name,
-                      "tables": {t: {"count": n} for t, n in table_counts(db_path).items()},
-                      "mtime_ns": st.st_mtime_ns}}
+    return {
+        DB_NAME: {
+            "hash": sha256_file(db_path),
+            "size": st.st_size,
+            "file": db_path.name,
+            "tables": {t: {"count": n} for t, n in table_counts(db_path).items()},
+            "mtime_ns": st.st_mtime_ns,
+        }
+    }
 
 
 def config_dir(catalog: Catalog) -> Path:
     return catalog.root / "build" / "datasette"
 
 
-def write_datasette_config(catalog: Catalog, db_path: Path | None = None, allow_sql: bool = True,
-                           refresh_inspect: bool = False) -> tuple[Path, Path]:
+def write_datasette_config(
+    catalog: Catalog,
+    db_path: Path | None = None,
+    allow_sql: bool = True,
+    refresh_inspect: bool = False,
+) -> tuple[Path, Path]:
     """Write ``build/datasette/metadata.json`` and ``build/datasette/inspect.json``."""
     db_path = Path(db_path) if db_path else default_db_path(catalog)
     if not db_path.exists():
-        raise PzcatError("previews-missing", f"{db_path} does not exist: run `pzcat build-previews`",
-                         file=str(db_path))
+        raise PzcatError(
+            "previews-missing",
+            f"{db_path} does not exist: run `pzcat build-previews`",
+            file=str(db_path),
+        )
     out = config_dir(catalog)
     out.mkdir(parents=True, exist_ok=True)
     meta_path, inspect_path = out / "metadata.json", out / "inspect.json"
-    atomic_write_text(meta_path, json.dumps(datasette_metadata(catalog, db_path, allow_sql), indent=2))
+    atomic_write_text(
+        meta_path, json.dumps(datasette_metadata(catalog, db_path, allow_sql), indent=2)
+    )
     st = db_path.stat()
     current = None
     if inspect_path.exists() and not refresh_inspect:
@@ -286,7 +326,11 @@ def write_datasette_config(catalog: Catalog, db_path: Path | None = None, allow_
             current = json.loads(inspect_path.read_text()).get(DB_NAME)
         except ValueError:
             current = None
-    if not current or current.get("size") != st.st_size or current.get("mtime_ns") != st.st_mtime_ns:
+    if (
+        not current
+        or current.get("size") != st.st_size
+        or current.get("mtime_ns") != st.st_mtime_ns
+    ):
         atomic_write_text(inspect_path, json.dumps(inspect_data(db_path), indent=2))
     return meta_path, inspect_path
 
@@ -303,15 +347,24 @@ def require_plugin() -> None:
     from datasette.plugins import pm
 
     if pm.get_plugin(PLUGIN_MODULE) is None and not any(
-            getattr(p, "__name__", "") == PLUGIN_MODULE for p in pm.get_plugins()):
-        raise PzcatError("plugin-missing", "Datasette did not load pzcat's plugin: the `datasette` "
-                         "entry point of the pzcat distribution is missing; reinstall pzcat "
-                         "(`pip install -e .` in a checkout, or `make install`)")
+        getattr(p, "__name__", "") == PLUGIN_MODULE for p in pm.get_plugins()
+    ):
+        raise PzcatError(
+            "plugin-missing",
+            "Datasette did not load pzcat's plugin: the `datasette` "
+            "entry point of the pzcat distribution is missing; reinstall pzcat "
+            "(`pip install -e .` in a checkout, or `make install`)",
+        )
 
 
-def make_datasette(catalog: Catalog, db_path: Path | None = None, allow_sql: bool = True,
-                   site_dir: Path | None = None, settings: dict | None = None,
-                   response_cache: bool = True):
+def make_datasette(
+    catalog: Catalog,
+    db_path: Path | None = None,
+    allow_sql: bool = True,
+    site_dir: Path | None = None,
+    settings: dict | None = None,
+    response_cache: bool = True,
+):
     """A configured :class:`datasette.app.Datasette` (used by :func:`serve` and the tests)."""
     from datasette.app import Datasette
 
@@ -321,20 +374,32 @@ def make_datasette(catalog: Catalog, db_path: Path | None = None, allow_sql: boo
     metadata = json.loads(meta_path.read_text())
     inspect = json.loads(inspect_path.read_text())
     # 50 rows a page: rendering dominates the cost of a table page (about 0.5 ms a row here).
-    all_settings = {"suggest_facets": False, "sql_time_limit_ms": 1000, "allow_download": False,
-                    "default_page_size": 50,
-                    "default_cache_ttl": 60, "num_sql_threads": 3, "facet_time_limit_ms": 200}
+    all_settings = {
+        "suggest_facets": False,
+        "sql_time_limit_ms": 1000,
+        "allow_download": False,
+        "default_page_size": 50,
+        "default_cache_ttl": 60,
+        "num_sql_threads": 3,
+        "facet_time_limit_ms": 200,
+    }
     all_settings.update(settings or {})
     secret = os.environ.get("PZCAT_SECRET")
     plugin = plugin_settings.Settings(
-        root=catalog.root, site_dir=Path(site_dir) if site_dir else catalog.root / "build" / "site",
+        root=catalog.root,
+        site_dir=Path(site_dir) if site_dir else catalog.root / "build" / "site",
         crc_cache=catalog.root / "build" / "crc-cache.json",
-        previews_require_token=catalog.config.previews_require_token, response_cache=response_cache)
+        previews_require_token=catalog.config.previews_require_token,
+        response_cache=response_cache,
+    )
     metadata.setdefault("plugins", {})[plugin_settings.PLUGIN] = plugin.to_config()
     overrides = catalog.root / "datasette" / "templates"  # the catalog's own templates, if any
     # The pzcat plugin comes through its `datasette` entry point (pyproject.toml), like any plugin.
     ds = Datasette(
-        [], immutables=[str(db_path)], metadata=metadata, inspect_data=inspect,
+        [],
+        immutables=[str(db_path)],
+        metadata=metadata,
+        inspect_data=inspect,
         template_dir=str(overrides) if overrides.is_dir() else None,
         settings=all_settings,
         secret=hashlib.sha256(f"datasette/{secret}".encode()).hexdigest() if secret else None,
@@ -361,7 +426,11 @@ class RedactFilter(logging.Filter):
     SECRET_PARAMS = {"link", "token", "_token", "access_token"}
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and len(record.args) >= 3 and isinstance(record.args[2], str):
+        if (
+            isinstance(record.args, tuple)
+            and len(record.args) >= 3
+            and isinstance(record.args[2], str)
+        ):
             args = list(record.args)
             args[2] = redact_path(args[2])
             record.args = tuple(args)
@@ -373,8 +442,10 @@ def redact_path(path: str) -> str:
     if "?" not in path:
         return path
     base, _, query = path.partition("?")
-    pairs = [(k, "REDACTED" if k in RedactFilter.SECRET_PARAMS else v)
-             for k, v in parse_qsl(query, keep_blank_values=True)]
+    pairs = [
+        (k, "REDACTED" if k in RedactFilter.SECRET_PARAMS else v)
+        for k, v in parse_qsl(query, keep_blank_values=True)
+    ]
     return f"{base}?{urlencode(pairs)}"
 
 
@@ -388,20 +459,33 @@ def worker_app():
     """
     conf = json.loads(os.environ[WORKER_ENV])
     catalog = Catalog.open(conf["root"])
-    ds = make_datasette(catalog, Path(conf["db_path"]), allow_sql=conf["allow_sql"],
-                        site_dir=Path(conf["site_dir"]) if conf.get("site_dir") else None)
+    ds = make_datasette(
+        catalog,
+        Path(conf["db_path"]),
+        allow_sql=conf["allow_sql"],
+        site_dir=Path(conf["site_dir"]) if conf.get("site_dir") else None,
+    )
     logging.getLogger("uvicorn.access").addFilter(RedactFilter())
     return ds.app()
-
 
 
 def _warning(code: str, message: str) -> str:
     """A coded warning line as the CLI prints it."""
     return f"warning[{code}]: {message}"
 
-def serve(catalog: Catalog, host: str = "127.0.0.1", port: int = 8001, db_path: Path | None = None,
-          build: bool = False, allow_sql: bool = True, site_dir: Path | None = None,
-          access_log: bool = True, workers: int = 1, echo=print) -> None:
+
+def serve(
+    catalog: Catalog,
+    host: str = "127.0.0.1",
+    port: int = 8001,
+    db_path: Path | None = None,
+    build: bool = False,
+    allow_sql: bool = True,
+    site_dir: Path | None = None,
+    access_log: bool = True,
+    workers: int = 1,
+    echo=print,
+) -> None:
     """Run Datasette on ``previews.db`` with the site under ``/site/`` and print the one URL.
 
     Parameters
@@ -421,8 +505,11 @@ def serve(catalog: Catalog, host: str = "127.0.0.1", port: int = 8001, db_path: 
     db_path = Path(db_path) if db_path else default_db_path(catalog)
     if build or not db_path.exists():
         if not build:
-            raise PzcatError("previews-missing", f"{db_path} does not exist: run `pzcat build-previews` "
-                             "or `pzcat serve --build`", file=str(db_path))
+            raise PzcatError(
+                "previews-missing",
+                f"{db_path} does not exist: run `pzcat build-previews` or `pzcat serve --build`",
+                file=str(db_path),
+            )
         from pzcat_datasette.previews import build_previews
 
         build_previews(catalog, db_path)
@@ -431,8 +518,9 @@ def serve(catalog: Catalog, host: str = "127.0.0.1", port: int = 8001, db_path: 
     asyncio.run(ds.invoke_startup())
     # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on connections of sockets that say
     # so, and without it Nagle + delayed ACKs add 40 ms to every multi-part response.
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM,
-                         socket.IPPROTO_TCP)
+    sock = socket.socket(
+        socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
+    )
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -441,15 +529,21 @@ def serve(catalog: Catalog, host: str = "127.0.0.1", port: int = 8001, db_path: 
         import errno
 
         if exc.errno == errno.EADDRINUSE:
-            raise PzcatError("serve-port-busy", f"port {port} on {host} is already in use (another "
-                             f"server?): stop it or pick another port, e.g. `make demo PORT={port + 1}`"
-                             f" or `pzcat serve --port 0` for a free one", port=port) from None
-        raise PzcatError("serve-address", f"cannot listen on {host}:{port}: {exc.strerror}",
-                         port=port) from None
+            raise PzcatError(
+                "serve-port-busy",
+                f"port {port} on {host} is already in use (another "
+                f"server?): stop it or pick another port, e.g. `make demo PORT={port + 1}`"
+                f" or `pzcat serve --port 0` for a free one",
+                port=port,
+            ) from None
+        raise PzcatError(
+            "serve-address", f"cannot listen on {host}:{port}: {exc.strerror}", port=port
+        ) from None
     except (socket.gaierror, OverflowError) as exc:
         sock.close()
-        raise PzcatError("serve-address", f"cannot listen on {host}:{port}: {exc}",
-                         port=port) from None
+        raise PzcatError(
+            "serve-address", f"cannot listen on {host}:{port}: {exc}", port=port
+        ) from None
     # Listen before the URL is printed: whoever reads it (a user, a test, a health check) can
     # connect at once; connections wait in the backlog until uvicorn starts accepting.
     sock.listen(2048)
@@ -459,26 +553,44 @@ def serve(catalog: Catalog, host: str = "127.0.0.1", port: int = 8001, db_path: 
     sock.listen(2048)
     shown = f"[{host}]" if ":" in host else host
     if len(os.environ.get("PZCAT_SECRET", "")) < 16:
-        echo(_warning("token-secret-missing", "$PZCAT_SECRET is not set (or shorter than 16 "
-                      "characters): previews work, downloads answer 500 until it is set"))
+        echo(
+            _warning(
+                "token-secret-missing",
+                "$PZCAT_SECRET is not set (or shorter than 16 "
+                "characters): previews work, downloads answer 500 until it is set",
+            )
+        )
     site = plugin_settings.settings(ds).site_dir
     if not site.is_dir():
         echo(_warning("site-missing", f"{site} does not exist; /site/ will answer 404"))
-    echo(f"pzcat: serving {catalog.config.name} (previews, downloads and /site/) in "
-         f"{time.perf_counter() - t0:.2f} s{f' with {workers} workers' if workers > 1 else ''} at")
+    echo(
+        f"pzcat: serving {catalog.config.name} (previews, downloads and /site/) in "
+        f"{time.perf_counter() - t0:.2f} s{f' with {workers} workers' if workers > 1 else ''} at"
+    )
     echo(f"http://{shown}:{port}/")
     echo(f"Open the catalog site: http://{shown}:{port}/site/")
-    options = {"log_level": "info" if access_log else "warning", "access_log": access_log,
-               "lifespan": "on", "timeout_keep_alive": 30,
-               "http": GuardedH11Protocol,  # request-head timeout, per-client connection cap
-               "h11_max_incomplete_event_size": 32 * 1024}
+    options = {
+        "log_level": "info" if access_log else "warning",
+        "access_log": access_log,
+        "lifespan": "on",
+        "timeout_keep_alive": 30,
+        "http": GuardedH11Protocol,  # request-head timeout, per-client connection cap
+        "h11_max_incomplete_event_size": 32 * 1024,
+    }
     if workers > 1:
         from uvicorn.supervisors import Multiprocess
 
-        os.environ[WORKER_ENV] = json.dumps({
-            "root": str(catalog.root), "db_path": str(db_path), "allow_sql": allow_sql,
-            "site_dir": str(site_dir) if site_dir else None})
-        config = uvicorn.Config("pzcat_datasette.serve:worker_app", factory=True, workers=workers, **options)
+        os.environ[WORKER_ENV] = json.dumps(
+            {
+                "root": str(catalog.root),
+                "db_path": str(db_path),
+                "allow_sql": allow_sql,
+                "site_dir": str(site_dir) if site_dir else None,
+            }
+        )
+        config = uvicorn.Config(
+            "pzcat_datasette.serve:worker_app", factory=True, workers=workers, **options
+        )
         sock.set_inheritable(True)
         Multiprocess(config, sockets=[sock]).run()
         return

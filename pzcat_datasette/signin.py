@@ -70,7 +70,9 @@ def current_session(datasette, request) -> Session | None:
         return None
     try:
         data = datasette.unsign(raw, SESSION_NAMESPACE)
-        session = Session(user=str(data["u"]), expires=int(data["exp"]), admin=bool(data.get("admin")))
+        session = Session(
+            user=str(data["u"]), expires=int(data["exp"]), admin=bool(data.get("admin"))
+        )
     except Exception:  # noqa: BLE001 - itsdangerous raises BadSignature and decoding errors
         return None
     if session.expires <= time.time():
@@ -110,18 +112,32 @@ async def login(datasette, request):
     client_id = _client_id(gh)
     if not client_id or not os.environ.get("PZCAT_GITHUB_CLIENT_SECRET"):
         return await error_response(
-            datasette, request, "auth-not-configured",
+            datasette,
+            request,
+            "auth-not-configured",
             "sign-in with GitHub is not set up on this server (access.github.client_id in "
-            "catalog.yaml and $PZCAT_GITHUB_CLIENT_SECRET); paste a token at /-/token instead", 501)
+            "catalog.yaml and $PZCAT_GITHUB_CLIENT_SECRET); paste a token at /-/token instead",
+            501,
+        )
     nonce = secrets.token_urlsafe(24)
-    query = urlencode({"client_id": client_id, "redirect_uri": _callback_url(request),
-                       "scope": "read:org" if (gh.orgs or gh.teams) else "", "state": nonce,
-                       "allow_signup": "false"})
+    query = urlencode(
+        {
+            "client_id": client_id,
+            "redirect_uri": _callback_url(request),
+            "scope": "read:org" if (gh.orgs or gh.teams) else "",
+            "state": nonce,
+            "allow_signup": "false",
+        }
+    )
     response = Response.redirect(f"{gh.oauth_url.rstrip('/')}/login/oauth/authorize?{query}")
-    response.set_cookie(STATE_COOKIE, datasette.sign({"s": nonce, "n": next_url,
-                                                      "t": int(time.time())}, STATE_NAMESPACE),
-                        max_age=STATE_SECONDS, httponly=True, samesite="lax",
-                        secure=_secure(datasette, request))
+    response.set_cookie(
+        STATE_COOKIE,
+        datasette.sign({"s": nonce, "n": next_url, "t": int(time.time())}, STATE_NAMESPACE),
+        max_age=STATE_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(datasette, request),
+    )
     return response
 
 
@@ -130,8 +146,9 @@ class _GitHubFailed(Exception):
 
 
 async def _get(client: httpx.AsyncClient, url: str, token: str):
-    resp = await client.get(url, headers={"Authorization": f"Bearer {token}",
-                                          "Accept": "application/vnd.github+json"})
+    resp = await client.get(
+        url, headers={"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json"}
+    )
     if resp.status_code != 200:
         raise _GitHubFailed(f"GET {url}: HTTP {resp.status_code}")
     return resp.json()
@@ -142,10 +159,14 @@ async def _who(gh, code: str, redirect_uri: str) -> tuple[str, set[str], set[str
     async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=False) as client:
         resp = await client.post(
             f"{gh.oauth_url.rstrip('/')}/login/oauth/access_token",
-            data={"client_id": _client_id(gh),
-                  "client_secret": os.environ.get("PZCAT_GITHUB_CLIENT_SECRET", ""),
-                  "code": code, "redirect_uri": redirect_uri},
-            headers={"Accept": "application/json"})
+            data={
+                "client_id": _client_id(gh),
+                "client_secret": os.environ.get("PZCAT_GITHUB_CLIENT_SECRET", ""),
+                "code": code,
+                "redirect_uri": redirect_uri,
+            },
+            headers={"Accept": "application/json"},
+        )
         try:
             token = resp.json().get("access_token") if resp.status_code == 200 else None
         except ValueError:
@@ -160,10 +181,15 @@ async def _who(gh, code: str, redirect_uri: str) -> tuple[str, set[str], set[str
         orgs: set[str] = set()
         teams: set[str] = set()
         if gh.orgs:
-            orgs = {str(o.get("login", "")).lower() for o in await _get(client, f"{api}/user/orgs", token)}
+            orgs = {
+                str(o.get("login", "")).lower()
+                for o in await _get(client, f"{api}/user/orgs", token)
+            }
         if gh.teams:
-            teams = {f"{t.get('organization', {}).get('login', '')}/{t.get('slug', '')}".lower()
-                     for t in await _get(client, f"{api}/user/teams", token)}
+            teams = {
+                f"{t.get('organization', {}).get('login', '')}/{t.get('slug', '')}".lower()
+                for t in await _get(client, f"{api}/user/teams", token)
+            }
         return login_name, orgs, teams
 
 
@@ -186,32 +212,57 @@ async def callback(datasette, request):
     except Exception:  # noqa: BLE001 - itsdangerous raises BadSignature and decoding errors
         saved = None
     given = request.args.get("state") or ""
-    if not saved or not secrets.compare_digest(str(saved.get("s", "")), given) \
-            or time.time() - int(saved.get("t", 0)) > STATE_SECONDS:
-        return await error_response(datasette, request, "auth-github-failed",
-                                    "the sign-in expired or did not start here: sign in again "
-                                    "from /-/login", 400)
+    if (
+        not saved
+        or not secrets.compare_digest(str(saved.get("s", "")), given)
+        or time.time() - int(saved.get("t", 0)) > STATE_SECONDS
+    ):
+        return await error_response(
+            datasette,
+            request,
+            "auth-github-failed",
+            "the sign-in expired or did not start here: sign in again from /-/login",
+            400,
+        )
     if request.args.get("error"):
-        return await error_response(datasette, request, "auth-github-failed",
-                                    f"GitHub said: {request.args.get('error')}", 400)
+        return await error_response(
+            datasette,
+            request,
+            "auth-github-failed",
+            f"GitHub said: {request.args.get('error')}",
+            400,
+        )
     cfg, gh = _github(datasette)
     try:
-        login_name, orgs, teams = await _who(gh, request.args.get("code") or "",
-                                             _callback_url(request))
+        login_name, orgs, teams = await _who(
+            gh, request.args.get("code") or "", _callback_url(request)
+        )
     except (_GitHubFailed, httpx.HTTPError, ValueError) as exc:
-        return await error_response(datasette, request, "auth-github-failed",
-                                    f"sign-in with GitHub failed: {exc}", 502)
+        return await error_response(
+            datasette, request, "auth-github-failed", f"sign-in with GitHub failed: {exc}", 502
+        )
     if not allowed(gh, login_name, orgs, teams):
-        return await error_response(datasette, request, "auth-not-allowed",
-                                    f"{login_name} is not among the users, organisations or teams "
-                                    "this catalog lets in (access.github in catalog.yaml); ask an "
-                                    "admin", 403)
+        return await error_response(
+            datasette,
+            request,
+            "auth-not-allowed",
+            f"{login_name} is not among the users, organisations or teams "
+            "this catalog lets in (access.github in catalog.yaml); ask an "
+            "admin",
+            403,
+        )
     expires = int(time.time()) + cfg.access.session_hours * 3600
     response = Response.redirect(safe_next(saved.get("n")))
-    response.set_cookie(SESSION_COOKIE, datasette.sign(
-        {"u": login_name, "exp": expires, "admin": cfg.is_admin(login_name)}, SESSION_NAMESPACE),
-        max_age=cfg.access.session_hours * 3600, httponly=True, samesite="lax",
-        secure=_secure(datasette, request))
+    response.set_cookie(
+        SESSION_COOKIE,
+        datasette.sign(
+            {"u": login_name, "exp": expires, "admin": cfg.is_admin(login_name)}, SESSION_NAMESPACE
+        ),
+        max_age=cfg.access.session_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(datasette, request),
+    )
     response.set_cookie(STATE_COOKIE, "", max_age=0, httponly=True)
     return response
 

@@ -14,6 +14,7 @@ import threading
 
 # -- SQL functions --------------------------------------------------------------------------------------
 
+
 def _float(value):
     try:
         out = float(value)
@@ -71,8 +72,9 @@ def cone_ranges(ra, dec, radius_arcsec, order=10):
     perimeter = 360.0 * max(math.sin(math.radians(min(rad_deg, 90.0))), 1e-12)
     finest = int(math.floor(math.log2(max(MAX_BORDER_CELLS * 58.6 / perimeter, 1.0))))
     search = max(0, min(o, finest))
-    ipix, depth, _ = cone_search(Longitude(r % 360.0 * u.deg), Latitude(d * u.deg), rad_deg * u.deg,
-                                 search)
+    ipix, depth, _ = cone_search(
+        Longitude(r % 360.0 * u.deg), Latitude(d * u.deg), rad_deg * u.deg, search
+    )
     shift = 2 * (o - depth.astype(np.int64))
     lo = ipix.astype(np.int64) << shift
     hi = ((ipix.astype(np.int64) + 1) << shift) - 1

@@ -29,8 +29,13 @@ async def token_page(datasette, request):
     next_url = safe_next(request.args.get("next"))
     if request.method == "POST":
         if cross_site(request):
-            return await error_response(datasette, request, "cross-site-request", "the token form "
-                                        "must be posted from this server's own page", 403)
+            return await error_response(
+                datasette,
+                request,
+                "cross-site-request",
+                "the token form must be posted from this server's own page",
+                403,
+            )
         form = await request.post_vars()
         next_url = safe_next(form.get("next"))
         if form.get("action") == "logout":
@@ -45,17 +50,28 @@ async def token_page(datasette, request):
         else:
             response = Response.redirect(next_url)
             secure = request.scheme == "https" or bool(datasette.setting("force_https_urls"))
-            response.set_cookie(COOKIE, datasette.sign({"t": token}, COOKIE_NAMESPACE),
-                                max_age=max(1, claims.expires - int(time.time())), httponly=True,
-                                samesite="lax", secure=secure)
+            response.set_cookie(
+                COOKIE,
+                datasette.sign({"t": token}, COOKIE_NAMESPACE),
+                max_age=max(1, claims.expires - int(time.time())),
+                httponly=True,
+                samesite="lax",
+                secure=secure,
+            )
             return response
     elif request.method != "GET":
         return await error_response(datasette, request, "usage", "use GET or POST", 405)
     current = current_claims(datasette, request)
     body = await datasette.render_template(
-        "pzcat_token.html", {"message": message, "current": current, "next": next_url,
-                             "expires": formatdate(current.expires, usegmt=True) if current else None},
-        request=request)
+        "pzcat_token.html",
+        {
+            "message": message,
+            "current": current,
+            "next": next_url,
+            "expires": formatdate(current.expires, usegmt=True) if current else None,
+        },
+        request=request,
+    )
     return Response.html(body, status=status)
 
 

@@ -48,10 +48,13 @@ LINK_PREFIX = "pzl1"
 SCOPES = ("download", "read", "write")
 #: What each scope grants: a download token also reads previews; a write token (changes through the
 #: Photo-z Server API) also downloads and reads.
-GRANTS = {"download": {"download", "read"}, "read": {"read"}, "write": {"write", "download", "read"}}
+GRANTS = {
+    "download": {"download", "read"},
+    "read": {"read"},
+    "write": {"write", "download", "read"},
+}
 REVOKED_FILE = Path("tokens") / "revoked.yaml"
 MAX_TOKEN_CHARS = 4096
-
 
 
 class TokenError(PzcatError):
@@ -87,6 +90,7 @@ class LinkClaims:
 
 # -- secret and keys ---------------------------------------------------------------------------------
 
+
 def get_secret() -> bytes:
     """The server secret from ``$PZCAT_SECRET``.
 
@@ -97,10 +101,12 @@ def get_secret() -> bytes:
     """
     value = os.environ.get(SECRET_ENV, "")
     if len(value) < MIN_SECRET_LENGTH:
-        raise TokenError("token-secret-missing",
-                         f"${SECRET_ENV} is {'too short' if value else 'not set'}: export a secret of "
-                         f"at least {MIN_SECRET_LENGTH} characters (e.g. `export {SECRET_ENV}=$(python -c "
-                         "'import secrets; print(secrets.token_hex(32))')`); never commit it")
+        raise TokenError(
+            "token-secret-missing",
+            f"${SECRET_ENV} is {'too short' if value else 'not set'}: export a secret of "
+            f"at least {MIN_SECRET_LENGTH} characters (e.g. `export {SECRET_ENV}=$(python -c "
+            "'import secrets; print(secrets.token_hex(32))')`); never commit it",
+        )
     return value.encode("utf-8")
 
 
@@ -128,7 +134,9 @@ _PART = re.compile(r"^[A-Za-z0-9_-]+$")
 
 def _unsign(text: str, prefix: str, purpose: str, code: str) -> dict:
     """Check the signature (constant time) and return the payload."""
-    bad = TokenError(code, f"the {'token' if prefix == TOKEN_PREFIX else 'link'} is malformed or forged")
+    bad = TokenError(
+        code, f"the {'token' if prefix == TOKEN_PREFIX else 'link'} is malformed or forged"
+    )
     if not isinstance(text, str) or len(text) > MAX_TOKEN_CHARS:
         raise bad
     parts = text.strip().split(".")
@@ -172,7 +180,9 @@ def parse_duration(value: str | int | float | timedelta) -> int:
     else:
         match = _DURATION.match(str(value).lower())
         if not match:
-            raise TokenError("bad-duration", f"cannot read duration {value!r}: use e.g. 30d, 12h, 15m")
+            raise TokenError(
+                "bad-duration", f"cannot read duration {value!r}: use e.g. 30d, 12h, 15m"
+            )
         seconds = int(match.group(1)) * _UNITS[match.group(2)]
     if seconds <= 0:
         raise TokenError("bad-duration", f"duration {value!r} must be positive")
@@ -181,8 +191,13 @@ def parse_duration(value: str | int | float | timedelta) -> int:
 
 # -- tokens ------------------------------------------------------------------------------------------
 
-def create_token(user: str, scope: str = "download", expires: str | int | timedelta = "30d",
-                 now: float | None = None) -> str:
+
+def create_token(
+    user: str,
+    scope: str = "download",
+    expires: str | int | timedelta = "30d",
+    now: float | None = None,
+) -> str:
     """Make a signed token for ``user``.
 
     Parameters
@@ -201,8 +216,13 @@ def create_token(user: str, scope: str = "download", expires: str | int | timede
     if not user:
         raise TokenError("usage", "a token needs a user name")
     issued = int(now if now is not None else time.time())
-    payload = {"id": secrets.token_hex(8), "u": user, "s": scope, "iat": issued,
-               "exp": issued + parse_duration(expires)}
+    payload = {
+        "id": secrets.token_hex(8),
+        "u": user,
+        "s": scope,
+        "iat": issued,
+        "exp": issued + parse_duration(expires),
+    }
     return _sign(TOKEN_PREFIX, payload, "token")
 
 
@@ -214,8 +234,12 @@ def token_id(token: str) -> str | None:
         return None
 
 
-def verify_token(token: str, scope: str | None = None, revoked: set[str] | frozenset[str] | None = None,
-                 now: float | None = None) -> TokenClaims:
+def verify_token(
+    token: str,
+    scope: str | None = None,
+    revoked: set[str] | frozenset[str] | None = None,
+    now: float | None = None,
+) -> TokenClaims:
     """Check a token and return its claims.
 
     Raises
@@ -226,18 +250,25 @@ def verify_token(token: str, scope: str | None = None, revoked: set[str] | froze
     """
     payload = _unsign(token, TOKEN_PREFIX, "token", "token-invalid")
     try:
-        claims = TokenClaims(id=str(payload["id"]), user=str(payload["u"]), scope=str(payload["s"]),
-                             expires=int(payload["exp"]), issued=int(payload.get("iat", 0)))
+        claims = TokenClaims(
+            id=str(payload["id"]),
+            user=str(payload["u"]),
+            scope=str(payload["s"]),
+            expires=int(payload["exp"]),
+            issued=int(payload.get("iat", 0)),
+        )
     except (KeyError, TypeError, ValueError):
         raise TokenError("token-invalid", "the token is malformed or forged") from None
     if (now if now is not None else time.time()) >= claims.expires:
-        raise TokenError("token-expired", f"the token expired at {_iso(claims.expires)}",
-                         token_id=claims.id)
+        raise TokenError(
+            "token-expired", f"the token expired at {_iso(claims.expires)}", token_id=claims.id
+        )
     if revoked and claims.id in revoked:
         raise TokenError("token-revoked", f"token {claims.id} was revoked", token_id=claims.id)
     if scope is not None and not claims.grants(scope):
-        raise TokenError("token-scope", f"a {claims.scope} token does not allow {scope}",
-                         token_id=claims.id)
+        raise TokenError(
+            "token-scope", f"a {claims.scope} token does not allow {scope}", token_id=claims.id
+        )
     return claims
 
 
@@ -246,6 +277,7 @@ def _iso(ts: int) -> str:
 
 
 # -- revocation ---------------------------------------------------------------------------------------
+
 
 def revoked_path(root: Path) -> Path:
     return Path(root) / REVOKED_FILE
@@ -264,7 +296,9 @@ def load_revoked(root: Path) -> frozenset[str]:
         raise TokenError("revocation-list", f"{path}: {exc}", status=500, file=str(path)) from None
 
 
-def revoke_token(root: Path, token_or_id: str, by: str | None = None, reason: str | None = None) -> str:
+def revoke_token(
+    root: Path, token_or_id: str, by: str | None = None, reason: str | None = None
+) -> str:
     """Add a token id (or the id of a token) to ``tokens/revoked.yaml``; return the id."""
     tid = token_or_id.strip()
     if "link=" in tid:  # a whole signed URL
@@ -275,8 +309,12 @@ def revoke_token(root: Path, token_or_id: str, by: str | None = None, reason: st
             raise TokenError("token-invalid", "cannot revoke: the signature is wrong", status=400)
         tid = found
     if not re.fullmatch(r"[0-9a-f]{16}", tid):
-        raise TokenError("usage", f"{tid[:40]!r} is not a token or link id (16 hex digits, "
-                         "printed by `pzcat token create` and `pzcat link`)", status=400)
+        raise TokenError(
+            "usage",
+            f"{tid[:40]!r} is not a token or link id (16 hex digits, "
+            "printed by `pzcat token create` and `pzcat link`)",
+            status=400,
+        )
     path = revoked_path(root)
     data = {}
     if path.exists():
@@ -291,8 +329,10 @@ def revoke_token(root: Path, token_or_id: str, by: str | None = None, reason: st
     if reason:
         entry["reason"] = reason
     entries.append(entry)
-    header = ("# Revoked pzcat tokens: ids only, never tokens. `pzcat token revoke ID` appends here;\n"
-              "# the server rereads this file when it changes.\n")
+    header = (
+        "# Revoked pzcat tokens: ids only, never tokens. `pzcat token revoke ID` appends here;\n"
+        "# the server rereads this file when it changes.\n"
+    )
     atomic_write_text(path, header + yaml.safe_dump({"revoked": entries}, sort_keys=False))
     return tid
 
@@ -318,29 +358,47 @@ def load_issued(root: Path) -> list[dict]:
 def record_issued(root: Path, token: str, note: str = "") -> dict:
     """Add a new token's id and claims to ``tokens/issued.yaml`` (atomic); return the entry."""
     claims = verify_token(token)
-    entry = {"id": claims.id, "user": claims.user, "scope": claims.scope,
-             "issued": _iso(claims.issued), "expires": _iso(claims.expires)}
+    entry = {
+        "id": claims.id,
+        "user": claims.user,
+        "scope": claims.scope,
+        "issued": _iso(claims.issued),
+        "expires": _iso(claims.expires),
+    }
     if note:
         entry["note"] = note[:100]
     entries = [*load_issued(root), entry]
-    header = ("# Tokens made at /-/tokens by signed-in users: ids and claims only, never tokens.\n"
-              "# Revocations are in revoked.yaml.\n")
-    atomic_write_text(Path(root) / ISSUED_FILE, header + yaml.safe_dump({"issued": entries},
-                                                                          sort_keys=False))
+    header = (
+        "# Tokens made at /-/tokens by signed-in users: ids and claims only, never tokens.\n"
+        "# Revocations are in revoked.yaml.\n"
+    )
+    atomic_write_text(
+        Path(root) / ISSUED_FILE, header + yaml.safe_dump({"issued": entries}, sort_keys=False)
+    )
     return entry
 
 
 # -- signed links -------------------------------------------------------------------------------------
 
-def make_link(internal_name: str, expires: str | int | timedelta = "1h", base_url: str | None = None,
-              file: str | None = None, now: float | None = None) -> str:
+
+def make_link(
+    internal_name: str,
+    expires: str | int | timedelta = "1h",
+    base_url: str | None = None,
+    file: str | None = None,
+    now: float | None = None,
+) -> str:
     """A signed link to one product (its ZIP, or ``file``) valid until it expires.
 
     Returns the ``?link=`` value when ``base_url`` is None, else the full URL
     ``<base_url>-/download/<internal_name>.zip?link=...``.
     """
     issued = int(now if now is not None else time.time())
-    payload = {"id": secrets.token_hex(8), "p": internal_name, "exp": issued + parse_duration(expires)}
+    payload = {
+        "id": secrets.token_hex(8),
+        "p": internal_name,
+        "exp": issued + parse_duration(expires),
+    }
     link = _sign(LINK_PREFIX, payload, "link")
     if base_url is None:
         return link
@@ -348,8 +406,12 @@ def make_link(internal_name: str, expires: str | int | timedelta = "1h", base_ur
     return f"{base}{download_path(internal_name, file)}?link={link}"
 
 
-def verify_link(link: str, internal_name: str, now: float | None = None,
-                revoked: set[str] | frozenset[str] | None = None) -> LinkClaims:
+def verify_link(
+    link: str,
+    internal_name: str,
+    now: float | None = None,
+    revoked: set[str] | frozenset[str] | None = None,
+) -> LinkClaims:
     """Check a signed link for ``internal_name`` (its id may be revoked like a token's).
 
     Raises
@@ -360,7 +422,9 @@ def verify_link(link: str, internal_name: str, now: float | None = None,
     """
     payload = _unsign(link, LINK_PREFIX, "link", "link-invalid")
     try:
-        claims = LinkClaims(id=str(payload["id"]), product=str(payload["p"]), expires=int(payload["exp"]))
+        claims = LinkClaims(
+            id=str(payload["id"]), product=str(payload["p"]), expires=int(payload["exp"])
+        )
     except (KeyError, TypeError, ValueError):
         raise TokenError("link-invalid", "the link is malformed or forged") from None
     if not hmac.compare_digest(claims.product.encode(), internal_name.encode()):

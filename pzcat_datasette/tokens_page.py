@@ -50,12 +50,19 @@ async def tokens_page(datasette, request):
     next_url = safe_next(request.args.get("next"))
     if session is None:
         if request.method == "POST":
-            return await error_response(datasette, request, "auth-required",
-                                        "sign in to manage tokens", 401)
+            return await error_response(
+                datasette, request, "auth-required", "sign in to manage tokens", 401
+            )
         body = await datasette.render_template(
-            "pzcat_tokens.html", {"session": None, "next": next_url,
-                                  "signin": signin_configured(datasette),
-                                  "pasted": current_claims(datasette, request)}, request=request)
+            "pzcat_tokens.html",
+            {
+                "session": None,
+                "next": next_url,
+                "signin": signin_configured(datasette),
+                "pasted": current_claims(datasette, request),
+            },
+            request=request,
+        )
         return Response.html(body)
     st = state(datasette)
     root = st.settings.root
@@ -73,11 +80,15 @@ async def tokens_page(datasette, request):
             if action == "create":
                 scope = form.get("scope") or "read"
                 if scope not in SCOPES:
-                    raise TokenError("usage", f"scope must be one of {', '.join(SCOPES)}", status=400)
+                    raise TokenError(
+                        "usage", f"scope must be one of {', '.join(SCOPES)}", status=400
+                    )
                 try:
                     days = int(form.get("days") or "30")
                 except ValueError:
-                    raise TokenError("usage", "expiry must be a number of days", status=400) from None
+                    raise TokenError(
+                        "usage", "expiry must be a number of days", status=400
+                    ) from None
                 if not 1 <= days <= max_days:
                     raise TokenError("usage", f"expiry must be 1 to {max_days} days", status=400)
                 new_token = create_token(session.user, scope=scope, expires=f"{days}d")
@@ -86,8 +97,11 @@ async def tokens_page(datasette, request):
                 tid = (form.get("id") or "").strip()
                 owner = next((e["user"] for e in load_issued(root) if e["id"] == tid), None)
                 if owner is None or (owner.lower() != session.user.lower() and not session.admin):
-                    raise TokenError("token-scope", "you can revoke only your own tokens (admins: any)",
-                                     status=403)
+                    raise TokenError(
+                        "token-scope",
+                        "you can revoke only your own tokens (admins: any)",
+                        status=403,
+                    )
                 revoke_token(root, tid, by=session.user, reason="revoked at /-/tokens")
                 message = f"Token {tid} revoked."
             else:
@@ -97,18 +111,40 @@ async def tokens_page(datasette, request):
     issued = load_issued(root)
     revoked = st.revoked()
     now = time.time()
-    mine = [dict(e, status=_status(e, revoked, now)) for e in issued
-            if e["user"].lower() == session.user.lower()]
-    others = [dict(e, status=_status(e, revoked, now)) for e in issued
-              if e["user"].lower() != session.user.lower()] if session.admin else []
+    mine = [
+        dict(e, status=_status(e, revoked, now))
+        for e in issued
+        if e["user"].lower() == session.user.lower()
+    ]
+    others = (
+        [
+            dict(e, status=_status(e, revoked, now))
+            for e in issued
+            if e["user"].lower() != session.user.lower()
+        ]
+        if session.admin
+        else []
+    )
     body = await datasette.render_template(
         "pzcat_tokens.html",
-        {"session": session, "until": formatdate(session.expires, usegmt=True),
-         "until_iso": datetime.fromtimestamp(session.expires, UTC).strftime("%Y-%m-%d %H:%M UTC"),
-         "next": next_url, "message": message, "new_token": new_token, "new_entry": new_entry,
-         "mine": list(reversed(mine)), "others": list(reversed(others)), "scopes": SCOPES,
-         "days": [d for d in EXPIRY_DAYS if d <= max_days], "pasted": None},
-        request=request)
+        {
+            "session": session,
+            "until": formatdate(session.expires, usegmt=True),
+            "until_iso": datetime.fromtimestamp(session.expires, UTC).strftime(
+                "%Y-%m-%d %H:%M UTC"
+            ),
+            "next": next_url,
+            "message": message,
+            "new_token": new_token,
+            "new_entry": new_entry,
+            "mine": list(reversed(mine)),
+            "others": list(reversed(others)),
+            "scopes": SCOPES,
+            "days": [d for d in EXPIRY_DAYS if d <= max_days],
+            "pasted": None,
+        },
+        request=request,
+    )
     return Response.html(body, status=status)
 
 

@@ -37,7 +37,9 @@ def load_event(path: str | Path | None = None) -> dict[str, Any]:
     except OSError as exc:
         raise PzcatError("github-event", f"cannot read the event payload {where}: {exc}") from None
     if len(raw) > MAX_EVENT_BYTES:
-        raise PzcatError("github-event", f"the event payload {where} is over {MAX_EVENT_BYTES} bytes")
+        raise PzcatError(
+            "github-event", f"the event payload {where} is over {MAX_EVENT_BYTES} bytes"
+        )
     try:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -37,12 +37,20 @@ class GitHub:
         Default ``$GITHUB_API_URL``, else ``https://api.github.com``.
     """
 
-    def __init__(self, repo: str | None = None, token: str | None = None,
-                 base_url: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        repo: str | None = None,
+        token: str | None = None,
+        base_url: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
         self.repo = repo or os.environ.get("GITHUB_REPOSITORY", "")
         if not _REPO_RE.match(self.repo):
-            raise PzcatError("github-api", f"repository {self.repo!r} is not owner/name "
-                             "(set GITHUB_REPOSITORY or pass --repo)")
+            raise PzcatError(
+                "github-api",
+                f"repository {self.repo!r} is not owner/name "
+                "(set GITHUB_REPOSITORY or pass --repo)",
+            )
         self.token = token if token is not None else os.environ.get("GITHUB_TOKEN", "")
         self.base_url = (base_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API).rstrip("/")
         self.timeout = timeout
@@ -65,8 +73,9 @@ class GitHub:
                 headers = {k.lower(): v for k, v in resp.headers.items()}
         except urllib.error.HTTPError as exc:
             detail = exc.read(2000).decode("utf-8", "replace")
-            raise PzcatError("github-api", f"{method} {url} answered {exc.code}: {detail}",
-                             status=exc.code) from None
+            raise PzcatError(
+                "github-api", f"{method} {url} answered {exc.code}: {detail}", status=exc.code
+            ) from None
         except (urllib.error.URLError, OSError) as exc:
             raise PzcatError("github-api", f"{method} {url} failed: {exc}") from None
         try:
@@ -120,5 +129,14 @@ class GitHub:
         return self.paginate(f"/pulls/{int(number)}/files")
 
     def create_pull(self, title: str, head: str, base: str, body: str) -> dict[str, Any]:
-        return self.request("POST", "/pulls", {"title": title, "head": head, "base": base,
-                                               "body": body, "maintainer_can_modify": True})
+        return self.request(
+            "POST",
+            "/pulls",
+            {
+                "title": title,
+                "head": head,
+                "base": base,
+                "body": body,
+                "maintainer_can_modify": True,
+            },
+        )

@@ -40,15 +40,17 @@ class Posted:
     """What :func:`post_report` did."""
 
     number: int
-    action: str          # created or updated
+    action: str  # created or updated
     comment_id: int
     url: str
 
 
 def _read_capped(path: Path, limit: int) -> str:
     if path.is_symlink() or not path.is_file():
-        raise PzcatError("artifact-invalid", f"{path.name} is missing from the report artifact "
-                         "(or not a regular file)")
+        raise PzcatError(
+            "artifact-invalid",
+            f"{path.name} is missing from the report artifact (or not a regular file)",
+        )
     with open(path, "rb") as fh:
         raw = fh.read(limit + 1)
     if len(raw) > limit:
@@ -79,8 +81,9 @@ def comment_body(markdown: str, run_url: str | None = None, warning: str | None 
     """The comment: the marker, a trusted warning if any, the report made inert, a footer."""
     text = markdown.replace(MARKER, "").replace("<!--", "&lt;!--")
     text = re.sub(r"(?<![\w`])@(?=[A-Za-z0-9])", "@\u200b", text)
-    text = _IMAGE_RE.sub(lambda m: f"*{m.group(1) or 'picture'}: `{m.group(2)}` in the report "
-                         "artifact*", text)
+    text = _IMAGE_RE.sub(
+        lambda m: f"*{m.group(1) or 'picture'}: `{m.group(2)}` in the report artifact*", text
+    )
     footer = "\n\n---\n<sub>Updated by the trusted `pzcat pr comment` job"
     footer += f" · [run and artifact]({run_url})</sub>\n" if run_url else ".</sub>\n"
     head = f"{MARKER}\n" + (f"> [!WARNING]\n> {warning}\n\n" if warning else "")
@@ -113,8 +116,11 @@ def find_pull_request(gh: GitHub, event: dict[str, Any]) -> int:
         for pr in gh.pulls(head=f"{owner}:{branch}"):
             if dig(pr, "head", "sha") == sha and isinstance(pr.get("number"), int):
                 return pr["number"]
-    raise PzcatError("pr-not-found", f"no open pull request has head {sha[:12]} "
-                     f"({owner}:{branch}); it may have been closed or pushed to since")
+    raise PzcatError(
+        "pr-not-found",
+        f"no open pull request has head {sha[:12]} "
+        f"({owner}:{branch}); it may have been closed or pushed to since",
+    )
 
 
 def trusted_warning(gh: GitHub, number: int, config: CatalogConfig | None) -> str | None:
@@ -129,32 +135,49 @@ def trusted_warning(gh: GitHub, number: int, config: CatalogConfig | None) -> st
         return None
     shown = ", ".join(f"`{cell(p, 80)}`" for p in protected[:10])
     more = f" and {len(protected) - 10} more" if len(protected) > 10 else ""
-    return (f"This pull request changes admin-only paths ({shown}{more}). An admin must review "
-            "it; the report below was made by the pull request's own workflow run.")
+    return (
+        f"This pull request changes admin-only paths ({shown}{more}). An admin must review "
+        "it; the report below was made by the pull request's own workflow run."
+    )
 
 
-def post_report(gh: GitHub, event: dict[str, Any], report_dir: Path,
-                config: CatalogConfig | None = None, bot_login: str = BOT_LOGIN) -> Posted:
+def post_report(
+    gh: GitHub,
+    event: dict[str, Any],
+    report_dir: Path,
+    config: CatalogConfig | None = None,
+    bot_login: str = BOT_LOGIN,
+) -> Posted:
     """Post or update the one sticky report comment of the pull request of ``event``."""
     if Path(report_dir, REPORT_MD).exists() or Path(report_dir, REPORT_JSON).exists():
         markdown, meta = read_artifact(report_dir)
     else:
         # the run left no report (it failed early, or the pull request changed its workflow)
         conclusion = dig(event, "workflow_run", "conclusion", default="unknown")
-        markdown = (f"## pzcat report: ❌ no report\n\nThe validate run ended with conclusion "
-                    f"`{cell(str(conclusion), 30)}` and left no `pzcat-report` artifact. Open the "
-                    "run's log; an admin must look at this pull request before it is merged.\n")
+        markdown = (
+            f"## pzcat report: ❌ no report\n\nThe validate run ended with conclusion "
+            f"`{cell(str(conclusion), 30)}` and left no `pzcat-report` artifact. Open the "
+            "run's log; an admin must look at this pull request before it is merged.\n"
+        )
         meta = {}
     number = find_pull_request(gh, event)
     claimed = dig(meta, "pr", "number")
     if claimed is not None and claimed != number:
-        raise PzcatError("artifact-invalid", f"the artifact says pull request {claimed!r}, GitHub "
-                         f"says {number}: refusing to post")
+        raise PzcatError(
+            "artifact-invalid",
+            f"the artifact says pull request {claimed!r}, GitHub says {number}: refusing to post",
+        )
     run_url = dig(event, "workflow_run", "html_url")
-    body = comment_body(markdown, run_url if isinstance(run_url, str) else None,
-                        trusted_warning(gh, number, config))
-    mine = [c for c in gh.comments(number) if isinstance(c, dict)
-            and MARKER in (c.get("body") or "") and dig(c, "user", "login") == bot_login]
+    body = comment_body(
+        markdown, run_url if isinstance(run_url, str) else None, trusted_warning(gh, number, config)
+    )
+    mine = [
+        c
+        for c in gh.comments(number)
+        if isinstance(c, dict)
+        and MARKER in (c.get("body") or "")
+        and dig(c, "user", "login") == bot_login
+    ]
     if mine:
         done = gh.update_comment(mine[0]["id"], body)
         return Posted(number, "updated", int(done["id"]), str(done.get("html_url", "")))

@@ -22,7 +22,7 @@ from pathlib import Path
 from pzcat.errors import PzcatError
 
 CHUNK = 1024 * 1024
-DEFAULT_MAX_BYTES = 2 * 1024 ** 3
+DEFAULT_MAX_BYTES = 2 * 1024**3
 
 
 @dataclass
@@ -53,10 +53,19 @@ def check_url(url: str, allow_loopback: bool = False) -> str:
         addr = ipaddress.ip_address(info[4][0])
         if addr.is_loopback and allow_loopback:
             continue
-        if addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved \
-                or addr.is_multicast or addr.is_unspecified:
-            raise PzcatError("bad-url", f"{parts.hostname} resolves to {addr}, a private or local "
-                             "address: give a public URL")
+        if (
+            addr.is_private
+            or addr.is_loopback
+            or addr.is_link_local
+            or addr.is_reserved
+            or addr.is_multicast
+            or addr.is_unspecified
+        ):
+            raise PzcatError(
+                "bad-url",
+                f"{parts.hostname} resolves to {addr}, a private or local "
+                "address: give a public URL",
+            )
     return url
 
 
@@ -69,9 +78,14 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-def download(url: str, dest: Path, max_bytes: int = DEFAULT_MAX_BYTES,
-             sha256: str | None = None, allow_loopback: bool = False,
-             timeout: float = 60.0) -> Downloaded:
+def download(
+    url: str,
+    dest: Path,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    sha256: str | None = None,
+    allow_loopback: bool = False,
+    timeout: float = 60.0,
+) -> Downloaded:
     """Stream ``url`` into ``dest``.
 
     Raises
@@ -88,15 +102,22 @@ def download(url: str, dest: Path, max_bytes: int = DEFAULT_MAX_BYTES,
         with opener.open(req, timeout=timeout) as resp:
             length = resp.headers.get("Content-Length")
             if length and length.isdigit() and int(length) > max_bytes:
-                raise PzcatError("download-too-large", f"{url} is {int(length):,} bytes, over the "
-                                 f"{max_bytes:,}-byte limit of a form download", file=url)
+                raise PzcatError(
+                    "download-too-large",
+                    f"{url} is {int(length):,} bytes, over the "
+                    f"{max_bytes:,}-byte limit of a form download",
+                    file=url,
+                )
             digest, size = hashlib.sha256(), 0
             with open(part, "wb") as fh:
                 while chunk := resp.read(CHUNK):
                     size += len(chunk)
                     if size > max_bytes:
-                        raise PzcatError("download-too-large", f"{url} is over the {max_bytes:,}-"
-                                         "byte limit of a form download", file=url)
+                        raise PzcatError(
+                            "download-too-large",
+                            f"{url} is over the {max_bytes:,}-byte limit of a form download",
+                            file=url,
+                        )
                     digest.update(chunk)
                     fh.write(chunk)
     except urllib.error.HTTPError as exc:
@@ -104,15 +125,19 @@ def download(url: str, dest: Path, max_bytes: int = DEFAULT_MAX_BYTES,
         raise PzcatError("download-failed", f"{url} answered HTTP {exc.code}", file=url) from None
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         part.unlink(missing_ok=True)
-        raise PzcatError("download-failed", f"{url} could not be downloaded: {exc}",
-                         file=url) from None
+        raise PzcatError(
+            "download-failed", f"{url} could not be downloaded: {exc}", file=url
+        ) from None
     except PzcatError:
         part.unlink(missing_ok=True)
         raise
     hexdigest = digest.hexdigest()
     if sha256 and sha256.lower() != hexdigest:
         part.unlink(missing_ok=True)
-        raise PzcatError("checksum-mismatch", f"{url} has sha256 {hexdigest}, the form says "
-                         f"{sha256.lower()}", file=url)
+        raise PzcatError(
+            "checksum-mismatch",
+            f"{url} has sha256 {hexdigest}, the form says {sha256.lower()}",
+            file=url,
+        )
     os.replace(part, dest)
     return Downloaded(dest, size, hexdigest)

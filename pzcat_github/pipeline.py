@@ -62,8 +62,11 @@ def decide(event: dict[str, Any], config: CatalogConfig, label: str = LABEL) -> 
         if name != label:
             return Decision(False, False, f"label {name!r} is not {label!r}")
         if not config.is_admin(sender):
-            return Decision(False, False, f"{sender} applied {label!r} but is not an admin of the "
-                            "base branch's catalog.yaml")
+            return Decision(
+                False,
+                False,
+                f"{sender} applied {label!r} but is not an admin of the base branch's catalog.yaml",
+            )
         return Decision(True, same_repo, f"{label!r} applied by admin {sender}")
     if action in ("opened", "synchronize", "reopened"):
         if same_repo:
@@ -106,14 +109,25 @@ def reproduce_changed(catalog: Catalog, base: str, progress=None) -> list[Reprod
             results.append(Reproduction(name, False, f"error[{exc.code}]: {exc.message}"))
             continue
         same = bool(files) and all(f.identical for f in files)
-        results.append(Reproduction(name, same, ", ".join(
-            f"{f.path} {'identical' if f.identical else 'DIFFERENT'}" for f in files)))
+        results.append(
+            Reproduction(
+                name,
+                same,
+                ", ".join(f"{f.path} {'identical' if f.identical else 'DIFFERENT'}" for f in files),
+            )
+        )
     return results
 
 
 def _git(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    proc = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
-                          check=False, timeout=600, env=env)
+    proc = subprocess.run(
+        ["git", "-C", str(root), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+        env=env,
+    )
     if proc.returncode != 0:
         raise PzcatError("git-unavailable", f"git {args[0]} failed: {proc.stderr.strip()[:500]}")
     return proc.stdout.strip()
@@ -126,14 +140,25 @@ def auth_env(token: str | None, remote_url: str) -> dict[str, str]:
     if token and remote_url.startswith("https://"):
         basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
         n = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
-        env.update({"GIT_CONFIG_COUNT": str(n + 1), f"GIT_CONFIG_KEY_{n}": "http.extraheader",
-                    f"GIT_CONFIG_VALUE_{n}": f"AUTHORIZATION: basic {basic}"})
+        env.update(
+            {
+                "GIT_CONFIG_COUNT": str(n + 1),
+                f"GIT_CONFIG_KEY_{n}": "http.extraheader",
+                f"GIT_CONFIG_VALUE_{n}": f"AUTHORIZATION: basic {basic}",
+            }
+        )
     return env
 
 
-def commit_and_push(root: Path, branch: str, message: str, paths: list[str],
-                    remote: str = "origin", token: str | None = None,
-                    author: str = "pzcat-bot <pzcat-bot@users.noreply.github.com>") -> str | None:
+def commit_and_push(
+    root: Path,
+    branch: str,
+    message: str,
+    paths: list[str],
+    remote: str = "origin",
+    token: str | None = None,
+    author: str = "pzcat-bot <pzcat-bot@users.noreply.github.com>",
+) -> str | None:
     """Commit ``paths`` (when they changed) and push the commit to ``remote``'s ``branch``.
 
     Returns
@@ -142,12 +167,25 @@ def commit_and_push(root: Path, branch: str, message: str, paths: list[str],
         The new commit, or None when nothing changed.
     """
     _git(root, "add", "-A", "--", *paths)
-    if subprocess.run(["git", "-C", str(root), "diff", "--cached", "--quiet"],
-                      check=False).returncode == 0:
+    if (
+        subprocess.run(
+            ["git", "-C", str(root), "diff", "--cached", "--quiet"], check=False
+        ).returncode
+        == 0
+    ):
         return None
     name, _, email = author.partition(" <")
-    _git(root, "-c", f"user.name={name}", "-c", f"user.email={email.rstrip('>')}",
-         "commit", "-q", "-m", message)
+    _git(
+        root,
+        "-c",
+        f"user.name={name}",
+        "-c",
+        f"user.email={email.rstrip('>')}",
+        "commit",
+        "-q",
+        "-m",
+        message,
+    )
     url = _git(root, "remote", "get-url", remote)
     _git(root, "push", "-q", remote, f"HEAD:refs/heads/{branch}", env=auth_env(token, url))
     return _git(root, "rev-parse", "HEAD")

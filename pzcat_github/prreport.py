@@ -79,8 +79,9 @@ def _manifest_at(root: Path, ref: str, rel: str) -> Manifest | None:
 
 def _manifest_now(path: Path) -> Manifest | None:
     try:
-        return Manifest.model_validate(load_manifest_data(path.read_text(encoding="utf-8"),
-                                                          str(path)))
+        return Manifest.model_validate(
+            load_manifest_data(path.read_text(encoding="utf-8"), str(path))
+        )
     except (OSError, UnicodeDecodeError, ValidationError, PzcatError):
         return None
 
@@ -108,11 +109,11 @@ class ProductChange:
 
     name: str
     manifest: str
-    state: str                      # new, changed, deleted
+    state: str  # new, changed, deleted
     before: Manifest | None
     after: Manifest | None
     validation: ProductReport | None
-    pictures: dict[str, str] = field(default_factory=dict)   # label -> file name
+    pictures: dict[str, str] = field(default_factory=dict)  # label -> file name
 
     @property
     def valid(self) -> bool:
@@ -120,13 +121,18 @@ class ProductChange:
 
     def metadata_diff(self) -> list[tuple[str, Any, Any]]:
         old, new = _flat(self.before), _flat(self.after)
-        return [(k, old.get(k), new.get(k)) for k in sorted(set(old) | set(new))
-                if old.get(k) != new.get(k)]
+        return [
+            (k, old.get(k), new.get(k))
+            for k in sorted(set(old) | set(new))
+            if old.get(k) != new.get(k)
+        ]
 
     def file_diff(self) -> list[tuple[str, str, int | None, int | None]]:
         """(change, file, size before, size after) for every file added, removed or changed."""
+
         def index(m: Manifest | None) -> dict[str, Any]:
             return {(f.path or f.url or ""): f for f in (m.files if m else [])}
+
         old, new = index(self.before), index(self.after)
         out = []
         for key in sorted(set(old) | set(new)):
@@ -140,14 +146,23 @@ class ProductChange:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "manifest": self.manifest, "state": self.state,
-                "valid": self.valid,
-                "version": [getattr(self.before, "version", None), getattr(self.after, "version", None)],
-                "metadata": [{"key": k, "before": a, "after": b} for k, a, b in self.metadata_diff()],
-                "files": [{"change": c, "file": f, "size_before": a, "size_after": b}
-                          for c, f, a, b in self.file_diff()],
-                "issues": [i.to_dict() for i in (self.validation.issues if self.validation else [])],
-                "pictures": self.pictures}
+        return {
+            "name": self.name,
+            "manifest": self.manifest,
+            "state": self.state,
+            "valid": self.valid,
+            "version": [
+                getattr(self.before, "version", None),
+                getattr(self.after, "version", None),
+            ],
+            "metadata": [{"key": k, "before": a, "after": b} for k, a, b in self.metadata_diff()],
+            "files": [
+                {"change": c, "file": f, "size_before": a, "size_after": b}
+                for c, f, a, b in self.file_diff()
+            ],
+            "issues": [i.to_dict() for i in (self.validation.issues if self.validation else [])],
+            "pictures": self.pictures,
+        }
 
 
 def _main_facts(m: Manifest | None) -> tuple[int | None, list[str] | None]:
@@ -168,9 +183,13 @@ class PullRequestReport:
     pr: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"base": self.base, "valid": self.valid, "pr": self.pr,
-                "catalog_issues": [i.to_dict() for i in self.catalog_issues],
-                "products": [p.to_dict() for p in self.products]}
+        return {
+            "base": self.base,
+            "valid": self.valid,
+            "pr": self.pr,
+            "catalog_issues": [i.to_dict() for i in self.catalog_issues],
+            "products": [p.to_dict() for p in self.products],
+        }
 
     def to_markdown(self, pictures: bool = True) -> str:
         """The report; ``pictures=False`` names the picture files instead of embedding them."""
@@ -191,10 +210,19 @@ def _issue_table(issues: list[Issue]) -> list[str]:
     rows = ["| | code | where | what | how to fix |", "| --- | --- | --- | --- | --- |"]
     for i in sorted(issues, key=lambda i: (i.severity != "error", i.code)):
         mark = "❌" if i.severity == "error" else "⚠️"
-        where = ", ".join(x for x in (i.file, f"key {i.key}" if i.key else None,
-                                      f"column {i.column}" if i.column else None) if x)
-        rows.append(f"| {mark} | `{i.code}` | {cell(where, 80)} | {cell(i.message, 300)} | "
-                    f"{cell(i.fix, 200)} |")
+        where = ", ".join(
+            x
+            for x in (
+                i.file,
+                f"key {i.key}" if i.key else None,
+                f"column {i.column}" if i.column else None,
+            )
+            if x
+        )
+        rows.append(
+            f"| {mark} | `{i.code}` | {cell(where, 80)} | {cell(i.message, 300)} | "
+            f"{cell(i.fix, 200)} |"
+        )
     return rows
 
 
@@ -204,17 +232,23 @@ def _product_md(p: ProductChange, pictures: bool) -> list[str]:
     out = [f"### {mark} {code(p.name)}: {cell(title, 80)} ({p.state})", ""]
     rows_a, cols_a = _main_facts(p.before)
     rows_b, cols_b = _main_facts(p.after)
-    out += ["| | base | this pull request |", "| --- | --- | --- |",
-            f"| version | {cell(getattr(p.before, 'version', None))} | "
-            f"{cell(getattr(p.after, 'version', None))} |",
-            f"| rows | {rows_a if rows_a is not None else '–'} | "
-            f"{rows_b if rows_b is not None else '–'} |",
-            f"| columns | {len(cols_a) if cols_a is not None else '–'} | "
-            f"{len(cols_b) if cols_b is not None else '–'} |"]
+    out += [
+        "| | base | this pull request |",
+        "| --- | --- | --- |",
+        f"| version | {cell(getattr(p.before, 'version', None))} | "
+        f"{cell(getattr(p.after, 'version', None))} |",
+        f"| rows | {rows_a if rows_a is not None else '–'} | "
+        f"{rows_b if rows_b is not None else '–'} |",
+        f"| columns | {len(cols_a) if cols_a is not None else '–'} | "
+        f"{len(cols_b) if cols_b is not None else '–'} |",
+    ]
     if cols_a is not None and cols_b is not None and cols_a != cols_b:
         added = [c for c in cols_b if c not in cols_a]
         gone = [c for c in cols_a if c not in cols_b]
-        out += ["", f"Columns added: {cell(added or None, 300)}; removed: {cell(gone or None, 300)}."]
+        out += [
+            "",
+            f"Columns added: {cell(added or None, 300)}; removed: {cell(gone or None, 300)}.",
+        ]
     meta = p.metadata_diff()
     if meta and p.state == "changed":
         out += ["", "| metadata | base | this pull request |", "| --- | --- | --- |"]
@@ -222,8 +256,9 @@ def _product_md(p: ProductChange, pictures: bool) -> list[str]:
     files = p.file_diff()
     if files:
         out += ["", "| file | change | size before | size after |", "| --- | --- | --- | --- |"]
-        out += [f"| {cell(f, 100)} | {c} | {size_text(a)} | {size_text(b)} |"
-                for c, f, a, b in files]
+        out += [
+            f"| {cell(f, 100)} | {c} | {size_text(a)} | {size_text(b)} |" for c, f, a, b in files
+        ]
     issues = p.validation.issues if p.validation else []
     if issues:
         out += ["", *_issue_table(issues)]
@@ -233,8 +268,11 @@ def _product_md(p: ProductChange, pictures: bool) -> list[str]:
         if pictures:
             out += ["", " ".join(f"![{label}]({name})" for label, name in p.pictures.items())]
         else:
-            out += ["", "Pictures (in the report artifact): "
-                    + ", ".join(f"{label} `{name}`" for label, name in p.pictures.items())]
+            out += [
+                "",
+                "Pictures (in the report artifact): "
+                + ", ".join(f"{label} `{name}`" for label, name in p.pictures.items()),
+            ]
     return out
 
 
@@ -249,15 +287,17 @@ def _pictures(catalog: Catalog, m: Manifest, out_dir: Path) -> dict[str, str]:
     path = catalog.resolve(main)
     if path is None or not path.exists() or (main.size or 0) > PICTURE_MAX_BYTES:
         return {}
-    stats = table_stats(path, main.format, m.column_for("ra"), m.column_for("dec"),
-                        m.column_for("z"))
+    stats = table_stats(
+        path, main.format, m.column_for("ra"), m.column_for("dec"), m.column_for("z")
+    )
     out: dict[str, str] = {}
     if stats.get("sky"):
         # self-contained: an SVG shown as an image loads no other file, so the frame is inlined
         frame = "data:image/svg+xml;base64," + base64.b64encode(sky_frame_svg().encode()).decode()
         name = f"{m.internal_name}-sky.svg"
-        atomic_write_text(out_dir / name, sky_svg(stats["sky"], f"{m.name}: sky density",
-                                                  frame_href=frame) + "\n")
+        atomic_write_text(
+            out_dir / name, sky_svg(stats["sky"], f"{m.name}: sky density", frame_href=frame) + "\n"
+        )
         (out_dir / f"{m.internal_name}-sky.png").write_bytes(sky_png(stats["sky"]))
         out["sky map"] = name
     if stats.get("nz"):
@@ -267,9 +307,14 @@ def _pictures(catalog: Catalog, m: Manifest, out_dir: Path) -> dict[str, str]:
     return out
 
 
-def build_report(catalog: Catalog, base: str, out_dir: Path | None = None,
-                 author: str | None = None, pr: dict[str, Any] | None = None,
-                 check_tables: bool = True) -> PullRequestReport:
+def build_report(
+    catalog: Catalog,
+    base: str,
+    out_dir: Path | None = None,
+    author: str | None = None,
+    pr: dict[str, Any] | None = None,
+    check_tables: bool = True,
+) -> PullRequestReport:
     """Validate the change since ``base`` and describe every changed product.
 
     Parameters
@@ -286,10 +331,14 @@ def build_report(catalog: Catalog, base: str, out_dir: Path | None = None,
     pr : dict, optional
         Facts of the pull request kept in ``report.json`` (number, head sha).
     """
-    validation: Report = validate_catalog(catalog, changed_since=base, author=author,
-                                          check_tables=check_tables)
-    changed = git.changed_paths(catalog.root, base) if not any(
-        i.code == "git-unavailable" for i in validation.catalog_issues) else set()
+    validation: Report = validate_catalog(
+        catalog, changed_since=base, author=author, check_tables=check_tables
+    )
+    changed = (
+        git.changed_paths(catalog.root, base)
+        if not any(i.code == "git-unavailable" for i in validation.catalog_issues)
+        else set()
+    )
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
     products: list[ProductChange] = []
@@ -297,8 +346,9 @@ def build_report(catalog: Catalog, base: str, out_dir: Path | None = None,
         path = catalog.root / prod.manifest
         before = _manifest_at(catalog.root, base, prod.manifest)
         after = _manifest_now(path)
-        change = ProductChange(prod.name, prod.manifest, "changed" if before else "new",
-                               before, after, prod)
+        change = ProductChange(
+            prod.name, prod.manifest, "changed" if before else "new", before, after, prod
+        )
         if out_dir is not None and after is not None and check_tables:
             try:
                 change.pictures = _pictures(catalog, after, out_dir)
@@ -306,13 +356,21 @@ def build_report(catalog: Catalog, base: str, out_dir: Path | None = None,
                 change.pictures = {}
         products.append(change)
     for rel in changes.deleted_manifests(catalog.root, base, changed):
-        products.append(ProductChange(Path(rel).stem, rel, "deleted",
-                                      _manifest_at(catalog.root, base, rel), None, None))
-    report = PullRequestReport(base=base, products=products,
-                               catalog_issues=validation.catalog_issues, valid=validation.valid,
-                               pr=dict(pr or {}))
+        products.append(
+            ProductChange(
+                Path(rel).stem, rel, "deleted", _manifest_at(catalog.root, base, rel), None, None
+            )
+        )
+    report = PullRequestReport(
+        base=base,
+        products=products,
+        catalog_issues=validation.catalog_issues,
+        valid=validation.valid,
+        pr=dict(pr or {}),
+    )
     if out_dir is not None:
         atomic_write_text(out_dir / REPORT_MD, report.to_markdown())
-        atomic_write_text(out_dir / REPORT_JSON, json.dumps(report.to_dict(), indent=2,
-                                                            default=str) + "\n")
+        atomic_write_text(
+            out_dir / REPORT_JSON, json.dumps(report.to_dict(), indent=2, default=str) + "\n"
+        )
     return report

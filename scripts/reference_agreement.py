@@ -48,16 +48,25 @@ def main() -> None:
             run_combine(plan, Path(tmp))
             mine = pd.read_parquet(Path(tmp) / "crd.parquet").set_index("CRD_ID").loc[ref["ours"]]
         tie_ok = mine["tie_result"].to_numpy() == ref_tie
-        cmp_ok = pd.Series([a == id_set(b, int) for a, b in
-                            zip(ref_sets, mine["compared_to"], strict=True)]).to_numpy()
+        cmp_ok = pd.Series(
+            [a == id_set(b, int) for a, b in zip(ref_sets, mine["compared_to"], strict=True)]
+        ).to_numpy()
         print(f"\ntie_order: {order}")
         print(f"{'input':45s} {'rows':>5s} {'tie_result':>11s} {'compared_to':>12s}")
         for source, idx in ref.groupby("source").indices.items():
-            print(f"{source:45s} {len(idx):5d} {int(tie_ok[idx].sum()):11d} {int(cmp_ok[idx].sum()):12d}")
+            print(
+                f"{source:45s} {len(idx):5d} {int(tie_ok[idx].sum()):11d} {int(cmp_ok[idx].sum()):12d}"
+            )
         print(f"{'all':45s} {len(ref):5d} {int(tie_ok.sum()):11d} {int(cmp_ok.sum()):12d}")
         for i in ref.index[~(tie_ok & cmp_ok)]:
-            print("  differs:", ref.loc[i, "CRD_ID"], ref.loc[i, "tie_result"], ref.loc[i, "compared_to"],
-                  mine["tie_result"].iloc[i], mine["compared_to"].iloc[i])
+            print(
+                "  differs:",
+                ref.loc[i, "CRD_ID"],
+                ref.loc[i, "tie_result"],
+                ref.loc[i, "compared_to"],
+                mine["tie_result"].iloc[i],
+                mine["compared_to"].iloc[i],
+            )
 
 
 if __name__ == "__main__":

@@ -72,12 +72,17 @@ class BuildResult:
     problems: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"out_dir": str(self.out_dir), "products": self.products,
-                "pages_written": self.pages_written, "pages_kept": self.pages_kept,
-                "stats_computed": self.stats_computed, "stats_cached": self.stats_cached,
-                "seconds": round(self.seconds, 3),
-                "timings": {k: round(v, 3) for k, v in self.timings.items()},
-                "problems": self.problems}
+        return {
+            "out_dir": str(self.out_dir),
+            "products": self.products,
+            "pages_written": self.pages_written,
+            "pages_kept": self.pages_kept,
+            "stats_computed": self.stats_computed,
+            "stats_cached": self.stats_cached,
+            "seconds": round(self.seconds, 3),
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "problems": self.problems,
+        }
 
 
 def _write_if_changed(path: Path, text: str) -> bool:
@@ -95,9 +100,15 @@ def mkdocs_config(catalog: Catalog, docs_dir: Path, site_dir: Path) -> dict[str,
     """The mkdocs configuration: the packaged base plus this catalog's name, URL and folders."""
     config = yaml.safe_load(BASE_CONFIG.read_text(encoding="utf-8"))
     cfg = catalog.config
-    config.update({"site_name": cfg.name, "site_url": cfg.site_url,
-                   "site_description": cfg.description, "docs_dir": str(docs_dir),
-                   "site_dir": str(site_dir)})
+    config.update(
+        {
+            "site_name": cfg.name,
+            "site_url": cfg.site_url,
+            "site_description": cfg.description,
+            "docs_dir": str(docs_dir),
+            "site_dir": str(site_dir),
+        }
+    )
     # no repo_url (the theme would call the GitHub API from every page) and no social icons (1.6 KB
     # on each of 10,000 product pages): the landing page links the repository instead
     return config
@@ -114,8 +125,11 @@ def _mkdocs_cmd(config_file: Path, strict: bool) -> list[str]:
 
 def _mkdocs_failed(config_file: Path, output: str) -> PzcatError:
     lines = [ln for ln in output.splitlines() if ln.strip() and not ln.startswith("INFO")]
-    return PzcatError("site-build-failed", "mkdocs build failed:\n" + "\n".join(lines[-30:]),
-                      file=str(config_file))
+    return PzcatError(
+        "site-build-failed",
+        "mkdocs build failed:\n" + "\n".join(lines[-30:]),
+        file=str(config_file),
+    )
 
 
 def run_mkdocs(config_file: Path, strict: bool = True) -> None:
@@ -126,8 +140,13 @@ def run_mkdocs(config_file: Path, strict: bool = True) -> None:
     PzcatError
         ``site-build-failed`` with mkdocs' warnings and errors.
     """
-    proc = subprocess.run(_mkdocs_cmd(config_file, strict), capture_output=True, text=True,
-                          check=False, env=_MKDOCS_ENV)
+    proc = subprocess.run(
+        _mkdocs_cmd(config_file, strict),
+        capture_output=True,
+        text=True,
+        check=False,
+        env=_MKDOCS_ENV,
+    )
     if proc.returncode != 0:
         raise _mkdocs_failed(config_file, proc.stderr + proc.stdout)
 
@@ -151,11 +170,17 @@ def _sync_tree(src: Path, dest: Path, previous: list[str]) -> list[str]:
     return copied
 
 
-def _page_key(rec: dict[str, Any], histories: dict[str, list[dict[str, Any]]], has_stats: bool,
-              common: str) -> str:
+def _page_key(
+    rec: dict[str, Any], histories: dict[str, list[dict[str, Any]]], has_stats: bool, common: str
+) -> str:
     """What a product page depends on, from its record: no page is rendered to decide."""
-    parts = [rec["digest"], rec["stats_key"] or "", "1" if has_stats else "0", common,
-             ",".join(e["commit"] for e in histories.get(f"manifests/{rec['name']}.yaml", []))]
+    parts = [
+        rec["digest"],
+        rec["stats_key"] or "",
+        "1" if has_stats else "0",
+        common,
+        ",".join(e["commit"] for e in histories.get(f"manifests/{rec['name']}.yaml", [])),
+    ]
     if rec.get("desc"):
         try:
             parts.append(str(Path(rec["desc"]).stat().st_mtime_ns))
@@ -217,8 +242,13 @@ def _product(path: str, record: dict[str, Any] | None) -> tuple:
     rec = record or record_of(job.catalog, m)
     stats, computed = stats_for(job.store, rec["stats_key"], rec["stats_args"])
     rec["summary"] = summary(m, job.catalog.config, stats)  # as the golden tests: with statistics
-    data = SiteData(catalog=job.catalog, manifests=[m], stats={m.internal_name: stats},
-                    stats_keys={}, histories=job.histories)
+    data = SiteData(
+        catalog=job.catalog,
+        manifests=[m],
+        stats={m.internal_name: stats},
+        stats_keys={},
+        histories=job.histories,
+    )
     _write_product(job.out_dir, job.shell, data, m)
     return (Path(path).name, rec, stats if computed and cacheable(stats) else None)
 
@@ -245,14 +275,20 @@ def _map(func: Callable[[list[int]], Any], n: int, workers: int) -> list:
         return [func(list(range(n)))] if n else []
     size = max(1, min(64, n // (workers * 4)))
     chunks = [list(range(i, min(i + size, n))) for i in range(0, n, size)]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"),
-                             initializer=die_with_parent) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=mp.get_context("fork"), initializer=die_with_parent
+    ) as pool:
         return list(pool.map(func, chunks))
 
 
-def build_site(catalog: Catalog, out_dir: Path, strict: bool = True,
-               progress: Callable[[str], None] | None = None, work_dir: Path | None = None,
-               workers: int | None = None) -> BuildResult:
+def build_site(
+    catalog: Catalog,
+    out_dir: Path,
+    strict: bool = True,
+    progress: Callable[[str], None] | None = None,
+    work_dir: Path | None = None,
+    workers: int | None = None,
+) -> BuildResult:
     """Build the whole site of ``catalog`` into ``out_dir``.
 
     Parameters
@@ -290,15 +326,22 @@ def build_site(catalog: Catalog, out_dir: Path, strict: bool = True,
     final = Path(out_dir).resolve()
     work = Path(work_dir).resolve() if work_dir else catalog.root / "build"
     with staged_folder(final) as stage:
-        result, state_path, state = _build_site(catalog, final, stage, strict, progress, work,
-                                                workers)
+        result, state_path, state = _build_site(
+            catalog, final, stage, strict, progress, work, workers
+        )
     atomic_write_text(state_path, json.dumps(state))  # only once the new site is the live one
     return result
 
 
-def _build_site(catalog: Catalog, final: Path, out_dir: Path, strict: bool,
-                progress: Callable[[str], None] | None, work: Path,
-                workers: int | None) -> tuple[BuildResult, Path, dict[str, Any]]:
+def _build_site(
+    catalog: Catalog,
+    final: Path,
+    out_dir: Path,
+    strict: bool,
+    progress: Callable[[str], None] | None,
+    work: Path,
+    workers: int | None,
+) -> tuple[BuildResult, Path, dict[str, Any]]:
     """:func:`build_site` into the staging folder ``out_dir``; the state to save after the swap."""
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
@@ -362,11 +405,17 @@ def _build_site(catalog: Catalog, final: Path, out_dir: Path, strict: bool,
         _write_if_changed(docs_dir / rel, text)
     config_file = work / "mkdocs.yml"
     mkdocs_dir = work / "mkdocs_site"
-    _write_if_changed(config_file, yaml.safe_dump(mkdocs_config(catalog, docs_dir, mkdocs_dir),
-                                                   sort_keys=False))
+    _write_if_changed(
+        config_file, yaml.safe_dump(mkdocs_config(catalog, docs_dir, mkdocs_dir), sort_keys=False)
+    )
     say("running mkdocs build" + (" --strict" if strict else ""))
-    proc = subprocess.run(_mkdocs_cmd(config_file, strict), capture_output=True, text=True,
-                          check=False, env=_MKDOCS_ENV)
+    proc = subprocess.run(
+        _mkdocs_cmd(config_file, strict),
+        capture_output=True,
+        text=True,
+        check=False,
+        env=_MKDOCS_ENV,
+    )
     if proc.returncode != 0:
         raise _mkdocs_failed(config_file, proc.stdout + proc.stderr)
     shell_dir = mkdocs_dir / "product" / render.SHELL_NAME
@@ -380,8 +429,15 @@ def _build_site(catalog: Catalog, final: Path, out_dir: Path, strict: bool,
     # 3. wrap the fresh pages; render again the unchanged products whose page key changed
     t = time.perf_counter()
     _JOB.shell = shell
-    common = "\x1f".join([shell.digest, render.template_digest(), cfg.site_url, cfg.datasette_url,
-                          cfg.repository_url])
+    common = "\x1f".join(
+        [
+            shell.digest,
+            render.template_digest(),
+            cfg.site_url,
+            cfg.datasette_url,
+            cfg.repository_url,
+        ]
+    )
     new_pages: dict[str, str] = {}
     stale = []
     for rec in records:
@@ -389,15 +445,18 @@ def _build_site(catalog: Catalog, final: Path, out_dir: Path, strict: bool,
         new_pages[rec["name"]] = key
         if rec["name"] in fresh_names:
             continue
-        if old_pages.get(rec["name"]) != key \
-                or not (out_dir / "product" / rec["name"] / "index.html").exists():
+        if (
+            old_pages.get(rec["name"]) != key
+            or not (out_dir / "product" / rec["name"] / "index.html").exists()
+        ):
             stale.append(rec)
     try:
-        _JOB.items = [(r["name"], r["summary"]["name"]) for r in records if r["name"] in fresh_names]
+        _JOB.items = [
+            (r["name"], r["summary"]["name"]) for r in records if r["name"] in fresh_names
+        ]
         _map(_wrap_chunk, len(_JOB.items), n_workers)
         _JOB.items = [(r["path"], r) for r in stale]
-        again = [item for part in _map(_product_chunk, len(_JOB.items), n_workers)
-                 for item in part]
+        again = [item for part in _map(_product_chunk, len(_JOB.items), n_workers) for item in part]
     finally:
         _JOB.items, _JOB.histories, _JOB.shell = [], {}, None
     for _file, rec, stats in again:
@@ -409,8 +468,9 @@ def _build_site(catalog: Catalog, final: Path, out_dir: Path, strict: bool,
     scan.save(cache_dir)
     result.pages_written = len(fresh_names) + len(again)
     result.pages_kept = len(records) - result.pages_written
-    result.stats_cached = sum(1 for r in records if r["stats_key"] in store.keys) \
-        - result.stats_computed
+    result.stats_cached = (
+        sum(1 for r in records if r["stats_key"] in store.keys) - result.stats_computed
+    )
     for name in set(old_pages) - set(new_pages):
         shutil.rmtree(out_dir / "product" / name, ignore_errors=True)
         (out_dir / "api" / "products" / f"{name}.json").unlink(missing_ok=True)
@@ -450,12 +510,18 @@ def search_entry(summary: dict[str, Any]) -> dict[str, str]:
         if len(cols) + len(col) + 1 > SEARCH_COLUMN_CHARS:
             break
         cols += (" " if cols else "") + col
-    bits = [f"{summary.get('product_type_display', '')} · {summary['internal_name']}"
-            + (f" · {summary['release_display']}" if summary.get("release_display") else ""), desc]
+    bits = [
+        f"{summary.get('product_type_display', '')} · {summary['internal_name']}"
+        + (f" · {summary['release_display']}" if summary.get("release_display") else ""),
+        desc,
+    ]
     if cols:
         bits.append("Columns: " + cols)
-    return {"location": summary["url"], "title": summary["name"],
-            "text": "".join(f"<p>{escape(b)}</p>" for b in bits if b)}
+    return {
+        "location": summary["url"],
+        "title": summary["name"],
+        "text": "".join(f"<p>{escape(b)}</p>" for b in bits if b),
+    }
 
 
 def _index_products(site: Path, summaries: list[dict[str, Any]]) -> None:
@@ -464,11 +530,15 @@ def _index_products(site: Path, summaries: list[dict[str, Any]]) -> None:
     if not path.exists():
         return
     index = json.loads(path.read_text(encoding="utf-8"))
-    index["docs"] = [d for d in index.get("docs", []) if "/" + render.SHELL_NAME not in
-                     "/" + d.get("location", "")]
+    index["docs"] = [
+        d
+        for d in index.get("docs", [])
+        if "/" + render.SHELL_NAME not in "/" + d.get("location", "")
+    ]
     index["docs"].extend(search_entry(s) for s in summaries)
-    atomic_write_text(path, json.dumps(index, ensure_ascii=False, separators=(",", ":")),
-                      durable=False)
+    atomic_write_text(
+        path, json.dumps(index, ensure_ascii=False, separators=(",", ":")), durable=False
+    )
 
 
 def _strip_sitemap(site: Path) -> None:
@@ -479,8 +549,12 @@ def _strip_sitemap(site: Path) -> None:
     if not path.exists():
         return
     text = path.read_text(encoding="utf-8")
-    text = re.sub(r"\s*<url>\s*<loc>[^<]*/product/" + render.SHELL_NAME + r"/</loc>.*?</url>", "",
-                  text, flags=re.S)
+    text = re.sub(
+        r"\s*<url>\s*<loc>[^<]*/product/" + render.SHELL_NAME + r"/</loc>.*?</url>",
+        "",
+        text,
+        flags=re.S,
+    )
     atomic_write_text(path, text, durable=False)
     gz = site / "sitemap.xml.gz"
     if gz.exists():

@@ -106,18 +106,27 @@ def summary(m: Manifest, cfg: CatalogConfig, stats: dict[str, Any] | None) -> di
     if not columns and stats:
         columns = [c["name"] for c in stats.get("columns", [])]
     return {
-        "id": m.id, "internal_name": m.internal_name, "name": m.name,
+        "id": m.id,
+        "internal_name": m.internal_name,
+        "name": m.name,
         "product_type": m.product_type,
         "product_type_display": ptype.display_name if ptype else m.product_type,
         "product_type_order": ptype.order if ptype else 99,
-        "release": m.release, "release_display": rel.display_name if rel else m.release,
-        "official": m.official, "status": m.status, "pz_code": m.pz_code,
+        "release": m.release,
+        "release_display": rel.display_name if rel else m.release,
+        "official": m.official,
+        "status": m.status,
+        "pz_code": m.pz_code,
         "uploaded_by": m.uploaded_by,
-        "created": m.created.isoformat(), "updated": m.updated.isoformat(),
-        "version": m.version, "n_rows": n_rows,
+        "created": m.created.isoformat(),
+        "updated": m.updated.isoformat(),
+        "version": m.version,
+        "n_rows": n_rows,
         "size": sum(f.size or 0 for f in m.files),
-        "description": m.description, "columns": columns,
-        "url": f"product/{m.internal_name}/", "api": f"api/products/{m.internal_name}.json",
+        "description": m.description,
+        "columns": columns,
+        "url": f"product/{m.internal_name}/",
+        "api": f"api/products/{m.internal_name}.json",
     }
 
 
@@ -125,18 +134,23 @@ def record_of(catalog: Catalog, m: Manifest, stats: dict[str, Any] | None = None
     """The facts about one product the build needs without its full manifest."""
     job = stats_key(catalog, m)
     desc = m.description_file
-    return {"name": m.internal_name, "id": m.id, "summary": summary(m, catalog.config, stats),
-            "stats_key": job[0] if job else None, "stats_args": list(job[1]) if job else None,
-            "desc": str(catalog.resolve(desc)) if desc is not None and desc.path else None}
+    return {
+        "name": m.internal_name,
+        "id": m.id,
+        "summary": summary(m, catalog.config, stats),
+        "stats_key": job[0] if job else None,
+        "stats_args": list(job[1]) if job else None,
+        "desc": str(catalog.resolve(desc)) if desc is not None and desc.path else None,
+    }
 
 
 @dataclass
 class Scan:
     """The manifests folder against the records cache."""
 
-    hits: dict[str, dict[str, Any]]             # file name -> cached record
-    misses: list[dict[str, Any]]                # {file, path, size, mtime, digest}: to parse
-    cached: dict[str, dict[str, Any]]           # the cache as read
+    hits: dict[str, dict[str, Any]]  # file name -> cached record
+    misses: list[dict[str, Any]]  # {file, path, size, mtime, digest}: to parse
+    cached: dict[str, dict[str, Any]]  # the cache as read
 
     def complete(self, parsed: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         """Every record by id, from the hits and ``parsed`` (file name -> record of a miss)."""
@@ -144,15 +158,18 @@ class Scan:
         for miss in self.misses:
             rec = parsed.get(miss["file"])
             if rec is not None:
-                entries[miss["file"]] = {**rec, **{k: miss[k] for k in ("path", "size", "mtime",
-                                                                        "digest")}}
+                entries[miss["file"]] = {
+                    **rec,
+                    **{k: miss[k] for k in ("path", "size", "mtime", "digest")},
+                }
         self.entries = entries
         return sorted(entries.values(), key=lambda r: r["id"])
 
     def save(self, cache_dir: Path) -> None:
         if self.misses or set(self.entries) != set(self.cached):
-            _write_json(_records_cache(cache_dir), {"version": RECORDS_VERSION,
-                                                    "entries": self.entries})
+            _write_json(
+                _records_cache(cache_dir), {"version": RECORDS_VERSION, "entries": self.entries}
+            )
 
 
 def scan_records(catalog: Catalog, cache_dir: Path) -> Scan:
@@ -175,8 +192,15 @@ def scan_records(catalog: Catalog, cache_dir: Path) -> Scan:
         if hit and hit["digest"] == digest:
             hits[entry.name] = {**hit, "size": st.st_size, "mtime": st.st_mtime_ns}
             continue
-        misses.append({"file": entry.name, "path": entry.path, "size": st.st_size,
-                       "mtime": st.st_mtime_ns, "digest": digest})
+        misses.append(
+            {
+                "file": entry.name,
+                "path": entry.path,
+                "size": st.st_size,
+                "mtime": st.st_mtime_ns,
+                "digest": digest,
+            }
+        )
     return Scan(hits=hits, misses=misses, cached=cache)
 
 
@@ -191,8 +215,11 @@ def stats_key(catalog: Catalog, manifest: Manifest) -> tuple[str, tuple] | None:
         return None
     path = catalog.resolve(main)
     roles = (manifest.column_for("ra"), manifest.column_for("dec"), manifest.column_for("z"))
-    kinds = {manifest.column_for(r): sentinels.ROLE_KINDS[r] for r in sentinels.ROLE_KINDS
-             if manifest.column_for(r)}
+    kinds = {
+        manifest.column_for(r): sentinels.ROLE_KINDS[r]
+        for r in sentinels.ROLE_KINDS
+        if manifest.column_for(r)
+    }
     digest = main.sha256
     if not digest:
         try:
@@ -200,8 +227,9 @@ def stats_key(catalog: Catalog, manifest: Manifest) -> tuple[str, tuple] | None:
         except OSError:
             return None
         digest = f"{st.st_size}-{st.st_mtime_ns}"
-    key = hashlib.sha256(json.dumps([STATS_VERSION, digest, main.format, roles,
-                                     sorted(kinds.items())]).encode()).hexdigest()
+    key = hashlib.sha256(
+        json.dumps([STATS_VERSION, digest, main.format, roles, sorted(kinds.items())]).encode()
+    ).hexdigest()
     return key, (str(path), main.format, *roles, kinds)
 
 
@@ -226,8 +254,9 @@ class StatsStore:
     def __init__(self, cache_dir: Path) -> None:
         self.folder = cache_dir / "stats"
         index = _read_json(self.folder / "index.json") or {}
-        self.keys: set[str] = set(index.get("keys", [])) \
-            if index.get("version") == CACHE_VERSION else set()
+        self.keys: set[str] = (
+            set(index.get("keys", [])) if index.get("version") == CACHE_VERSION else set()
+        )
         self._shards: dict[str, dict[str, Any]] = {}
         self._new: dict[str, dict[str, Any]] = {}
 
@@ -253,12 +282,15 @@ class StatsStore:
             shard = self._shard(prefix)
             shard.update({k: v for k, v in self._new.items() if k[:2] == prefix})
             _write_json(self.folder / f"{prefix}.json", shard)
-        _write_json(self.folder / "index.json", {"version": CACHE_VERSION, "keys": sorted(self.keys)})
+        _write_json(
+            self.folder / "index.json", {"version": CACHE_VERSION, "keys": sorted(self.keys)}
+        )
         self._new = {}
 
 
-def stats_for(store: StatsStore, key: str | None, args: list | tuple | None
-              ) -> tuple[dict[str, Any] | None, bool]:
+def stats_for(
+    store: StatsStore, key: str | None, args: list | tuple | None
+) -> tuple[dict[str, Any] | None, bool]:
     """Statistics of one table from the store, else computed (not stored): (stats, computed)."""
     if key is None or args is None:
         return None, False
@@ -266,7 +298,7 @@ def stats_for(store: StatsStore, key: str | None, args: list | tuple | None
     if found is not None:
         return found, False
     if not _readable(args[0]):
-        return None, False              # missing file or LFS pointer: validation reports it
+        return None, False  # missing file or LFS pointer: validation reports it
     return _run(tuple(args)), True
 
 
@@ -296,8 +328,9 @@ def cached_histories(root: Path, cache_dir: Path) -> dict[str, list[dict[str, An
     return histories
 
 
-def collect(catalog: Catalog, cache_dir: Path, progress: Progress | None = None,
-            workers: int | None = None) -> SiteData:
+def collect(
+    catalog: Catalog, cache_dir: Path, progress: Progress | None = None, workers: int | None = None
+) -> SiteData:
     """Every manifest, its statistics and history in memory (small catalogs, tests)."""
     say = progress or (lambda _msg: None)
     manifests, problems = [], []
@@ -325,6 +358,13 @@ def collect(catalog: Catalog, cache_dir: Path, progress: Progress | None = None,
         computed += fresh
         cached += stats[m.internal_name] is not None and not fresh
     store.save()
-    return SiteData(catalog=catalog, manifests=manifests, stats=stats, stats_keys=keys,
-                    histories=cached_histories(catalog.root, cache_dir), problems=problems,
-                    stats_computed=computed, stats_cached=cached)
+    return SiteData(
+        catalog=catalog,
+        manifests=manifests,
+        stats=stats,
+        stats_keys=keys,
+        histories=cached_histories(catalog.root, cache_dir),
+        problems=problems,
+        stats_computed=computed,
+        stats_cached=cached,
+    )

@@ -23,11 +23,20 @@ import numpy as np
 from site_builder.stats import mollweide
 
 # viridis at 9 anchors (0, 1/8, ..., 1)
-_VIRIDIS = [(68, 1, 84), (71, 44, 122), (59, 81, 139), (44, 113, 142), (33, 144, 141),
-            (39, 173, 129), (92, 200, 99), (170, 220, 50), (253, 231, 37)]
+_VIRIDIS = [
+    (68, 1, 84),
+    (71, 44, 122),
+    (59, 81, 139),
+    (44, 113, 142),
+    (33, 144, 141),
+    (39, 173, 129),
+    (92, 200, 99),
+    (170, 220, 50),
+    (253, 231, 37),
+]
 
-W, H = 640, 340          # sky SVG size
-MX, MY, MW, MH = 20, 20, 600, 300   # the ellipse box inside it
+W, H = 640, 340  # sky SVG size
+MX, MY, MW, MH = 20, 20, 600, 300  # the ellipse box inside it
 
 
 def _colour(v: float) -> tuple[int, int, int]:
@@ -54,7 +63,9 @@ def _graticule() -> tuple[str, list[str]]:
         labels.append(f'<text x="{x[0] + 3:.1f}" y="{y[0] - 4:.1f}">{ra0}°</text>')
     for dec0 in (-60, -30, 30, 60):
         x, y = _to_svg_xy(*mollweide(np.array([179.999]), np.array([float(dec0)])))
-        labels.append(f'<text x="{x[0] - 4:.1f}" y="{y[0] + 4:.1f}" text-anchor="end">{dec0:+d}°</text>')
+        labels.append(
+            f'<text x="{x[0] - 4:.1f}" y="{y[0] + 4:.1f}" text-anchor="end">{dec0:+d}°</text>'
+        )
     return grid, labels
 
 
@@ -76,16 +87,28 @@ def _png_palette(width: int, height: int, pixels: np.ndarray, palette: np.ndarra
     raw = b"".join(b"\x00" + pixels[r].tobytes() for r in range(height))
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"PLTE", palette.tobytes())
-            + chunk(b"tRNS", b"\x00") + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"PLTE", palette.tobytes())
+        + chunk(b"tRNS", b"\x00")
+        + chunk(b"IDAT", zlib.compress(raw, 6))
+        + chunk(b"IEND", b"")
+    )
 
 
-_PALETTE = np.array([(255, 255, 255)] + [_colour(0.15 + 0.85 * k / (_LEVELS - 1))
-                                         for k in range(_LEVELS)], dtype=np.uint8)
+_PALETTE = np.array(
+    [(255, 255, 255)] + [_colour(0.15 + 0.85 * k / (_LEVELS - 1)) for k in range(_LEVELS)],
+    dtype=np.uint8,
+)
 
 
 def sky_png(sky: dict[str, Any]) -> bytes:
@@ -98,8 +121,9 @@ def sky_png(sky: dict[str, Any]) -> bytes:
     nonzero = np.flatnonzero(counts)
     if nonzero.size:
         scale = math.log1p(counts.max()) or 1.0
-        level = np.clip((np.log1p(counts[nonzero]) / scale * (_LEVELS - 1)).round().astype(int),
-                        0, _LEVELS - 1)
+        level = np.clip(
+            (np.log1p(counts[nonzero]) / scale * (_LEVELS - 1)).round().astype(int), 0, _LEVELS - 1
+        )
         pixels[nonzero] = level + 1
     return _png_palette(w, h, pixels.reshape(h, w), _PALETTE)
 
@@ -120,8 +144,11 @@ def sky_frame_svg() -> str:
     )
 
 
-def sky_svg(sky: dict[str, Any], title: str = "Sky density",
-            frame_href: str = "../../assets/pz-sky-frame.svg") -> str:
+def sky_svg(
+    sky: dict[str, Any],
+    title: str = "Sky density",
+    frame_href: str = "../../assets/pz-sky-frame.svg",
+) -> str:
     """Inline SVG of the RA/Dec density (log colour scale) in Mollweide projection.
 
     The frame (graticule, labels) is referenced from ``frame_href``; the density raster is
@@ -137,7 +164,7 @@ def sky_svg(sky: dict[str, Any], title: str = "Sky density",
         f'style="image-rendering:pixelated" href="data:image/png;base64,{png}"/>'
         f'<text x="{W / 2}" y="{H - 4}" text-anchor="middle" font-family="sans-serif" '
         f'font-size="10" fill="#333">RA (deg, increasing to the left), Dec (deg) · Mollweide · '
-        f'{n:,} objects · log colour scale</text></svg>'
+        f"{n:,} objects · log colour scale</text></svg>"
     )
 
 
@@ -176,17 +203,23 @@ def nz_svg(nz: dict[str, Any], title: str = "n(z)", max_bins: int = 40) -> str:
             continue
         x = left + k / n_bars * pw
         bh = c / peak * ph
-        parts.append(f'<rect x="{x:.1f}" y="{top + ph - bh:.1f}" width="{pw / n_bars:.1f}" '
-                     f'height="{bh:.1f}"/>')
+        parts.append(
+            f'<rect x="{x:.1f}" y="{top + ph - bh:.1f}" width="{pw / n_bars:.1f}" '
+            f'height="{bh:.1f}"/>'
+        )
     ticks = []
     for t in _nice_ticks(z_lo, z_hi):
         x = left + (t - z_lo) / (z_hi - z_lo) * pw
-        ticks.append(f'<line x1="{x:.1f}" y1="{top + ph}" x2="{x:.1f}" y2="{top + ph + 4}"/>'
-                     f'<text x="{x:.1f}" y="{top + ph + 16}" text-anchor="middle" stroke="none">{t:g}</text>')
+        ticks.append(
+            f'<line x1="{x:.1f}" y1="{top + ph}" x2="{x:.1f}" y2="{top + ph + 4}"/>'
+            f'<text x="{x:.1f}" y="{top + ph + 16}" text-anchor="middle" stroke="none">{t:g}</text>'
+        )
     for t in _nice_ticks(0, peak, 4):
         y = top + ph - t / peak * ph
-        ticks.append(f'<line x1="{left - 4}" y1="{y:.1f}" x2="{left}" y2="{y:.1f}"/>'
-                     f'<text x="{left - 6}" y="{y + 3:.1f}" text-anchor="end" stroke="none">{t:g}</text>')
+        ticks.append(
+            f'<line x1="{left - 4}" y1="{y:.1f}" x2="{left}" y2="{y:.1f}"/>'
+            f'<text x="{left - 6}" y="{y + 3:.1f}" text-anchor="end" stroke="none">{t:g}</text>'
+        )
     n = int(nz.get("n", 0))
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" id="pz-nz" viewBox="0 0 640 300" width="640" '

@@ -42,13 +42,22 @@ LINKS_MARK = "/*@@PZ_LINKS@@*/null"
 RENDER_VERSION = 2
 LATEST_PER_GROUP = 20
 
-_md_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False,
-                      keep_trailing_newline=True, undefined=StrictUndefined)
-_html_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
-                        undefined=StrictUndefined, trim_blocks=False)
+_md_env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=False,
+    keep_trailing_newline=True,
+    undefined=StrictUndefined,
+)
+_html_env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=False,
+)
 
 
 # -- safe Markdown for user text ---------------------------------------------------------------------
+
 
 class _NoRawHtml(Extension):
     """Raw HTML in user Markdown is shown as text (the output is then sanitised, see below)."""
@@ -71,6 +80,7 @@ def safe_markdown(text: str) -> Markup:
 
 
 # -- small formatting helpers ----------------------------------------------------------------------
+
 
 def fmt_time(value: datetime | str | None) -> str:
     """``2025-01-02 03:04 UTC``."""
@@ -102,6 +112,7 @@ def fmt_stat(value: Any) -> str:
 
 # -- summaries (products.json rows) ------------------------------------------------------------------
 
+
 def _nulls(st: dict[str, Any]) -> str:
     """The nulls cell: missing values, and the placeholders left out of the statistics."""
     if st.get("nulls") is None:
@@ -113,7 +124,7 @@ def _nulls(st: dict[str, Any]) -> str:
 
 
 def _left_out(plot: dict[str, Any] | None, keys: tuple[tuple[str, str], ...]) -> str:
-    """", 318 placeholder values and 12 missing left out" for a plot's caption."""
+    """ ", 318 placeholder values and 12 missing left out" for a plot's caption."""
     if not plot:
         return ""
     parts = [f"{plot[k]:,} {label}" for k, label in keys if plot.get(k)]
@@ -128,11 +139,19 @@ def type_rows(cfg: CatalogConfig, summaries: list[dict[str, Any]]) -> list[dict[
     out = []
     for t in sorted(cfg.product_types, key=lambda t: t.order):
         rows = [s for s in summaries if s["product_type"] == t.name]
-        out.append({"name": t.name, "display_name": t.display_name, "order": t.order,
-                    "description": t.description, "count": len(rows),
-                    "required": list(REQUIRED_ROLES.get(t.name, ())),
-                    "no_release": t.name in NO_RELEASE_TYPES, "no_pz_code": t.name in NO_PZ_CODE_TYPES,
-                    "latest": _latest(rows)})
+        out.append(
+            {
+                "name": t.name,
+                "display_name": t.display_name,
+                "order": t.order,
+                "description": t.description,
+                "count": len(rows),
+                "required": list(REQUIRED_ROLES.get(t.name, ())),
+                "no_release": t.name in NO_RELEASE_TYPES,
+                "no_pz_code": t.name in NO_PZ_CODE_TYPES,
+                "latest": _latest(rows),
+            }
+        )
     return out
 
 
@@ -140,17 +159,27 @@ def release_rows(cfg: CatalogConfig, summaries: list[dict[str, Any]]) -> list[di
     out = []
     for r in cfg.releases:
         rows = [s for s in summaries if s["release"] == r.name]
-        out.append({"name": r.name, "display_name": r.display_name, "description": r.description,
-                    "count": len(rows), "latest": _latest(rows)})
+        out.append(
+            {
+                "name": r.name,
+                "display_name": r.display_name,
+                "description": r.description,
+                "count": len(rows),
+                "latest": _latest(rows),
+            }
+        )
     return out
 
 
 # -- narrative pages ---------------------------------------------------------------------------------
 
+
 def translation_surveys(root: Path) -> tuple[list[str], str]:
     """Surveys of the flag translation file (the catalog's pipelines/data, else the installed one)."""
-    candidates = [root / "pipelines" / "data" / "flags_translation.yaml",
-                  Path(__file__).resolve().parent.parent / "pipelines" / "data" / "flags_translation.yaml"]
+    candidates = [
+        root / "pipelines" / "data" / "flags_translation.yaml",
+        Path(__file__).resolve().parent.parent / "pipelines" / "data" / "flags_translation.yaml",
+    ]
     for path in candidates:
         if path.is_file():
             try:
@@ -159,8 +188,11 @@ def translation_surveys(root: Path) -> tuple[list[str], str]:
                 continue
             rules = data.get("translation_rules") or {}
             if isinstance(rules, dict) and rules:
-                shown = "pipelines/data/flags_translation.yaml" if "pipelines" in path.parts \
+                shown = (
+                    "pipelines/data/flags_translation.yaml"
+                    if "pipelines" in path.parts
                     else path.name
+                )
                 return sorted(str(k) for k in rules), shown
     return [], ""
 
@@ -174,10 +206,16 @@ def flags_page(root: Path) -> str:
         text = ""
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest() if text else ""
     fence = "````"
-    body = (f"The file `pipelines/data/flags_translation.yaml` (sha256 `{digest}`) that the Combine\n"
+    body = (
+        (
+            f"The file `pipelines/data/flags_translation.yaml` (sha256 `{digest}`) that the Combine\n"
             "Redshift Catalogs pipeline uses to translate each survey's quality flags and object types\n"
             "into `z_flag_homogenized` and `type_homogenized` (see [Pipelines](../index.md)).\n\n"
-            f"{fence}yaml\n{text}\n{fence}\n") if text else "No translation file in this catalog.\n"
+            f"{fence}yaml\n{text}\n{fence}\n"
+        )
+        if text
+        else "No translation file in this catalog.\n"
+    )
     return "---\ntitle: Flags translation\n---\n# Flags translation\n\n" + body
 
 
@@ -189,36 +227,52 @@ def narrative_pages(data: SiteData, summaries: list[dict[str, Any]]) -> dict[str
     surveys, source = translation_surveys(data.catalog.root)
     common = {"cfg": cfg, "types": types}
     lists = {
-        "official": ("Official products", "official",
-                     "Products curated by the Photo-z coordination group (admins set `official`)."),
+        "official": (
+            "Official products",
+            "official",
+            "Products curated by the Photo-z coordination group (admins set `official`).",
+        ),
         "user": ("User products", "user", "Products uploaded by users of the catalog."),
         "products": ("All products", "all", "Every product of the catalog, official or not."),
     }
     pages = {
         "index.md": _md_env.get_template("index.md.j2").render(
-            n_products=len(summaries), n_official=n_official, n_user=len(summaries) - n_official,
+            n_products=len(summaries),
+            n_official=n_official,
+            n_user=len(summaries) - n_official,
             tokens_url=Links.of(cfg).server("", "-/tokens"),
-            **common),
+            **common,
+        ),
         "product_types/index.md": _md_env.get_template("types.md.j2").render(**common),
         "about/index.md": _md_env.get_template("about.md.j2").render(**common),
         "releases/index.md": _md_env.get_template("releases.md.j2").render(
-            releases=release_rows(cfg, summaries), **common),
+            releases=release_rows(cfg, summaries), **common
+        ),
         "pipelines/index.md": _md_env.get_template("pipelines.md.j2").render(
-            surveys=surveys, translation_source=source, **common),
+            surveys=surveys, translation_source=source, **common
+        ),
         "pipelines/flags_translation/index.md": flags_page(data.catalog.root),
         "contribute/index.md": _md_env.get_template("contribute.md.j2").render(**common),
         "downloads/index.md": _md_env.get_template("downloads.md.j2").render(
-            server=Links.of(cfg).server("downloads/", ""), **common),
-        "errors/index.md": _md_env.get_template("errors.md.j2").render(codes=codes_markdown(),
-                                                                        **common),
+            server=Links.of(cfg).server("downloads/", ""), **common
+        ),
+        "errors/index.md": _md_env.get_template("errors.md.j2").render(
+            codes=codes_markdown(), **common
+        ),
         f"product/{SHELL_NAME}/index.md": _md_env.get_template("shell.md.j2").render(),
     }
     for folder, (title, scope, intro) in lists.items():
         pages[f"{folder}/index.md"] = _md_env.get_template("list.md.j2").render(
-            title=title, scope=scope, intro=intro, **common)
+            title=title, scope=scope, intro=intro, **common
+        )
     links = Links.of(cfg)
-    link_conf = json.dumps({"site": links.site_url, "server": links.server_url,
-                            "server_from_site": links.server_from_site})
+    link_conf = json.dumps(
+        {
+            "site": links.site_url,
+            "server": links.server_url,
+            "server_from_site": links.server_from_site,
+        }
+    )
     for asset in sorted(ASSETS.iterdir()):
         if asset.is_file():
             text = asset.read_text(encoding="utf-8")
@@ -228,6 +282,7 @@ def narrative_pages(data: SiteData, summaries: list[dict[str, Any]]) -> dict[str
 
 
 # -- product pages -----------------------------------------------------------------------------------
+
 
 def template_digest() -> str:
     """Digest of everything a product page depends on besides its data."""
@@ -241,8 +296,15 @@ def _history_rows(entries: list[dict[str, Any]], repo_url: str) -> list[dict[str
     rows = []
     for e in entries:
         url = f"{repo_url.rstrip('/')}/commit/{e['commit']}" if repo_url else ""
-        rows.append({"date": fmt_time(e["date"]), "author": e["author"], "subject": e["subject"],
-                     "short": e["commit"][:8], "url": url})
+        rows.append(
+            {
+                "date": fmt_time(e["date"]),
+                "author": e["author"],
+                "subject": e["subject"],
+                "short": e["commit"][:8],
+                "url": url,
+            }
+        )
     return rows
 
 
@@ -285,12 +347,21 @@ def summary_card(m: Manifest, stats: dict[str, Any] | None, n_rows: Any) -> list
     if area is not None:
         facts.append(("Sky area", f"≈ {area:,.1f} deg²" if area >= 1 else f"≈ {area:.2f} deg²"))
     if ra and dec:
-        facts.append(("Footprint", f"RA {_fmt_deg(ra.get('min'))} – {_fmt_deg(ra.get('max'))}, "
-                                   f"Dec {_fmt_deg(dec.get('min'))} – {_fmt_deg(dec.get('max'))}"))
+        facts.append(
+            (
+                "Footprint",
+                f"RA {_fmt_deg(ra.get('min'))} – {_fmt_deg(ra.get('max'))}, "
+                f"Dec {_fmt_deg(dec.get('min'))} – {_fmt_deg(dec.get('max'))}",
+            )
+        )
     total = sum(f.size or 0 for f in m.files)
     main = m.main_file
-    facts.append(("Files", f"{len(m.files)} ({human_size(total)})"
-                  + (f", main {main.format}" if main else "")))
+    facts.append(
+        (
+            "Files",
+            f"{len(m.files)} ({human_size(total)})" + (f", main {main.format}" if main else ""),
+        )
+    )
     return facts
 
 
@@ -332,39 +403,60 @@ def pipeline_summary(m: Manifest, root: Path) -> dict[str, Any] | None:
         return None
     sm = pv.summary if isinstance(pv.summary, dict) else {}
     dup = sm.get("duplicates") or {}
-    modes = {"no": "stacked, duplicates not resolved",
-             "mark": "duplicates identified and marked with tie_result, every row kept",
-             "remove": "duplicates removed: only the best measurement of each object kept"}
+    modes = {
+        "no": "stacked, duplicates not resolved",
+        "mark": "duplicates identified and marked with tie_result, every row kept",
+        "remove": "duplicates removed: only the best measurement of each object kept",
+    }
     rows = [("Rows in", sm.get("rows_total_in")), ("Rows out", sm.get("rows_total_out"))]
     if dup:
         selected = None
-        rows += [("Pairs of neighbours", dup.get("pairs")), ("Groups of duplicates", dup.get("groups")),
-                 ("Objects in groups", dup.get("objects_in_groups")),
-                 ("Stars (z_flag_homogenized = 6)", dup.get("stars")),
-                 ("Eliminated rows (tie_result = 0)", dup.get("eliminated_rows")),
-                 ("Hard ties (tie_result = 2)", dup.get("hard_tie_rows"))]
-        parts = (sm.get("rows_total_out"), dup.get("eliminated_rows"), dup.get("hard_tie_rows"),
-                 dup.get("stars"))
+        rows += [
+            ("Pairs of neighbours", dup.get("pairs")),
+            ("Groups of duplicates", dup.get("groups")),
+            ("Objects in groups", dup.get("objects_in_groups")),
+            ("Stars (z_flag_homogenized = 6)", dup.get("stars")),
+            ("Eliminated rows (tie_result = 0)", dup.get("eliminated_rows")),
+            ("Hard ties (tie_result = 2)", dup.get("hard_tie_rows")),
+        ]
+        parts = (
+            sm.get("rows_total_out"),
+            dup.get("eliminated_rows"),
+            dup.get("hard_tie_rows"),
+            dup.get("stars"),
+        )
         if str(sm.get("mode")) == "mark" and all(isinstance(v, int) for v in parts):
-            rows.insert(2, ("Kept: the best or only measurement (tie_result = 1)",
-                            parts[0] - parts[1] - parts[2] - parts[3]))
-        decided = [(k.replace("groups_decided_by_", ""), v) for k, v in dup.items()
-                   if k.startswith("groups_decided_by_") and v]
+            rows.insert(
+                2,
+                (
+                    "Kept: the best or only measurement (tie_result = 1)",
+                    parts[0] - parts[1] - parts[2] - parts[3],
+                ),
+            )
+        decided = [
+            (k.replace("groups_decided_by_", ""), v)
+            for k, v in dup.items()
+            if k.startswith("groups_decided_by_") and v
+        ]
         if decided:
             selected = ", ".join(f"{v:,} by {k}" for k, v in decided)
             rows.append(("Groups decided", selected))
     flags = sm.get("flags_file") or {}
     current = _translation_digest(root)
     cfg = pv.config if isinstance(pv.config, dict) else {}
-    return {"mode": modes.get(str(sm.get("mode") or cfg.get("duplicates")), str(sm.get("mode", ""))),
-            "rows": [(k, f"{v:,}" if isinstance(v, int) else str(v)) for k, v in rows if v is not None],
-            "flags_name": flags.get("name", ""),
-            "flags_sha": flags.get("sha256", ""),
-            "flags_current": bool(flags.get("sha256")) and flags.get("sha256") == current,
-            "radius": cfg.get("crossmatch_radius_arcsec"), "delta_z": cfg.get("delta_z_threshold"),
-            "priority": ", ".join(cfg.get("tiebreaking_priority") or []),
-            "seconds": (sm.get("timings_s") or {}).get("total"),
-            "tie_order": cfg.get("tie_order"), "sentinels": cfg.get("sentinels")}
+    return {
+        "mode": modes.get(str(sm.get("mode") or cfg.get("duplicates")), str(sm.get("mode", ""))),
+        "rows": [(k, f"{v:,}" if isinstance(v, int) else str(v)) for k, v in rows if v is not None],
+        "flags_name": flags.get("name", ""),
+        "flags_sha": flags.get("sha256", ""),
+        "flags_current": bool(flags.get("sha256")) and flags.get("sha256") == current,
+        "radius": cfg.get("crossmatch_radius_arcsec"),
+        "delta_z": cfg.get("delta_z_threshold"),
+        "priority": ", ".join(cfg.get("tiebreaking_priority") or []),
+        "seconds": (sm.get("timings_s") or {}).get("total"),
+        "tie_order": cfg.get("tie_order"),
+        "sentinels": cfg.get("sentinels"),
+    }
 
 
 def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
@@ -374,9 +466,14 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
     private = cfg.previews_require_token
     if private and stats:
         # previews are private: so are the rows and what is computed from them (statistics, plots)
-        stats = {"n_rows": stats.get("n_rows"), "error": stats.get("error"), "private": True,
-                 "columns": [{"name": c["name"], "dtype": c.get("dtype", "")}
-                             for c in stats.get("columns", [])]}
+        stats = {
+            "n_rows": stats.get("n_rows"),
+            "error": stats.get("error"),
+            "private": True,
+            "columns": [
+                {"name": c["name"], "dtype": c.get("dtype", "")} for c in stats.get("columns", [])
+            ],
+        }
     ptype = cfg.product_type(m.product_type)
     rel = cfg.release(m.release) if m.release else None
     name = m.internal_name
@@ -388,14 +485,28 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
         return "yes" if v else "no"
 
     fields: list[tuple[str, Any]] = [
-        ("ID", m.id), ("Internal name", Markup("<code>%s</code>") % name), ("Name", m.name),
-        ("Product type", Markup('<a href="../../product_types/#%s">%s</a>') % (
-            m.product_type, ptype.display_name if ptype else m.product_type)),
-        ("Release", Markup('<a href="../../releases/#%s">%s</a>') % (
-            m.release.replace(".", "-"), rel.display_name if rel else m.release) if m.release else "—"),
-        ("Official", yes(m.official)), ("Photo-z code", m.pz_code or "—"),
-        ("Uploaded by", m.uploaded_by), ("Created", fmt_time(m.created)),
-        ("Updated", fmt_time(m.updated)), ("Version", m.version), ("Status", m.status),
+        ("ID", m.id),
+        ("Internal name", Markup("<code>%s</code>") % name),
+        ("Name", m.name),
+        (
+            "Product type",
+            Markup('<a href="../../product_types/#%s">%s</a>')
+            % (m.product_type, ptype.display_name if ptype else m.product_type),
+        ),
+        (
+            "Release",
+            Markup('<a href="../../releases/#%s">%s</a>')
+            % (m.release.replace(".", "-"), rel.display_name if rel else m.release)
+            if m.release
+            else "—",
+        ),
+        ("Official", yes(m.official)),
+        ("Photo-z code", m.pz_code or "—"),
+        ("Uploaded by", m.uploaded_by),
+        ("Created", fmt_time(m.created)),
+        ("Updated", fmt_time(m.updated)),
+        ("Version", m.version),
+        ("Status", m.status),
     ]
     if m.deprecation_reason:
         fields.append(("Deprecation reason", m.deprecation_reason))
@@ -405,8 +516,12 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
     if m.doi:
         fields.append(("DOI", Markup('<a href="https://doi.org/%s">%s</a>') % (m.doi, m.doi)))
     if m.columns:
-        fields.append(("Column association", ", ".join(
-            f"{role} → {c.column}" for role, c in m.columns.items())))
+        fields.append(
+            (
+                "Column association",
+                ", ".join(f"{role} → {c.column}" for role, c in m.columns.items()),
+            )
+        )
     fields.append(("Schema version", m.schema_version))
 
     files = []
@@ -414,24 +529,42 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
     extra_md = ""
     for f in m.files:
         download = ""
-        if f.path:   # one file (a HATS folder comes in the product's zip)
-            download = links.server(page, download_path(name, f.filename) if
-                                    f.format != "hats" else download_path(name))
+        if f.path:  # one file (a HATS folder comes in the product's zip)
+            download = links.server(
+                page, download_path(name, f.filename) if f.format != "hats" else download_path(name)
+            )
         image = ""
-        if f.path and f.role == "auxiliary" and f.filename.lower().endswith(IMAGE_SUFFIXES) \
-                and (f.size or 0) <= INLINE_IMAGE_MAX_BYTES:
-            image = f.filename        # copied next to the page by build._write_product
-        files.append({"role": f.role, "name": f.filename, "url": f.url, "format": f.format,
-                      "download": download, "image": image,
-                      "source": str(data.catalog.resolve(f)) if image else "",
-                      "size": human_size(f.size), "size_bytes": f.size if f.size is not None else "",
-                      "rows": f"{f.n_rows:,}" if f.n_rows is not None else "",
-                      "sha256": f.sha256 or "", "description": f.description or ""})
+        if (
+            f.path
+            and f.role == "auxiliary"
+            and f.filename.lower().endswith(IMAGE_SUFFIXES)
+            and (f.size or 0) <= INLINE_IMAGE_MAX_BYTES
+        ):
+            image = f.filename  # copied next to the page by build._write_product
+        files.append(
+            {
+                "role": f.role,
+                "name": f.filename,
+                "url": f.url,
+                "format": f.format,
+                "download": download,
+                "image": image,
+                "source": str(data.catalog.resolve(f)) if image else "",
+                "size": human_size(f.size),
+                "size_bytes": f.size if f.size is not None else "",
+                "rows": f"{f.n_rows:,}" if f.n_rows is not None else "",
+                "sha256": f.sha256 or "",
+                "description": f.description or "",
+            }
+        )
         if f.role == "description" and f.path and frame is None:
             lower = f.filename.lower()
             if lower.endswith((".html", ".htm")):
-                frame = {"name": f.filename, "src": "description.html",
-                         "source": str(data.catalog.resolve(f))}
+                frame = {
+                    "name": f.filename,
+                    "src": "description.html",
+                    "source": str(data.catalog.resolve(f)),
+                }
             elif lower.endswith((".md", ".markdown", ".txt")):
                 src = data.catalog.resolve(f)
                 if src and src.is_file():
@@ -447,11 +580,19 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
         st = stat_cols.get(col, {})
         role = m.role_of(col)
         ucd = (info.ucd if info and info.ucd else None) or (m.ucd_for(role) if role else None)
-        columns.append({"name": col, "role": role or "", "dtype": (info.dtype if info else st.get("dtype", "")),
-                        "unit": (info.unit if info and info.unit else ""), "ucd": ucd or "",
-                        "min": fmt_stat(st.get("min")), "max": fmt_stat(st.get("max")),
-                        "mean": fmt_stat(st.get("mean")),
-                        "nulls": _nulls(st)})
+        columns.append(
+            {
+                "name": col,
+                "role": role or "",
+                "dtype": (info.dtype if info else st.get("dtype", "")),
+                "unit": (info.unit if info and info.unit else ""),
+                "ucd": ucd or "",
+                "min": fmt_stat(st.get("min")),
+                "max": fmt_stat(st.get("max")),
+                "mean": fmt_stat(st.get("mean")),
+                "nulls": _nulls(st),
+            }
+        )
     columns_total = len(columns)
     if columns_total > MAX_PAGE_COLUMNS:
         # keep pages small whatever the width of the table: the associated columns and the first
@@ -473,26 +614,38 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
         description_html = Markup("<p><em>No description.</em></p>")
     prov_yaml = ""
     if m.provenance:
-        prov = m.provenance.model_dump(mode="json", exclude_none=True,
-                                       include={"config", "software", "error"})
+        prov = m.provenance.model_dump(
+            mode="json", exclude_none=True, include={"config", "software", "error"}
+        )
         prov_yaml = yaml.safe_dump(prov, sort_keys=True, allow_unicode=True, width=100).strip()
     inputs = []
     if m.provenance and m.provenance.inputs:
         for i in m.provenance.inputs:
-            files_ = [((f.get("path") or "").rsplit("/", 1)[-1], (f.get("sha256") or "")[:16])
-                      for f in (i.files or [])]
+            files_ = [
+                ((f.get("path") or "").rsplit("/", 1)[-1], (f.get("sha256") or "")[:16])
+                for f in (i.files or [])
+            ]
             summ = m.provenance.summary or {}
             n_in = (summ.get("rows_in") or {}).get(i.internal_name)
             n_out = (summ.get("rows_out") or {}).get(i.internal_name)
-            inputs.append({"internal_name": i.internal_name, "version": i.version or "",
-                           "rows_in": f"{n_in:,}" if isinstance(n_in, int) else "",
-                           "rows_out": f"{n_out:,}" if isinstance(n_out, int) else "",
-                           "display": _input_name(data.catalog, i.internal_name), "files": files_})
+            inputs.append(
+                {
+                    "internal_name": i.internal_name,
+                    "version": i.version or "",
+                    "rows_in": f"{n_in:,}" if isinstance(n_in, int) else "",
+                    "rows_out": f"{n_out:,}" if isinstance(n_out, int) else "",
+                    "display": _input_name(data.catalog, i.internal_name),
+                    "files": files_,
+                }
+            )
     history = data.histories.get(f"manifests/{name}.yaml", [])
     # Datasette has a preview table exactly when the main file is a readable table
     has_table = bool(main and main.is_table and main.path and stats and not stats.get("error"))
     return {
-        "m": m, "fields": fields, "files": files, "columns": columns,
+        "m": m,
+        "fields": fields,
+        "files": files,
+        "columns": columns,
         "columns_total": columns_total,
         "type_display": ptype.display_name if ptype else m.product_type,
         "release_display": rel.display_name if rel else (m.release or ""),
@@ -500,23 +653,39 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
         "download_url": links.server(page, download_path(name)),
         "datasette_url": links.server(page, f"previews/{name}"),
         "token_url": links.server(page, "-/tokens"),
-        "links": links, "has_table": has_table, "private": private,
-        "card": summary_card(m, stats, n_rows), "pipeline": pipeline_summary(m, data.catalog.root),
-        "inputs": inputs, "size": human_size(sum(f.size or 0 for f in m.files)),
+        "links": links,
+        "has_table": has_table,
+        "private": private,
+        "card": summary_card(m, stats, n_rows),
+        "pipeline": pipeline_summary(m, data.catalog.root),
+        "inputs": inputs,
+        "size": human_size(sum(f.size or 0 for f in m.files)),
         "site_url": cfg.site_url,
-        "description_html": description_html, "description_frame": frame,
-        "stats_error": (stats or {}).get("error"), "preview": preview,
+        "description_html": description_html,
+        "description_frame": frame,
+        "stats_error": (stats or {}).get("error"),
+        "preview": preview,
         "n_rows": f"{n_rows:,}" if isinstance(n_rows, int) else "?",
         "main_name": main.filename if main else "",
-        "sky": (stats or {}).get("sky"), "nz": (stats or {}).get("nz"),
+        "sky": (stats or {}).get("sky"),
+        "nz": (stats or {}).get("nz"),
         "sky_columns": f"{m.column_for('ra')}, {m.column_for('dec')}",
         "z_column": m.column_for("z") or "",
-        "sky_left_out": _left_out((stats or {}).get("sky"), (("excluded", "rows without a valid position"),)),
-        "nz_left_out": _left_out((stats or {}).get("nz"), (("sentinels", "placeholder values"),
-                                                            ("missing", "missing"),
-                                                            ("outside", "outside 0-20"))),
-        "provenance_yaml": prov_yaml, "fmt_time": fmt_time,
-        "history": _history_rows(history, cfg.repository_url), "raw_history": history,
+        "sky_left_out": _left_out(
+            (stats or {}).get("sky"), (("excluded", "rows without a valid position"),)
+        ),
+        "nz_left_out": _left_out(
+            (stats or {}).get("nz"),
+            (
+                ("sentinels", "placeholder values"),
+                ("missing", "missing"),
+                ("outside", "outside 0-20"),
+            ),
+        ),
+        "provenance_yaml": prov_yaml,
+        "fmt_time": fmt_time,
+        "history": _history_rows(history, cfg.repository_url),
+        "raw_history": history,
     }
 
 
@@ -537,14 +706,18 @@ def product_api(ctx: dict[str, Any], stats: dict[str, Any] | None) -> dict[str, 
     return {
         "manifest": m.model_dump(mode="json", exclude_none=True),
         "statistics": st,
-        "history": [{k: e[k] for k in ("commit", "author", "date", "subject")}
-                    for e in ctx["raw_history"]],
+        "history": [
+            {k: e[k] for k in ("commit", "author", "date", "subject")} for e in ctx["raw_history"]
+        ],
         # relative to the site's root (as "page" is), or absolute when the server is elsewhere
-        "links": {"page": f"product/{m.internal_name}/",
-                  "download": ctx["links"].server("", download_path(m.internal_name)),
-                  "datasette": ctx["links"].server("", f"previews/{m.internal_name}")
-                  if ctx["has_table"] else None,
-                  "reproduce": f"pzcat reproduce {m.internal_name}" if m.provenance else None},
+        "links": {
+            "page": f"product/{m.internal_name}/",
+            "download": ctx["links"].server("", download_path(m.internal_name)),
+            "datasette": ctx["links"].server("", f"previews/{m.internal_name}")
+            if ctx["has_table"]
+            else None,
+            "reproduce": f"pzcat reproduce {m.internal_name}" if m.provenance else None,
+        },
     }
 
 
@@ -582,12 +755,17 @@ def api_documents(data: SiteData, summaries: list[dict[str, Any]]) -> dict[str, 
         "index.json": {
             # links are relative to the site's root (the folder holding api/) when the site and the
             # server share an origin, so the same build works on any host and port
-            "name": cfg.name, "description": cfg.description,
-            "datasette_url": links.server_from_site, "repository_url": cfg.repository_url,
-            "api_version": 1, "n_products": len(summaries),
+            "name": cfg.name,
+            "description": cfg.description,
+            "datasette_url": links.server_from_site,
+            "repository_url": cfg.repository_url,
+            "api_version": 1,
+            "n_products": len(summaries),
             "n_official": sum(1 for s in summaries if s["official"]),
-            "product_types": "api/product_types.json", "releases": "api/releases.json",
-            "products": "api/products.json", "product": "api/products/{internal_name}.json",
+            "product_types": "api/product_types.json",
+            "releases": "api/releases.json",
+            "products": "api/products.json",
+            "product": "api/products/{internal_name}.json",
             "download": links.server_from_site + download_path("{internal_name}"),
         },
         "product_types.json": {"product_types": strip},

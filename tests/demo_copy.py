@@ -19,6 +19,7 @@ def copy_catalog(dest: Path, git: bool = False) -> Path:
         run = {"cwd": dest, "check": True, "capture_output": True}
         subprocess.run(["git", "init", "-q", "-b", "main"], **run)
         subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "add", "-A"], **run)
-        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm",
-                        "demo"], **run)
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "demo"], **run
+        )
     return dest

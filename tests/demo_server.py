@@ -31,7 +31,7 @@ def free_port() -> int:
 @dataclass
 class DemoServer:
     root: Path
-    url: str          # the server's root, http://127.0.0.1:<port>/
+    url: str  # the server's root, http://127.0.0.1:<port>/
     env: dict
     log: Path
 
@@ -40,25 +40,40 @@ class DemoServer:
         return self.url + "site/"
 
     def token(self, user: str = "demo-user", scope: str = "download") -> str:
-        return subprocess.run([*PZCAT, "token", "create", user, "--expires", "1h", "--scope", scope],
-                              env=self.env, check=True, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(
+            [*PZCAT, "token", "create", user, "--expires", "1h", "--scope", scope],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
 
 
 @contextlib.contextmanager
-def demo_server(tmp: Path, edit: Callable[[Path], None] | None = None,
-                extra_env: dict | None = None) -> Iterator[DemoServer]:
+def demo_server(
+    tmp: Path, edit: Callable[[Path], None] | None = None, extra_env: dict | None = None
+) -> Iterator[DemoServer]:
     """Copy, build (``pzcat build``) and serve the demo catalog; stop the server on exit."""
     root = copy_catalog(tmp / "repo", git=True)
     if edit:
         edit(root)
-    env = {**os.environ, "PZCAT_SECRET": SECRET, "PZCAT_ROOT": str(root), "PYTHONUNBUFFERED": "1",
-           **(extra_env or {})}
+    env = {
+        **os.environ,
+        "PZCAT_SECRET": SECRET,
+        "PZCAT_ROOT": str(root),
+        "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
+    }
     subprocess.run([*PZCAT, "build"], env=env, check=True, capture_output=True)
     port = free_port()
     log = root / "server.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([*PZCAT, "serve", "--host", "127.0.0.1", "--port", str(port),
-                                 "--quiet"], env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [*PZCAT, "serve", "--host", "127.0.0.1", "--port", str(port), "--quiet"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 60
         while True:

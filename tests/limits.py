@@ -28,8 +28,14 @@ class Limited:
     timed_out: bool
 
 
-def run_limited(args: list[str], *, cwd: Path, mem_mb: int = 1500, timeout: float = 60,
-                env: dict[str, str] | None = None) -> Limited:
+def run_limited(
+    args: list[str],
+    *,
+    cwd: Path,
+    mem_mb: int = 1500,
+    timeout: float = 60,
+    env: dict[str, str] | None = None,
+) -> Limited:
     """Run ``args`` with ``RLIMIT_AS`` of ``mem_mb`` MiB, killed after ``timeout`` seconds.
 
     The peak resident memory is the child's own (``wait4``), not that of earlier children.
@@ -42,8 +48,7 @@ def run_limited(args: list[str], *, cwd: Path, mem_mb: int = 1500, timeout: floa
 
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.monotonic()
-        proc = subprocess.Popen(args, cwd=cwd, stdout=out, stderr=err, preexec_fn=preexec,
-                                env=env)
+        proc = subprocess.Popen(args, cwd=cwd, stdout=out, stderr=err, preexec_fn=preexec, env=env)
         timed_out = False
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -59,6 +64,11 @@ def run_limited(args: list[str], *, cwd: Path, mem_mb: int = 1500, timeout: floa
         seconds = time.monotonic() - start
         out.seek(0)
         err.seek(0)
-        return Limited(proc.returncode, out.read().decode("utf-8", "replace"),
-                       err.read().decode("utf-8", "replace"), seconds, usage.ru_maxrss / 1024,
-                       timed_out)
+        return Limited(
+            proc.returncode,
+            out.read().decode("utf-8", "replace"),
+            err.read().decode("utf-8", "replace"),
+            seconds,
+            usage.ru_maxrss / 1024,
+            timed_out,
+        )

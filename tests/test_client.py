@@ -26,7 +26,9 @@ def test_vocabularies(pz: PzCatalog) -> None:
 def test_filters_accept_display_names_case_insensitively(pz: PzCatalog) -> None:
     found = pz.get_products_list(filters={"release": "DP1", "product_type": "Training Set"})
     assert [p["internal_name"] for p in found] == ["6_dp1_ecdfs_training_set"]
-    several = pz.get_products_list(filters={"product_type": ["redshift_catalog", "Objects Catalog"]})
+    several = pz.get_products_list(
+        filters={"product_type": ["redshift_catalog", "Objects Catalog"]}
+    )
     assert {p["product_type"] for p in several} == {"redshift_catalog", "object_catalog"}
     assert len(pz.display_products_list()) == len(pz.get_products_list())
 

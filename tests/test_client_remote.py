@@ -40,11 +40,20 @@ def served(tmp_path_factory) -> tuple[str, str]:
     config["site_url"] = f"http://127.0.0.1:{port}/site/"
     env = {**os.environ, "PZCAT_SECRET": SECRET, "PZCAT_ROOT": str(root), "PYTHONUNBUFFERED": "1"}
     subprocess.run([*PZCAT, "build"], env=env, check=True, capture_output=True)
-    token = subprocess.run([*PZCAT, "token", "create", "notebook-user", "--expires", "1h"], env=env,
-                           check=True, capture_output=True, text=True).stdout.strip()
+    token = subprocess.run(
+        [*PZCAT, "token", "create", "notebook-user", "--expires", "1h"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     log = open(root / "server.log", "wb")  # noqa: SIM115 - closed after the server stops
-    proc = subprocess.Popen([*PZCAT, "serve", "--host", "127.0.0.1", "--port", str(port), "--quiet"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [*PZCAT, "serve", "--host", "127.0.0.1", "--port", str(port), "--quiet"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -66,7 +75,9 @@ def test_metadata_from_the_published_site(served) -> None:
     found = pz.get_products_list(filters={"release": "DP1", "product_type": "Training Set"})
     assert [p["internal_name"] for p in found] == ["6_dp1_ecdfs_training_set"]
     meta = pz.get_product_metadata(6)
-    assert meta["internal_name"] == "6_dp1_ecdfs_training_set" and meta["files"][0]["n_rows"] == 5000
+    assert (
+        meta["internal_name"] == "6_dp1_ecdfs_training_set" and meta["files"][0]["n_rows"] == 5000
+    )
 
 
 def test_data_needs_the_token(served, tmp_path: Path) -> None:

@@ -9,10 +9,13 @@ from pathlib import Path
 from pzcat.codes import CODES, codes_markdown
 
 REPO = Path(__file__).resolve().parents[1]
-SOURCES = [*sorted((REPO / "pzcat").rglob("*.py")), *sorted((REPO / "pipelines").rglob("*.py")),
-           *sorted((REPO / "site_builder").rglob("*.py")),
-           *sorted((REPO / "pzcat_datasette").rglob("*.py")),
-           *sorted((REPO / "pzcat_github").rglob("*.py"))]
+SOURCES = [
+    *sorted((REPO / "pzcat").rglob("*.py")),
+    *sorted((REPO / "pipelines").rglob("*.py")),
+    *sorted((REPO / "site_builder").rglob("*.py")),
+    *sorted((REPO / "pzcat_datasette").rglob("*.py")),
+    *sorted((REPO / "pzcat_github").rglob("*.py")),
+]
 CODE_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)+$")
 
 
@@ -28,9 +31,15 @@ def _raised_codes() -> dict[str, str]:
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
             first = node.args[0]
-            if (name.endswith("Error") or name in ("Issue", "add", "_error", "_warning", "error_response")) \
-                    and isinstance(first, ast.Constant) and isinstance(first.value, str) \
-                    and CODE_RE.match(first.value):
+            if (
+                (
+                    name.endswith("Error")
+                    or name in ("Issue", "add", "_error", "_warning", "error_response")
+                )
+                and isinstance(first, ast.Constant)
+                and isinstance(first.value, str)
+                and CODE_RE.match(first.value)
+            ):
                 found.setdefault(first.value, str(path.relative_to(REPO)))
     return found
 

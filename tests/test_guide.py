@@ -31,8 +31,11 @@ def tables() -> dict[str, set[str]]:
             continue
         if package and line.startswith("| `"):
             first = line.split("|")[1]
-            names = {n for n in re.findall(r"`([^`]+)`", first)
-                     if n.endswith(".py") or (n.endswith("/") and "<" not in n)}
+            names = {
+                n
+                for n in re.findall(r"`([^`]+)`", first)
+                if n.endswith(".py") or (n.endswith("/") and "<" not in n)
+            }
             found.setdefault(package, set()).update(names)
     return found
 

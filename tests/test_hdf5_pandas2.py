@@ -26,10 +26,28 @@ print(pandas.__version__, len(df), ",".join(df.columns))
 def test_demo_training_set_opens_in_pandas2(tmp_path: Path) -> None:
     """pandas 2 installed (no dependencies: numpy and PyTables are the project's) next to ours."""
     target = tmp_path / "pandas2"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
-                    str(target), "pandas<3", "pytz"], check=True, capture_output=True)
-    out = subprocess.run([sys.executable, "-c", READ, str(TRAINING)], capture_output=True,
-                         text=True, env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            "pandas<3",
+            "pytz",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", READ, str(TRAINING)],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     version, rows, columns = out.stdout.split()
     assert version.startswith("2.") and int(rows) == 5000
@@ -50,7 +68,8 @@ def test_demo_training_set_opens_in_astropy_and_h5py() -> None:
 def test_pandas3_files_are_detected_and_fixed(tmp_path: Path) -> None:
     path = tmp_path / "t.h5"
     pd.DataFrame({"z": [0.1, 0.2], "name": pd.Series(["a", "b"], dtype=object)}).to_hdf(
-        path, key="cat", format="table")
+        path, key="cat", format="table"
+    )
     if not pd.__version__.startswith("2."):
         assert groups_needing_pandas3(path) == ["cat"]
     make_pandas2_readable(path)

@@ -39,8 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     base = args.spec.resolve().parent
     inputs = [
         CombineInput(
-            internal_name=i["internal_name"], version=int(i.get("version", 1)),
-            path=(base / i["path"]).resolve(), format=i.get("format", "parquet"),
+            internal_name=i["internal_name"],
+            version=int(i.get("version", 1)),
+            path=(base / i["path"]).resolve(),
+            format=i.get("format", "parquet"),
             columns={k: v for k, v in i.get("columns", {}).items() if v},
         )
         for i in spec["inputs"]

@@ -163,8 +163,9 @@ class CombineConfig(BaseModel):
     def _check_types(cls, value: dict[str, int]) -> dict[str, int]:
         unknown = set(value) - set(vocab.TYPES)
         if unknown:
-            raise ValueError(f"type_priority has unknown types {sorted(unknown)}; use "
-                             f"{', '.join(vocab.TYPES)}")
+            raise ValueError(
+                f"type_priority has unknown types {sorted(unknown)}; use {', '.join(vocab.TYPES)}"
+            )
         return value
 
     @field_validator("cut")
@@ -209,4 +210,6 @@ class CombineConfig(BaseModel):
                 f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
                 for err in exc.errors()
             )
-            raise PipelineError("invalid-config", f"invalid combine configuration: {problems}") from exc
+            raise PipelineError(
+                "invalid-config", f"invalid combine configuration: {problems}"
+            ) from exc

@@ -70,8 +70,11 @@ def same_position_pairs(keys: pd.DataFrame) -> np.ndarray:
     src = keys["source_index"].to_numpy(dtype=np.int64)
     if len(src) and src.max() < 128:
         # one sortable key: source (7 bits) | ra in micro-degrees (29 bits) | dec + 90 deg (28 bits)
-        key = ((src.astype(np.uint64) << np.uint64(57)) | (ra.astype(np.uint64) << np.uint64(28))
-               | (dec + 90_000_000).astype(np.uint64))
+        key = (
+            (src.astype(np.uint64) << np.uint64(57))
+            | (ra.astype(np.uint64) << np.uint64(28))
+            | (dec + 90_000_000).astype(np.uint64)
+        )
         order = np.argsort(key, kind="stable")
         key = key[order]
         same = key[1:] == key[:-1]
@@ -99,8 +102,9 @@ def priority_scores(keys: pd.DataFrame, column: str, type_priority: dict[str, in
     return np.where(np.isnan(out), -np.inf, out)
 
 
-def reference_ids(crd: np.ndarray, source_index: np.ndarray,
-                  sources: list[tuple[str, int]]) -> np.ndarray:
+def reference_ids(
+    crd: np.ndarray, source_index: np.ndarray, sources: list[tuple[str, int]]
+) -> np.ndarray:
     """The reference's id strings ``CRD<prefix>_<k>`` of objects.
 
     ``prefix`` is the digits before the first ``_`` of the input's internal name (the product id
@@ -119,8 +123,9 @@ def reference_ids(crd: np.ndarray, source_index: np.ndarray,
     return np.array([f"CRD{prefixes[s]}_{k}" for s, k in zip(src, rows, strict=True)], dtype=object)
 
 
-def _compared_to(pairs: np.ndarray, crd: np.ndarray, n: int,
-                 one_way: np.ndarray | None = None) -> pd.Series:
+def _compared_to(
+    pairs: np.ndarray, crd: np.ndarray, n: int, one_way: np.ndarray | None = None
+) -> pd.Series:
     """For each object, the CRD_IDs of its pairs, increasing, joined by ", " (vectorised).
 
     ``pairs`` count for both of their objects; ``one_way`` pairs ``(a, b)`` only for ``a`` (a
@@ -181,7 +186,9 @@ def resolve(
     n = len(keys)
     crd = keys["CRD_ID"].to_numpy(dtype=np.int64)
     star = keys["z_flag_homogenized"].to_numpy() == STAR
-    pairs = np.concatenate([np.asarray(pairs, dtype=np.int64).reshape(-1, 2), same_position_pairs(keys)])
+    pairs = np.concatenate(
+        [np.asarray(pairs, dtype=np.int64).reshape(-1, 2), same_position_pairs(keys)]
+    )
     star_pairs = np.empty((0, 2), dtype=np.int64)
     if len(pairs):
         pairs = np.unique(np.sort(pairs, axis=1), axis=0)
@@ -189,11 +196,15 @@ def resolve(
         touch = star[pairs[:, 0]] | star[pairs[:, 1]]
         # a star names its neighbours in compared_to (one way), nothing else
         starry = pairs[touch]
-        star_pairs = np.concatenate([starry[star[starry[:, 0]]], starry[star[starry[:, 1]]][:, ::-1]])
+        star_pairs = np.concatenate(
+            [starry[star[starry[:, 0]]], starry[star[starry[:, 1]]][:, ::-1]]
+        )
         pairs = pairs[~touch]
     stats: dict[str, int] = {"pairs": int(len(pairs)), "stars": int(star.sum())}
 
-    graph = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    graph = coo_matrix(
+        (np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n)
+    )
     _, label = connected_components(graph, directed=False)
     sizes = np.bincount(label)
     in_group = sizes[label] > 1
@@ -228,7 +239,12 @@ def resolve(
         s_idx, s_z, s_lab = surv[order], z[order], sl[order]
         prev_same = np.r_[False, s_lab[1:] == s_lab[:-1]]
         gap = np.r_[np.inf, np.diff(s_z)]
-        joins = prev_same & ~np.isnan(s_z) & np.r_[False, ~np.isnan(s_z[:-1])] & (gap <= delta_z + Z_EPSILON)
+        joins = (
+            prev_same
+            & ~np.isnan(s_z)
+            & np.r_[False, ~np.isnan(s_z[:-1])]
+            & (gap <= delta_z + Z_EPSILON)
+        )
         cluster = np.cumsum(~joins)
         s_crd = crd[members[s_idx]]
         if tie_order == "reference" and len(s_idx):
@@ -253,7 +269,12 @@ def resolve(
     else:
         for column in priority:
             stats[f"groups_decided_by_{column}"] = 0
-        stats.update(groups_decided_by_delta_z=0, hard_tie_groups=0, hard_tie_rows=0, eliminated_rows=0)
+        stats.update(
+            groups_decided_by_delta_z=0, hard_tie_groups=0, hard_tie_rows=0, eliminated_rows=0
+        )
     return Resolution(
-        tie_result=tie, group_id=group_id, compared_to=_compared_to(pairs, crd, n, star_pairs), stats=stats
+        tie_result=tie,
+        group_id=group_id,
+        compared_to=_compared_to(pairs, crd, n, star_pairs),
+        stats=stats,
     )

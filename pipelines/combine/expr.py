@@ -120,14 +120,26 @@ FUNCTIONS: dict[str, tuple[Any, int]] = {
 MODULE_NAMES = ("np", "numpy")
 
 _BINOPS: dict[type, Any] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-    ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
     ast.Pow: operator.pow,
 }
-_BITOPS: dict[type, Any] = {ast.BitAnd: operator.and_, ast.BitOr: operator.or_, ast.BitXor: operator.xor}
+_BITOPS: dict[type, Any] = {
+    ast.BitAnd: operator.and_,
+    ast.BitOr: operator.or_,
+    ast.BitXor: operator.xor,
+}
 _CMPOPS: dict[type, Any] = {
-    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
-    ast.Gt: operator.gt, ast.GtE: operator.ge,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
 }
 
 
@@ -236,7 +248,8 @@ def parse(expr: str) -> ast.Expression:
         raise ExpressionError("expression-syntax", f"expression {expr!r} is empty", expression=expr)
     if len(expr) > MAX_LENGTH:
         raise ExpressionError(
-            "expression-syntax", f"expression is longer than {MAX_LENGTH} characters",
+            "expression-syntax",
+            f"expression is longer than {MAX_LENGTH} characters",
             expression=expr[:80],
         )
     try:
@@ -247,7 +260,8 @@ def parse(expr: str) -> ast.Expression:
         ) from exc
     if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
         raise ExpressionError(
-            "expression-syntax", f"expression {expr!r} has more than {MAX_NODES} nodes",
+            "expression-syntax",
+            f"expression {expr!r} has more than {MAX_NODES} nodes",
             expression=expr,
         )
     _check(expr, tree)
@@ -282,9 +296,7 @@ def _truth(v: Value, index: pd.Index) -> pd.Series:
 def _is_stringy(v: Value) -> bool:
     if isinstance(v, str):
         return True
-    return isinstance(v, pd.Series) and (
-        pd.api.types.is_string_dtype(v.dtype) or v.dtype == object
-    )
+    return isinstance(v, pd.Series) and (pd.api.types.is_string_dtype(v.dtype) or v.dtype == object)
 
 
 class _Evaluator:
@@ -313,7 +325,8 @@ class _Evaluator:
             raise ExpressionError(
                 "unknown-column",
                 f"expression {self.expr!r} reads column {node.id!r}, which the catalog lacks",
-                expression=self.expr, column=node.id,
+                expression=self.expr,
+                column=node.id,
             )
         return self.frame[node.id]
 
@@ -341,7 +354,11 @@ class _Evaluator:
         if _is_stringy(left) or _is_stringy(right):
             raise self.error("arithmetic on text")
         left, right = _num(left), _num(right)
-        if isinstance(node.op, ast.Pow) and not isinstance(right, pd.Series) and abs(right) > MAX_POWER:
+        if (
+            isinstance(node.op, ast.Pow)
+            and not isinstance(right, pd.Series)
+            and abs(right) > MAX_POWER
+        ):
             raise self.error(f"exponent larger than {MAX_POWER}")
         with np.errstate(all="ignore"):
             if isinstance(left, pd.Series) or isinstance(right, pd.Series):
@@ -372,7 +389,11 @@ class _Evaluator:
             else:
                 raise self.error("ordering text against a number")
         if not _is_stringy(left) and not _is_stringy(right):
-            if isinstance(left, pd.Series) and pd.api.types.is_bool_dtype(left.dtype) and isinstance(right, bool):
+            if (
+                isinstance(left, pd.Series)
+                and pd.api.types.is_bool_dtype(left.dtype)
+                and isinstance(right, bool)
+            ):
                 pass
             elif not (isinstance(left, pd.Series) and pd.api.types.is_bool_dtype(left.dtype)):
                 left = _num(left)
@@ -403,9 +424,7 @@ class _Evaluator:
         value = self.visit(node.value)
         index = node.slice
         position = (
-            -index.operand.value
-            if isinstance(index, ast.UnaryOp)
-            else index.value  # type: ignore[union-attr]
+            -index.operand.value if isinstance(index, ast.UnaryOp) else index.value  # type: ignore[union-attr]
         )
         if isinstance(value, pd.Series):
             return value.astype("string").str[position]

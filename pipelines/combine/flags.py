@@ -168,9 +168,14 @@ def load_translation(path: Path | str) -> Translation:
         block = block or {}
         key = str(name).strip().upper()
         rules = SurveyRules(
-            z_flag=_parse_rule(key, "z_flag_translation", block.get("z_flag_translation"), str(path)),
+            z_flag=_parse_rule(
+                key, "z_flag_translation", block.get("z_flag_translation"), str(path)
+            ),
             type=_parse_rule(
-                key, "instrument_type_translation", block.get("instrument_type_translation"), str(path)
+                key,
+                "instrument_type_translation",
+                block.get("instrument_type_translation"),
+                str(path),
             ),
         )
         _check_outputs(key, rules, path)
@@ -210,7 +215,9 @@ def _user_values(frame: pd.DataFrame, input_name: str) -> tuple[pd.Series | None
                 "homogenized-out-of-range",
                 f"input {input_name}: {len(bad)} rows have invalid values in user-provided "
                 f"z_flag_homogenized, allowed {list(Z_FLAGS)}, examples {_examples(bad)}",
-                input=input_name, column="z_flag_homogenized", rows=len(bad),
+                input=input_name,
+                column="z_flag_homogenized",
+                rows=len(bad),
             )
         zfh = raw
     typ = None
@@ -223,7 +230,9 @@ def _user_values(frame: pd.DataFrame, input_name: str) -> tuple[pd.Series | None
                     "homogenized-out-of-range",
                     f"input {input_name}: {len(bad)} rows have invalid values in user-provided "
                     f"{col}, allowed {list(TYPES)}, examples {_examples(bad)}",
-                    input=input_name, column=col, rows=len(bad),
+                    input=input_name,
+                    column=col,
+                    rows=len(bad),
                 )
             typ = values
             break
@@ -259,7 +268,9 @@ def homogenize(
     if zfh is not None and typ is not None:
         return zfh.to_numpy(dtype="int8"), typ.to_numpy(dtype=object).astype(str)
     if "survey" not in frame.columns or frame["survey"].isna().all():
-        missing = [n for n, v in (("z_flag_homogenized", zfh), ("type_homogenized", typ)) if v is None]
+        missing = [
+            n for n, v in (("z_flag_homogenized", zfh), ("type_homogenized", typ)) if v is None
+        ]
         raise PipelineError(
             "survey-column-missing",
             f"input {input_name} has no survey column (or it is empty), so its flags cannot be "
@@ -278,7 +289,8 @@ def homogenize(
             "survey-not-supported",
             f"input {input_name}: missing translation for surveys {unsupported} in "
             f"{translation.path.name}; supported surveys: {', '.join(sorted(translation.surveys))}",
-            input=input_name, surveys=unsupported,
+            input=input_name,
+            surveys=unsupported,
         )
     z_out = pd.Series([None] * len(frame), index=frame.index, dtype=object)
     t_out = pd.Series([None] * len(frame), index=frame.index, dtype=object)
@@ -320,5 +332,8 @@ def _require_translated(
         f"{surveys} translate to no {column}: their flags match no direct value, no condition "
         f"and the survey has no default (raw flag examples {examples}); fix the flags or the "
         "survey's rule in the translation file",
-        input=input_name, surveys=surveys, column=column, rows=int(missing.sum()),
+        input=input_name,
+        surveys=surveys,
+        column=column,
+        rows=int(missing.sum()),
     )

@@ -40,7 +40,9 @@ class Fields:
         out = np.zeros(len(ra_r), dtype=bool)
         cos_radius = np.cos(np.radians(self.radius_deg))
         for c_ra, c_dec in np.radians(self.centres):
-            cos_d = np.sin(dec_r) * np.sin(c_dec) + np.cos(dec_r) * np.cos(c_dec) * np.cos(ra_r - c_ra)
+            cos_d = np.sin(dec_r) * np.sin(c_dec) + np.cos(dec_r) * np.cos(c_dec) * np.cos(
+                ra_r - c_ra
+            )
             out |= cos_d >= cos_radius
         return out.astype("int8")
 
@@ -65,4 +67,6 @@ def load_fields(path: Path | str) -> Fields:
             names=names,
         )
     except (OSError, PipelineError, KeyError, TypeError, ValueError) as exc:
-        raise PipelineError("fields-file-invalid", f"cannot read fields file {path}: {exc}") from exc
+        raise PipelineError(
+            "fields-file-invalid", f"cannot read fields file {path}: {exc}"
+        ) from exc

@@ -66,8 +66,11 @@ def slurm_cluster(config: ExecutorConfig) -> Any:
     """
     from dask_jobqueue import SLURMCluster
 
-    options = {"cores": config.threads_per_worker, "processes": 1,
-               "memory": config.memory_limit or "4GB"} | dict(config.slurm)
+    options = {
+        "cores": config.threads_per_worker,
+        "processes": 1,
+        "memory": config.memory_limit or "4GB",
+    } | dict(config.slurm)
     return SLURMCluster(**options)
 
 
@@ -104,20 +107,30 @@ def executor(config: ExecutorConfig) -> Iterator[dict[str, Any]]:
     from distributed import Client
 
     with contextlib.ExitStack() as stack:
-        stack.enter_context(dask.config.set({
-            "distributed.scheduler.allowed-failures": config.allowed_failures,
-            "distributed.admin.large-graph-warning-threshold": "10MB",
-        }))
+        stack.enter_context(
+            dask.config.set(
+                {
+                    "distributed.scheduler.allowed-failures": config.allowed_failures,
+                    "distributed.admin.large-graph-warning-threshold": "10MB",
+                }
+            )
+        )
         facts: dict[str, Any] = {"kind": config.kind}
         try:
             if config.kind == "processes":
                 from distributed import LocalCluster
 
-                cluster = stack.enter_context(LocalCluster(
-                    n_workers=config.n_workers, threads_per_worker=config.threads_per_worker,
-                    processes=True, memory_limit=config.memory_limit or "auto",
-                    host="127.0.0.1", scheduler_port=0, dashboard_address=None,
-                ))
+                cluster = stack.enter_context(
+                    LocalCluster(
+                        n_workers=config.n_workers,
+                        threads_per_worker=config.threads_per_worker,
+                        processes=True,
+                        memory_limit=config.memory_limit or "auto",
+                        host="127.0.0.1",
+                        scheduler_port=0,
+                        dashboard_address=None,
+                    )
+                )
                 client = stack.enter_context(Client(cluster))
             elif config.kind == "distributed":
                 client = stack.enter_context(Client(config.address, timeout=config.connect_timeout))
@@ -129,8 +142,9 @@ def executor(config: ExecutorConfig) -> Iterator[dict[str, Any]]:
                 client.wait_for_workers(1, timeout=config.connect_timeout)
                 facts["dashboard"] = client.dashboard_link
         except (OSError, TimeoutError) as exc:
-            raise PipelineError("executor-unavailable", f"cannot start or reach the {config.kind} "
-                                f"executor: {exc}") from exc
+            raise PipelineError(
+                "executor-unavailable", f"cannot start or reach the {config.kind} executor: {exc}"
+            ) from exc
         facts["n_workers"] = _client_facts(client) if config.kind != "slurm" else config.n_workers
         _CURRENT["client"] = client
         try:
@@ -155,13 +169,17 @@ class _Report:
 
 
 def _lost(exc: BaseException) -> PipelineError:
-    return PipelineError("worker-lost", f"a Dask worker died or was lost during the run "
-                         f"({type(exc).__name__}: {exc}); nothing was published, run again "
-                         "(raise executor.memory_limit if workers ran out of memory)")
+    return PipelineError(
+        "worker-lost",
+        f"a Dask worker died or was lost during the run "
+        f"({type(exc).__name__}: {exc}); nothing was published, run again "
+        "(raise executor.memory_limit if workers ran out of memory)",
+    )
 
 
-def compute_tasks(tasks: Sequence[Any], progress: Callable[[str], None] | None = None,
-                  label: str = "tasks") -> list[Any]:
+def compute_tasks(
+    tasks: Sequence[Any], progress: Callable[[str], None] | None = None, label: str = "tasks"
+) -> list[Any]:
     """Compute ``dask.delayed`` objects on the current executor, keeping order.
 
     Raises
@@ -206,8 +224,9 @@ def compute_tasks(tasks: Sequence[Any], progress: Callable[[str], None] | None =
     finally:
         client.cancel(futures)
         if not finished:
-            _wait_until_stopped(client, {f.key for f in futures}
-                                | {k for t in tasks for k in t.__dask_graph__()})
+            _wait_until_stopped(
+                client, {f.key for f in futures} | {k for t in tasks for k in t.__dask_graph__()}
+            )
 
 
 def _executing_keys(dask_worker: Any) -> list[str]:
@@ -235,7 +254,7 @@ def _wait_until_stopped(client: Any, keys: set[Any], timeout: float = 120.0) -> 
 def tree_sum(items: list[Any], add: Callable[..., Any], width: int = 8) -> Any:
     """A Dask tree reduction of ``items`` with ``add`` (results stay on the workers)."""
     while len(items) > 1:
-        items = [dask.delayed(add)(*items[i:i + width]) for i in range(0, len(items), width)]
+        items = [dask.delayed(add)(*items[i : i + width]) for i in range(0, len(items), width)]
     return items[0]
 
 
@@ -252,8 +271,15 @@ def partition_pixels(counts: np.ndarray, rows: int) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(lows, highs, strict=True)]
 
 
-def run_graphs(ctx: Any, pieces: list[Any], match_rows: int, method: str, out_dir: str,
-               output_name: str, progress: Callable[[str], None]) -> dict[str, Any]:
+def run_graphs(
+    ctx: Any,
+    pieces: list[Any],
+    match_rows: int,
+    method: str,
+    out_dir: str,
+    output_name: str,
+    progress: Callable[[str], None],
+) -> dict[str, Any]:
     """The run's graphs, phase by phase; only small facts come back to this process.
 
     Phases: *prepare* (one task per piece: read, prepare, write prepared rows and keys; pixel
@@ -272,10 +298,11 @@ def run_graphs(ctx: Any, pieces: list[Any], match_rows: int, method: str, out_di
     prepared = [dask.delayed(tasks.prepare_piece, pure=False)(context, p) for p in pieces]
     wanted = [dask.delayed(operator.getitem)(r, 0) for r in prepared]
     if ctx.duplicates != "no":
-        wanted.append(tree_sum([dask.delayed(operator.getitem)(r, 1) for r in prepared],
-                               tasks.add_counts))
+        wanted.append(
+            tree_sum([dask.delayed(operator.getitem)(r, 1) for r in prepared], tasks.add_counts)
+        )
     results = compute_tasks(wanted, progress, "prepare")
-    facts = [f for group in results[:len(pieces)] for f in group]
+    facts = [f for group in results[: len(pieces)] for f in group]
     timings["prepare"] = time.perf_counter() - t
     out: dict[str, Any] = {"facts": facts, "timings": timings}
     if not sum(f.n_rows for f in facts):
@@ -286,13 +313,24 @@ def run_graphs(ctx: Any, pieces: list[Any], match_rows: int, method: str, out_di
     if ctx.duplicates != "no":
         t = time.perf_counter()
         counts = results[-1]
-        ranges = partition_pixels(counts, match_rows) if method == "partitioned" else [(0, len(counts))]
-        progress(f"duplicates: {int(counts.sum())} objects in {len(ranges)} partitions ({method}, "
-                 f"radius {ctx.radius_arcsec}\")")
+        ranges = (
+            partition_pixels(counts, match_rows) if method == "partitioned" else [(0, len(counts))]
+        )
+        progress(
+            f"duplicates: {int(counts.sum())} objects in {len(ranges)} partitions ({method}, "
+            f'radius {ctx.radius_arcsec}")'
+        )
         key_files = [f.keys for f in facts]
-        matched = compute_tasks([
-            dask.delayed(tasks.match_partition, pure=False)(context, i, lo, hi, key_files, starts, method)
-            for i, (lo, hi) in enumerate(ranges)], progress, "duplicates")
+        matched = compute_tasks(
+            [
+                dask.delayed(tasks.match_partition, pure=False)(
+                    context, i, lo, hi, key_files, starts, method
+                )
+                for i, (lo, hi) in enumerate(ranges)
+            ],
+            progress,
+            "duplicates",
+        )
         stats: dict[str, int] = {}
         for s, _, _, _ in matched:
             partition.add_stats(stats, s)
@@ -303,17 +341,30 @@ def run_graphs(ctx: Any, pieces: list[Any], match_rows: int, method: str, out_di
         stats["neighbour_partitions"] = len(ranges)
         del borders
         where = [m[2] for m in matched]
-        paths = [str(Path(ctx.scratch) / "decisions" / f"part-{i:05d}.parquet") for i in range(len(ranges))]
+        paths = [
+            str(Path(ctx.scratch) / "decisions" / f"part-{i:05d}.parquet")
+            for i in range(len(ranges))
+        ]
         where.append(tasks.write_border(ctx, border_decisions, starts))
         paths.append(str(Path(ctx.scratch) / "decisions" / "border.parquet"))
         out["stats"] = stats
         timings["duplicates"] = time.perf_counter() - t
     t = time.perf_counter()
     need_widths = ctx.output_format in ("fits", "hdf5")
-    finished = compute_tasks([
-        dask.delayed(tasks.finish_piece, pure=False)(
-            context, k, f, [(paths[i], w[k]) for i, w in enumerate(where) if k in w], need_widths)
-        for k, f in enumerate(facts)], progress, "finish")
+    finished = compute_tasks(
+        [
+            dask.delayed(tasks.finish_piece, pure=False)(
+                context,
+                k,
+                f,
+                [(paths[i], w[k]) for i, w in enumerate(where) if k in w],
+                need_widths,
+            )
+            for k, f in enumerate(facts)
+        ],
+        progress,
+        "finish",
+    )
     columns = list(finished[0]["dtypes"])
     kept = [c for c in columns if any(r["non_empty"][c] for r in finished)]
     dtypes = {c: finished[0]["dtypes"][c] for c in kept}
@@ -323,9 +374,21 @@ def run_graphs(ctx: Any, pieces: list[Any], match_rows: int, method: str, out_di
             widths[c] = max(widths.get(c, 1), w)
     n_rows = sum(r["rows"] for r in finished)
     progress(f"write: {n_rows} rows, {len(kept)} columns as {ctx.output_format}")
-    [target] = compute_tasks([dask.delayed(tasks.write_single, pure=False)(
-        out_dir, output_name, ctx.output_format, [r["path"] for r in finished], dtypes,
-        {c: w for c, w in widths.items() if c in dtypes}, n_rows)], progress, "write")
+    [target] = compute_tasks(
+        [
+            dask.delayed(tasks.write_single, pure=False)(
+                out_dir,
+                output_name,
+                ctx.output_format,
+                [r["path"] for r in finished],
+                dtypes,
+                {c: w for c, w in widths.items() if c in dtypes},
+                n_rows,
+            )
+        ],
+        progress,
+        "write",
+    )
     timings["write"] = time.perf_counter() - t
     out.update(finished=finished, dtypes=dtypes, n_rows=n_rows, target=target)
     return out
@@ -334,7 +397,9 @@ def run_graphs(ctx: Any, pieces: list[Any], match_rows: int, method: str, out_di
 # --------------------------------------------------------------------------- neighbour search
 
 
-def _offset(ra: np.ndarray, dec: np.ndarray, dist_deg: float, theta: float) -> tuple[np.ndarray, np.ndarray]:
+def _offset(
+    ra: np.ndarray, dec: np.ndarray, dist_deg: float, theta: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Positions at angular distance ``dist_deg`` from (ra, dec) in direction ``theta``."""
     d = np.radians(dist_deg)
     r1, d1 = np.radians(ra), np.radians(dec)
@@ -352,8 +417,13 @@ def _pixels(ra: np.ndarray, dec: np.ndarray, order: int = PIXEL_ORDER) -> np.nda
 def _deinterleave(v: np.ndarray) -> np.ndarray:
     """The even bits of ``v`` packed together (one coordinate of a nested HEALPix index)."""
     v = v & np.uint64(0x5555555555555555)
-    for shift, mask in ((1, 0x3333333333333333), (2, 0x0F0F0F0F0F0F0F0F),
-                        (4, 0x00FF00FF00FF00FF), (8, 0x0000FFFF0000FFFF), (16, 0x00000000FFFFFFFF)):
+    for shift, mask in (
+        (1, 0x3333333333333333),
+        (2, 0x0F0F0F0F0F0F0F0F),
+        (4, 0x00FF00FF00FF00FF),
+        (8, 0x0000FFFF0000FFFF),
+        (16, 0x00000000FFFFFFFF),
+    ):
         v = (v | (v >> np.uint64(shift))) & np.uint64(mask)
     return v
 
@@ -378,7 +448,9 @@ def _near_border(fine: np.ndarray, fine_order: int) -> np.ndarray:
     return (x == 0) | (y == 0) | (x == edge) | (y == edge)
 
 
-def _own_pixels_and_border(ra: np.ndarray, dec: np.ndarray, radius_deg: float) -> tuple[np.ndarray, np.ndarray]:
+def _own_pixels_and_border(
+    ra: np.ndarray, dec: np.ndarray, radius_deg: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Order-PIXEL_ORDER pixel of every object and whether it may lie near the pixel's border."""
     fine_order = _fine_order(radius_deg)
     fine = _pixels(ra, dec, fine_order)
@@ -412,7 +484,9 @@ def _margin_memberships(
     return obj[first], pix[first]
 
 
-def _match_partition(xyz: np.ndarray, core: np.ndarray, right: np.ndarray, chord: float) -> np.ndarray:
+def _match_partition(
+    xyz: np.ndarray, core: np.ndarray, right: np.ndarray, chord: float
+) -> np.ndarray:
     """All pairs within ``chord`` touching the partition's core; rows (i, j, chord distance).
 
     ``right`` starts with ``core`` and continues with the margin.
@@ -444,7 +518,7 @@ def limit_neighbors(pairs: np.ndarray, dist: np.ndarray, n_neighbors: int) -> np
     rank = np.arange(len(obj_sorted)) - np.repeat(starts, np.diff(np.r_[starts, len(obj_sorted)]))
     keep_directed = np.zeros(len(obj), dtype=bool)
     keep_directed[order] = rank < n_neighbors - 1
-    keep = keep_directed[: len(pairs)] | keep_directed[len(pairs):]
+    keep = keep_directed[: len(pairs)] | keep_directed[len(pairs) :]
     return pairs[keep]
 
 
@@ -493,9 +567,9 @@ def _pairs_partitioned(
         m_obj, m_part = m_obj[m_order], m_part[m_order]
         m_bounds = np.searchsorted(m_part, np.arange(n_parts + 1))
         for p in range(n_parts):
-            core = by_part[core_bounds[p]:core_bounds[p + 1]]
+            core = by_part[core_bounds[p] : core_bounds[p + 1]]
             if len(core):
-                right = np.concatenate([core, m_obj[m_bounds[p]:m_bounds[p + 1]]])
+                right = np.concatenate([core, m_obj[m_bounds[p] : m_bounds[p + 1]]])
                 tasks.append(dask.delayed(_match_partition)(xyz, core, right, chord))
     results = compute_tasks(tasks)
     found = np.concatenate(results) if results else np.empty((0, 3))
@@ -517,12 +591,20 @@ def _pairs_lsdb_catalog(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         catalog = lsdb.from_dataframe(
-            frame, ra_column="ra", dec_column="dec", partition_rows=partition_rows,
-            margin_threshold=max(10.0, 2 * radius_arcsec), should_generate_moc=False,
+            frame,
+            ra_column="ra",
+            dec_column="dec",
+            partition_rows=partition_rows,
+            margin_threshold=max(10.0, 2 * radius_arcsec),
+            should_generate_moc=False,
         )
         matched = catalog.crossmatch(
-            catalog, n_neighbors=n_neighbors, radius_arcsec=radius_arcsec,
-            suffixes=("_l", "_r"), suffix_method="all_columns", log_changes=False,
+            catalog,
+            n_neighbors=n_neighbors,
+            radius_arcsec=radius_arcsec,
+            suffixes=("_l", "_r"),
+            suffix_method="all_columns",
+            log_changes=False,
         )
         result = matched.to_dask_dataframe()[["pos_l", "pos_r"]].compute()
     pairs = np.stack(

@@ -93,8 +93,9 @@ def iter_input(
     from pzcat.tables import iter_batches
 
     try:
-        for batch in iter_batches(Path(inp.path), inp.format.lower(), columns=columns,
-                                  batch_rows=batch_rows):
+        for batch in iter_batches(
+            Path(inp.path), inp.format.lower(), columns=columns, batch_rows=batch_rows
+        ):
             yield batch.drop(columns=[c for c in HIDDEN if c in batch.columns])
     except PzcatError as exc:
         raise _wrap(inp, exc) from exc
@@ -165,25 +166,40 @@ def plan_pieces(inputs: list[CombineInput], n_rows: list[int], piece_rows: int) 
                     for g in range(meta.num_row_groups):
                         rows = meta.row_group(g).num_rows
                         if group and size + rows > piece_rows:
-                            out.append(Piece(k, str(path), tuple(group), first_row,
-                                             next_crd + first_row, size))
+                            out.append(
+                                Piece(
+                                    k,
+                                    str(path),
+                                    tuple(group),
+                                    first_row,
+                                    next_crd + first_row,
+                                    size,
+                                )
+                            )
                             first_row += size
                             group, size = [], 0
                         group.append(g)
                         size += rows
                     if group:
-                        out.append(Piece(k, str(path), tuple(group), first_row,
-                                         next_crd + first_row, size))
+                        out.append(
+                            Piece(k, str(path), tuple(group), first_row, next_crd + first_row, size)
+                        )
                         first_row += size
             except (OSError, ValueError) as exc:
-                raise PipelineError("input-unreadable", f"input {inp.internal_name}: cannot read "
-                                    f"{inp.path}: {exc}", input=inp.internal_name) from exc
+                raise PipelineError(
+                    "input-unreadable",
+                    f"input {inp.internal_name}: cannot read {inp.path}: {exc}",
+                    input=inp.internal_name,
+                ) from exc
             except TableError as exc:
                 raise _wrap(inp, exc) from exc
             if first_row != expected:
-                raise PipelineError("input-changed", f"input {inp.internal_name} has {first_row} "
-                                    f"rows, the plan counted {expected}: it changed during the run",
-                                    input=inp.internal_name)
+                raise PipelineError(
+                    "input-changed",
+                    f"input {inp.internal_name} has {first_row} "
+                    f"rows, the plan counted {expected}: it changed during the run",
+                    input=inp.internal_name,
+                )
         else:
             out.append(Piece(k, str(inp.path), None, 0, next_crd, expected))
             first_row = expected
@@ -213,12 +229,17 @@ def read_piece(inp: CombineInput, piece: Piece, batch_rows: int) -> Iterator[pd.
             frame = table.to_pandas(ignore_metadata=True)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise PipelineError(
-            "input-unreadable", f"input {inp.internal_name}: cannot read row groups "
-            f"{list(piece.row_groups)} of {piece.path}: {exc}", input=inp.internal_name,
+            "input-unreadable",
+            f"input {inp.internal_name}: cannot read row groups "
+            f"{list(piece.row_groups)} of {piece.path}: {exc}",
+            input=inp.internal_name,
         ) from exc
     if len(frame) != piece.n_rows:
-        raise PipelineError("input-changed", f"input {inp.internal_name}: {piece.path} changed "
-                            "during the run", input=inp.internal_name)
+        raise PipelineError(
+            "input-changed",
+            f"input {inp.internal_name}: {piece.path} changed during the run",
+            input=inp.internal_name,
+        )
     yield frame.drop(columns=[c for c in HIDDEN if c in frame.columns])
 
 
@@ -236,8 +257,10 @@ def input_columns(inp: CombineInput) -> list[str]:
 
     if inp.format.lower() not in FORMATS:
         raise PipelineError(
-            "input-format", f"input {inp.internal_name}: unknown format {inp.format!r}; use one "
-            f"of {', '.join(FORMATS)}", input=inp.internal_name,
+            "input-format",
+            f"input {inp.internal_name}: unknown format {inp.format!r}; use one "
+            f"of {', '.join(FORMATS)}",
+            input=inp.internal_name,
         )
     try:
         names = open_table(Path(inp.path), inp.format.lower()).column_names()

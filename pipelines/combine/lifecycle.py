@@ -32,25 +32,42 @@ from pzcat.safeyaml import load_yaml
 PIPELINE_NAME = "combine_redshift_catalogs"
 PIPELINE_VERSION = "1"
 #: Output column association of a combined catalog (role -> column).
-OUTPUT_ROLES = {"id": "CRD_ID", "ra": "ra", "dec": "dec", "z": "z", "z_err": "z_err",
-                "z_flag": "z_flag_homogenized", "survey": "survey"}
+OUTPUT_ROLES = {
+    "id": "CRD_ID",
+    "ra": "ra",
+    "dec": "dec",
+    "z": "z",
+    "z_err": "z_err",
+    "z_flag": "z_flag_homogenized",
+    "survey": "survey",
+}
 INPUT_ROLES = ("id", "ra", "dec", "z", "z_flag", "z_err", "survey", "instrument_type")
 
 
 def _input_manifest(catalog: Catalog, key: str) -> Manifest:
     manifest = catalog.get(key)
     if manifest.product_type != "redshift_catalog":
-        raise RunError("not-a-redshift-catalog", f"{manifest.internal_name} is a "
-                       f"{manifest.product_type}; only redshift_catalog products can be combined",
-                       product=manifest.internal_name)
+        raise RunError(
+            "not-a-redshift-catalog",
+            f"{manifest.internal_name} is a "
+            f"{manifest.product_type}; only redshift_catalog products can be combined",
+            product=manifest.internal_name,
+        )
     if manifest.status != "published":
-        raise RunError("input-not-published", f"{manifest.internal_name} is {manifest.status}; "
-                       "only published products can be combined", product=manifest.internal_name)
+        raise RunError(
+            "input-not-published",
+            f"{manifest.internal_name} is {manifest.status}; "
+            "only published products can be combined",
+            product=manifest.internal_name,
+        )
     main = manifest.main_file
     if main is None or not main.path:
-        raise RunError("input-not-local", f"{manifest.internal_name} has no main file in the "
-                       "repository (external URL or none); download it first",
-                       product=manifest.internal_name)
+        raise RunError(
+            "input-not-local",
+            f"{manifest.internal_name} has no main file in the "
+            "repository (external URL or none); download it first",
+            product=manifest.internal_name,
+        )
     return manifest
 
 
@@ -77,7 +94,9 @@ def to_combine_input(catalog: Catalog, manifest: Manifest):
 def _provenance_inputs(catalog: Catalog, manifests: list[Manifest]) -> list[ProvenanceInput]:
     return [
         ProvenanceInput(
-            internal_name=m.internal_name, id=m.id, version=m.version,
+            internal_name=m.internal_name,
+            id=m.id,
+            version=m.version,
             files=[{"path": f.path, "sha256": f.sha256} for f in m.files if f.role == "main"],
         )
         for m in manifests
@@ -97,9 +116,18 @@ def load_config_file(path: Path | None) -> dict[str, Any]:
     return data
 
 
-def create_combine(catalog: Catalog, *, name: str, inputs: list[str], uploaded_by: str,
-                   duplicates: str | None = None, fmt: str | None = None, description: str = "",
-                   config: dict[str, Any] | None = None, product_id: int | None = None) -> Manifest:
+def create_combine(
+    catalog: Catalog,
+    *,
+    name: str,
+    inputs: list[str],
+    uploaded_by: str,
+    duplicates: str | None = None,
+    fmt: str | None = None,
+    description: str = "",
+    config: dict[str, Any] | None = None,
+    product_id: int | None = None,
+) -> Manifest:
     """Write the pending manifest of a new combination (nothing runs yet).
 
     Parameters
@@ -138,19 +166,32 @@ def create_combine(catalog: Catalog, *, name: str, inputs: list[str], uploaded_b
         data["output_format"] = fmt
     cfg = CombineConfig.from_dict(data)
     manifests = [_input_manifest(catalog, key) for key in inputs]
-    make_plan([to_combine_input(catalog, m) for m in manifests],
-              CombineConfig.from_dict(_absolute_paths(catalog, data)))
+    make_plan(
+        [to_combine_input(catalog, m) for m in manifests],
+        CombineConfig.from_dict(_absolute_paths(catalog, data)),
+    )
     pid = product_id or catalog.next_id()
     internal = make_internal_name(pid, name)
     if catalog.manifest_path(internal).exists():
         raise RunError("file-exists", f"product {internal} exists already")
     now = now_utc()
     manifest = Manifest(
-        id=pid, internal_name=internal, name=name.strip(), product_type="redshift_catalog",
-        description=description, uploaded_by=uploaded_by, created=now, updated=now, version=1,
-        status="pending", files=[], columns={},
+        id=pid,
+        internal_name=internal,
+        name=name.strip(),
+        product_type="redshift_catalog",
+        description=description,
+        uploaded_by=uploaded_by,
+        created=now,
+        updated=now,
+        version=1,
+        status="pending",
+        files=[],
+        columns={},
         provenance=Provenance(
-            pipeline=PIPELINE_NAME, pipeline_version=PIPELINE_VERSION, config=cfg.to_dict(),
+            pipeline=PIPELINE_NAME,
+            pipeline_version=PIPELINE_VERSION,
+            config=cfg.to_dict(),
             inputs=_provenance_inputs(catalog, manifests),
         ),
     )
@@ -167,12 +208,20 @@ def _pinned_inputs(catalog: Catalog, manifest: Manifest, strict: bool):
         for f in pinned.files:
             path = catalog.root / f["path"]
             if not path.exists():
-                raise RunError("input-changed", f"input {pinned.internal_name}: file {f['path']} "
-                               "recorded in provenance no longer exists", product=pinned.internal_name)
+                raise RunError(
+                    "input-changed",
+                    f"input {pinned.internal_name}: file {f['path']} "
+                    "recorded in provenance no longer exists",
+                    product=pinned.internal_name,
+                )
             if strict and path_digest(path)[1] != f["sha256"]:
-                raise RunError("input-changed", f"input {pinned.internal_name}: {f['path']} changed "
-                               f"since the run was created (version {pinned.version}, now "
-                               f"{current.version})", product=pinned.internal_name)
+                raise RunError(
+                    "input-changed",
+                    f"input {pinned.internal_name}: {f['path']} changed "
+                    f"since the run was created (version {pinned.version}, now "
+                    f"{current.version})",
+                    product=pinned.internal_name,
+                )
         out.append(inp)
     return out
 
@@ -187,8 +236,11 @@ def _relative_paths(catalog: Catalog, data: dict[str, Any]) -> dict[str, Any]:
             path = Path(data[key])
             path = path if path.is_absolute() else Path.cwd() / path
             if not is_within(path, catalog.root):
-                raise RunError("invalid-config", f"{key} {data[key]} must be a file inside the "
-                               "repository, so that the run can be reproduced from its manifest")
+                raise RunError(
+                    "invalid-config",
+                    f"{key} {data[key]} must be a file inside the "
+                    "repository, so that the run can be reproduced from its manifest",
+                )
             data[key] = catalog.relative(path)
     return data
 
@@ -212,8 +264,14 @@ class Combine:
         """Format of the run's main output file."""
         return manifest.provenance.config.get("output_format", "parquet")
 
-    def execute(self, catalog: Catalog, manifest: Manifest, out_dir: Path, progress=None,
-                strict: bool = True) -> RunResult:
+    def execute(
+        self,
+        catalog: Catalog,
+        manifest: Manifest,
+        out_dir: Path,
+        progress=None,
+        strict: bool = True,
+    ) -> RunResult:
         """Run the manifest's recorded configuration on its pinned inputs, writing into ``out_dir``."""
         from pipelines.combine.config import CombineConfig
         from pipelines.combine.plan import make_plan

@@ -55,28 +55,42 @@ class Border:
 
 def empty_decisions() -> pd.DataFrame:
     """A decisions frame without rows."""
-    return pd.DataFrame({
-        "CRD_ID": np.empty(0, np.int64), "tie_result": np.empty(0, np.int8),
-        "group_id": np.empty(0, np.int64), "compared_to": pd.array([], dtype="string"),
-    })
+    return pd.DataFrame(
+        {
+            "CRD_ID": np.empty(0, np.int64),
+            "tie_result": np.empty(0, np.int8),
+            "group_id": np.empty(0, np.int64),
+            "compared_to": pd.array([], dtype="string"),
+        }
+    )
 
 
 def _decisions(keys: pd.DataFrame, pairs: np.ndarray, settings: dict) -> tuple[pd.DataFrame, dict]:
     if not len(keys):
         return empty_decisions(), {}
-    res = dedup.resolve(keys.reset_index(drop=True), pairs, settings["priority"],
-                        settings["type_priority"], settings["delta_z"],
-                        tie_order=settings.get("tie_order", "crd_id"),
-                        sources=settings.get("sources"))
-    frame = pd.DataFrame({
-        "CRD_ID": keys["CRD_ID"].to_numpy(np.int64), "tie_result": res.tie_result,
-        "group_id": res.group_id, "compared_to": res.compared_to.array,
-    })
+    res = dedup.resolve(
+        keys.reset_index(drop=True),
+        pairs,
+        settings["priority"],
+        settings["type_priority"],
+        settings["delta_z"],
+        tie_order=settings.get("tie_order", "crd_id"),
+        sources=settings.get("sources"),
+    )
+    frame = pd.DataFrame(
+        {
+            "CRD_ID": keys["CRD_ID"].to_numpy(np.int64),
+            "tie_result": res.tie_result,
+            "group_id": res.group_id,
+            "compared_to": res.compared_to.array,
+        }
+    )
     return frame, dict(res.stats)
 
 
-def directed_keep(pairs: np.ndarray, dist: np.ndarray, crd: np.ndarray, n_core: int,
-                  n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
+def directed_keep(
+    pairs: np.ndarray, dist: np.ndarray, crd: np.ndarray, n_core: int, n_neighbors: int
+) -> tuple[np.ndarray, np.ndarray]:
     """For each pair (i, j), whether i keeps j and whether j keeps i, decided for core objects.
 
     An object keeps its ``n_neighbors - 1`` nearest others, ties broken by the other's CRD_ID
@@ -97,8 +111,13 @@ def directed_keep(pairs: np.ndarray, dist: np.ndarray, crd: np.ndarray, n_core: 
     return keep[:m], keep[m:]
 
 
-def resolve_partition(core: pd.DataFrame, margin: pd.DataFrame, candidates: np.ndarray,
-                      dist: np.ndarray | None, settings: dict) -> tuple[pd.DataFrame, dict, Border]:
+def resolve_partition(
+    core: pd.DataFrame,
+    margin: pd.DataFrame,
+    candidates: np.ndarray,
+    dist: np.ndarray | None,
+    settings: dict,
+) -> tuple[pd.DataFrame, dict, Border]:
     """Decisions of a partition's own groups; what it knows of the groups crossing its border.
 
     Parameters
@@ -122,7 +141,9 @@ def resolve_partition(core: pd.DataFrame, margin: pd.DataFrame, candidates: np.n
         them; the border.
     """
     n_core = len(core)
-    both = pd.concat([core, margin], ignore_index=True) if len(margin) else core.reset_index(drop=True)
+    both = (
+        pd.concat([core, margin], ignore_index=True) if len(margin) else core.reset_index(drop=True)
+    )
     crd = both["CRD_ID"].to_numpy(np.int64)
     n = len(both)
     candidates = np.asarray(candidates, dtype=np.int64).reshape(-1, 2)
@@ -137,7 +158,9 @@ def resolve_partition(core: pd.DataFrame, margin: pd.DataFrame, candidates: np.n
     if len(same):
         same = same[(same[:, 0] < n_core) | (same[:, 1] < n_core)]
     links = np.concatenate([kept, cross, same.reshape(-1, 2)])
-    graph = coo_matrix((np.ones(len(links), dtype=np.int8), (links[:, 0], links[:, 1])), shape=(n, n))
+    graph = coo_matrix(
+        (np.ones(len(links), dtype=np.int8), (links[:, 0], links[:, 1])), shape=(n, n)
+    )
     _, label = connected_components(graph, directed=False)
     with_margin = np.zeros(label.max() + 1 if n else 0, dtype=bool)
     with_margin[label[n_core:]] = True
@@ -158,7 +181,8 @@ def resolve_partition(core: pd.DataFrame, margin: pd.DataFrame, candidates: np.n
         keys=core.iloc[in_border].reset_index(drop=True),
         pairs=crd[border_pairs].reshape(-1, 2),
         cross=np.stack([crd[cross[:, 0]], crd[cross[:, 1]], cross_keep.astype(np.int64)], axis=1)
-        if len(cross) else np.empty((0, 3), np.int64),
+        if len(cross)
+        else np.empty((0, 3), np.int64),
     )
     return decisions, stats, out
 
@@ -172,7 +196,11 @@ def resolve_borders(borders: list[Border], settings: dict) -> tuple[pd.DataFrame
     keys = [b.keys for b in borders if len(b.keys)]
     if not keys:
         return empty_decisions(), {}
-    frame = pd.concat(keys, ignore_index=True).sort_values("CRD_ID", kind="stable").reset_index(drop=True)
+    frame = (
+        pd.concat(keys, ignore_index=True)
+        .sort_values("CRD_ID", kind="stable")
+        .reset_index(drop=True)
+    )
     crd = frame["CRD_ID"].to_numpy(np.int64)
     pairs = [b.pairs for b in borders if len(b.pairs)]
     cross = [b.cross for b in borders if len(b.cross)]
@@ -180,10 +208,19 @@ def resolve_borders(borders: list[Border], settings: dict) -> tuple[pd.DataFrame
     if cross:
         c = np.concatenate(cross)
         lo, hi = np.minimum(c[:, 0], c[:, 1]), np.maximum(c[:, 0], c[:, 1])
-        votes = pd.DataFrame({"lo": lo, "hi": hi, "keep": c[:, 2]}).groupby(["lo", "hi"])["keep"].max()
+        votes = (
+            pd.DataFrame({"lo": lo, "hi": hi, "keep": c[:, 2]}).groupby(["lo", "hi"])["keep"].max()
+        )
         votes = votes[votes > 0]
-        found.append(np.stack([votes.index.get_level_values(0).to_numpy(np.int64),
-                               votes.index.get_level_values(1).to_numpy(np.int64)], axis=1))
+        found.append(
+            np.stack(
+                [
+                    votes.index.get_level_values(0).to_numpy(np.int64),
+                    votes.index.get_level_values(1).to_numpy(np.int64),
+                ],
+                axis=1,
+            )
+        )
     both = np.concatenate(found) if found else np.empty((0, 2), np.int64)
     positions = np.searchsorted(crd, both)
     return _decisions(frame, positions.reshape(-1, 2), settings)

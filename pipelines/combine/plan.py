@@ -76,7 +76,9 @@ class CombinePlan:
         """Plain data for provenance."""
         return {
             "config": self.config.to_dict(),
-            "inputs": [p.input.to_dict() | {"rows": p.n_rows, "surveys": p.surveys} for p in self.inputs],
+            "inputs": [
+                p.input.to_dict() | {"rows": p.n_rows, "surveys": p.surveys} for p in self.inputs
+            ],
             "output_name": self.output_name,
         }
 
@@ -85,26 +87,34 @@ def _check_columns(inp: CombineInput, columns: list[str]) -> None:
     unknown_roles = [r for r in inp.columns if r not in ROLES]
     if unknown_roles:
         raise PipelineError(
-            "unknown-role", f"input {inp.internal_name}: unknown column roles {unknown_roles}; "
-            f"use {', '.join(ROLES)}", input=inp.internal_name,
+            "unknown-role",
+            f"input {inp.internal_name}: unknown column roles {unknown_roles}; "
+            f"use {', '.join(ROLES)}",
+            input=inp.internal_name,
         )
     for role in REQUIRED_ROLES:
         if not inp.column(role):
             raise PipelineError(
-                "missing-association", f"input {inp.internal_name}: no column associated with "
-                f"'{role}'", input=inp.internal_name, column=role,
+                "missing-association",
+                f"input {inp.internal_name}: no column associated with '{role}'",
+                input=inp.internal_name,
+                column=role,
             )
     missing = {r: c for r, c in inp.columns.items() if c and c not in columns}
     if missing:
         raise PipelineError(
-            "missing-column", f"input {inp.internal_name}: associated columns not in the file: "
+            "missing-column",
+            f"input {inp.internal_name}: associated columns not in the file: "
             + ", ".join(f"{r} -> {c}" for r, c in missing.items())
             + f" (file columns: {', '.join(columns[:30])}{' ...' if len(columns) > 30 else ''})",
-            input=inp.internal_name, column=sorted(missing.values()),
+            input=inp.internal_name,
+            column=sorted(missing.values()),
         )
 
 
-def _scan(inp: CombineInput, columns: list[str], config: CombineConfig, translation: Translation) -> InputPlan:
+def _scan(
+    inp: CombineInput, columns: list[str], config: CombineConfig, translation: Translation
+) -> InputPlan:
     """Read the columns the checks need and run the preparation on them (result discarded).
 
     This checks positions, user-provided homogenized values, the survey column, that every
@@ -139,13 +149,18 @@ def _scan(inp: CombineInput, columns: list[str], config: CombineConfig, translat
             if exc.code != "unknown-column":
                 raise
             raise PipelineError(
-                "missing-column", f"input {inp.internal_name}: {exc.message}",
-                input=inp.internal_name, column=exc.context.get("column"),
+                "missing-column",
+                f"input {inp.internal_name}: {exc.message}",
+                input=inp.internal_name,
+                column=exc.context.get("column"),
             ) from exc
         surveys |= set(prepared["survey"].dropna().unique())
         n_rows += len(batch)
     return InputPlan(
-        input=inp, columns=columns, n_rows=n_rows, surveys=sorted(surveys),
+        input=inp,
+        columns=columns,
+        n_rows=n_rows,
+        surveys=sorted(surveys),
         user_homogenized=user_homogenized,
         combined=all(c in columns for c in RECOMPUTED[:4]),
     )
@@ -188,22 +203,37 @@ def make_plan(
     for inp in inputs:
         if inp.format.lower() not in FORMATS:
             raise PipelineError(
-                "input-format", f"input {inp.internal_name}: format {inp.format!r} cannot be "
-                f"combined; use one of {', '.join(FORMATS)}", input=inp.internal_name,
+                "input-format",
+                f"input {inp.internal_name}: format {inp.format!r} cannot be "
+                f"combined; use one of {', '.join(FORMATS)}",
+                input=inp.internal_name,
             )
         columns = input_columns(inp)
         _check_columns(inp, columns)
         plans.append(_scan(inp, columns, config, translation))
-    extra = tuple(c for c in config.tiebreaking_priority if c not in ("z_flag_homogenized", "type_homogenized"))
+    extra = tuple(
+        c
+        for c in config.tiebreaking_priority
+        if c not in ("z_flag_homogenized", "type_homogenized")
+    )
     for column in extra:
-        lacking = [p.input.internal_name for p in plans if column not in p.columns and column not in STANDARD]
+        lacking = [
+            p.input.internal_name
+            for p in plans
+            if column not in p.columns and column not in STANDARD
+        ]
         if lacking:
             raise PipelineError(
-                "missing-column", f"tiebreaking column {column!r} is not in inputs {lacking}",
+                "missing-column",
+                f"tiebreaking column {column!r} is not in inputs {lacking}",
                 column=column,
             )
     extra = tuple(c for c in extra if c not in STANDARD)
     return CombinePlan(
-        config=config, inputs=plans, translation=translation, fields=fields,
-        output_name=output_name, extra_columns=extra,
+        config=config,
+        inputs=plans,
+        translation=translation,
+        fields=fields,
+        output_name=output_name,
+        extra_columns=extra,
     )

@@ -62,7 +62,8 @@ def _check_positions(frame: pd.DataFrame, inp: CombineInput, first_row: int) -> 
             f"input {inp.internal_name}: {int(bad.sum())} rows (in a batch of {len(ra)}) have "
             f"missing or out-of-range ra/dec (ra in {vocab.RA_TEXT}, dec in {vocab.DEC_TEXT}); "
             f"examples: {'; '.join(examples)}",
-            input=inp.internal_name, rows=[vocab.row_number(first_row + int(r)) for r in rows[:20]],
+            input=inp.internal_name,
+            rows=[vocab.row_number(first_row + int(r)) for r in rows[:20]],
         )
 
 

@@ -30,7 +30,18 @@ from pzcat.files import sha256_file
 
 Progress = Callable[[str], None]
 DECISION_COLUMNS = ("tie_result", "group_id", "compared_to")
-PACKAGES = ("pzcat", "pandas", "numpy", "pyarrow", "scipy", "dask", "lsdb", "hats", "astropy", "h5py")
+PACKAGES = (
+    "pzcat",
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "scipy",
+    "dask",
+    "lsdb",
+    "hats",
+    "astropy",
+    "h5py",
+)
 
 
 @dataclass
@@ -66,8 +77,12 @@ class RunResult:
     def to_dict(self) -> dict[str, Any]:
         """Plain data."""
         return {
-            "files": self.files, "columns": self.columns, "rows": self.rows,
-            "summary": self.summary, "timings": self.timings, "versions": self.versions,
+            "files": self.files,
+            "columns": self.columns,
+            "rows": self.rows,
+            "summary": self.summary,
+            "timings": self.timings,
+            "versions": self.versions,
             "executor": self.executor,
         }
 
@@ -94,16 +109,26 @@ MATCH_FACTOR = 4  # neighbour-search partitions hold about this many pieces' row
 def _context(plan: CombinePlan, scratch: Path) -> tasks.Context:
     config = plan.config
     return tasks.Context(
-        inputs=tuple(ip.input for ip in plan.inputs), translation=plan.translation,
-        fields=plan.fields, extra_columns=plan.extra_columns, cut=config.cut,
-        scratch=str(scratch), batch_rows=config.partition_rows, duplicates=config.duplicates,
+        inputs=tuple(ip.input for ip in plan.inputs),
+        translation=plan.translation,
+        fields=plan.fields,
+        extra_columns=plan.extra_columns,
+        cut=config.cut,
+        scratch=str(scratch),
+        batch_rows=config.partition_rows,
+        duplicates=config.duplicates,
         radius_arcsec=config.crossmatch_radius_arcsec,
-        settings={"n_neighbors": config.n_neighbors, "priority": list(config.tiebreaking_priority),
-                  "type_priority": dict(config.type_priority),
-                  "delta_z": config.delta_z_threshold, "tie_order": config.tie_order,
-                  "sources": [(ip.input.internal_name, ip.n_rows) for ip in plan.inputs],
-                  "sentinels": config.sentinels},
-        keep_hard_ties=config.keep_hard_ties, output_format=config.output_format,
+        settings={
+            "n_neighbors": config.n_neighbors,
+            "priority": list(config.tiebreaking_priority),
+            "type_priority": dict(config.type_priority),
+            "delta_z": config.delta_z_threshold,
+            "tie_order": config.tie_order,
+            "sources": [(ip.input.internal_name, ip.n_rows) for ip in plan.inputs],
+            "sentinels": config.sentinels,
+        },
+        keep_hard_ties=config.keep_hard_ties,
+        output_format=config.output_format,
     )
 
 
@@ -132,19 +157,31 @@ def run_combine(plan: CombinePlan, output_dir: Path, progress: Progress | None =
     t0 = time.perf_counter()
     output_dir = Path(output_dir).resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
-    base = Path(config.executor.scratch_dir).resolve() if config.executor.scratch_dir else output_dir
+    base = (
+        Path(config.executor.scratch_dir).resolve() if config.executor.scratch_dir else output_dir
+    )
     base.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{plan.output_name}.scratch-", dir=base))
     try:
-        pieces = plan_pieces([ip.input for ip in plan.inputs], [ip.n_rows for ip in plan.inputs],
-                             config.partition_rows)
+        pieces = plan_pieces(
+            [ip.input for ip in plan.inputs],
+            [ip.n_rows for ip in plan.inputs],
+            config.partition_rows,
+        )
         with graph.executor(config.executor) as executor_facts:
-            progress(f"prepare: {len(plan.inputs)} inputs, {plan.total_rows} rows, "
-                     f"{len(pieces)} pieces on {executor_facts['kind']}")
+            progress(
+                f"prepare: {len(plan.inputs)} inputs, {plan.total_rows} rows, "
+                f"{len(pieces)} pieces on {executor_facts['kind']}"
+            )
             done = graph.run_graphs(
-                _context(plan, scratch), pieces,
+                _context(plan, scratch),
+                pieces,
                 config.neighbor_partition_rows or config.partition_rows * MATCH_FACTOR,
-                config.neighbor_search, str(output_dir), plan.output_name, progress)
+                config.neighbor_search,
+                str(output_dir),
+                plan.output_name,
+                progress,
+            )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     timings = dict(done["timings"])
@@ -157,18 +194,23 @@ def run_combine(plan: CombinePlan, output_dir: Path, progress: Progress | None =
         after_cut[names[f.input_index]] += f.n_rows
         rows_out[names[f.input_index]] += r["rows"]
     summary: dict[str, Any] = {
-        "mode": config.duplicates, "rows_in": rows_in,
-        "flags_file": {"name": plan.translation.path.name,
-                       "sha256": sha256_file(plan.translation.path)},
+        "mode": config.duplicates,
+        "rows_in": rows_in,
+        "flags_file": {
+            "name": plan.translation.path.name,
+            "sha256": sha256_file(plan.translation.path),
+        },
     }
     if config.cut is not None:
         summary["rows_after_cut"] = after_cut
     if "stats" in done:
         stats = done["stats"]
         summary["duplicates"] = stats
-        progress(f"duplicates: {stats.get('pairs', 0)} pairs, {stats.get('groups', 0)} groups, "
-                 f"{stats.get('hard_tie_rows', 0)} hard-tie rows, {stats['border_rows']} rows in "
-                 "groups across partition borders")
+        progress(
+            f"duplicates: {stats.get('pairs', 0)} pairs, {stats.get('groups', 0)} groups, "
+            f"{stats.get('hard_tie_rows', 0)} hard-tie rows, {stats['border_rows']} rows in "
+            "groups across partition borders"
+        )
     n_rows = int(done["n_rows"])
     timings["total"] = time.perf_counter() - t0
     summary["rows_out"] = rows_out
@@ -178,8 +220,11 @@ def run_combine(plan: CombinePlan, output_dir: Path, progress: Progress | None =
     return RunResult(
         files=_file_facts(output_dir, Path(done["target"])),
         columns=[{"name": c, "dtype": _dtype_name(d)} for c, d in done["dtypes"].items()],
-        rows=n_rows, summary=summary, timings={k: round(v, 3) for k, v in timings.items()},
-        versions=software_versions(), executor=executor_facts,
+        rows=n_rows,
+        summary=summary,
+        timings={k: round(v, 3) for k, v in timings.items()},
+        versions=software_versions(),
+        executor=executor_facts,
     )
 
 

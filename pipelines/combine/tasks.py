@@ -74,7 +74,9 @@ class PieceFacts:
 
 def _write(frame: pd.DataFrame | pa.Table, path: Path, row_group_size: int | None = None) -> None:
     """Write a scratch Parquet file (pandas metadata kept: dtypes come back unchanged)."""
-    table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+    table = (
+        frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     pq.write_table(table, tmp, compression="none", row_group_size=row_group_size)
@@ -83,7 +85,11 @@ def _write(frame: pd.DataFrame | pa.Table, path: Path, row_group_size: int | Non
 
 def _read(path: str | Path, row_groups: list[int] | None = None, columns=None) -> pd.DataFrame:
     pf = pq.ParquetFile(path)
-    table = pf.read(columns=columns) if row_groups is None else pf.read_row_groups(row_groups, columns=columns)
+    table = (
+        pf.read(columns=columns)
+        if row_groups is None
+        else pf.read_row_groups(row_groups, columns=columns)
+    )
     return table.to_pandas()
 
 
@@ -108,8 +114,9 @@ def _read_rows(path: str | Path, columns: list[str] | None = None) -> pd.DataFra
 # --------------------------------------------------------------------------- prepare
 
 
-def _keys_file(frame: pd.DataFrame, source_index: int, extra: tuple[str, ...], radius_arcsec: float,
-               path: Path) -> np.ndarray:
+def _keys_file(
+    frame: pd.DataFrame, source_index: int, extra: tuple[str, ...], radius_arcsec: float, path: Path
+) -> np.ndarray:
     """Write the keys of a prepared frame, with margin copies, sorted by pixel; pixel counts."""
     ra, dec = frame["ra"].to_numpy(np.float64), frame["dec"].to_numpy(np.float64)
     # same-position pairs are within 1e-6 deg: margins are at least that wide
@@ -143,19 +150,37 @@ def prepare_piece(ctx: Context, piece: Piece) -> tuple[list[PieceFacts], np.ndar
     first_row = piece.first_row
     for raw in read_piece(inp, piece, ctx.batch_rows):
         first_crd = piece.first_crd + first_row - piece.first_row
-        prepared = apply_cut(prepare_partition(
-            raw, inp, first_crd, first_row, ctx.translation, ctx.fields, ctx.extra_columns,
-            sentinels=ctx.settings.get("sentinels", "keep"),
-        ), ctx.cut)
+        prepared = apply_cut(
+            prepare_partition(
+                raw,
+                inp,
+                first_crd,
+                first_row,
+                ctx.translation,
+                ctx.fields,
+                ctx.extra_columns,
+                sentinels=ctx.settings.get("sentinels", "keep"),
+            ),
+            ctx.cut,
+        )
         name = f"{first_crd:012d}"
         _write_rows(prepared, scratch / "prep" / f"{name}.arrow")
         keys = None
         if hist is not None:
             keys = str(scratch / "keys" / f"{name}.parquet")
-            hist += _keys_file(prepared, piece.input_index, ctx.extra_columns, ctx.radius_arcsec,
-                               Path(keys))
-        facts.append(PieceFacts(piece.input_index, first_crd, first_crd + len(raw), len(prepared),
-                                str(scratch / "prep" / f"{name}.arrow"), keys))
+            hist += _keys_file(
+                prepared, piece.input_index, ctx.extra_columns, ctx.radius_arcsec, Path(keys)
+            )
+        facts.append(
+            PieceFacts(
+                piece.input_index,
+                first_crd,
+                first_crd + len(raw),
+                len(prepared),
+                str(scratch / "prep" / f"{name}.arrow"),
+                keys,
+            )
+        )
         first_row += len(raw)
     return facts, hist
 
@@ -220,8 +245,15 @@ def _split_by_piece(frame: pd.DataFrame, starts: np.ndarray, path: Path) -> dict
     return out
 
 
-def match_partition(ctx: Context, index: int, lo: int, hi: int, key_files: list[str],
-                    starts: np.ndarray, method: str) -> tuple[dict, partition.Border, dict[int, int], int]:
+def match_partition(
+    ctx: Context,
+    index: int,
+    lo: int,
+    hi: int,
+    key_files: list[str],
+    starts: np.ndarray,
+    method: str,
+) -> tuple[dict, partition.Border, dict[int, int], int]:
     """Neighbour search and resolution of one partition (pixels ``[lo, hi)``).
 
     Returns
@@ -232,22 +264,36 @@ def match_partition(ctx: Context, index: int, lo: int, hi: int, key_files: list[
     """
     core, margin = _partition_keys(key_files, lo, hi)
     if not len(core):
-        return {}, partition.Border(pd.DataFrame(), np.empty((0, 2), np.int64),
-                                    np.empty((0, 3), np.int64)), {}, 0
-    both_ra = np.concatenate([core["ra"].to_numpy(np.float64), margin["ra"].to_numpy(np.float64)]) \
-        if len(margin) else core["ra"].to_numpy(np.float64)
-    both_dec = np.concatenate([core["dec"].to_numpy(np.float64), margin["dec"].to_numpy(np.float64)]) \
-        if len(margin) else core["dec"].to_numpy(np.float64)
+        return (
+            {},
+            partition.Border(
+                pd.DataFrame(), np.empty((0, 2), np.int64), np.empty((0, 3), np.int64)
+            ),
+            {},
+            0,
+        )
+    both_ra = (
+        np.concatenate([core["ra"].to_numpy(np.float64), margin["ra"].to_numpy(np.float64)])
+        if len(margin)
+        else core["ra"].to_numpy(np.float64)
+    )
+    both_dec = (
+        np.concatenate([core["dec"].to_numpy(np.float64), margin["dec"].to_numpy(np.float64)])
+        if len(margin)
+        else core["dec"].to_numpy(np.float64)
+    )
     settings = ctx.settings
     if method == "lsdb-catalog":
-        candidates, _ = graph._pairs_lsdb_catalog(both_ra, both_dec, ctx.radius_arcsec,
-                                                  settings["n_neighbors"], max(len(both_ra), 1))
+        candidates, _ = graph._pairs_lsdb_catalog(
+            both_ra, both_dec, ctx.radius_arcsec, settings["n_neighbors"], max(len(both_ra), 1)
+        )
         dist = None
     else:
         xyz = graph._xyz(both_ra, both_dec)
         n_core = len(core)
-        found = graph._match_partition(xyz, np.arange(n_core), np.arange(len(both_ra)),
-                                       graph._chord(ctx.radius_arcsec))
+        found = graph._match_partition(
+            xyz, np.arange(n_core), np.arange(len(both_ra)), graph._chord(ctx.radius_arcsec)
+        )
         pairs = np.sort(found[:, :2].astype(np.int64), axis=1)
         candidates, first = np.unique(pairs, axis=0, return_index=True)
         dist = found[first, 2]
@@ -256,7 +302,9 @@ def match_partition(ctx: Context, index: int, lo: int, hi: int, key_files: list[
     if not len(margin):
         margin = core.iloc[:0]
     decisions, stats, border = partition.resolve_partition(core, margin, candidates, dist, settings)
-    where = _split_by_piece(decisions, starts, Path(ctx.scratch) / "decisions" / f"part-{index:05d}.parquet")
+    where = _split_by_piece(
+        decisions, starts, Path(ctx.scratch) / "decisions" / f"part-{index:05d}.parquet"
+    )
     return stats, border, where, len(core)
 
 
@@ -268,8 +316,13 @@ def write_border(ctx: Context, decisions: pd.DataFrame, starts: np.ndarray) -> d
 # --------------------------------------------------------------------------- output
 
 
-def finish_piece(ctx: Context, index: int, facts: PieceFacts, decision_parts: list[tuple[str, int]],
-                 need_widths: bool) -> dict[str, Any]:
+def finish_piece(
+    ctx: Context,
+    index: int,
+    facts: PieceFacts,
+    decision_parts: list[tuple[str, int]],
+    need_widths: bool,
+) -> dict[str, Any]:
     """Join a piece's decisions back to its rows, drop removed rows, write its output rows.
 
     Returns
@@ -284,14 +337,19 @@ def finish_piece(ctx: Context, index: int, facts: PieceFacts, decision_parts: li
         dec = pd.concat(parts, ignore_index=True) if parts else partition.empty_decisions()
         dec = dec.sort_values("CRD_ID", kind="stable").reset_index(drop=True)
         if not np.array_equal(dec["CRD_ID"].to_numpy(np.int64), frame["CRD_ID"].to_numpy(np.int64)):
-            raise PipelineError("partition-lost", f"the decisions of rows {facts.first_crd}.."
-                                f"{facts.end_crd - 1} are incomplete; run again")
+            raise PipelineError(
+                "partition-lost",
+                f"the decisions of rows {facts.first_crd}.."
+                f"{facts.end_crd - 1} are incomplete; run again",
+            )
         frame["tie_result"] = dec["tie_result"].to_numpy(np.int8)
         frame["group_id"] = dec["group_id"].to_numpy(np.int64)
         frame["compared_to"] = dec["compared_to"].astype("string").array
         if ctx.duplicates == "remove":
             allowed = (1, 2) if ctx.keep_hard_ties else (1,)
-            frame = frame.loc[np.isin(frame["tie_result"].to_numpy(), allowed)].reset_index(drop=True)
+            frame = frame.loc[np.isin(frame["tie_result"].to_numpy(), allowed)].reset_index(
+                drop=True
+            )
     import pyarrow.compute as pc
 
     non_empty = {c: bool(frame[c].notna().any()) for c in frame.columns}
@@ -303,16 +361,29 @@ def finish_piece(ctx: Context, index: int, facts: PieceFacts, decision_parts: li
                 widths[c] = int(longest or 1)
     path = Path(ctx.scratch) / "final" / Path(facts.prep).name
     _write_rows(frame, path)
-    return {"rows": len(frame), "non_empty": non_empty, "widths": widths,
-            "dtypes": {c: frame[c].dtype for c in frame.columns}, "path": str(path),
-            "input_index": facts.input_index}
+    return {
+        "rows": len(frame),
+        "non_empty": non_empty,
+        "widths": widths,
+        "dtypes": {c: frame[c].dtype for c in frame.columns},
+        "path": str(path),
+        "input_index": facts.input_index,
+    }
 
 
-def write_single(out_dir: str, name: str, fmt: str, final_paths: list[str], dtypes: dict[str, object],
-                 widths: dict[str, int], n_rows: int) -> str:
+def write_single(
+    out_dir: str,
+    name: str,
+    fmt: str,
+    final_paths: list[str],
+    dtypes: dict[str, object],
+    widths: dict[str, int],
+    n_rows: int,
+) -> str:
     """Stream every piece's output rows, in CRD_ID order, into the one output file (one writer)."""
     columns = list(dtypes)
     if fmt == "parquet":
+
         def tables():
             for path in final_paths:
                 with pa.memory_map(str(path), "r") as source:

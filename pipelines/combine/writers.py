@@ -113,8 +113,9 @@ def rechunk_tables(tables: Iterable[pa.Table], rows: int = CHUNK_ROWS) -> Iterat
         yield block.combine_chunks()
 
 
-def write_parquet_tables(directory: Path, name: str, tables: Iterable[pa.Table],
-                         dtypes: dict[str, object]) -> Path:
+def write_parquet_tables(
+    directory: Path, name: str, tables: Iterable[pa.Table], dtypes: dict[str, object]
+) -> Path:
     """Write Arrow tables of the output rows (CRD_ID order) as the one Parquet output, atomically.
 
     The same bytes as :func:`write_output` with ``parquet`` for the same rows, without a round
@@ -162,8 +163,13 @@ def _records(block: pd.DataFrame, rec: np.dtype) -> np.ndarray:
     return arr
 
 
-def _write_hdf5(path: Path, frames: Iterable[pd.DataFrame], dtypes: dict[str, object],
-                widths: dict[str, int], n_rows: int) -> None:
+def _write_hdf5(
+    path: Path,
+    frames: Iterable[pd.DataFrame],
+    dtypes: dict[str, object],
+    widths: dict[str, int],
+    n_rows: int,
+) -> None:
     import h5py
 
     rec = _record_dtype(dtypes, widths, big_endian=False)
@@ -171,14 +177,19 @@ def _write_hdf5(path: Path, frames: Iterable[pd.DataFrame], dtypes: dict[str, ob
         ds = fh.create_dataset("catalog", shape=(n_rows,), dtype=rec, track_times=False)
         start = 0
         for block in rechunk(frames):
-            ds[start:start + len(block)] = _records(block, rec)
+            ds[start : start + len(block)] = _records(block, rec)
             start += len(block)
         if start != n_rows:
             raise PipelineError("output-size", f"wrote {start} rows, expected {n_rows}")
 
 
-def _write_fits(path: Path, frames: Iterable[pd.DataFrame], dtypes: dict[str, object],
-                widths: dict[str, int], n_rows: int) -> None:
+def _write_fits(
+    path: Path,
+    frames: Iterable[pd.DataFrame],
+    dtypes: dict[str, object],
+    widths: dict[str, int],
+    n_rows: int,
+) -> None:
     from astropy.io import fits
 
     rec = _record_dtype(dtypes, widths, big_endian=True)
@@ -207,7 +218,11 @@ def _write_hats(path: Path, frames: Iterable[pd.DataFrame], name: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         catalog = lsdb.from_dataframe(
-            frame, ra_column="ra", dec_column="dec", catalog_name=name, margin_threshold=None,
+            frame,
+            ra_column="ra",
+            dec_column="dec",
+            catalog_name=name,
+            margin_threshold=None,
         )
         catalog.to_hats(path, catalog_name=name, progress_bar=False)
     _pin_hats_dates(path)
@@ -223,8 +238,10 @@ def _pin_hats_dates(path: Path) -> None:
     """
     for props in sorted(Path(path).rglob("*properties")):
         lines = props.read_text(encoding="utf-8").splitlines(keepends=True)
-        pinned = [f"hats_creation_date={HATS_DATE}\n" if ln.startswith("hats_creation_date=") else ln
-                  for ln in lines]
+        pinned = [
+            f"hats_creation_date={HATS_DATE}\n" if ln.startswith("hats_creation_date=") else ln
+            for ln in lines
+        ]
         props.write_text("".join(pinned), encoding="utf-8")
 
 

@@ -37,19 +37,31 @@ def check_column_names(names: list[str], path: Path) -> None:
     """
     where = Path(path).name
     if len(names) > MAX_COLUMNS:
-        raise TableError("too-many-columns", f"{where}: {len(names):,} columns, over the limit of "
-                         f"{MAX_COLUMNS:,} (SQLite's, used by the previews)", file=str(path))
+        raise TableError(
+            "too-many-columns",
+            f"{where}: {len(names):,} columns, over the limit of "
+            f"{MAX_COLUMNS:,} (SQLite's, used by the previews)",
+            file=str(path),
+        )
     for name in names:
         if len(name) > MAX_NAME_CHARS or _BAD_NAME.search(name):
             shown = repr(name[:40]) + ("..." if len(name) > 40 else "")
-            raise TableError("bad-column-name", f"{where}: column name {shown} holds control "
-                             f"characters (NUL, tab, newline...) or is over {MAX_NAME_CHARS} "
-                             "characters", file=str(path), column=name[:100])
+            raise TableError(
+                "bad-column-name",
+                f"{where}: column name {shown} holds control "
+                f"characters (NUL, tab, newline...) or is over {MAX_NAME_CHARS} "
+                "characters",
+                file=str(path),
+                column=name[:100],
+            )
     seen: set[str] = set()
     dupes = sorted({n for n in names if n in seen or seen.add(n)})
     if dupes:
-        raise TableError("unreadable-table", f"{where}: duplicate column names "
-                         f"{dupes[:10]}; every column needs its own name", file=str(path))
+        raise TableError(
+            "unreadable-table",
+            f"{where}: duplicate column names {dupes[:10]}; every column needs its own name",
+            file=str(path),
+        )
 
 
 def check_expansion(expanded: int, stored: int, path: Path, what: str) -> None:
@@ -61,9 +73,13 @@ def check_expansion(expanded: int, stored: int, path: Path, what: str) -> None:
         ``decompression-bomb``.
     """
     if expanded > max(EXPANSION_FLOOR, MAX_EXPANSION * max(stored, 1)):
-        raise TableError("decompression-bomb", f"{Path(path).name}: {what} expands to more than "
-                         f"{expanded:,} bytes from {stored:,} stored (more than {MAX_EXPANSION}x); "
-                         "store the table uncompressed or as Parquet", file=str(path))
+        raise TableError(
+            "decompression-bomb",
+            f"{Path(path).name}: {what} expands to more than "
+            f"{expanded:,} bytes from {stored:,} stored (more than {MAX_EXPANSION}x); "
+            "store the table uncompressed or as Parquet",
+            file=str(path),
+        )
 
 
 def _dtype_name(dtype: object) -> str:
@@ -77,8 +93,9 @@ class TableReader:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
 
-    def batches(self, columns: list[str] | None = None,
-                batch_rows: int = BATCH_ROWS) -> Iterator[pd.DataFrame]:
+    def batches(
+        self, columns: list[str] | None = None, batch_rows: int = BATCH_ROWS
+    ) -> Iterator[pd.DataFrame]:
         """Yield the table as DataFrames of at most ``batch_rows`` rows."""
         raise NotImplementedError
 
@@ -93,8 +110,10 @@ class TableReader:
             raise TableError("empty-table", f"{self.path.name}: no rows", file=str(self.path))
         check_column_names([str(c) for c in first.columns], self.path)
         units = self.units()
-        return [ColumnInfo(name=str(c), dtype=_dtype_name(first[c].dtype), unit=units.get(str(c)))
-                for c in first.columns]
+        return [
+            ColumnInfo(name=str(c), dtype=_dtype_name(first[c].dtype), unit=units.get(str(c)))
+            for c in first.columns
+        ]
 
     def units(self) -> dict[str, str]:
         """Units stored in the file, by column."""

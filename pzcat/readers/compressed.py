@@ -35,8 +35,11 @@ def _chunks(path: Path, kind: str):
         with zipfile.ZipFile(path) as zf:
             members = [i for i in zf.infolist() if not i.is_dir()]
             if len(members) != 1:
-                raise TableError("unreadable-table", f"{path.name}: a zip file must hold exactly one "
-                                 "table", file=str(path))
+                raise TableError(
+                    "unreadable-table",
+                    f"{path.name}: a zip file must hold exactly one table",
+                    file=str(path),
+                )
             with zf.open(members[0]) as fh:
                 while block := fh.read(CHUNK):
                     yield block
@@ -77,8 +80,9 @@ def decompressed_copy(path: Path, kind: str) -> Path:
                 out.write(block)
     except (OSError, EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile, ValueError) as exc:
         os.unlink(tmp)
-        raise TableError("unreadable-table", f"{path.name}: damaged {kind} data ({exc})",
-                         file=str(path)) from None
+        raise TableError(
+            "unreadable-table", f"{path.name}: damaged {kind} data ({exc})", file=str(path)
+        ) from None
     except TableError:
         os.unlink(tmp)
         raise

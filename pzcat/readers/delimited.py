@@ -22,8 +22,12 @@ from pzcat.readers.base import BATCH_ROWS, MAX_COLUMNS, TableReader
 from pzcat.vocab import ROW_BASE
 
 UTF8_BOM = b"\xef\xbb\xbf"
-WIDE_BOMS = {b"\x00\x00\xfe\xff": "UTF-32", b"\xff\xfe\x00\x00": "UTF-32",
-             b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
+WIDE_BOMS = {
+    b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe\x00\x00": "UTF-32",
+    b"\xff\xfe": "UTF-16",
+    b"\xfe\xff": "UTF-16",
+}
 
 
 def _strip_comments(data: bytes) -> tuple[bytes, int]:
@@ -34,7 +38,9 @@ def _strip_comments(data: bytes) -> tuple[bytes, int]:
     kept = [ln for ln in lines if not ln.startswith(b"#")]
     return b"".join(kept), len(lines) - len(kept)
 
+
 # -- CSV -------------------------------------------------------------------------------------------
+
 
 class CsvReader(TableReader):
     """CSV with delimiter and header detection, streamed with pyarrow."""
@@ -50,13 +56,19 @@ class CsvReader(TableReader):
         """Refuse UTF-16 / UTF-32 (by BOM, or NUL bytes in a quarter of the sample) with ``csv-encoding``."""
         for bom, name in WIDE_BOMS.items():
             if raw.startswith(bom):
-                raise TableError("csv-encoding", f"{self.path.name}: the file is {name} text; "
-                                 "pzcat reads CSV as UTF-8 (with or without BOM)",
-                                 file=str(self.path))
-        if raw.count(b"\x00") * 4 > len(raw):   # UTF-16/32 without BOM: every other byte NUL
-            raise TableError("csv-encoding", f"{self.path.name}: the file is mostly NUL bytes "
-                             "(UTF-16/UTF-32 text or binary data), not UTF-8 text",
-                             file=str(self.path))
+                raise TableError(
+                    "csv-encoding",
+                    f"{self.path.name}: the file is {name} text; "
+                    "pzcat reads CSV as UTF-8 (with or without BOM)",
+                    file=str(self.path),
+                )
+        if raw.count(b"\x00") * 4 > len(raw):  # UTF-16/32 without BOM: every other byte NUL
+            raise TableError(
+                "csv-encoding",
+                f"{self.path.name}: the file is mostly NUL bytes "
+                "(UTF-16/UTF-32 text or binary data), not UTF-8 text",
+                file=str(self.path),
+            )
 
     @property
     def latin1(self) -> bool:
@@ -79,8 +91,11 @@ class CsvReader(TableReader):
             sample = sample[: sample.rfind("\n") + 1]
         lines = [ln for ln in sample.splitlines() if ln.strip() and not ln.startswith("#")]
         if not lines:
-            raise TableError("empty-table", f"{self.path.name}: no header or rows (only comments "
-                             "or blank lines)", file=str(self.path))
+            raise TableError(
+                "empty-table",
+                f"{self.path.name}: no header or rows (only comments or blank lines)",
+                file=str(self.path),
+            )
         quick = _unambiguous_delimiter(lines)
         if quick and all(not _is_number(tok) for tok in lines[0].split(quick) if tok.strip()):
             return quick, True  # the sniffer costs ~5 ms a file: skip it when nothing is in doubt
@@ -119,13 +134,20 @@ class CsvReader(TableReader):
                 if cut < 0:
                     carry = data
                     continue
-                carry = data[cut + 1:]
-                yield data[:cut + 1]
+                carry = data[cut + 1 :]
+                yield data[: cut + 1]
             if carry.strip():
                 yield carry
 
-    def _parse(self, data: bytes, names: list[str] | None, header: bool, delimiter: str,
-               include: list[str] | None, line_base: int) -> pa.Table:
+    def _parse(
+        self,
+        data: bytes,
+        names: list[str] | None,
+        header: bool,
+        delimiter: str,
+        include: list[str] | None,
+        line_base: int,
+    ) -> pa.Table:
         """Parse one piece; ragged rows raise ``ragged-csv`` with their 0-based row numbers."""
         bad: list[tuple[int | None, int, int]] = []
 
@@ -134,35 +156,51 @@ class CsvReader(TableReader):
             return "skip"
 
         def parse(threads: bool, handler) -> pa.Table:
-            read_opts = pacsv.ReadOptions(use_threads=threads, block_size=4 * 1024 * 1024,
-                                          column_names=names, encoding=self._encoding(),
-                                          autogenerate_column_names=names is None and not header)
-            parse_opts = pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=True,
-                                            invalid_row_handler=handler)
+            read_opts = pacsv.ReadOptions(
+                use_threads=threads,
+                block_size=4 * 1024 * 1024,
+                column_names=names,
+                encoding=self._encoding(),
+                autogenerate_column_names=names is None and not header,
+            )
+            parse_opts = pacsv.ParseOptions(
+                delimiter=delimiter, ignore_empty_lines=True, invalid_row_handler=handler
+            )
             convert = pacsv.ConvertOptions(include_columns=include, strings_can_be_null=True)
-            return pacsv.read_csv(pa.BufferReader(data), read_options=read_opts,
-                                  parse_options=parse_opts, convert_options=convert)
+            return pacsv.read_csv(
+                pa.BufferReader(data),
+                read_options=read_opts,
+                parse_options=parse_opts,
+                convert_options=convert,
+            )
 
         try:
             table = parse(True, None)
         except pa.ArrowException as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             if not re.search(r"Expected \d+ columns?, got \d+", first):
-                raise TableError("unreadable-table", f"{self.path.name}: {first}",
-                                 file=str(self.path)) from None
+                raise TableError(
+                    "unreadable-table", f"{self.path.name}: {first}", file=str(self.path)
+                ) from None
             # again, serially, collecting the ragged rows with their line numbers
             with contextlib.suppress(pa.ArrowException):
                 parse(False, on_invalid)
             if not bad:
-                raise TableError("ragged-csv", f"{self.path.name}: {first}",
-                                 file=str(self.path)) from None
+                raise TableError(
+                    "ragged-csv", f"{self.path.name}: {first}", file=str(self.path)
+                ) from None
         if bad:
             skip = 1 if names is None and header else 0
             rows = [line_base + n - 1 - skip + ROW_BASE for n, _, _ in bad[:5] if n is not None]
             n, expected, actual = bad[0]
-            raise TableError("ragged-csv", f"{self.path.name}: {len(bad)} rows with a wrong number "
-                             f"of fields (e.g. {actual} instead of {expected})",
-                             file=str(self.path), rows=rows or None, count=len(bad))
+            raise TableError(
+                "ragged-csv",
+                f"{self.path.name}: {len(bad)} rows with a wrong number "
+                f"of fields (e.g. {actual} instead of {expected})",
+                file=str(self.path),
+                rows=rows or None,
+                count=len(bad),
+            )
         return table
 
     def _encoding(self) -> str:
@@ -190,16 +228,23 @@ class CsvReader(TableReader):
                 if line.strip() and not line.startswith(b"#"):
                     break
         if len(line) > cap and not line.endswith(b"\n"):
-            raise TableError("too-many-columns", f"{self.path.name}: the first line is over "
-                             f"{cap:,} bytes: more columns than the limit of {MAX_COLUMNS:,}",
-                             file=str(self.path))
+            raise TableError(
+                "too-many-columns",
+                f"{self.path.name}: the first line is over "
+                f"{cap:,} bytes: more columns than the limit of {MAX_COLUMNS:,}",
+                file=str(self.path),
+            )
         if line.count(delimiter.encode()) + 1 > MAX_COLUMNS:
             text = line.decode(self._encoding().replace("utf8", "utf-8"), "replace")
             fields = next(csv.reader([text], delimiter=delimiter), [])
             if len(fields) > MAX_COLUMNS:
-                raise TableError("too-many-columns", f"{self.path.name}: {len(fields):,} columns, "
-                                 f"over the limit of {MAX_COLUMNS:,} (SQLite's, used by the "
-                                 "previews)", file=str(self.path))
+                raise TableError(
+                    "too-many-columns",
+                    f"{self.path.name}: {len(fields):,} columns, "
+                    f"over the limit of {MAX_COLUMNS:,} (SQLite's, used by the "
+                    "previews)",
+                    file=str(self.path),
+                )
 
     def batches(self, columns=None, batch_rows=BATCH_ROWS):
         delimiter, header = self.dialect()
@@ -215,8 +260,9 @@ class CsvReader(TableReader):
             comments += skipped
             if not data.strip():
                 continue
-            include = None if names is None or columns is None else \
-                [c for c in columns if c in names]
+            include = (
+                None if names is None or columns is None else [c for c in columns if c in names]
+            )
             table = self._parse(data, names, header, delimiter, include, line_base)
             if names is None:
                 names = table.column_names

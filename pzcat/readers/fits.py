@@ -14,6 +14,7 @@ from pzcat.readers.compressed import compression_of, decompressed_copy
 
 # -- FITS ------------------------------------------------------------------------------------------
 
+
 class FitsReader(TableReader):
     """FITS binary or ASCII table (the first table HDU), memory-mapped and sliced."""
 
@@ -36,8 +37,11 @@ class FitsReader(TableReader):
                 if isinstance(hdu, fits.BinTableHDU | fits.TableHDU):
                     return hdul, hdu
         except _fits_errors() as exc:
-            raise TableError("corrupt-fits", f"{self.path.name}: not a readable FITS file ({exc})",
-                             file=str(self.path)) from None
+            raise TableError(
+                "corrupt-fits",
+                f"{self.path.name}: not a readable FITS file ({exc})",
+                file=str(self.path),
+            ) from None
         hdul.close()
         raise TableError("corrupt-fits", f"{self.path.name}: no table HDU", file=str(self.path))
 
@@ -67,8 +71,9 @@ class FitsReader(TableReader):
                     out[name] = _fits_column(arr)
                 yield pd.DataFrame(out)
         except _fits_errors() as exc:
-            raise TableError("corrupt-fits", f"{self.path.name}: corrupt table data ({exc})",
-                             file=str(self.path)) from None
+            raise TableError(
+                "corrupt-fits", f"{self.path.name}: corrupt table data ({exc})", file=str(self.path)
+            ) from None
         finally:
             hdul.close()
 
@@ -82,8 +87,11 @@ class FitsReader(TableReader):
         from astropy.io import fits
 
         info = hdu.fileinfo() or {}
-        if not isinstance(hdu, fits.BinTableHDU) or getattr(info.get("file"), "compression", None) \
-                or "datLoc" not in info:
+        if (
+            not isinstance(hdu, fits.BinTableHDU)
+            or getattr(info.get("file"), "compression", None)
+            or "datLoc" not in info
+        ):
             return None
         row = hdu.columns.dtype
         if row.itemsize != hdu.header.get("NAXIS1") or hdu.header.get("NAXIS2", 0) < 0:
@@ -91,15 +99,24 @@ class FitsReader(TableReader):
         fields: dict[str, tuple[np.dtype, int]] = {}
         by_name = {col.name: col for col in hdu.columns}
         for col in (by_name[name] for name in wanted):  # in the order asked for
-            if col.format.format in "LXPQ" or col.bscale not in (None, 1) \
-                    or col.bzero not in (None, 0):
+            if (
+                col.format.format in "LXPQ"
+                or col.bscale not in (None, 1)
+                or col.bzero not in (None, 0)
+            ):
                 return None
             dtype, offset = row.fields[col.name][:2]
             if dtype.shape:
                 continue  # vector columns are left out, as in the astropy path
             fields[col.name] = (dtype.newbyteorder(">") if dtype.kind in "iufc" else dtype, offset)
-        dtype = np.dtype({"names": list(fields), "formats": [f[0] for f in fields.values()],
-                          "offsets": [f[1] for f in fields.values()], "itemsize": row.itemsize})
+        dtype = np.dtype(
+            {
+                "names": list(fields),
+                "formats": [f[0] for f in fields.values()],
+                "offsets": [f[1] for f in fields.values()],
+                "itemsize": row.itemsize,
+            }
+        )
         return dtype, int(info["datLoc"])
 
     def _raw_batches(self, plan, n: int, batch_rows: int):
@@ -112,9 +129,12 @@ class FitsReader(TableReader):
                 count = min(step, n - start)
                 buf = fh.read(count * width)
                 if len(buf) < count * width:
-                    raise TableError("corrupt-fits", f"{self.path.name}: truncated: NAXIS2 says {n:,} "
-                                     f"rows, the file holds {start + len(buf) // width:,}",
-                                     file=str(self.path))
+                    raise TableError(
+                        "corrupt-fits",
+                        f"{self.path.name}: truncated: NAXIS2 says {n:,} "
+                        f"rows, the file holds {start + len(buf) // width:,}",
+                        file=str(self.path),
+                    )
                 arr = np.frombuffer(buf, dtype=dtype)
                 yield pd.DataFrame({name: _fits_column(arr[name]) for name in dtype.names})
 
@@ -123,8 +143,11 @@ class FitsReader(TableReader):
         try:
             return {c.name: str(c.unit) for c in hdu.columns if c.unit}
         except _fits_errors() as exc:
-            raise TableError("corrupt-fits", f"{self.path.name}: unreadable column definitions "
-                             f"({exc})", file=str(self.path)) from None
+            raise TableError(
+                "corrupt-fits",
+                f"{self.path.name}: unreadable column definitions ({exc})",
+                file=str(self.path),
+            ) from None
         finally:
             hdul.close()
 
@@ -133,8 +156,9 @@ class FitsReader(TableReader):
         try:
             return int(hdu.header.get("NAXIS2", 0))
         except _fits_errors() as exc:
-            raise TableError("corrupt-fits", f"{self.path.name}: bad NAXIS2 ({exc})",
-                             file=str(self.path)) from None
+            raise TableError(
+                "corrupt-fits", f"{self.path.name}: bad NAXIS2 ({exc})", file=str(self.path)
+            ) from None
         finally:
             hdul.close()
 

@@ -14,6 +14,7 @@ from pzcat.readers.base import BATCH_ROWS, TableReader, check_expansion
 
 # -- HDF5 ------------------------------------------------------------------------------------------
 
+
 class Hdf5Reader(TableReader):
     """HDF5: a pandas table (HDFStore), a compound dataset, or a group of equal-length 1-D datasets."""
 
@@ -23,8 +24,11 @@ class Hdf5Reader(TableReader):
         try:
             fh = h5py.File(self.path, "r")
         except (OSError, ValueError) as exc:
-            raise TableError("unreadable-table", f"{self.path.name}: not a readable HDF5 file ({exc})",
-                             file=str(self.path)) from None
+            raise TableError(
+                "unreadable-table",
+                f"{self.path.name}: not a readable HDF5 file ({exc})",
+                file=str(self.path),
+            ) from None
         try:
             _check_declared_sizes(fh, self.path)
             found = []
@@ -32,9 +36,13 @@ class Hdf5Reader(TableReader):
             def visit(name, obj):
                 if isinstance(obj, h5py.Group) and obj.attrs.get("pandas_type") is not None:
                     found.append(("pandas", name))
-                elif isinstance(obj, h5py.Dataset) and obj.dtype.names and obj.ndim == 1 \
-                        and not name.split("/")[-1].startswith("_i_") and "pandas_type" not in \
-                        obj.parent.attrs:
+                elif (
+                    isinstance(obj, h5py.Dataset)
+                    and obj.dtype.names
+                    and obj.ndim == 1
+                    and not name.split("/")[-1].startswith("_i_")
+                    and "pandas_type" not in obj.parent.attrs
+                ):
                     found.append(("compound", name))
 
             fh.visititems(visit)
@@ -50,13 +58,20 @@ class Hdf5Reader(TableReader):
                         found.append(("columns", g.name))
                         break
         except _H5_ERRORS as exc:  # a damaged file: h5py raises these from deep inside
-            raise TableError("unreadable-table", f"{self.path.name}: damaged HDF5 file ({exc})",
-                             file=str(self.path)) from None
+            raise TableError(
+                "unreadable-table",
+                f"{self.path.name}: damaged HDF5 file ({exc})",
+                file=str(self.path),
+            ) from None
         finally:
             fh.close()
         if not found:
-            raise TableError("hdf5-no-table", f"{self.path.name}: no table found (no pandas table, "
-                             "compound dataset or group of equal-length columns)", file=str(self.path))
+            raise TableError(
+                "hdf5-no-table",
+                f"{self.path.name}: no table found (no pandas table, "
+                "compound dataset or group of equal-length columns)",
+                file=str(self.path),
+            )
         return found[0]
 
     def batches(self, columns=None, batch_rows=BATCH_ROWS):
@@ -75,8 +90,11 @@ class Hdf5Reader(TableReader):
                     step = max(1, min(batch_rows, self.CHUNK // width))
                     for start in range(0, ds.shape[0], step):
                         # read only the wanted fields
-                        chunk = ds.fields(wanted)[start:start + step] if wanted else \
-                            np.empty(min(step, ds.shape[0] - start), dtype=[])
+                        chunk = (
+                            ds.fields(wanted)[start : start + step]
+                            if wanted
+                            else np.empty(min(step, ds.shape[0] - start), dtype=[])
+                        )
                         if len(wanted) == 1:
                             yield pd.DataFrame({wanted[0]: _native(chunk)})
                         else:
@@ -87,11 +105,15 @@ class Hdf5Reader(TableReader):
                     wanted = [c for c in (columns or names) if c in names]
                     n = g[names[0]].shape[0]
                     for start in range(0, n, batch_rows):
-                        yield pd.DataFrame({c: _native(g[c][start:start + batch_rows])
-                                            for c in wanted})
+                        yield pd.DataFrame(
+                            {c: _native(g[c][start : start + batch_rows]) for c in wanted}
+                        )
         except _H5_ERRORS as exc:
-            raise TableError("unreadable-table", f"{self.path.name}: damaged HDF5 file ({exc})",
-                             file=str(self.path)) from None
+            raise TableError(
+                "unreadable-table",
+                f"{self.path.name}: damaged HDF5 file ({exc})",
+                file=str(self.path),
+            ) from None
 
     #: Bytes of row data read at a time from a pandas table.
     CHUNK = 32 * 1024 * 1024
@@ -109,7 +131,9 @@ class Hdf5Reader(TableReader):
                         return
                     nrows = storer.nrows
                     for start in range(0, nrows, batch_rows):
-                        df = store.select(key, start=start, stop=start + batch_rows, columns=columns)
+                        df = store.select(
+                            key, start=start, stop=start + batch_rows, columns=columns
+                        )
                         yield df.reset_index(drop=True)
                     return
                 # fixed format: numeric blocks can be sliced by rows, pickled object blocks cannot
@@ -121,17 +145,24 @@ class Hdf5Reader(TableReader):
                     if columns is not None:
                         df = df[[c for c in columns if c in df.columns]]
                     for start in range(0, len(df), batch_rows):
-                        yield df.iloc[start:start + batch_rows].reset_index(drop=True)
+                        yield df.iloc[start : start + batch_rows].reset_index(drop=True)
                     return
                 for start in range(0, nrows, batch_rows):
                     df = store.select(key, start=start, stop=start + batch_rows)
                     if columns is not None:
                         df = df[[c for c in columns if c in df.columns]]
                     yield df.reset_index(drop=True)
-        except (OSError, ValueError, tables.HDF5ExtError,
-                tables.NoSuchNodeError) as exc:  # PyTables/pandas on damaged files
-            raise TableError("hdf5-no-table", f"{self.path.name}: cannot read pandas table {key!r} "
-                             f"({exc})", file=str(self.path)) from None
+        except (
+            OSError,
+            ValueError,
+            tables.HDF5ExtError,
+            tables.NoSuchNodeError,
+        ) as exc:  # PyTables/pandas on damaged files
+            raise TableError(
+                "hdf5-no-table",
+                f"{self.path.name}: cannot read pandas table {key!r} ({exc})",
+                file=str(self.path),
+            ) from None
 
     def _plan_batches(self, storer, order, plan, batch_rows):
         """Read only the blocks that hold the wanted columns, a few MB of rows at a time."""
@@ -150,7 +181,9 @@ class Hdf5Reader(TableReader):
             yield pd.DataFrame({name: out[name] for name in order})
 
 
-def _pandas_table_plan(storer, columns) -> tuple[list[str], dict[str, list[tuple[str, int]]]] | None:
+def _pandas_table_plan(
+    storer, columns
+) -> tuple[list[str], dict[str, list[tuple[str, int]]]] | None:
     """For a pandas table, the wanted columns in order, and their blocks (PyTables fields) and
     positions in them.
 
@@ -178,10 +211,17 @@ def _pandas_table_plan(storer, columns) -> tuple[list[str], dict[str, list[tuple
 
 
 #: Callables a pickle in a pandas HDF5 file may name: numpy arrays, pandas offsets, datetimes.
-_SAFE_GLOBALS = {("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
-                 ("numpy", "ndarray"), ("numpy", "dtype"), ("datetime", "timezone"),
-                 ("datetime", "timedelta"), ("datetime", "datetime"), ("datetime", "date"),
-                 ("_codecs", "encode")}
+_SAFE_GLOBALS = {
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("datetime", "timezone"),
+    ("datetime", "timedelta"),
+    ("datetime", "datetime"),
+    ("datetime", "date"),
+    ("_codecs", "encode"),
+}
 _SAFE_MODULES = {"pandas._libs.tslibs.offsets"}
 
 
@@ -203,9 +243,12 @@ def _pickle_globals(data: bytes) -> list[str]:
                     bad.append(f"{module}.{attr}")
                 recent.append(None)
             elif name == "STACK_GLOBAL":
-                module, attr = (recent[-2:] + [None, None])[:2] if len(recent) >= 2 else (None, None)
+                module, attr = (
+                    (recent[-2:] + [None, None])[:2] if len(recent) >= 2 else (None, None)
+                )
                 if not (isinstance(module, str) and isinstance(attr, str)) or (
-                        (module, attr) not in _SAFE_GLOBALS and module not in _SAFE_MODULES):
+                    (module, attr) not in _SAFE_GLOBALS and module not in _SAFE_MODULES
+                ):
                     bad.append(f"{module}.{attr}")
                 recent.append(None)
             elif name in ("EXT1", "EXT2", "EXT4", "OBJ", "PERSID", "BINPERSID"):
@@ -237,10 +280,14 @@ def _refuse_unsafe_pickles(fh, path: Path) -> None:
     def check(data: bytes, where: str) -> None:
         bad = _pickle_globals(data)
         if bad:
-            raise TableError("unreadable-table", f"{path.name}: {where} holds a Python pickle that "
-                             f"would call {sorted(set(bad))[:3]}; pzcat does not load it (it could "
-                             "run code). Re-export the table (pandas to_hdf format='table', or "
-                             "Parquet).", file=str(path))
+            raise TableError(
+                "unreadable-table",
+                f"{path.name}: {where} holds a Python pickle that "
+                f"would call {sorted(set(bad))[:3]}; pzcat does not load it (it could "
+                "run code). Re-export the table (pandas to_hdf format='table', or "
+                "Parquet).",
+                file=str(path),
+            )
 
     def visit(name, obj):
         for key, value in obj.attrs.items():
@@ -289,8 +336,9 @@ def _native(arr: np.ndarray):
     if arr.dtype.kind == "S":
         return pd.array([v.decode("utf-8", "replace") for v in arr], dtype="str")
     if arr.dtype.kind == "O":
-        return pd.array([v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in arr],
-                        dtype="str")
+        return pd.array(
+            [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in arr], dtype="str"
+        )
     if arr.dtype.byteorder not in ("=", "|"):
         return arr.astype(arr.dtype.newbyteorder("="))
     return arr
@@ -310,9 +358,13 @@ def groups_needing_pandas3(path: Path) -> list[str]:
     found: list[str] = []
     try:
         with h5py.File(path, "r") as fh:
+
             def visit(name, obj):
-                if isinstance(obj, h5py.Group) and obj.attrs.get("pandas_type") is not None \
-                        and obj.attrs.get("pandas_version") is None:
+                if (
+                    isinstance(obj, h5py.Group)
+                    and obj.attrs.get("pandas_type") is not None
+                    and obj.attrs.get("pandas_version") is None
+                ):
                     found.append(name)
 
             fh.visititems(visit)

@@ -14,6 +14,7 @@ from pzcat.readers.base import BATCH_ROWS, MAX_COLUMNS, TableReader, check_colum
 
 # -- Parquet ---------------------------------------------------------------------------------------
 
+
 class ParquetReader(TableReader):
     """Parquet through pyarrow, row group by row group."""
 
@@ -21,8 +22,11 @@ class ParquetReader(TableReader):
         try:
             pf = pq.ParquetFile(self.path)
         except _PARQUET_ERRORS as exc:
-            raise TableError("truncated-parquet", f"{self.path.name}: not a readable Parquet file ({exc})",
-                             file=str(self.path)) from None
+            raise TableError(
+                "truncated-parquet",
+                f"{self.path.name}: not a readable Parquet file ({exc})",
+                file=str(self.path),
+            ) from None
         if pf.metadata.num_columns > MAX_COLUMNS:  # before any row is read
             check_column_names(pf.schema_arrow.names, self.path)
         return pf
@@ -37,8 +41,9 @@ class ParquetReader(TableReader):
                     df = rb.to_pandas(ignore_metadata=True)
                 yield df
         except _PARQUET_ERRORS as exc:
-            raise TableError("truncated-parquet", f"{self.path.name}: corrupt data ({exc})",
-                             file=str(self.path)) from None
+            raise TableError(
+                "truncated-parquet", f"{self.path.name}: corrupt data ({exc})", file=str(self.path)
+            ) from None
 
     def units(self):
         out = {}
@@ -58,6 +63,7 @@ _PARQUET_ERRORS = (pa.ArrowException, OSError, ValueError)
 
 # -- HATS ------------------------------------------------------------------------------------------
 
+
 class HatsReader(TableReader):
     """A HATS catalog (or collection) folder: its leaf Parquet files in pixel order."""
 
@@ -74,8 +80,11 @@ class HatsReader(TableReader):
                     return c
         if (path / "dataset").is_dir():
             return path
-        raise TableError("unreadable-table", f"{path.name}: not a HATS catalog (no dataset/ folder)",
-                         file=str(path))
+        raise TableError(
+            "unreadable-table",
+            f"{path.name}: not a HATS catalog (no dataset/ folder)",
+            file=str(path),
+        )
 
     def _leaves(self) -> list[Path]:
         def key(p: Path) -> tuple[int, int]:
@@ -86,11 +95,18 @@ class HatsReader(TableReader):
         leaves = [p for p in (self._catalog_dir() / "dataset").rglob("Npix=*") if p.is_file()]
         outside = [p for p in leaves if not is_within(p, self.path)]
         if outside:  # never read (nor publish) rows from outside the catalog's folder
-            raise TableError("symlink-escape", f"{self.path.name}: {outside[0].relative_to(self.path)} "
-                             "is a link to a file outside the HATS folder", file=str(outside[0]))
+            raise TableError(
+                "symlink-escape",
+                f"{self.path.name}: {outside[0].relative_to(self.path)} "
+                "is a link to a file outside the HATS folder",
+                file=str(outside[0]),
+            )
         if not leaves:
-            raise TableError("empty-table", f"{self.path.name}: HATS catalog without partitions",
-                             file=str(self.path))
+            raise TableError(
+                "empty-table",
+                f"{self.path.name}: HATS catalog without partitions",
+                file=str(self.path),
+            )
         return sorted(leaves, key=key)
 
     def batches(self, columns=None, batch_rows=BATCH_ROWS):

@@ -60,8 +60,12 @@ def _plan(ctx: Ctx, m, main: bool):
     entry = m.main_file
     rel = manifest_rel(m, entry.path) if entry is not None else None
     if rel is None:
-        raise ApiError("download-not-found", "This product has no main file in the repository.",
-                       404, product=m.internal_name)
+        raise ApiError(
+            "download-not-found",
+            "This product has no main file in the repository.",
+            404,
+            product=m.internal_name,
+        )
     if entry.format == "hats":
         return folder_zip_plan(catalog, m, rel, _crc(ctx))
     return file_plan(catalog, m, rel)
@@ -74,12 +78,18 @@ def _archive(ctx: Ctx, m, main: bool, plan) -> dict:
     when = datetime.fromtimestamp(now, UTC).isoformat().replace("+00:00", "Z")
     entry = m.main_file
     return {
-        "id": m.id, "task_id": None, "status": "ready", "filename": plan.filename,
+        "id": m.id,
+        "task_id": None,
+        "status": "ready",
+        "filename": plan.filename,
         "size": plan.size,
         "checksum": entry.sha256 if main and entry is not None and entry.format != "hats" else None,
-        "source_signature": plan.etag.strip('"'), "created_at": when, "updated_at": when,
+        "source_signature": plan.etag.strip('"'),
+        "created_at": when,
+        "updated_at": when,
         "download_url": f"{ctx.base_url()}products/{m.id}/download/{kind}file/?token={quote(link)}",
-        "expired_time": datetime.fromtimestamp(now + LINK_SECONDS, UTC).isoformat()
+        "expired_time": datetime.fromtimestamp(now + LINK_SECONDS, UTC)
+        .isoformat()
         .replace("+00:00", "Z"),
     }
 
@@ -126,8 +136,11 @@ async def _file(ctx: Ctx, pid: str, main: bool):
             raise tokens.TokenError("link-invalid", "no such product")
         tokens.verify_link(link, m.internal_name)
     except tokens.TokenError as exc:
-        detail = "Download token has expired." if exc.code == "token-expired" else \
-            "Invalid download token."
+        detail = (
+            "Download token has expired."
+            if exc.code == "token-expired"
+            else "Invalid download token."
+        )
         return error_response(exc.code, detail, 403)
     try:
         plan = await run_sync(_plan, ctx, m, main)

@@ -22,8 +22,9 @@ FORBIDDEN = "You do not have permission to perform this action."
 class ApiError(PzcatError):
     """An API error with its HTTP status (and optional extra JSON fields)."""
 
-    def __init__(self, code: str, message: str, status: int = 400, extra: dict | None = None,
-                 **context: Any) -> None:
+    def __init__(
+        self, code: str, message: str, status: int = 400, extra: dict | None = None, **context: Any
+    ) -> None:
         super().__init__(code, message, **context)
         self.status = status
         self.extra = extra or {}
@@ -37,9 +38,12 @@ def json_response(data: Any, status: int = 200, headers: dict | None = None) -> 
     """A JSON response (``application/json``; no body for 204)."""
     if status == 204:
         return Response("", status=204, headers=headers or {})
-    return Response(dumps(data), status=status, headers={"x-content-type-options": "nosniff",
-                                                         **(headers or {})},
-                    content_type="application/json; charset=utf-8")
+    return Response(
+        dumps(data),
+        status=status,
+        headers={"x-content-type-options": "nosniff", **(headers or {})},
+        content_type="application/json; charset=utf-8",
+    )
 
 
 def error_response(code: str, detail: str, status: int, extra: dict | None = None) -> Response:

@@ -40,7 +40,7 @@ def page_of(items: list, args: dict[str, str]) -> tuple[list, int]:
     if page < 1 or page > pages:
         raise ApiError("api-bad-page", "Invalid page.", 404)
     start = (page - 1) * size
-    return items[start:start + size], len(items)
+    return items[start : start + size], len(items)
 
 
 def paginated(items: list, args: dict[str, str], transform=None) -> dict[str, Any]:

@@ -51,8 +51,11 @@ from pzcat_datasette.api.writes import (
 )
 
 QUEUE_SIZE = 4
-COMBINE_TYPES = {"concatenate": "no", "concatenate_and_mark_duplicates": "mark",
-                 "concatenate_and_remove_duplicates": "remove"}
+COMBINE_TYPES = {
+    "concatenate": "no",
+    "concatenate_and_mark_duplicates": "mark",
+    "concatenate_and_remove_duplicates": "remove",
+}
 PARAM_KEYS = {"combine_type", "z_flag_homogenized_value_to_cut", "flags_translation_file"}
 RUN_TIMEOUT = 3600
 
@@ -71,12 +74,16 @@ class Worker:
         try:
             self.jobs.put_nowait(job)
         except queue.Full:
-            raise ApiError("api-queue-full", f"{QUEUE_SIZE} processes are waiting already; try again "
-                           "later.", 503) from None
+            raise ApiError(
+                "api-queue-full",
+                f"{QUEUE_SIZE} processes are waiting already; try again later.",
+                503,
+            ) from None
         with self.lock:
             if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self._loop, name="pzcat-api-worker",
-                                               daemon=True)
+                self.thread = threading.Thread(
+                    target=self._loop, name="pzcat-api-worker", daemon=True
+                )
                 self.thread.start()
 
     def _loop(self) -> None:
@@ -118,12 +125,22 @@ def _job(ctx: Ctx, pid: int):
 
     def run(worker: Worker) -> None:
         if pid in worker.stopped:
-            _set(store, pid, status="Failed", ended_at=iso(now_utc()), error="stopped before it ran")
+            _set(
+                store, pid, status="Failed", ended_at=iso(now_utc()), error="stopped before it ran"
+            )
             return
         sub = _set(store, pid, status="Running", started_at=iso(now_utc()))
         tree = store.worktree(pid)
-        cmd = [sys.executable, "-m", "pzcat.cli", "run", sub["internal_name"], "--root", str(tree),
-               "--quiet"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pzcat.cli",
+            "run",
+            sub["internal_name"],
+            "--root",
+            str(tree),
+            "--quiet",
+        ]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         worker.running[pid] = proc
         try:
@@ -160,8 +177,11 @@ def _config(fields: dict[str, Any]) -> tuple[dict, dict]:
     param = used.get("param") or {}
     unknown = set(param) - PARAM_KEYS
     if unknown:
-        raise ApiError("api-bad-config", f"unknown parameters {sorted(unknown)}; this server takes "
-                       f"{sorted(PARAM_KEYS)}", 400)
+        raise ApiError(
+            "api-bad-config",
+            f"unknown parameters {sorted(unknown)}; this server takes {sorted(PARAM_KEYS)}",
+            400,
+        )
     return used, param
 
 
@@ -177,15 +197,29 @@ def _inputs(fields: dict[str, Any]) -> list[int]:
 
 def _record(sub: dict) -> dict:
     proc = sub["process"]
-    return {"id": sub["id"], "release": None, "release_name": None,
-            "pipeline_name": "combine_redshift_dedup", "pipeline_version": "1",
-            "owned_by": sub["user"], "is_owner": True, "provenance_inputs": proc.get("inputs"),
-            "used_config": proc.get("used_config"), "display_name": sub["name"],
-            "pipeline": PIPELINE_IDS["combine_redshift_dedup"], "inputs": proc.get("inputs"),
-            "upload": sub["id"], "status": proc["status"], "created_at": proc.get("created_at"),
-            "started_at": proc.get("started_at"), "ended_at": proc.get("ended_at"),
-            "orchestration_process_id": None, "path": f"build/api/worktrees/{sub['id']}",
-            "comment": proc.get("error"), "branch": sub.get("branch")}
+    return {
+        "id": sub["id"],
+        "release": None,
+        "release_name": None,
+        "pipeline_name": "combine_redshift_dedup",
+        "pipeline_version": "1",
+        "owned_by": sub["user"],
+        "is_owner": True,
+        "provenance_inputs": proc.get("inputs"),
+        "used_config": proc.get("used_config"),
+        "display_name": sub["name"],
+        "pipeline": PIPELINE_IDS["combine_redshift_dedup"],
+        "inputs": proc.get("inputs"),
+        "upload": sub["id"],
+        "status": proc["status"],
+        "created_at": proc.get("created_at"),
+        "started_at": proc.get("started_at"),
+        "ended_at": proc.get("ended_at"),
+        "orchestration_process_id": None,
+        "path": f"build/api/worktrees/{sub['id']}",
+        "comment": proc.get("error"),
+        "branch": sub.get("branch"),
+    }
 
 
 @route("POST", "/processes")
@@ -194,9 +228,13 @@ async def start(ctx: Ctx):
     fields, files = await form(ctx, limit=8 << 20)
     pipeline = str(fields.get("pipeline") or "")
     if pipeline == str(PIPELINE_IDS["training_set_maker"]):
-        raise ApiError("api-pipeline-unavailable", "The pipeline training_set_maker is not available "
-                       "on this server: pzcat runs Combine Redshift Catalogs only "
-                       "(combine_redshift_dedup).", 501)
+        raise ApiError(
+            "api-pipeline-unavailable",
+            "The pipeline training_set_maker is not available "
+            "on this server: pzcat runs Combine Redshift Catalogs only "
+            "(combine_redshift_dedup).",
+            501,
+        )
     if pipeline != str(PIPELINE_IDS["combine_redshift_dedup"]):
         raise ApiError("api-bad-body", f'pipeline: Invalid pk "{pipeline}".', 400)
     used, param = _config(fields)
@@ -213,27 +251,43 @@ async def start(ctx: Ctx):
         inputs.append(m.internal_name)
     ctype = param.get("combine_type", "concatenate_and_mark_duplicates")
     if ctype not in COMBINE_TYPES:
-        raise ApiError("api-bad-config", f"combine_type {ctype!r}: use {sorted(COMBINE_TYPES)}", 400)
+        raise ApiError(
+            "api-bad-config", f"combine_type {ctype!r}: use {sorted(COMBINE_TYPES)}", 400
+        )
     config: dict[str, Any] = {"duplicates": COMBINE_TYPES[ctype]}
     cut = param.get("z_flag_homogenized_value_to_cut")
     if cut not in (None, ""):
         try:
             config["cut"] = int(float(cut))
         except (TypeError, ValueError):
-            raise ApiError("api-bad-config", f"z_flag_homogenized_value_to_cut {cut!r} is not a "
-                           "number", 400) from None
+            raise ApiError(
+                "api-bad-config", f"z_flag_homogenized_value_to_cut {cut!r} is not a number", 400
+            ) from None
     fmt = used.get("output_format")
     store = Submissions(ctx.state.root)
 
     def work() -> dict:
         with _LOCK:
             pid = _new_id(ctx)
-            sub = {"id": pid, "kind": "new", "user": ctx.user, "name": name,
-                   "internal_name": make_internal_name(pid, name), "product_type": "redshift_catalog",
-                   "files": [], "roles": {}, "created": now_utc().isoformat(),
-                   "branch": _branch(pid, ctx.user), "saved": True,
-                   "process": {"status": "Pending", "inputs": ids, "used_config": used,
-                               "created_at": iso(now_utc())}}
+            sub = {
+                "id": pid,
+                "kind": "new",
+                "user": ctx.user,
+                "name": name,
+                "internal_name": make_internal_name(pid, name),
+                "product_type": "redshift_catalog",
+                "files": [],
+                "roles": {},
+                "created": now_utc().isoformat(),
+                "branch": _branch(pid, ctx.user),
+                "saved": True,
+                "process": {
+                    "status": "Pending",
+                    "inputs": ids,
+                    "used_config": used,
+                    "created_at": iso(now_utc()),
+                },
+            }
             tree = _open_worktree(ctx, sub)
             catalog = Catalog.open(tree)
             if "flags_translation_file" in files:
@@ -244,8 +298,16 @@ async def start(ctx: Ctx):
                 config["flags_file"] = str(flags)
             from pzcat.runs import create_run
 
-            create_run(catalog, "combine_redshift_catalogs", name=name, inputs=inputs,
-                       uploaded_by=ctx.user, fmt=fmt, config=config, product_id=pid)
+            create_run(
+                catalog,
+                "combine_redshift_catalogs",
+                name=name,
+                inputs=inputs,
+                uploaded_by=ctx.user,
+                fmt=fmt,
+                config=config,
+                product_id=pid,
+            )
             _commit_and_push(ctx, sub, tree, f"Request combination {sub['internal_name']}")
             store.put(sub)
             return sub
@@ -288,12 +350,19 @@ async def stop(ctx: Ctx, pid: str):
     sub = _process_or_404(ctx, pid)
     cfg = ctx.index.catalog.config
     if ctx.user.lower() != sub["user"].lower() and not cfg.is_admin(ctx.user):
-        raise ApiError("api-not-owner", "Only the submitter or an admin may stop this process.", 403)
+        raise ApiError(
+            "api-not-owner", "Only the submitter or an admin may stop this process.", 403
+        )
     if sub["process"]["status"] in ("Pending", "Running"):
         _worker(ctx.datasette).stop(sub["id"])
         if sub["process"]["status"] == "Pending":
-            sub = _set(Submissions(ctx.state.root), sub["id"], status="Failed",
-                       ended_at=iso(now_utc()), error="stopped")
+            sub = _set(
+                Submissions(ctx.state.root),
+                sub["id"],
+                status="Failed",
+                ended_at=iso(now_utc()),
+                error="stopped",
+            )
     return json_response(_record(Submissions(ctx.state.root).get(sub["id"])))
 
 

@@ -40,8 +40,16 @@ from pzcat_datasette.api.state import ApiState, Index
 from pzcat_datasette.tokens import TokenClaims, TokenError, verify_token
 
 #: The entities of the API root (name -> path), as the original's router lists them.
-ENTITIES = ["releases", "product-types", "products", "product-files", "product-contents", "users",
-            "pipelines", "processes"]
+ENTITIES = [
+    "releases",
+    "product-types",
+    "products",
+    "product-files",
+    "product-contents",
+    "users",
+    "pipelines",
+    "processes",
+]
 PARSES = ["application/json", "application/x-www-form-urlencoded", "multipart/form-data"]
 
 
@@ -87,8 +95,11 @@ def authenticate(state: ApiState, request, scope: str = "read") -> TokenClaims:
     try:
         return verify_token(token, scope=scope, revoked=state.revoked())
     except TokenError as exc:
-        detail = FORBIDDEN if exc.status == 403 else (
-            exc.message if exc.status == 500 else INVALID_TOKEN)
+        detail = (
+            FORBIDDEN
+            if exc.status == 403
+            else (exc.message if exc.status == 500 else INVALID_TOKEN)
+        )
         raise ApiError(exc.code, detail, exc.status) from None
 
 
@@ -109,7 +120,7 @@ def route(methods: str, pattern: str, public: bool = False):
 
 def normalise(path: str) -> str:
     """``/api//products/`` -> ``/products``; ``/api/`` -> ``""``."""
-    rest = path[len("/api"):] if path.startswith("/api") else path
+    rest = path[len("/api") :] if path.startswith("/api") else path
     rest = re.sub(r"/{2,}", "/", rest)
     return rest.rstrip("/")
 
@@ -141,8 +152,11 @@ async def dispatch(datasette, request):
             if match is None:
                 continue
             allowed |= methods
-            if method not in methods and not (method == "HEAD" and "GET" in methods) \
-                    and method != "OPTIONS":
+            if (
+                method not in methods
+                and not (method == "HEAD" and "GET" in methods)
+                and method != "OPTIONS"
+            ):
                 continue
             claims = None if public else authenticate(state, request)
             ctx = Ctx(datasette, request, state, claims, path)
@@ -164,14 +178,20 @@ async def dispatch(datasette, request):
 
 def _options(path: str, methods: set[str]) -> dict[str, Any]:
     name = path.strip("/").split("/")[0] or "api"
-    out: dict[str, Any] = {"name": name.replace("-", " ").title() + " List", "description": "",
-                           "renders": ["application/json"], "parses": PARSES,
-                           "allowed_methods": sorted(methods | {"OPTIONS"})}
+    out: dict[str, Any] = {
+        "name": name.replace("-", " ").title() + " List",
+        "description": "",
+        "renders": ["application/json"],
+        "parses": PARSES,
+        "allowed_methods": sorted(methods | {"OPTIONS"}),
+    }
     if path == "/products":
         out.update(filter_options())
     elif name in _LIST_FILTERS:
         out["filterset"] = sorted(_LIST_FILTERS[name])
-        out["filter_classes"] = [{"name": f, "type": "CharFilter"} for f in sorted(_LIST_FILTERS[name])]
+        out["filter_classes"] = [
+            {"name": f, "type": "CharFilter"} for f in sorted(_LIST_FILTERS[name])
+        ]
     return out
 
 
@@ -197,8 +217,13 @@ def _check_keys(entity: str, args: dict[str, str]) -> None:
     known = _LIST_FILTERS[entity] | {"page", "page_size", "format"}
     for key in args:
         if key not in known:
-            raise ApiError("api-unknown-filter", f"unknown filter {key!r} for {entity}; the filters "
-                           f"are: {', '.join(sorted(_LIST_FILTERS[entity]))}", 400, key=key)
+            raise ApiError(
+                "api-unknown-filter",
+                f"unknown filter {key!r} for {entity}; the filters "
+                f"are: {', '.join(sorted(_LIST_FILTERS[entity]))}",
+                400,
+                key=key,
+            )
 
 
 def _exact(items: list[dict], args: dict[str, str], fields: dict[str, str]) -> list[dict]:
@@ -219,16 +244,25 @@ async def api_root(ctx: Ctx):
 async def product_types(ctx: Ctx):
     args = ctx.args()
     _check_keys("product-types", args)
-    items = _exact(product_type_records(ctx.index.catalog.config), args, {"id": "id", "name": "name"})
+    items = _exact(
+        product_type_records(ctx.index.catalog.config), args, {"id": "id", "name": "name"}
+    )
     if args.get("search"):
         word = args["search"].lower()
-        items = [t for t in items if word in t["display_name"].lower()
-                 or word in t["description"].lower()]
+        items = [
+            t
+            for t in items
+            if word in t["display_name"].lower() or word in t["description"].lower()
+        ]
     order = args.get("ordering") or "id"
     field = order.lstrip("-")
     if field not in ("id", "name", "display_name", "order"):
-        raise ApiError("api-bad-filter-value", f"ordering={order!r}: order by id, name, "
-                       "display_name or order", 400, key="ordering")
+        raise ApiError(
+            "api-bad-filter-value",
+            f"ordering={order!r}: order by id, name, display_name or order",
+            400,
+            key="ordering",
+        )
     items.sort(key=lambda t: t[field], reverse=order.startswith("-"))
     return json_response(paginated(items, args))
 
@@ -266,16 +300,24 @@ async def users(ctx: Ctx):
     args = ctx.args()
     _check_keys("users", args)
     index = ctx.index
-    items = _exact(user_records(index.catalog.config, list(index.manifests.values())), args,
-                   {"username": "username", "id": "id"})
+    items = _exact(
+        user_records(index.catalog.config, list(index.manifests.values())),
+        args,
+        {"username": "username", "id": "id"},
+    )
     return json_response(paginated(items, args))
 
 
 @route("GET", "/users/me")
 async def users_me(ctx: Ctx):
     cfg = ctx.index.catalog.config
-    return json_response({"username": ctx.user, "is_admin": cfg.is_admin(ctx.user),
-                          "scope": ctx.claims.scope if ctx.claims else None})
+    return json_response(
+        {
+            "username": ctx.user,
+            "is_admin": cfg.is_admin(ctx.user),
+            "scope": ctx.claims.scope if ctx.claims else None,
+        }
+    )
 
 
 @route("GET", "/products")
@@ -290,14 +332,16 @@ def product_or_404(ctx: Ctx, pid: str):
     index = ctx.index
     m = index.manifests.get(int(pid)) if pid.isdigit() else None
     if m is None:
-        raise ApiError("product-not-found", "No Product matches the given query.", 404,
-                       product=pid)
+        raise ApiError("product-not-found", "No Product matches the given query.", 404, product=pid)
     return index, m
 
 
 def product_json(ctx: Ctx, index: Index, m) -> dict:
-    record = next(r for r in index.records if r["id"] == m.id) if m.id in index.extra_status \
+    record = (
+        next(r for r in index.records if r["id"] == m.id)
+        if m.id in index.extra_status
         else _record_by_id(index, m.id)
+    )
     return index.record_for(record, ctx.user)
 
 
@@ -356,8 +400,9 @@ async def product_files(ctx: Ctx):
     for m in ms:
         if m is None:
             continue
-        items += file_records(m, can_change(cfg, m, ctx.user), _file_url(ctx, m),
-                              writes_root(ctx, m))
+        items += file_records(
+            m, can_change(cfg, m, ctx.user), _file_url(ctx, m), writes_root(ctx, m)
+        )
     items = _exact(items, args, {"id": "id"})
     return json_response(paginated(items, args))
 
@@ -369,8 +414,9 @@ async def product_file(ctx: Ctx, fid: str):
     if m is not None:
         from pzcat.records import can_change
 
-        for f in file_records(m, can_change(index.catalog.config, m, ctx.user), _file_url(ctx, m),
-                              writes_root(ctx, m)):
+        for f in file_records(
+            m, can_change(index.catalog.config, m, ctx.user), _file_url(ctx, m), writes_root(ctx, m)
+        ):
             if str(f["id"]) == fid:
                 return json_response(f)
     raise ApiError("api-not-found", "No ProductFile matches the given query.", 404)

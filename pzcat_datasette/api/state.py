@@ -83,8 +83,13 @@ class ApiState:
                         extra[m.id] = status
             cfg = catalog.config
             records = [product_record(cfg, m, status=extra.get(m.id)) for m in manifests.values()]
-            self._index = Index(catalog, records, manifests,
-                                {m.internal_name: m.id for m in manifests.values()}, extra)
+            self._index = Index(
+                catalog,
+                records,
+                manifests,
+                {m.internal_name: m.id for m in manifests.values()},
+                extra,
+            )
             self._sig = sig
             return self._index
 

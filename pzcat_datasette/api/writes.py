@@ -84,6 +84,7 @@ _LOCK = threading.RLock()
 
 # -- the submissions store -----------------------------------------------------------------------------
 
+
 class Submissions:
     """The submissions of one served checkout (JSON records under ``build/api/submissions``)."""
 
@@ -143,12 +144,22 @@ def submission_manifest(store: Submissions, sub: dict) -> Manifest:
         files.append(describe_file(staged / rel, rel, f["role"]))
     files.sort(key=lambda e: ROLE_NUMBERS[e.role])
     columns = {role: ColumnRole(column=col) for col, role in sub.get("roles", {}).items()}
-    return Manifest(id=sub["id"], internal_name=internal, name=sub["name"],
-                    product_type=sub["product_type"], release=sub.get("release"),
-                    official=sub.get("official", False), pz_code=sub.get("pz_code"),
-                    description=sub.get("description") or "", uploaded_by=sub["user"],
-                    created=sub["created"], updated=sub["created"], status="pending", files=files,
-                    columns=columns)
+    return Manifest(
+        id=sub["id"],
+        internal_name=internal,
+        name=sub["name"],
+        product_type=sub["product_type"],
+        release=sub.get("release"),
+        official=sub.get("official", False),
+        pz_code=sub.get("pz_code"),
+        description=sub.get("description") or "",
+        uploaded_by=sub["user"],
+        created=sub["created"],
+        updated=sub["created"],
+        status="pending",
+        files=files,
+        columns=columns,
+    )
 
 
 class Overlay:
@@ -185,8 +196,9 @@ def _overlay_status(sub: dict) -> int:
         return STATUS_DELETED
     proc = sub.get("process")
     if proc is not None:
-        return {"Successful": STATUS_PUBLISHED, "Failed": STATUS_FAILED}.get(proc.get("status"),
-                                                                            STATUS_PROCESSING)
+        return {"Successful": STATUS_PUBLISHED, "Failed": STATUS_FAILED}.get(
+            proc.get("status"), STATUS_PROCESSING
+        )
     return STATUS_REGISTERING
 
 
@@ -236,27 +248,43 @@ def catalog_for(ctx: Ctx, manifest):
     if manifest.id in ctx.index.extra_status:
         sub = _store(ctx).get(manifest.id)
         if sub is None or not sub.get("saved"):
-            raise ApiError("api-submission-unsaved", "This product is still being registered: "
-                           "finish the upload (save) before downloading it.", 409)
+            raise ApiError(
+                "api-submission-unsaved",
+                "This product is still being registered: "
+                "finish the upload (save) before downloading it.",
+                409,
+            )
         return Catalog.open(_store(ctx).worktree(manifest.id))
     return ctx.index.catalog
 
 
 # -- git ------------------------------------------------------------------------------------------------
 
+
 def _git(cwd: Path, *args: str, user: str | None = None) -> str:
     env = dict(os.environ)
     if user:
-        env.update(GIT_AUTHOR_NAME=user, GIT_COMMITTER_NAME=user,
-                   GIT_AUTHOR_EMAIL=f"{user}@users.noreply.github.com",
-                   GIT_COMMITTER_EMAIL=f"{user}@users.noreply.github.com")
+        env.update(
+            GIT_AUTHOR_NAME=user,
+            GIT_COMMITTER_NAME=user,
+            GIT_AUTHOR_EMAIL=f"{user}@users.noreply.github.com",
+            GIT_COMMITTER_EMAIL=f"{user}@users.noreply.github.com",
+        )
     try:
-        proc = subprocess.run(["git", "-C", str(cwd), *args], capture_output=True, text=True,
-                              env=env, timeout=300, check=False)
+        proc = subprocess.run(
+            ["git", "-C", str(cwd), *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ApiError("api-git-failed", f"git {args[0]}: {exc}", 500) from None
     if proc.returncode != 0:
-        raise ApiError("api-git-failed", f"git {' '.join(args[:2])}: {proc.stderr.strip()[:500]}", 500)
+        raise ApiError(
+            "api-git-failed", f"git {' '.join(args[:2])}: {proc.stderr.strip()[:500]}", 500
+        )
     return proc.stdout.strip()
 
 
@@ -275,8 +303,12 @@ def _open_worktree(ctx: Ctx, sub: dict) -> Path:
     try:
         _git(root, "rev-parse", "--verify", "-q", "HEAD")
     except ApiError:
-        raise ApiError("api-writes-unavailable", "The served catalog is not a git repository: writes "
-                       "through the API need one (they become branches).", 503) from None
+        raise ApiError(
+            "api-writes-unavailable",
+            "The served catalog is not a git repository: writes "
+            "through the API need one (they become branches).",
+            503,
+        ) from None
     tree.parent.mkdir(parents=True, exist_ok=True)
     _git(root, "worktree", "add", "-q", "-b", sub["branch"], str(tree), "HEAD")
     return tree
@@ -317,29 +349,49 @@ def _pull_request(ctx: Ctx, sub: dict, title: str) -> str | None:
     if not repo or not token:
         return None
     api = os.environ.get("PZCAT_GITHUB_API", "https://api.github.com").rstrip("/")
-    body = json.dumps({"title": title, "head": sub["branch"], "base": _base_branch(ctx.state.root),
-                       "body": f"Submitted through the Photo-z Server API by @{ctx.user}.\n\n"
-                               "CI validates the product; merging publishes it."}).encode()
-    request = urllib.request.Request(f"{api}/repos/{repo}/pulls", data=body, method="POST",
-                                     headers={"Authorization": f"Bearer {token}",
-                                              "Accept": "application/vnd.github+json",
-                                              "Content-Type": "application/json"})
+    body = json.dumps(
+        {
+            "title": title,
+            "head": sub["branch"],
+            "base": _base_branch(ctx.state.root),
+            "body": f"Submitted through the Photo-z Server API by @{ctx.user}.\n\n"
+            "CI validates the product; merging publishes it.",
+        }
+    ).encode()
+    request = urllib.request.Request(
+        f"{api}/repos/{repo}/pulls",
+        data=body,
+        method="POST",
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/vnd.github+json",
+            "Content-Type": "application/json",
+        },
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as resp:
             return json.load(resp).get("html_url")
     except (urllib.error.URLError, ValueError, OSError) as exc:
-        raise ApiError("api-pull-request-failed", f"the branch {sub['branch']} was pushed but the "
-                       f"pull request could not be opened: {exc}", 502) from None
+        raise ApiError(
+            "api-pull-request-failed",
+            f"the branch {sub['branch']} was pushed but the "
+            f"pull request could not be opened: {exc}",
+            502,
+        ) from None
 
 
 # -- request bodies ------------------------------------------------------------------------------------
+
 
 async def read_body(ctx: Ctx, limit: int) -> bytes:
     """The request body, refused past ``limit`` bytes (``api-upload-too-large``, 413)."""
     declared = ctx.request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise ApiError("api-upload-too-large", f"The request is larger than {limit} bytes "
-                       "(limits.max_file_bytes of catalog.yaml).", 413)
+        raise ApiError(
+            "api-upload-too-large",
+            f"The request is larger than {limit} bytes (limits.max_file_bytes of catalog.yaml).",
+            413,
+        )
     chunks, size = [], 0
     while True:
         message = await ctx.request.receive()
@@ -348,15 +400,21 @@ async def read_body(ctx: Ctx, limit: int) -> bytes:
         data = message.get("body", b"")
         size += len(data)
         if size > limit:
-            raise ApiError("api-upload-too-large", f"The request is larger than {limit} bytes "
-                           "(limits.max_file_bytes of catalog.yaml).", 413)
+            raise ApiError(
+                "api-upload-too-large",
+                f"The request is larger than {limit} bytes "
+                "(limits.max_file_bytes of catalog.yaml).",
+                413,
+            )
         chunks.append(data)
         if not message.get("more_body"):
             break
     return b"".join(chunks)
 
 
-async def form(ctx: Ctx, limit: int = 1 << 20) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
+async def form(
+    ctx: Ctx, limit: int = 1 << 20
+) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
     """Fields and files of a JSON, urlencoded or multipart body."""
     body = await read_body(ctx, limit)
     ctype = ctx.request.headers.get("content-type", "")
@@ -372,7 +430,8 @@ async def form(ctx: Ctx, limit: int = 1 << 20) -> tuple[dict[str, str], dict[str
         return data, {}
     if ctype.startswith("multipart/form-data"):
         msg = BytesParser(policy=policy.HTTP).parsebytes(
-            b"Content-Type: " + ctype.encode("latin-1") + b"\r\n\r\n" + body)
+            b"Content-Type: " + ctype.encode("latin-1") + b"\r\n\r\n" + body
+        )
         fields: dict[str, Any] = {}
         files: dict[str, tuple[str, bytes]] = {}
         for part in msg.iter_parts():
@@ -394,8 +453,12 @@ async def form(ctx: Ctx, limit: int = 1 << 20) -> tuple[dict[str, str], dict[str
 
 def _may_change(ctx: Ctx, m: Manifest) -> None:
     if not can_change(ctx.index.catalog.config, m, ctx.user):
-        raise ApiError("api-not-owner", "Only the uploader or an admin may change this product.",
-                       403, product=m.internal_name)
+        raise ApiError(
+            "api-not-owner",
+            "Only the uploader or an admin may change this product.",
+            403,
+            product=m.internal_name,
+        )
 
 
 def _truthy(value: Any) -> bool:
@@ -410,6 +473,7 @@ def _new_id(ctx: Ctx) -> int:
 
 # -- routes ----------------------------------------------------------------------------------------------
 
+
 @route("POST", "/products")
 async def create_product(ctx: Ctx):
     ctx.claims = authenticate(ctx.state, ctx.request, scope="write")
@@ -417,42 +481,84 @@ async def create_product(ctx: Ctx):
     cfg = ctx.index.catalog.config
     name = str(fields.get("display_name") or "").strip()
     if not name:
-        raise ApiError("api-bad-body", "display_name: This field is required.", 400,
-                       extra={"display_name": "This field is required."})
+        raise ApiError(
+            "api-bad-body",
+            "display_name: This field is required.",
+            400,
+            extra={"display_name": "This field is required."},
+        )
     tid = str(fields.get("product_type") or "")
-    ptype = next((t for i, t in enumerate(cfg.product_types, 1) if str(i) == tid or t.name == tid),
-                 None)
+    ptype = next(
+        (t for i, t in enumerate(cfg.product_types, 1) if str(i) == tid or t.name == tid), None
+    )
     if ptype is None:
-        raise ApiError("api-bad-body", f"product_type: Invalid pk \"{tid}\" - object does not exist.",
-                       400, extra={"product_type": f'Invalid pk "{tid}" - object does not exist.'})
+        raise ApiError(
+            "api-bad-body",
+            f'product_type: Invalid pk "{tid}" - object does not exist.',
+            400,
+            extra={"product_type": f'Invalid pk "{tid}" - object does not exist.'},
+        )
     rid = fields.get("release")
     release = None
     if rid not in (None, "", "null"):
-        release = next((r["name"] for r in release_records(cfg)
-                        if str(r["id"]) == str(rid) or r["name"] == rid), None)
+        release = next(
+            (
+                r["name"]
+                for r in release_records(cfg)
+                if str(r["id"]) == str(rid) or r["name"] == rid
+            ),
+            None,
+        )
         if release is None:
-            raise ApiError("api-bad-body", f"release: Invalid pk \"{rid}\".", 400,
-                           extra={"release": f'Invalid pk "{rid}" - object does not exist.'})
+            raise ApiError(
+                "api-bad-body",
+                f'release: Invalid pk "{rid}".',
+                400,
+                extra={"release": f'Invalid pk "{rid}" - object does not exist.'},
+            )
     from pzcat.manifest import NO_PZ_CODE_TYPES, NO_RELEASE_TYPES
 
     if release and ptype.name in NO_RELEASE_TYPES:
-        raise ApiError("api-bad-body", "Release must be null on Redshift Catalogs products.", 400,
-                       extra={"release": ["Release must be null on Redshift Catalogs products."]})
+        raise ApiError(
+            "api-bad-body",
+            "Release must be null on Redshift Catalogs products.",
+            400,
+            extra={"release": ["Release must be null on Redshift Catalogs products."]},
+        )
     pz_code = fields.get("pz_code") or None
     if pz_code and ptype.name in NO_PZ_CODE_TYPES:
-        raise ApiError("api-bad-body", f"Pz Code must be null on {ptype.display_name} products.", 400,
-                       extra={"pz_code": [f"Pz Code must be null on {ptype.display_name} products."]})
+        raise ApiError(
+            "api-bad-body",
+            f"Pz Code must be null on {ptype.display_name} products.",
+            400,
+            extra={"pz_code": [f"Pz Code must be null on {ptype.display_name} products."]},
+        )
     official = _truthy(fields.get("official_product", False))
     if official and not cfg.is_admin(ctx.user):
-        raise ApiError("official-not-admin", "Not allowed. Only users with admin permissions can "
-                       "create official products.", 403)
+        raise ApiError(
+            "official-not-admin",
+            "Not allowed. Only users with admin permissions can create official products.",
+            403,
+        )
     with _LOCK:
         pid = _new_id(ctx)
-        sub = {"id": pid, "kind": "new", "user": ctx.user, "name": name,
-               "internal_name": make_internal_name(pid, name), "product_type": ptype.name,
-               "release": release, "pz_code": pz_code, "official": official,
-               "description": fields.get("description") or "", "files": [], "roles": {},
-               "created": now_utc().isoformat(), "branch": _branch(pid, ctx.user), "saved": False}
+        sub = {
+            "id": pid,
+            "kind": "new",
+            "user": ctx.user,
+            "name": name,
+            "internal_name": make_internal_name(pid, name),
+            "product_type": ptype.name,
+            "release": release,
+            "pz_code": pz_code,
+            "official": official,
+            "description": fields.get("description") or "",
+            "files": [],
+            "roles": {},
+            "created": now_utc().isoformat(),
+            "branch": _branch(pid, ctx.user),
+            "saved": False,
+        }
         _store(ctx).put(sub)
     index = ctx.index
     return json_response(product_json(ctx, index, index.manifests[pid]), 201)
@@ -461,8 +567,11 @@ async def create_product(ctx: Ctx):
 def _file_name(raw: str) -> str:
     name = (raw or "").strip()
     if not name or name in (".", "..") or _BAD_NAME.search(name) or name.startswith("."):
-        raise ApiError("api-bad-file-name", f"{raw!r} is not a bare file name (no folders, no "
-                       "leading dot).", 400)
+        raise ApiError(
+            "api-bad-file-name",
+            f"{raw!r} is not a bare file name (no folders, no leading dot).",
+            400,
+        )
     return name
 
 
@@ -478,13 +587,20 @@ async def upload_file(ctx: Ctx):
     if role is None:
         raise ApiError("api-bad-body", "role: 0 (main), 1 (description) or 2 (auxiliary).", 400)
     if "file" not in files:
-        raise ApiError("api-bad-body", "file: No file was submitted.", 400,
-                       extra={"file": ["No file was submitted."]})
+        raise ApiError(
+            "api-bad-body",
+            "file: No file was submitted.",
+            400,
+            extra={"file": ["No file was submitted."]},
+        )
     filename, data = files["file"]
     name = _file_name(filename)
     if len(data) > cfg.limits.max_file_bytes:
-        raise ApiError("api-upload-too-large", f"{name} is larger than "
-                       f"{cfg.limits.max_file_bytes} bytes (limits.max_file_bytes).", 413)
+        raise ApiError(
+            "api-upload-too-large",
+            f"{name} is larger than {cfg.limits.max_file_bytes} bytes (limits.max_file_bytes).",
+            413,
+        )
     store = _store(ctx)
     sub = _submission(ctx, m.id)
 
@@ -501,8 +617,12 @@ async def upload_file(ctx: Ctx):
                 sub["files"].append({"role": role, "name": name})
                 store.put(sub)
                 return submission_manifest(store, sub)
-            return _edit(ctx, m, lambda cat, tmp: _attach(cat, m, tmp, name, data, role),
-                         f"Attach {name} to {m.internal_name}")
+            return _edit(
+                ctx,
+                m,
+                lambda cat, tmp: _attach(cat, m, tmp, name, data, role),
+                f"Attach {name} to {m.internal_name}",
+            )
 
     new = await run_sync(work)
     rec = next(f for f in file_records(new, True) if f["name"] == name)
@@ -524,8 +644,14 @@ def _edit(ctx: Ctx, m: Manifest, change, message: str) -> Manifest:
     store = _store(ctx)
     sub = store.get(m.id)
     if sub is None or sub.get("kind") == "new" and m.id not in ctx.index.extra_status:
-        sub = {"id": m.id, "kind": "edit", "user": ctx.user, "internal_name": m.internal_name,
-               "branch": _branch(m.id, ctx.user), "saved": True}
+        sub = {
+            "id": m.id,
+            "kind": "edit",
+            "user": ctx.user,
+            "internal_name": m.internal_name,
+            "branch": _branch(m.id, ctx.user),
+            "saved": True,
+        }
     tree = _open_worktree(ctx, sub)
     catalog = Catalog.open(tree)
     with tempfile.TemporaryDirectory() as tmp:
@@ -579,14 +705,17 @@ async def registry(ctx: Ctx, pid: str):
     if m.main_file is None:
         raise ApiError("api-no-main-file", "Upload the main file first (role 0).", 400)
     if m.main_file.is_table and not m.main_file.columns:
-        raise ApiError("unreadable-table", f"{m.main_file.filename} could not be read as a table.",
-                       400)
+        raise ApiError(
+            "unreadable-table", f"{m.main_file.filename} could not be read as a table.", 400
+        )
     from pzcat.products import suggest_columns
 
     # The original registers the columns without an association; pzcat suggests one from the
     # names and UCDs, which the client's column association then overrides.
     with _LOCK:
-        sub["roles"] = {col: role for role, col in suggest_columns(m.main_file.columns or []).items()}
+        sub["roles"] = {
+            col: role for role, col in suggest_columns(m.main_file.columns or []).items()
+        }
         _store(ctx).put(sub)
     return json_response({"success": True, "message": "registered"})
 
@@ -620,8 +749,12 @@ async def update_content(ctx: Ctx, cid: str):
             def change(cat, tmp):
                 from pzcat.products import edit_product
 
-                edit_product(cat, m.internal_name, author=ctx.user,
-                             columns=[f"{role}={column}"] if role else [f"{old_role}="])
+                edit_product(
+                    cat,
+                    m.internal_name,
+                    author=ctx.user,
+                    columns=[f"{role}={column}"] if role else [f"{old_role}="],
+                )
 
             return _edit(ctx, m, change, f"Associate {column} in {m.internal_name}")
 
@@ -636,12 +769,17 @@ async def update_product(ctx: Ctx, pid: str):
     _may_change(ctx, m)
     fields, _ = await form(ctx)
     cfg = index.catalog.config
-    if "official_product" in fields and _truthy(fields["official_product"]) != m.official \
-            and not cfg.is_admin(ctx.user):
+    if (
+        "official_product" in fields
+        and _truthy(fields["official_product"]) != m.official
+        and not cfg.is_admin(ctx.user)
+    ):
         raise ApiError("official-not-admin", "Only admins may set or change official_product.", 403)
     unknown = set(fields) - {"status", "description", "official_product", "pz_code"}
     if unknown:
-        raise ApiError("api-bad-body", f"These fields cannot be changed here: {sorted(unknown)}", 400)
+        raise ApiError(
+            "api-bad-body", f"These fields cannot be changed here: {sorted(unknown)}", 400
+        )
     sub = _submission(ctx, m.id)
     store = _store(ctx)
 
@@ -684,11 +822,17 @@ def _save(ctx: Ctx, sub: dict) -> None:
     association misses a required role, as the original)."""
     store = _store(ctx)
     have = {role for role in sub.get("roles", {}).values()}
-    missing = [a for a in required_aliases(sub["product_type"])
-               if ALIAS_ROLES.get(a.lower(), a) not in have]
+    missing = [
+        a
+        for a in required_aliases(sub["product_type"])
+        if ALIAS_ROLES.get(a.lower(), a) not in have
+    ]
     if missing:
-        raise ApiError("api-missing-columns", "The column(s) was not filled in: "
-                       + ",".join(sorted(missing)), 406)
+        raise ApiError(
+            "api-missing-columns",
+            "The column(s) was not filled in: " + ",".join(sorted(missing)),
+            406,
+        )
     tree = _open_worktree(ctx, sub)
     catalog = Catalog.open(tree)
     staged = store.staging(sub["id"]) / "products" / sub["internal_name"]
@@ -699,12 +843,21 @@ def _save(ctx: Ctx, sub: dict) -> None:
 
     desc = next((staged / f["name"] for f in sub["files"] if f["role"] == "description"), None)
     aux = [staged / f["name"] for f in sub["files"] if f["role"] == "auxiliary"]
-    add_product(catalog, name=sub["name"], product_type=sub["product_type"], uploaded_by=sub["user"],
-                main_file=main, release=sub.get("release"), description=sub.get("description") or "",
-                description_file=desc, aux_files=aux,
-                columns=[f"{r}={c}" for c, r in sub.get("roles", {}).items()],
-                official=sub.get("official", False), pz_code=sub.get("pz_code"),
-                product_id=sub["id"])
+    add_product(
+        catalog,
+        name=sub["name"],
+        product_type=sub["product_type"],
+        uploaded_by=sub["user"],
+        main_file=main,
+        release=sub.get("release"),
+        description=sub.get("description") or "",
+        description_file=desc,
+        aux_files=aux,
+        columns=[f"{r}={c}" for c, r in sub.get("roles", {}).items()],
+        official=sub.get("official", False),
+        pz_code=sub.get("pz_code"),
+        product_id=sub["id"],
+    )
     sub["saved"] = True
     _commit_and_push(ctx, sub, tree, f"Add product {sub['internal_name']}")
     store.put(sub)

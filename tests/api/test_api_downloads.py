@@ -29,15 +29,20 @@ def test_product_zip_has_the_metadata_at_its_root(client) -> None:
     assert 'filename="8_bpz_validation_on_ecdfs.zip"' in r.headers["content-disposition"]
     names = zipfile.ZipFile(io.BytesIO(r.content)).namelist()
     assert "product_metadata.yaml" in names
-    assert {"bpz_validation_metrics.csv", "validation_report.html", "zphot_vs_zspec.png"} <= set(names)
+    assert {"bpz_validation_metrics.csv", "validation_report.html", "zphot_vs_zspec.png"} <= set(
+        names
+    )
 
 
-@pytest.mark.parametrize("pid, name", [(1, "vvds_final_release_sample.fits"),
-                                       (3, "desi_dr1_dp1_fields_sample.csv")])
+@pytest.mark.parametrize(
+    "pid, name", [(1, "vvds_final_release_sample.fits"), (3, "desi_dr1_dp1_fields_sample.csv")]
+)
 def test_main_file_alone_under_its_name_same_bytes(client, api_root, pid, name) -> None:
     r = client.get(_url(client, pid, main=True))
     assert r.status_code == 200 and f'filename="{name}"' in r.headers["content-disposition"]
-    same = client.get(f"/-/download/{pid}_{_slug(api_root, pid)}/{name}", headers=auth(scheme="Bearer"))
+    same = client.get(
+        f"/-/download/{pid}_{_slug(api_root, pid)}/{name}", headers=auth(scheme="Bearer")
+    )
     assert same.status_code == 200 and same.content == r.content
 
 

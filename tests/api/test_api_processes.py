@@ -35,13 +35,26 @@ def test_combine_runs_and_its_output_is_a_product(client, remote) -> None:
     h = auth("alice", scope="write")
     pipes = client.get("/api/pipelines/?name=combine_redshift_dedup", headers=h).json()["results"]
     assert pipes[0]["system_config"]["param"]["combine_type"]
-    used = {"param": {"combine_type": "concatenate_and_remove_duplicates",
-                      "flags_translation_file": str(FLAGS), "z_flag_homogenized_value_to_cut": 3.0},
-            "output_format": "parquet"}
+    used = {
+        "param": {
+            "combine_type": "concatenate_and_remove_duplicates",
+            "flags_translation_file": str(FLAGS),
+            "z_flag_homogenized_value_to_cut": 3.0,
+        },
+        "output_format": "parquet",
+    }
     with open(FLAGS, "rb") as fh:
-        r = client.post("/api/processes/", headers=h, files={"flags_translation_file": fh}, data={
-            "display_name": "crc test", "used_config": json.dumps(used), "pipeline": 1,
-            "inputs": [1, 3]})
+        r = client.post(
+            "/api/processes/",
+            headers=h,
+            files={"flags_translation_file": fh},
+            data={
+                "display_name": "crc test",
+                "used_config": json.dumps(used),
+                "pipeline": 1,
+                "inputs": [1, 3],
+            },
+        )
     assert r.status_code == 201, r.text
     proc = r.json()
     assert proc["upload"] == proc["id"] and proc["status"] in ("Pending", "Running")
@@ -51,34 +64,63 @@ def test_combine_runs_and_its_output_is_a_product(client, remote) -> None:
     assert _wait(client, pid, h) == "Successful"
     product = client.get(f"/api/products/{pid}/", headers=h).json()
     assert product["status"] == 1
-    found = client.get(f"/api/products/?status=1&internal_name={product['internal_name']}",
-                       headers=h).json()
+    found = client.get(
+        f"/api/products/?status=1&internal_name={product['internal_name']}", headers=h
+    ).json()
     assert found["count"] == 1
     info = client.get(f"/api/products/{pid}/main_file_info/", headers=h).json()["main_file"]
     assert info["extension"] == ".parquet" and info["n_rows"] > 0
-    log = subprocess.run(["git", "-C", str(remote), "log", f"pzcat-api/{pid}-alice", "--format=%an|%s"],
-                         capture_output=True, text=True, check=True).stdout.splitlines()
-    assert log[:2] == [f"alice|Run {pid}_crc_test (combine_redshift_dedup)",
-                       f"alice|Request combination {pid}_crc_test"]
-    shown = subprocess.run(["git", "-C", str(remote), "show", f"pzcat-api/{pid}-alice:manifests/"
-                            f"{pid}_crc_test.yaml"], capture_output=True, text=True).stdout
+    log = subprocess.run(
+        ["git", "-C", str(remote), "log", f"pzcat-api/{pid}-alice", "--format=%an|%s"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert log[:2] == [
+        f"alice|Run {pid}_crc_test (combine_redshift_dedup)",
+        f"alice|Request combination {pid}_crc_test",
+    ]
+    shown = subprocess.run(
+        ["git", "-C", str(remote), "show", f"pzcat-api/{pid}-alice:manifests/{pid}_crc_test.yaml"],
+        capture_output=True,
+        text=True,
+    ).stdout
     assert "duplicates: remove" in shown and "cut: 3" in shown and "pipelines/data/api/" in shown
 
 
 def test_training_set_maker_is_not_available(client) -> None:
     h = auth("alice", scope="write")
     tsm = client.get("/api/pipelines/?name=training_set_maker", headers=h).json()["results"][0]
-    r = client.post("/api/processes/", headers=h, json={
-        "display_name": "tsm", "used_config": "{}", "pipeline": tsm["id"], "inputs": [1]})
+    r = client.post(
+        "/api/processes/",
+        headers=h,
+        json={"display_name": "tsm", "used_config": "{}", "pipeline": tsm["id"], "inputs": [1]},
+    )
     assert r.status_code == 501 and r.json()["code"] == "api-pipeline-unavailable"
 
 
-@pytest.mark.parametrize("body, code", [
-    ({"display_name": "x", "used_config": '{"param": {"bogus": 1}}', "pipeline": 1, "inputs": [1]},
-     "api-bad-config"),
-    ({"display_name": "x", "used_config": "{}", "pipeline": 1, "inputs": [4242]}, "product-not-found"),
-    ({"display_name": "x", "used_config": "not json", "pipeline": 1, "inputs": [1]}, "api-bad-config"),
-])
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        (
+            {
+                "display_name": "x",
+                "used_config": '{"param": {"bogus": 1}}',
+                "pipeline": 1,
+                "inputs": [1],
+            },
+            "api-bad-config",
+        ),
+        (
+            {"display_name": "x", "used_config": "{}", "pipeline": 1, "inputs": [4242]},
+            "product-not-found",
+        ),
+        (
+            {"display_name": "x", "used_config": "not json", "pipeline": 1, "inputs": [1]},
+            "api-bad-config",
+        ),
+    ],
+)
 def test_bad_process_requests(client, api_root, body, code) -> None:
     r = client.post("/api/processes/", headers=auth("alice", scope="write"), json=body)
     assert r.status_code == 400 and r.json()["code"] == code
@@ -88,8 +130,11 @@ def test_bad_process_requests(client, api_root, body, code) -> None:
 def test_stop_and_unknown_process(client, remote) -> None:
     h = auth("alice", scope="write")
     assert client.get("/api/processes/999/", headers=h).status_code == 404
-    r = client.post("/api/processes/", headers=h, json={
-        "display_name": "to stop", "used_config": "{}", "pipeline": 1, "inputs": [1, 2]})
+    r = client.post(
+        "/api/processes/",
+        headers=h,
+        json={"display_name": "to stop", "used_config": "{}", "pipeline": 1, "inputs": [1, 2]},
+    )
     pid = r.json()["id"]
     stopped = client.get(f"/api/processes/{pid}/stop/", headers=h).json()
     assert stopped["id"] == pid

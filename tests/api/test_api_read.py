@@ -37,7 +37,9 @@ def test_unknown_urls_answer_404_not_500(client) -> None:
 
 def test_products_list_filters_pages(client) -> None:
     h = auth()
-    r = client.raw("/api//products/?status=1&release_name=DP1&product_type_name=Training Set", headers=h)
+    r = client.raw(
+        "/api//products/?status=1&release_name=DP1&product_type_name=Training Set", headers=h
+    )
     import json
 
     body = json.loads(r.content)
@@ -52,18 +54,41 @@ def test_products_list_filters_pages(client) -> None:
 
 def test_product_fields_and_ownership(client) -> None:
     p = client.get("/api/products/9/", headers=auth("pz-user")).json()
-    for key in ("id", "release", "release_name", "product_type", "product_type_name",
-                "product_type_internal_name", "uploaded_by", "is_owner", "origin", "process_status",
-                "process_id", "product_status", "can_delete", "can_update", "internal_name",
-                "display_name", "official_product", "pz_code", "description", "created_at",
-                "updated_at", "status", "release_year"):
+    for key in (
+        "id",
+        "release",
+        "release_name",
+        "product_type",
+        "product_type_name",
+        "product_type_internal_name",
+        "uploaded_by",
+        "is_owner",
+        "origin",
+        "process_status",
+        "process_id",
+        "product_status",
+        "can_delete",
+        "can_update",
+        "internal_name",
+        "display_name",
+        "official_product",
+        "pz_code",
+        "description",
+        "created_at",
+        "updated_at",
+        "status",
+        "release_year",
+    ):
         assert key in p, key
     assert p["is_owner"] and p["can_update"] and p["product_status"] == "Published"
     other = client.get("/api/products/9/", headers=auth("someone")).json()
     assert not other["is_owner"] and not other["can_update"]
     admin = client.get("/api/products/9/", headers=auth("pz-coordination")).json()
     assert not admin["is_owner"] and admin["can_update"]
-    assert client.get("/api/products/12/", headers=auth()).json()["origin"] == "Combine Redshift Catalogs"
+    assert (
+        client.get("/api/products/12/", headers=auth()).json()["origin"]
+        == "Combine Redshift Catalogs"
+    )
 
 
 def test_options_lists_the_filters(client) -> None:
@@ -72,7 +97,12 @@ def test_options_lists_the_filters(client) -> None:
 
     body = json.loads(r.content)
     names = {f["name"] for f in body["filter_classes"]}
-    assert {"product_type_name", "release_name__or", "internal_name__in", "release__isnull"} <= names
+    assert {
+        "product_type_name",
+        "release_name__or",
+        "internal_name__in",
+        "release__isnull",
+    } <= names
     assert "search" in body and "created_at" in body["ordering"]
 
 
@@ -80,7 +110,10 @@ def test_vocabularies_and_users(client) -> None:
     h = auth()
     types = client.get("/api/product-types/?ordering=order", headers=h).json()["results"]
     assert [t["name"] for t in types][:2] == ["redshift_catalog", "training_set"]
-    assert client.get("/api/product-types/?name=training_set", headers=h).json()["results"][0]["id"] == 2
+    assert (
+        client.get("/api/product-types/?name=training_set", headers=h).json()["results"][0]["id"]
+        == 2
+    )
     assert client.get("/api/product-types/2/", headers=h).json()["name"] == "training_set"
     rel = client.get("/api/releases/?name=dp1", headers=h).json()
     assert rel["count"] == 1 and rel["results"][0]["display_name"] == "DP1"
@@ -88,7 +121,9 @@ def test_vocabularies_and_users(client) -> None:
     assert "cblake" in users and "julia-gschwend" in users
 
 
-@pytest.mark.parametrize("pid, ext, directory", [(3, ".csv", False), (5, "", True), (1, ".fits", False)])
+@pytest.mark.parametrize(
+    "pid, ext, directory", [(3, ".csv", False), (5, "", True), (1, ".fits", False)]
+)
 def test_main_file_info(client, pid, ext, directory) -> None:
     info = client.get(f"/api/products/{pid}/main_file_info/", headers=auth()).json()["main_file"]
     assert info["extension"] == ext and info["is_directory"] is directory
@@ -102,8 +137,9 @@ def test_main_file_info(client, pid, ext, directory) -> None:
 def test_product_files_and_contents(client) -> None:
     h = auth("pz-user")
     files = client.get("/api/product-files/?product_id=8", headers=h).json()["results"]
-    assert [f["role_name"] for f in files] == ["Main", "Auxiliary", "Auxiliary"] or \
-        {f["role_name"] for f in files} >= {"Main"}
+    assert [f["role_name"] for f in files] == ["Main", "Auxiliary", "Auxiliary"] or {
+        f["role_name"] for f in files
+    } >= {"Main"}
     assert all(f["id"] // 1000 == 8 for f in files)
     assert [f["can_delete"] for f in files if f["role"] == 0] == [False]
     one = client.get(f"/api/product-files/{files[0]['id']}/", headers=h).json()

@@ -16,8 +16,9 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "notebooks" / "example
 
 
 def _git(cwd, *args) -> str:
-    return subprocess.run(["git", "-C", str(cwd), *args], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(cwd), *args], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 @pytest.fixture
@@ -57,15 +58,29 @@ def github(monkeypatch):
 
 
 def _upload(client, h, name="upload example", ptype=1):
-    r = client.post("/api/products/", headers=h, json={
-        "display_name": name, "product_type": ptype, "release": None, "official_product": False,
-        "pz_code": None, "description": "first", "status": 0})
+    r = client.post(
+        "/api/products/",
+        headers=h,
+        json={
+            "display_name": name,
+            "product_type": ptype,
+            "release": None,
+            "official_product": False,
+            "pz_code": None,
+            "description": "first",
+            "status": 0,
+        },
+    )
     assert r.status_code == 201, r.text
     pid = r.json()["id"]
     for role, fname in ((0, "upload_example.csv"), (2, "upload_example.html")):
         with open(EXAMPLES / fname, "rb") as fh:
-            r = client.post("/api/product-files/", headers=h, data={"product": pid, "role": role},
-                            files={"file": (fname, fh)})
+            r = client.post(
+                "/api/product-files/",
+                headers=h,
+                data={"product": pid, "role": role},
+                files={"file": (fname, fh)},
+            )
         assert r.status_code == 201, r.text
     assert client.get(f"/api/products/{pid}/registry/", headers=h).status_code == 200
     return pid
@@ -99,12 +114,16 @@ def test_upload_is_a_pushed_branch_with_a_pull_request(client, api_root, remote,
     assert _delete(client, f"/api/products/{pid}/", h).status_code == 204
     assert client.get(f"/api/products/{pid}/", headers=h).json()["product_status"] == "Deleted"
     subjects = _git(remote, "log", branch, "--format=%s").splitlines()
-    assert subjects[:2] == [f"Deprecate {pid}_upload_example", f"Edit {pid}_upload_example (description)"]
+    assert subjects[:2] == [
+        f"Deprecate {pid}_upload_example",
+        f"Edit {pid}_upload_example (description)",
+    ]
 
 
 def _patch(client, path, headers, data):
-    return client.loop.run_until_complete(client.ds.client.request(
-        "PATCH", path, headers=headers, data=data))
+    return client.loop.run_until_complete(
+        client.ds.client.request("PATCH", path, headers=headers, data=data)
+    )
 
 
 def _delete(client, path, headers):
@@ -124,19 +143,29 @@ def test_save_without_required_columns_answers_406(client, remote) -> None:
 def test_edit_of_a_published_product_is_a_branch(client, api_root, remote) -> None:
     h = auth("pz-user", scope="write")
     assert _patch(client, "/api/products/9/", h, {"description": "better"}).status_code == 200
-    assert "description: better" in _git(remote, "show", "pzcat-api/9-pz-user:manifests/"
-                                         "9_bpz_estimates_for_ecdfs_objects.yaml")
-    files = client.get("/api/product-files/?product_id=8", headers=auth("pz-user")).json()["results"]
+    assert "description: better" in _git(
+        remote, "show", "pzcat-api/9-pz-user:manifests/9_bpz_estimates_for_ecdfs_objects.yaml"
+    )
+    files = client.get("/api/product-files/?product_id=8", headers=auth("pz-user")).json()[
+        "results"
+    ]
     aux = next(f for f in files if f["role"] == 2)
-    assert _delete(client, f"/api/product-files/{aux['id']}/", auth("pz-user", scope="write")
-                   ).status_code == 204
+    assert (
+        _delete(
+            client, f"/api/product-files/{aux['id']}/", auth("pz-user", scope="write")
+        ).status_code
+        == 204
+    )
     shown = _git(remote, "show", "pzcat-api/8-pz-user:manifests/8_bpz_validation_on_ecdfs.yaml")
     assert aux["name"] not in shown
 
 
 def _snapshot(root: Path) -> dict:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and ".git" not in p.parts and "build" not in p.parts}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".git" not in p.parts and "build" not in p.parts
+    }
 
 
 @pytest.mark.parametrize("case", ["other-user", "read-token", "official", "not-admin-official"])
@@ -151,26 +180,40 @@ def test_changes_refused_without_the_right(client, api_root, remote, case) -> No
         r = _delete(client, "/api/products/9/", auth("pz-user", scope="download"))
         assert r.status_code == 403 and r.json()["code"] == "token-scope"
     elif case == "official":
-        r = client.post("/api/products/", headers=auth("alice", scope="write"), json={
-            "display_name": "x", "product_type": 1, "official_product": True})
+        r = client.post(
+            "/api/products/",
+            headers=auth("alice", scope="write"),
+            json={"display_name": "x", "product_type": 1, "official_product": True},
+        )
         assert r.status_code == 403 and r.json()["code"] == "official-not-admin"
     else:
-        r = _patch(client, "/api/products/9/", auth("pz-user", scope="write"),
-                   {"official_product": "true"})
+        r = _patch(
+            client, "/api/products/9/", auth("pz-user", scope="write"), {"official_product": "true"}
+        )
         assert r.status_code == 403 and r.json()["code"] == "official-not-admin"
     assert _snapshot(api_root) == before
     assert _git(remote, "branch", "--list") == ""
 
 
-@pytest.mark.parametrize("filename, code, status", [
-    ("../evil.csv", "api-bad-file-name", 400), ("sub/dir.csv", "api-bad-file-name", 400),
-    (".hidden", "api-bad-file-name", 400)])
+@pytest.mark.parametrize(
+    "filename, code, status",
+    [
+        ("../evil.csv", "api-bad-file-name", 400),
+        ("sub/dir.csv", "api-bad-file-name", 400),
+        (".hidden", "api-bad-file-name", 400),
+    ],
+)
 def test_bad_file_names(client, api_root, filename, code, status) -> None:
     h = auth("alice", scope="write")
-    pid = client.post("/api/products/", headers=h, json={"display_name": "n", "product_type": 1}
-                      ).json()["id"]
-    r = client.post("/api/product-files/", headers=h, data={"product": pid, "role": 0},
-                    files={"file": (filename, b"a,b\n1,2\n")})
+    pid = client.post(
+        "/api/products/", headers=h, json={"display_name": "n", "product_type": 1}
+    ).json()["id"]
+    r = client.post(
+        "/api/product-files/",
+        headers=h,
+        data={"product": pid, "role": 0},
+        files={"file": (filename, b"a,b\n1,2\n")},
+    )
     assert r.status_code == status and r.json()["code"] == code
     assert not any((api_root / "build" / "api" / "uploads").rglob("*.csv"))
 
@@ -182,10 +225,15 @@ def test_oversized_upload(client, api_root) -> None:
     cfg["limits"]["max_file_bytes"] = 1000
     (api_root / "catalog.yaml").write_text(yaml.safe_dump(cfg))
     h = auth("alice", scope="write")
-    pid = client.post("/api/products/", headers=h, json={"display_name": "n", "product_type": 1}
-                      ).json()["id"]
-    r = client.post("/api/product-files/", headers=h, data={"product": pid, "role": 0},
-                    files={"file": ("big.csv", b"x" * 5000)})
+    pid = client.post(
+        "/api/products/", headers=h, json={"display_name": "n", "product_type": 1}
+    ).json()["id"]
+    r = client.post(
+        "/api/product-files/",
+        headers=h,
+        data={"product": pid, "role": 0},
+        files={"file": ("big.csv", b"x" * 5000)},
+    )
     assert r.status_code == 413 and r.json()["code"] == "api-upload-too-large"
     assert not any((api_root / "build" / "api" / "uploads").rglob("big.csv"))
 

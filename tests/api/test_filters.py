@@ -35,7 +35,10 @@ def test_comma_lists_are_anded_and_or_forms_ored(rows) -> None:
 def test_exact_and_in_filters(rows) -> None:
     assert ids(rows, internal_name="1_vvds_final_release_sample") == [1]
     assert ids(rows, internal_name="1_vvds") == []
-    assert ids(rows, internal_name__in="1_vvds_final_release_sample,6_dp1_ecdfs_training_set") == [1, 6]
+    assert ids(rows, internal_name__in="1_vvds_final_release_sample,6_dp1_ecdfs_training_set") == [
+        1,
+        6,
+    ]
     assert ids(rows, official_product="True") == [1, 6]
     assert ids(rows, official_product="0") == [2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
     assert ids(rows, release__isnull="true") == [1, 2, 3, 4, 5, 12, 13, 14, 15, 16]
@@ -51,12 +54,15 @@ def test_search_and_ordering(rows) -> None:
     assert [r["id"] for r in filter_products(rows, {"ordering": "-id"})][:2] == [16, 15]
 
 
-@pytest.mark.parametrize("params, code", [
-    ({"bogus": "1"}, "api-unknown-filter"),
-    ({"official_product": "maybe"}, "api-bad-filter-value"),
-    ({"release__in": "dp1"}, "api-bad-filter-value"),
-    ({"ordering": "size"}, "api-bad-filter-value"),
-])
+@pytest.mark.parametrize(
+    "params, code",
+    [
+        ({"bogus": "1"}, "api-unknown-filter"),
+        ({"official_product": "maybe"}, "api-bad-filter-value"),
+        ({"release__in": "dp1"}, "api-bad-filter-value"),
+        ({"ordering": "size"}, "api-bad-filter-value"),
+    ],
+)
 def test_bad_queries_are_coded_errors(rows, params, code) -> None:
     with pytest.raises(FilterError) as err:
         filter_products(rows, params)
@@ -65,7 +71,9 @@ def test_bad_queries_are_coded_errors(rows, params, code) -> None:
 
 def test_client_filter_names_are_mapped() -> None:
     assert client_filters({"release": "DP1", "product_type": ["a", "b"]}) == {
-        "release_name": "DP1", "product_type_name": "a,b"}
+        "release_name": "DP1",
+        "product_type_name": "a,b",
+    }
     with pytest.raises(FilterError) as err:
         client_filters({"nope": 1})
     assert err.value.code == "api-unknown-filter"

@@ -19,9 +19,12 @@ def pz(demo_root, monkeypatch):
 
 def test_lists_filters_and_display(pz, capsys) -> None:
     assert [t["name"] for t in pz.get_product_types()][0] == "redshift_catalog"
-    assert [p["id"] for p in pz.get_products_list({"release": "DP1", "product_type": "Training Set"})] == [6]
-    assert sorted(p["id"] for p in pz.get_products_list({"product_type__or": ["training", "estimates"]})) \
-        == [6, 7, 9]
+    assert [
+        p["id"] for p in pz.get_products_list({"release": "DP1", "product_type": "Training Set"})
+    ] == [6]
+    assert sorted(
+        p["id"] for p in pz.get_products_list({"product_type__or": ["training", "estimates"]})
+    ) == [6, 7, 9]
     with pytest.raises(ValueError, match="Invalid filter key"):
         pz.get_products_list({"colour": "red"})
     pz.display_products_list({"product_type": "estimates"})
@@ -48,9 +51,12 @@ def test_get_product_tables_and_guards(pz, tmp_path) -> None:
 
 
 def test_upload_edit_delete_on_a_clone(pz, demo_root) -> None:
-    up = pz.upload(name="clone upload", product_type="redshift_catalog",
-                   main_file=str(EXAMPLES / "upload_example.csv"),
-                   auxiliary_files=[str(EXAMPLES / "upload_example.html")])
+    up = pz.upload(
+        name="clone upload",
+        product_type="redshift_catalog",
+        main_file=str(EXAMPLES / "upload_example.csv"),
+        auxiliary_files=[str(EXAMPLES / "upload_example.html")],
+    )
     assert sorted(up.columns) == ["DEC", "ID", "RA", "Z"]
     up.make_columns_association({"RA": "RA", "DEC": "Dec", "Z": "z"})
     up.save()

@@ -33,13 +33,26 @@ def pzserver_python() -> Path:
     VENV.parent.mkdir(parents=True, exist_ok=True)
     with open(VENV.parent / "pzserver-venv.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        ok = python.exists() and subprocess.run(
-            [str(python), "-c", "import pzserver, sys; sys.exit(pzserver.__version__ != '0.3.7')"],
-            capture_output=True).returncode == 0
+        ok = (
+            python.exists()
+            and subprocess.run(
+                [
+                    str(python),
+                    "-c",
+                    "import pzserver, sys; sys.exit(pzserver.__version__ != '0.3.7')",
+                ],
+                capture_output=True,
+            ).returncode
+            == 0
+        )
         if not ok:
             venv.create(VENV, with_pip=True, clear=True)
-            proc = subprocess.run([str(python), "-m", "pip", "install", "--quiet", PZSERVER],
-                                  capture_output=True, text=True, timeout=1800)
+            proc = subprocess.run(
+                [str(python), "-m", "pip", "install", "--quiet", PZSERVER],
+                capture_output=True,
+                text=True,
+                timeout=1800,
+            )
             if proc.returncode != 0:
                 pytest.fail(f"could not install {PZSERVER}: {proc.stderr[-2000:]}")
     return python
@@ -64,9 +77,22 @@ def live(tmp_path_factory):
     build_previews(Catalog.open(root))
     log = base / "server.log"
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "pzcat.cli", "serve", "--root", str(root),
-                                 "--port", "0", "--quiet"], stdout=out, stderr=subprocess.STDOUT,
-                                env=env)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pzcat.cli",
+                "serve",
+                "--root",
+                str(root),
+                "--port",
+                "0",
+                "--quiet",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     try:
         deadline = time.time() + 60
         url = None
@@ -77,8 +103,12 @@ def live(tmp_path_factory):
                 pytest.fail(f"server exited: {log.read_text()}")
             time.sleep(0.2)
         assert url, log.read_text()
-        yield {"url": url, "token": token("tutorial-user", scope="write"), "env": env,
-               "remote": bare}
+        yield {
+            "url": url,
+            "token": token("tutorial-user", scope="write"),
+            "env": env,
+            "remote": bare,
+        }
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -87,11 +117,23 @@ def live(tmp_path_factory):
 def run_tutorial(python: Path, client: str, live: dict, tmp_path: Path) -> dict:
     downloads = tmp_path / "downloads"
     downloads.mkdir()
-    env = {**live["env"], "PZ_CLIENT": client, "PZ_HOST": live["url"] + "api/",
-           "PZ_TOKEN": live["token"], "PZ_DOWNLOADS": str(downloads), "MPLBACKEND": "Agg",
-           "PYTHONPATH": ""}
-    proc = subprocess.run([str(python), str(RUNNER), str(NOTEBOOK)], cwd=NOTEBOOK.parent, env=env,
-                          capture_output=True, text=True, timeout=900)
+    env = {
+        **live["env"],
+        "PZ_CLIENT": client,
+        "PZ_HOST": live["url"] + "api/",
+        "PZ_TOKEN": live["token"],
+        "PZ_DOWNLOADS": str(downloads),
+        "MPLBACKEND": "Agg",
+        "PYTHONPATH": "",
+    }
+    proc = subprocess.run(
+        [str(python), str(RUNNER), str(NOTEBOOK)],
+        cwd=NOTEBOOK.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert "=== tutorial report ===" in proc.stdout, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = json.loads(proc.stdout.split("=== tutorial report ===", 1)[1])
     (tmp_path / f"report-{client}.json").write_text(json.dumps(report, indent=1))
@@ -110,8 +152,11 @@ def _assert_answers(report: dict, hdf5: bool = True) -> None:
     assert a["crc_status"] == "Successful" and a["crc_inputs"] == [1, 2, 3]
     assert a["specz_rows"] > 2000 and {"ra", "dec", "z", "tie_result"} <= set(a["specz_columns"])
     assert a["tsm_ran"] is False
-    assert a["parameters"] == ["combine_type", "flags_translation_file",
-                               "z_flag_homogenized_value_to_cut"]
+    assert a["parameters"] == [
+        "combine_type",
+        "flags_translation_file",
+        "z_flag_homogenized_value_to_cut",
+    ]
     if hdf5:
         assert a["data_rows"] == 5000 and a["training_rows"] == 5000
 

@@ -33,8 +33,10 @@ def _answers(ns: dict) -> dict:
     fact("data_rows", lambda: len(ns["data"]))
     fact("data_columns", lambda: sorted(ns["data"].columns)[:50])
     fact("internal_name", lambda: ns["internal_name"])
-    fact("downloads", lambda: sorted(p.name for p in Path(os.environ.get("PZ_DOWNLOADS", "."))
-                                     .iterdir()))
+    fact(
+        "downloads",
+        lambda: sorted(p.name for p in Path(os.environ.get("PZ_DOWNLOADS", ".")).iterdir()),
+    )
     fact("upload_id", lambda: ns["upload"].product_id)
     fact("upload_columns", lambda: sorted(ns["upload"].columns))
     fact("attributes_description", lambda: ns["product_object"].attributes["description"])
@@ -71,8 +73,13 @@ def run(path: Path) -> dict:
             log.write(f"\n--- cell {i} failed ---\n{tb}\n")
         else:
             passed += calls
-    return {"calls_passed": sorted(passed), "calls_failed": failed, "answers": _answers(ns),
-            "n_calls": len(passed) + len(failed), "log_tail": log.getvalue()[-4000:]}
+    return {
+        "calls_passed": sorted(passed),
+        "calls_failed": failed,
+        "answers": _answers(ns),
+        "n_calls": len(passed) + len(failed),
+        "log_tail": log.getvalue()[-4000:],
+    }
 
 
 if __name__ == "__main__":

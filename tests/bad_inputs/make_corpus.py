@@ -42,9 +42,11 @@ from pzcat.readers.hdf5 import make_pandas2_readable
 HERE = Path(__file__).resolve().parent
 BASE = "1_base_sample"
 CREATED = "2026-01-01T00:00:00Z"
-LFS_POINTER = (b"version https://git-lfs.github.com/spec/v1\n"
-               b"oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n"
-               b"size 12345\n")
+LFS_POINTER = (
+    b"version https://git-lfs.github.com/spec/v1\n"
+    b"oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n"
+    b"size 12345\n"
+)
 
 CASES: dict[str, Callable[[Path], dict[str, Any]]] = {}
 
@@ -57,17 +59,20 @@ def case(func: Callable[[Path], dict[str, Any]]) -> Callable[[Path], dict[str, A
 
 # -- building blocks -------------------------------------------------------------------------------
 
+
 def sample_frame() -> pd.DataFrame:
     """The five good rows every table case starts from."""
-    return pd.DataFrame({
-        "id": np.array([1, 2, 3, 4, 5], dtype="int64"),
-        "ra": [10.5, 150.1, 200.0, 359.9, 0.0],
-        "dec": [-30.0, 2.2, 45.0, -89.0, 10.0],
-        "z": [0.1, 0.52, 1.3, 2.05, 0.0],
-        "z_err": [0.001, 0.002, 0.01, 0.05, 0.0],
-        "z_flag": np.array([4, 3, 4, 2, 4], dtype="int64"),
-        "survey": ["VVDS", "VVDS", "DESI", "DESI", "2dF"],
-    })
+    return pd.DataFrame(
+        {
+            "id": np.array([1, 2, 3, 4, 5], dtype="int64"),
+            "ra": [10.5, 150.1, 200.0, 359.9, 0.0],
+            "dec": [-30.0, 2.2, 45.0, -89.0, 10.0],
+            "z": [0.1, 0.52, 1.3, 2.05, 0.0],
+            "z_err": [0.001, 0.002, 0.01, 0.05, 0.0],
+            "z_flag": np.array([4, 3, 4, 2, 4], dtype="int64"),
+            "survey": ["VVDS", "VVDS", "DESI", "DESI", "2dF"],
+        }
+    )
 
 
 def write_table(df: pd.DataFrame, path: Path, fmt: str, **kw: Any) -> Path:
@@ -103,8 +108,14 @@ def write_table(df: pd.DataFrame, path: Path, fmt: str, **kw: Any) -> Path:
     return path
 
 
-def entry(root: Path, internal: str, filename: str, role: str = "main", fmt: str | None = None,
-          read: bool = True) -> dict[str, Any]:
+def entry(
+    root: Path,
+    internal: str,
+    filename: str,
+    role: str = "main",
+    fmt: str | None = None,
+    read: bool = True,
+) -> dict[str, Any]:
     """A file entry for products/<internal>/<filename> with its true size and sha256."""
     path = root / "products" / internal / filename
     rel = f"products/{internal}/{filename}"
@@ -114,21 +125,50 @@ def entry(root: Path, internal: str, filename: str, role: str = "main", fmt: str
     return {"role": role, "path": rel, "format": fmt or "other", "size": size, "sha256": digest}
 
 
-def manifest(pid: int, name: str, internal: str, ptype: str, files: list[dict[str, Any]],
-             columns: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
+def manifest(
+    pid: int,
+    name: str,
+    internal: str,
+    ptype: str,
+    files: list[dict[str, Any]],
+    columns: dict[str, str] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """A manifest mapping, valid unless the caller breaks it."""
     data: dict[str, Any] = {
-        "schema_version": 1, "id": pid, "internal_name": internal, "name": name,
-        "product_type": ptype, "official": False, "description": "A corpus case.",
-        "uploaded_by": "corpus-user", "created": CREATED, "updated": CREATED, "version": 1,
-        "license": "CC-BY-4.0", "status": "published", "files": files,
+        "schema_version": 1,
+        "id": pid,
+        "internal_name": internal,
+        "name": name,
+        "product_type": ptype,
+        "official": False,
+        "description": "A corpus case.",
+        "uploaded_by": "corpus-user",
+        "created": CREATED,
+        "updated": CREATED,
+        "version": 1,
+        "license": "CC-BY-4.0",
+        "status": "published",
+        "files": files,
     }
     data.update(extra)
-    roles = columns if columns is not None else {"id": "id", "ra": "ra", "dec": "dec", "z": "z",
-                                                  "z_err": "z_err", "z_flag": "z_flag",
-                                                  "survey": "survey"}
-    data["columns"] = {r: {"column": c, **({"ucd": STANDARD_ROLES[r]} if r in STANDARD_ROLES
-                                            else {})} for r, c in roles.items()}
+    roles = (
+        columns
+        if columns is not None
+        else {
+            "id": "id",
+            "ra": "ra",
+            "dec": "dec",
+            "z": "z",
+            "z_err": "z_err",
+            "z_flag": "z_flag",
+            "survey": "survey",
+        }
+    )
+    data["columns"] = {
+        r: {"column": c, **({"ucd": STANDARD_ROLES[r]} if r in STANDARD_ROLES else {})}
+        for r, c in roles.items()
+    }
     return data
 
 
@@ -140,25 +180,47 @@ def write_manifest(root: Path, data: Any, name: str | None = None, text: str | N
     return path
 
 
-def base_product(root: Path, fmt: str = "csv", df: pd.DataFrame | None = None,
-                 filename: str | None = None, internal: str = BASE, pid: int = 1,
-                 name: str = "Base sample", ptype: str = "redshift_catalog",
-                 read: bool = True, columns: dict[str, str] | None = None,
-                 **extra: Any) -> dict[str, Any]:
+def base_product(
+    root: Path,
+    fmt: str = "csv",
+    df: pd.DataFrame | None = None,
+    filename: str | None = None,
+    internal: str = BASE,
+    pid: int = 1,
+    name: str = "Base sample",
+    ptype: str = "redshift_catalog",
+    read: bool = True,
+    columns: dict[str, str] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """Write a product's main table and return its (valid) manifest mapping."""
-    suffix = {"csv": "csv", "parquet": "parquet", "fits": "fits", "hdf5": "hdf5",
-              "h5compound": "h5"}[fmt]
+    suffix = {
+        "csv": "csv",
+        "parquet": "parquet",
+        "fits": "fits",
+        "hdf5": "hdf5",
+        "h5compound": "h5",
+    }[fmt]
     filename = filename or f"sample.{suffix}"
     write_table(sample_frame() if df is None else df, root / "products" / internal / filename, fmt)
     f = entry(root, internal, filename, "main", "hdf5" if fmt == "h5compound" else fmt, read=read)
     return manifest(pid, name, internal, ptype, [f], columns, **extra)
 
 
-def expect(codes: list[str], exit: int = 1, description: str = "", also: list[str] | None = None,
-           issues: list[dict[str, Any]] | None = None,
-           setup: dict[str, Any] | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"description": description, "codes": codes, "also": also or [],
-                           "exit": exit}
+def expect(
+    codes: list[str],
+    exit: int = 1,
+    description: str = "",
+    also: list[str] | None = None,
+    issues: list[dict[str, Any]] | None = None,
+    setup: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "description": description,
+        "codes": codes,
+        "also": also or [],
+        "exit": exit,
+    }
     if issues:
         out["issues"] = issues
     if setup:
@@ -167,6 +229,7 @@ def expect(codes: list[str], exit: int = 1, description: str = "", also: list[st
 
 
 # -- manifest cases --------------------------------------------------------------------------------
+
 
 @case
 def yaml_syntax(root: Path) -> dict:
@@ -194,12 +257,17 @@ def _alias_bomb(levels: int = 9) -> str:
 @case
 def yaml_alias_bomb(root: Path) -> dict:
     data = base_product(root)
-    text = dump_yaml(data) + "provenance:\n  pipeline: combine_redshift_catalogs\n" \
-        "  pipeline_version: '1'\n  config:\n" + \
-        "".join("    " + ln + "\n" for ln in _alias_bomb().splitlines())
+    text = (
+        dump_yaml(data) + "provenance:\n  pipeline: combine_redshift_catalogs\n"
+        "  pipeline_version: '1'\n  config:\n"
+        + "".join("    " + ln + "\n" for ln in _alias_bomb().splitlines())
+    )
     write_manifest(root, None, BASE, text=text.replace("status: published", "status: pending"))
-    return expect(["yaml-alias"], description="an alias bomb in provenance.config of a pending "
-                  "product (9**9 strings once expanded)")
+    return expect(
+        ["yaml-alias"],
+        description="an alias bomb in provenance.config of a pending "
+        "product (9**9 strings once expanded)",
+    )
 
 
 @case
@@ -245,8 +313,11 @@ def unknown_key(root: Path) -> dict:
     data = base_product(root)
     data["redshfit_column"] = "z"
     write_manifest(root, data)
-    return expect(["unknown-key"], description="a misspelt key",
-                  issues=[{"code": "unknown-key", "key": "redshfit_column"}])
+    return expect(
+        ["unknown-key"],
+        description="a misspelt key",
+        issues=[{"code": "unknown-key", "key": "redshfit_column"}],
+    )
 
 
 @case
@@ -254,8 +325,11 @@ def unknown_key_in_file(root: Path) -> dict:
     data = base_product(root)
     data["files"][0]["checksum"] = "abc"
     write_manifest(root, data)
-    return expect(["unknown-key"], description="an unknown key inside files[0]",
-                  issues=[{"code": "unknown-key", "key": "files.0.checksum"}])
+    return expect(
+        ["unknown-key"],
+        description="an unknown key inside files[0]",
+        issues=[{"code": "unknown-key", "key": "files.0.checksum"}],
+    )
 
 
 @case
@@ -263,8 +337,11 @@ def missing_key(root: Path) -> dict:
     data = base_product(root)
     del data["uploaded_by"]
     write_manifest(root, data)
-    return expect(["missing-key"], description="uploaded_by is missing",
-                  issues=[{"code": "missing-key", "key": "uploaded_by"}])
+    return expect(
+        ["missing-key"],
+        description="uploaded_by is missing",
+        issues=[{"code": "missing-key", "key": "uploaded_by"}],
+    )
 
 
 @case
@@ -272,8 +349,11 @@ def bad_value_id(root: Path) -> dict:
     data = base_product(root)
     data["id"] = "one"
     write_manifest(root, data)
-    return expect(["bad-value"], description="id is not an integer",
-                  issues=[{"code": "bad-value", "key": "id"}])
+    return expect(
+        ["bad-value"],
+        description="id is not an integer",
+        issues=[{"code": "bad-value", "key": "id"}],
+    )
 
 
 @case
@@ -281,8 +361,11 @@ def bad_value_created(root: Path) -> dict:
     data = base_product(root)
     data["created"] = "last tuesday"
     write_manifest(root, data)
-    return expect(["bad-value"], description="created is not a date-time",
-                  issues=[{"code": "bad-value", "key": "created"}])
+    return expect(
+        ["bad-value"],
+        description="created is not a date-time",
+        issues=[{"code": "bad-value", "key": "created"}],
+    )
 
 
 @case
@@ -290,24 +373,33 @@ def bad_value_sha256(root: Path) -> dict:
     data = base_product(root)
     data["files"][0]["sha256"] = "not-a-digest"
     write_manifest(root, data)
-    return expect(["bad-value"], description="sha256 is not 64 hex digits",
-                  issues=[{"code": "bad-value", "key": "files.0.sha256"}])
+    return expect(
+        ["bad-value"],
+        description="sha256 is not 64 hex digits",
+        issues=[{"code": "bad-value", "key": "files.0.sha256"}],
+    )
 
 
 @case
 def unknown_product_type(root: Path) -> dict:
     data = base_product(root, ptype="spectra")
     write_manifest(root, data)
-    return expect(["unknown-product-type"], description="product_type not in catalog.yaml",
-                  issues=[{"code": "unknown-product-type", "key": "product_type"}])
+    return expect(
+        ["unknown-product-type"],
+        description="product_type not in catalog.yaml",
+        issues=[{"code": "unknown-product-type", "key": "product_type"}],
+    )
 
 
 @case
 def unknown_release(root: Path) -> dict:
     data = base_product(root, ptype="training_set", release="dr9")
     write_manifest(root, data)
-    return expect(["unknown-release"], description="release not in catalog.yaml",
-                  issues=[{"code": "unknown-release", "key": "release"}])
+    return expect(
+        ["unknown-release"],
+        description="release not in catalog.yaml",
+        issues=[{"code": "unknown-release", "key": "release"}],
+    )
 
 
 @case
@@ -315,8 +407,11 @@ def unknown_format(root: Path) -> dict:
     data = base_product(root)
     data["files"][0]["format"] = "xlsx"
     write_manifest(root, data)
-    return expect(["unknown-format"], description="format xlsx is not in the vocabulary",
-                  issues=[{"code": "unknown-format", "key": "files.0.format"}])
+    return expect(
+        ["unknown-format"],
+        description="format xlsx is not in the vocabulary",
+        issues=[{"code": "unknown-format", "key": "files.0.format"}],
+    )
 
 
 @case
@@ -324,32 +419,44 @@ def unknown_file_role(root: Path) -> dict:
     data = base_product(root)
     data["files"][0]["role"] = "primary"
     write_manifest(root, data)
-    return expect(["unknown-file-role"], description="role primary is not main/description/auxiliary",
-                  issues=[{"code": "unknown-file-role", "key": "files.0.role"}])
+    return expect(
+        ["unknown-file-role"],
+        description="role primary is not main/description/auxiliary",
+        issues=[{"code": "unknown-file-role", "key": "files.0.role"}],
+    )
 
 
 @case
 def unknown_status(root: Path) -> dict:
     data = base_product(root, status="archived")
     write_manifest(root, data)
-    return expect(["unknown-status"], description="status archived",
-                  issues=[{"code": "unknown-status", "key": "status"}])
+    return expect(
+        ["unknown-status"],
+        description="status archived",
+        issues=[{"code": "unknown-status", "key": "status"}],
+    )
 
 
 @case
 def schema_version_2(root: Path) -> dict:
     data = base_product(root, schema_version=2)
     write_manifest(root, data)
-    return expect(["schema-version"], description="schema_version 2",
-                  issues=[{"code": "schema-version", "key": "schema_version"}])
+    return expect(
+        ["schema-version"],
+        description="schema_version 2",
+        issues=[{"code": "schema-version", "key": "schema_version"}],
+    )
 
 
 @case
 def duplicate_id(root: Path) -> dict:
     write_manifest(root, base_product(root))
     write_manifest(root, base_product(root, internal="1_second_sample", name="Second sample"))
-    return expect(["duplicate-id"], description="two manifests with id 1",
-                  issues=[{"code": "duplicate-id", "key": "id"}])
+    return expect(
+        ["duplicate-id"],
+        description="two manifests with id 1",
+        issues=[{"code": "duplicate-id", "key": "id"}],
+    )
 
 
 @case
@@ -357,37 +464,50 @@ def duplicate_internal_name(root: Path) -> dict:
     data = base_product(root)
     write_manifest(root, data)
     write_manifest(root, data, name="1_base_sample_copy")
-    return expect(["duplicate-internal-name", "duplicate-id", "manifest-filename-mismatch"],
-                  description="a copy of a manifest under another file name",
-                  issues=[{"code": "duplicate-internal-name", "key": "internal_name"}])
+    return expect(
+        ["duplicate-internal-name", "duplicate-id", "manifest-filename-mismatch"],
+        description="a copy of a manifest under another file name",
+        issues=[{"code": "duplicate-internal-name", "key": "internal_name"}],
+    )
 
 
 @case
 def internal_name_mismatch(root: Path) -> dict:
     data = base_product(root, name="Renamed sample")
     write_manifest(root, data)
-    return expect(["internal-name-mismatch"], description="name changed, internal_name did not",
-                  issues=[{"code": "internal-name-mismatch", "key": "internal_name"}])
+    return expect(
+        ["internal-name-mismatch"],
+        description="name changed, internal_name did not",
+        issues=[{"code": "internal-name-mismatch", "key": "internal_name"}],
+    )
 
 
 @case
 def manifest_filename_mismatch(root: Path) -> dict:
     write_manifest(root, base_product(root), name="1_sample")
-    return expect(["manifest-filename-mismatch"], description="manifests/1_sample.yaml holds 1_base_sample")
+    return expect(
+        ["manifest-filename-mismatch"], description="manifests/1_sample.yaml holds 1_base_sample"
+    )
 
 
 @case
 def release_on_redshift_catalog(root: Path) -> dict:
     write_manifest(root, base_product(root, release="dp1"))
-    return expect(["release-not-allowed"], description="a redshift_catalog with a release",
-                  issues=[{"code": "release-not-allowed", "key": "release"}])
+    return expect(
+        ["release-not-allowed"],
+        description="a redshift_catalog with a release",
+        issues=[{"code": "release-not-allowed", "key": "release"}],
+    )
 
 
 @case
 def pz_code_on_training_set(root: Path) -> dict:
     write_manifest(root, base_product(root, ptype="training_set", release="dp1", pz_code="BPZ"))
-    return expect(["pz-code-not-allowed"], description="pz_code on a training_set",
-                  issues=[{"code": "pz-code-not-allowed", "key": "pz_code"}])
+    return expect(
+        ["pz-code-not-allowed"],
+        description="pz_code on a training_set",
+        issues=[{"code": "pz-code-not-allowed", "key": "pz_code"}],
+    )
 
 
 @case
@@ -399,8 +519,11 @@ def deprecated_without_reason(root: Path) -> dict:
 @case
 def updated_before_created(root: Path) -> dict:
     write_manifest(root, base_product(root, updated="2025-06-01T00:00:00Z"))
-    return expect(["bad-timestamps"], description="updated < created",
-                  issues=[{"code": "bad-timestamps", "key": "updated"}])
+    return expect(
+        ["bad-timestamps"],
+        description="updated < created",
+        issues=[{"code": "bad-timestamps", "key": "updated"}],
+    )
 
 
 @case
@@ -431,20 +554,38 @@ def unknown_ucd(root: Path) -> dict:
     data = base_product(root)
     data["columns"]["z"]["ucd"] = "src.redshfit"
     write_manifest(root, data)
-    return expect(["unknown-ucd"], exit=0, description="a misspelt UCD (warning only)",
-                  issues=[{"code": "unknown-ucd", "key": "columns.z.ucd"}])
+    return expect(
+        ["unknown-ucd"],
+        exit=0,
+        description="a misspelt UCD (warning only)",
+        issues=[{"code": "unknown-ucd", "key": "columns.z.ucd"}],
+    )
 
 
 @case
 def unknown_column_role_column(root: Path) -> dict:
-    data = manifest(1, "Base sample", BASE, "redshift_catalog", [{
-        "role": "main", "url": "https://data.example.org/pz/sample.parquet", "format": "parquet",
-        "n_rows": 5, "columns": [{"name": n, "dtype": "float64"} for n in ("ra", "dec", "z")]}],
-        columns={"ra": "ra", "dec": "dec", "z": "redshift"})
+    data = manifest(
+        1,
+        "Base sample",
+        BASE,
+        "redshift_catalog",
+        [
+            {
+                "role": "main",
+                "url": "https://data.example.org/pz/sample.parquet",
+                "format": "parquet",
+                "n_rows": 5,
+                "columns": [{"name": n, "dtype": "float64"} for n in ("ra", "dec", "z")],
+            }
+        ],
+        columns={"ra": "ra", "dec": "dec", "z": "redshift"},
+    )
     write_manifest(root, data)
-    return expect(["unknown-column-role-column"],
-                  description="external main file: z associated with a column it does not declare",
-                  issues=[{"code": "unknown-column-role-column", "key": "columns.z"}])
+    return expect(
+        ["unknown-column-role-column"],
+        description="external main file: z associated with a column it does not declare",
+        issues=[{"code": "unknown-column-role-column", "key": "columns.z"}],
+    )
 
 
 @case
@@ -455,6 +596,7 @@ def catalog_config_invalid(root: Path) -> dict:
 
 
 # -- git cases -------------------------------------------------------------------------------------
+
 
 def _git_case(root: Path, before: dict | None, after: dict, author: str) -> dict[str, Any]:
     if before is not None:
@@ -469,16 +611,23 @@ def official_set_by_non_admin(root: Path) -> dict:
     after = copy.deepcopy(before)
     after.update(official=True, version=2, updated="2026-02-01T00:00:00Z")
     setup = _git_case(root, before, after, author="random-user")
-    return expect(["official-not-admin"], description="official changed by a non-admin",
-                  setup=setup, issues=[{"code": "official-not-admin", "key": "official"}])
+    return expect(
+        ["official-not-admin"],
+        description="official changed by a non-admin",
+        setup=setup,
+        issues=[{"code": "official-not-admin", "key": "official"}],
+    )
 
 
 @case
 def official_new_product_by_non_admin(root: Path) -> dict:
     after = base_product(root, official=True)
     setup = _git_case(root, None, after, author="random-user")
-    return expect(["official-not-admin"], description="a new product marked official by a non-admin",
-                  setup=setup)
+    return expect(
+        ["official-not-admin"],
+        description="a new product marked official by a non-admin",
+        setup=setup,
+    )
 
 
 @case
@@ -487,8 +636,12 @@ def version_not_bumped(root: Path) -> dict:
     after = copy.deepcopy(before)
     after["description"] = "A corpus case, with a changed description."
     setup = _git_case(root, before, after, author="corpus-admin")
-    return expect(["version-not-bumped"], description="description changed, version kept",
-                  setup=setup, issues=[{"code": "version-not-bumped", "key": "version"}])
+    return expect(
+        ["version-not-bumped"],
+        description="description changed, version kept",
+        setup=setup,
+        issues=[{"code": "version-not-bumped", "key": "version"}],
+    )
 
 
 @case
@@ -496,19 +649,25 @@ def git_bad_ref(root: Path) -> dict:
     data = base_product(root)
     setup = _git_case(root, data, data, author="corpus-admin")
     setup["git"]["changed_since"] = "no-such-ref"
-    return expect(["git-unavailable"], exit=2, description="--changed-since names no commit",
-                  setup=setup)
+    return expect(
+        ["git-unavailable"], exit=2, description="--changed-since names no commit", setup=setup
+    )
 
 
 # -- file cases ------------------------------------------------------------------------------------
+
 
 @case
 def file_location_both(root: Path) -> dict:
     data = base_product(root)
     data["files"][0]["url"] = "https://data.example.org/sample.csv"
     write_manifest(root, data)
-    return expect(["file-location"], description="a file with both path and url",
-                  also=["undeclared-file"], issues=[{"code": "file-location", "key": "files.0"}])
+    return expect(
+        ["file-location"],
+        description="a file with both path and url",
+        also=["undeclared-file"],
+        issues=[{"code": "file-location", "key": "files.0"}],
+    )
 
 
 @case
@@ -516,18 +675,23 @@ def file_location_none(root: Path) -> dict:
     data = base_product(root)
     data["files"].append({"role": "auxiliary", "format": "other"})
     write_manifest(root, data)
-    return expect(["file-location"], description="a file with neither path nor url",
-                  issues=[{"code": "file-location", "key": "files.1"}])
+    return expect(
+        ["file-location"],
+        description="a file with neither path nor url",
+        issues=[{"code": "file-location", "key": "files.1"}],
+    )
 
 
 @case
 def bad_url(root: Path) -> dict:
     data = base_product(root)
-    data["files"].append({"role": "auxiliary", "url": "ftp://data.example.org/notes.txt",
-                          "format": "other"})
+    data["files"].append(
+        {"role": "auxiliary", "url": "ftp://data.example.org/notes.txt", "format": "other"}
+    )
     write_manifest(root, data)
-    return expect(["bad-url"], description="an ftp:// url",
-                  issues=[{"code": "bad-url", "key": "files.1.url"}])
+    return expect(
+        ["bad-url"], description="an ftp:// url", issues=[{"code": "bad-url", "key": "files.1.url"}]
+    )
 
 
 @case
@@ -535,18 +699,25 @@ def path_absolute(root: Path) -> dict:
     data = base_product(root)
     data["files"].append({"role": "auxiliary", "path": "/etc/passwd", "format": "other"})
     write_manifest(root, data)
-    return expect(["path-absolute"], description="an absolute path",
-                  issues=[{"code": "path-absolute", "key": "files.1.path"}])
+    return expect(
+        ["path-absolute"],
+        description="an absolute path",
+        issues=[{"code": "path-absolute", "key": "files.1.path"}],
+    )
 
 
 @case
 def path_traversal(root: Path) -> dict:
     data = base_product(root)
-    data["files"].append({"role": "auxiliary", "path": f"products/{BASE}/../../catalog.yaml",
-                          "format": "other"})
+    data["files"].append(
+        {"role": "auxiliary", "path": f"products/{BASE}/../../catalog.yaml", "format": "other"}
+    )
     write_manifest(root, data)
-    return expect(["path-traversal"], description="a path with ..",
-                  issues=[{"code": "path-traversal", "key": "files.1.path"}])
+    return expect(
+        ["path-traversal"],
+        description="a path with ..",
+        issues=[{"code": "path-traversal", "key": "files.1.path"}],
+    )
 
 
 @case
@@ -554,38 +725,71 @@ def path_outside_product(root: Path) -> dict:
     data = base_product(root)
     other = base_product(root, internal="2_other_sample", pid=2, name="Other sample")
     write_manifest(root, other)
-    data["files"].append({"role": "auxiliary", "path": "products/2_other_sample/sample.csv",
-                          "format": "csv"})
+    data["files"].append(
+        {"role": "auxiliary", "path": "products/2_other_sample/sample.csv", "format": "csv"}
+    )
     write_manifest(root, data)
-    return expect(["path-outside-product"], description="a file of another product",
-                  issues=[{"code": "path-outside-product", "key": "files.1.path"}])
+    return expect(
+        ["path-outside-product"],
+        description="a file of another product",
+        issues=[{"code": "path-outside-product", "key": "files.1.path"}],
+    )
 
 
 @case
 def symlink_escape(root: Path) -> dict:
     write_table(sample_frame(), root / "outside" / "sample.csv", "csv")
     size, digest = path_digest(root / "outside" / "sample.csv")
-    data = manifest(1, "Base sample", BASE, "redshift_catalog", [{
-        "role": "main", "path": f"products/{BASE}/sample.csv", "format": "csv", "size": size,
-        "sha256": digest}])
+    data = manifest(
+        1,
+        "Base sample",
+        BASE,
+        "redshift_catalog",
+        [
+            {
+                "role": "main",
+                "path": f"products/{BASE}/sample.csv",
+                "format": "csv",
+                "size": size,
+                "sha256": digest,
+            }
+        ],
+    )
     write_manifest(root, data)
-    return expect(["symlink-escape"], description="the main file is a link to outside its folder",
-                  also=["undeclared-file"],
-                  setup={"symlinks": [{"link": f"products/{BASE}/sample.csv",
-                                       "to": "outside/sample.csv"}]})
+    return expect(
+        ["symlink-escape"],
+        description="the main file is a link to outside its folder",
+        also=["undeclared-file"],
+        setup={"symlinks": [{"link": f"products/{BASE}/sample.csv", "to": "outside/sample.csv"}]},
+    )
 
 
 @case
 def symlink_product_dir(root: Path) -> dict:
     write_table(sample_frame(), root / "elsewhere" / "sample.csv", "csv")
     size, digest = path_digest(root / "elsewhere" / "sample.csv")
-    data = manifest(1, "Base sample", BASE, "redshift_catalog", [{
-        "role": "main", "path": f"products/{BASE}/sample.csv", "format": "csv", "size": size,
-        "sha256": digest}])
+    data = manifest(
+        1,
+        "Base sample",
+        BASE,
+        "redshift_catalog",
+        [
+            {
+                "role": "main",
+                "path": f"products/{BASE}/sample.csv",
+                "format": "csv",
+                "size": size,
+                "sha256": digest,
+            }
+        ],
+    )
     write_manifest(root, data)
-    return expect(["symlink-escape"], description="the product folder is a link to outside",
-                  also=["undeclared-file"],
-                  setup={"symlinks": [{"link": f"products/{BASE}", "to": "elsewhere"}]})
+    return expect(
+        ["symlink-escape"],
+        description="the product folder is a link to outside",
+        also=["undeclared-file"],
+        setup={"symlinks": [{"link": f"products/{BASE}", "to": "elsewhere"}]},
+    )
 
 
 @case
@@ -594,8 +798,11 @@ def file_missing(root: Path) -> dict:
     (root / "products" / BASE / "sample.csv").unlink()
     (root / "products" / BASE / ".keep").write_text("")
     write_manifest(root, data)
-    return expect(["file-missing"], description="the main file is not there",
-                  issues=[{"code": "file-missing", "key": "files.0.path"}])
+    return expect(
+        ["file-missing"],
+        description="the main file is not there",
+        issues=[{"code": "file-missing", "key": "files.0.path"}],
+    )
 
 
 @case
@@ -614,14 +821,25 @@ def hats_symlink_outside(root: Path) -> dict:
     cat = root / "products" / BASE / "cat"
     (cat / "hats.properties").parent.mkdir(parents=True)
     (cat / "hats.properties").write_text("obs_collection=cat\ndataproduct_type=object\n")
-    write_table(sample_frame(), cat / "dataset" / "Norder=0" / "Dir=0" / "Npix=0.parquet", "parquet")
+    write_table(
+        sample_frame(), cat / "dataset" / "Norder=0" / "Dir=0" / "Npix=0.parquet", "parquet"
+    )
     write_table(sample_frame(), root / "outside" / "secret.parquet", "parquet")
     f = entry(root, BASE, "cat", "main", "hats", read=False)
     write_manifest(root, manifest(1, "Base sample", BASE, "redshift_catalog", [f]))
-    return expect(["symlink-escape"], description="a HATS leaf that links to a Parquet file "
-                  "outside the product (its rows must never be published)",
-                  setup={"symlinks": [{"link": f"products/{BASE}/cat/dataset/Norder=0/Dir=0/"
-                                               "Npix=1.parquet", "to": "outside/secret.parquet"}]})
+    return expect(
+        ["symlink-escape"],
+        description="a HATS leaf that links to a Parquet file "
+        "outside the product (its rows must never be published)",
+        setup={
+            "symlinks": [
+                {
+                    "link": f"products/{BASE}/cat/dataset/Norder=0/Dir=0/Npix=1.parquet",
+                    "to": "outside/secret.parquet",
+                }
+            ]
+        },
+    )
 
 
 @case
@@ -655,8 +873,11 @@ def hdf5_declared_huge(root: Path) -> dict:
             fh.create_dataset(name, shape=(10**11,), dtype="f8", chunks=(4096,))
     data["files"][0].update(zip(("size", "sha256"), path_digest(path), strict=True))
     write_manifest(root, data)
-    return expect(["decompression-bomb"], description="a few KB of HDF5 declaring 10**11-row "
-                  "datasets (reading would yield fill values for ever)")
+    return expect(
+        ["decompression-bomb"],
+        description="a few KB of HDF5 declaring 10**11-row "
+        "datasets (reading would yield fill values for ever)",
+    )
 
 
 @case
@@ -682,15 +903,21 @@ def checksum_mismatch(root: Path) -> dict:
     text = path.read_text().replace("0.52", "0.53")
     path.write_text(text)
     write_manifest(root, data)
-    return expect(["checksum-mismatch"], description="a value edited after the manifest was written",
-                  issues=[{"code": "checksum-mismatch", "key": "files.0.sha256"}])
+    return expect(
+        ["checksum-mismatch"],
+        description="a value edited after the manifest was written",
+        issues=[{"code": "checksum-mismatch", "key": "files.0.sha256"}],
+    )
 
 
 @case
 def file_too_large(root: Path) -> dict:
     data = base_product(root)
-    text = (HERE / "_base" / "catalog.yaml").read_text().replace("max_file_bytes: 52428800",
-                                                                  "max_file_bytes: 100")
+    text = (
+        (HERE / "_base" / "catalog.yaml")
+        .read_text()
+        .replace("max_file_bytes: 52428800", "max_file_bytes: 100")
+    )
     assert "max_file_bytes: 100\n" in text
     (root / "catalog.yaml").write_text(text)
     write_manifest(root, data)
@@ -722,6 +949,7 @@ def orphan_product_dir(root: Path) -> dict:
 
 # -- table cases -----------------------------------------------------------------------------------
 
+
 @case
 def truncated_parquet(root: Path) -> dict:
     data = base_product(root, fmt="parquet")
@@ -729,9 +957,17 @@ def truncated_parquet(root: Path) -> dict:
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     data["files"][0].update(zip(("size", "sha256"), path_digest(path), strict=True))
     write_manifest(root, data)
-    return expect(["truncated-parquet"], description="the Parquet footer is cut off",
-                  issues=[{"code": "truncated-parquet", "key": "files.0.format",
-                           "file": f"products/{BASE}/sample.parquet"}])
+    return expect(
+        ["truncated-parquet"],
+        description="the Parquet footer is cut off",
+        issues=[
+            {
+                "code": "truncated-parquet",
+                "key": "files.0.format",
+                "file": f"products/{BASE}/sample.parquet",
+            }
+        ],
+    )
 
 
 @case
@@ -739,7 +975,7 @@ def parquet_garbage(root: Path) -> dict:
     data = base_product(root, fmt="parquet")
     path = root / "products" / BASE / "sample.parquet"
     raw = bytearray(path.read_bytes())
-    raw[4:len(raw) - 200] = bytes(len(raw) - 204)
+    raw[4 : len(raw) - 200] = bytes(len(raw) - 204)
     path.write_bytes(bytes(raw))
     data["files"][0].update(zip(("size", "sha256"), path_digest(path), strict=True))
     write_manifest(root, data)
@@ -804,8 +1040,11 @@ def hdf5_pickle_in_attribute(root: Path) -> dict:
         fh["data"].attrs["non_index_axes"] = np.bytes_(pickle.dumps(_PrintOnLoad(), protocol=0))
     data["files"][0].update(zip(("size", "sha256"), path_digest(path), strict=True))
     write_manifest(root, data)
-    return expect(["unreadable-table"], description="a pandas HDF5 table whose attribute is a "
-                  "pickle calling code (PyTables would unpickle it on read)")
+    return expect(
+        ["unreadable-table"],
+        description="a pandas HDF5 table whose attribute is a "
+        "pickle calling code (PyTables would unpickle it on read)",
+    )
 
 
 @case
@@ -825,8 +1064,11 @@ def ragged_csv_too_many(root: Path) -> dict:
     path.write_text("\n".join(lines) + "\n")
     data["files"][0].update(zip(("size", "sha256"), path_digest(path), strict=True))
     write_manifest(root, data)
-    return expect(["ragged-csv"], description="a row with one field too many",
-                  issues=[{"code": "ragged-csv", "rows": [3], "file": f"products/{BASE}/sample.csv"}])
+    return expect(
+        ["ragged-csv"],
+        description="a row with one field too many",
+        issues=[{"code": "ragged-csv", "rows": [3], "file": f"products/{BASE}/sample.csv"}],
+    )
 
 
 @case
@@ -838,8 +1080,11 @@ def ragged_csv_too_few(root: Path) -> dict:
     path.write_text("\n".join(lines) + "\n")
     data["files"][0].update(zip(("size", "sha256"), path_digest(path), strict=True))
     write_manifest(root, data)
-    return expect(["ragged-csv"], description="a row with two fields too few",
-                  issues=[{"code": "ragged-csv", "rows": [2]}])
+    return expect(
+        ["ragged-csv"],
+        description="a row with two fields too few",
+        issues=[{"code": "ragged-csv", "rows": [2]}],
+    )
 
 
 @case
@@ -849,8 +1094,11 @@ def empty_table_csv(root: Path) -> dict:
     path.write_text(path.read_text().splitlines()[0] + "\n")
     data["files"][0].update(zip(("size", "sha256"), path_digest(path), strict=True))
     write_manifest(root, data)
-    return expect(["empty-table"], description="a CSV with a header and no rows",
-                  also=["n-rows-mismatch", "columns-mismatch"])
+    return expect(
+        ["empty-table"],
+        description="a CSV with a header and no rows",
+        also=["n-rows-mismatch", "columns-mismatch"],
+    )
 
 
 @case
@@ -858,8 +1106,9 @@ def empty_table_parquet(root: Path) -> dict:
     data = base_product(root, fmt="parquet", df=sample_frame().iloc[:0], read=False)
     data["files"][0]["format"] = "parquet"
     write_manifest(root, data)
-    return expect(["empty-table"], description="a Parquet file with no rows",
-                  also=["columns-mismatch"])
+    return expect(
+        ["empty-table"], description="a Parquet file with no rows", also=["columns-mismatch"]
+    )
 
 
 @case
@@ -867,16 +1116,22 @@ def missing_column(root: Path) -> dict:
     data = base_product(root)
     data["columns"]["z_err"]["column"] = "zerr_total"
     write_manifest(root, data)
-    return expect(["missing-column"], description="z_err associated with a column not in the file",
-                  issues=[{"code": "missing-column", "column": "zerr_total", "key": "columns.z_err"}])
+    return expect(
+        ["missing-column"],
+        description="z_err associated with a column not in the file",
+        issues=[{"code": "missing-column", "column": "zerr_total", "key": "columns.z_err"}],
+    )
 
 
 @case
 def missing_required_column(root: Path) -> dict:
     data = base_product(root, columns={"id": "id", "ra": "ra", "dec": "dec"})
     write_manifest(root, data)
-    return expect(["missing-required-column"], description="a redshift_catalog without z",
-                  issues=[{"code": "missing-required-column", "key": "columns"}])
+    return expect(
+        ["missing-required-column"],
+        description="a redshift_catalog without z",
+        issues=[{"code": "missing-required-column", "key": "columns"}],
+    )
 
 
 @case
@@ -884,19 +1139,25 @@ def non_numeric_ra(root: Path) -> dict:
     df = sample_frame()
     df["ra"] = ["00:42:00", "10:00:24", "13:20:00", "23:59:36", "00:00:00"]
     write_manifest(root, base_product(root, df=df))
-    return expect(["non-numeric-column"], description="RA in sexagesimal text",
-                  issues=[{"code": "non-numeric-column", "column": "ra"}])
+    return expect(
+        ["non-numeric-column"],
+        description="RA in sexagesimal text",
+        issues=[{"code": "non-numeric-column", "column": "ra"}],
+    )
 
 
 @case
 def ra_out_of_range(root: Path) -> dict:
     df = sample_frame()
     df.loc[1, "ra"] = 360.5
-    df.loc[2, "ra"] = 360.0   # valid: RA in [0, 360] (pzcat.vocab)
+    df.loc[2, "ra"] = 360.0  # valid: RA in [0, 360] (pzcat.vocab)
     df.loc[3, "ra"] = -5.0
     write_manifest(root, base_product(root, df=df))
-    return expect(["bad-ra-range"], description="RA 360.5 and -5 (CSV); 360 is valid",
-                  issues=[{"code": "bad-ra-range", "column": "ra", "rows": [2, 4]}])
+    return expect(
+        ["bad-ra-range"],
+        description="RA 360.5 and -5 (CSV); 360 is valid",
+        issues=[{"code": "bad-ra-range", "column": "ra", "rows": [2, 4]}],
+    )
 
 
 @case
@@ -904,8 +1165,11 @@ def ra_out_of_range_fits(root: Path) -> dict:
     df = sample_frame()
     df.loc[4, "ra"] = 720.0
     write_manifest(root, base_product(root, fmt="fits", df=df))
-    return expect(["bad-ra-range"], description="RA 720 (FITS)",
-                  issues=[{"code": "bad-ra-range", "column": "ra", "rows": [5]}])
+    return expect(
+        ["bad-ra-range"],
+        description="RA 720 (FITS)",
+        issues=[{"code": "bad-ra-range", "column": "ra", "rows": [5]}],
+    )
 
 
 @case
@@ -913,8 +1177,11 @@ def dec_out_of_range(root: Path) -> dict:
     df = sample_frame()
     df.loc[0, "dec"] = -90.5
     write_manifest(root, base_product(root, fmt="parquet", df=df))
-    return expect(["bad-dec-range"], description="Dec -90.5 (Parquet)",
-                  issues=[{"code": "bad-dec-range", "column": "dec", "rows": [1]}])
+    return expect(
+        ["bad-dec-range"],
+        description="Dec -90.5 (Parquet)",
+        issues=[{"code": "bad-dec-range", "column": "dec", "rows": [1]}],
+    )
 
 
 @case
@@ -922,8 +1189,11 @@ def nan_ra(root: Path) -> dict:
     df = sample_frame()
     df.loc[2, "ra"] = np.nan
     write_manifest(root, base_product(root, fmt="fits", df=df))
-    return expect(["null-coordinate"], description="a NaN RA (FITS)",
-                  issues=[{"code": "null-coordinate", "column": "ra", "rows": [3]}])
+    return expect(
+        ["null-coordinate"],
+        description="a NaN RA (FITS)",
+        issues=[{"code": "null-coordinate", "column": "ra", "rows": [3]}],
+    )
 
 
 @case
@@ -931,8 +1201,11 @@ def null_dec_csv(root: Path) -> dict:
     df = sample_frame()
     df.loc[4, "dec"] = np.nan
     write_manifest(root, base_product(root, df=df))
-    return expect(["null-coordinate"], description="an empty Dec field (CSV)",
-                  issues=[{"code": "null-coordinate", "column": "dec", "rows": [5]}])
+    return expect(
+        ["null-coordinate"],
+        description="an empty Dec field (CSV)",
+        issues=[{"code": "null-coordinate", "column": "dec", "rows": [5]}],
+    )
 
 
 @case
@@ -940,20 +1213,27 @@ def nan_redshift(root: Path) -> dict:
     df = sample_frame()
     df["z"] = [np.nan, np.inf, np.nan, np.nan, np.nan]
     write_manifest(root, base_product(root, fmt="hdf5", df=df))
-    return expect(["nan-redshift"], description="no row has a finite redshift (HDF5 pandas table)",
-                  issues=[{"code": "nan-redshift", "column": "z", "rows": [1, 2, 3, 4, 5]}])
+    return expect(
+        ["nan-redshift"],
+        description="no row has a finite redshift (HDF5 pandas table)",
+        issues=[{"code": "nan-redshift", "column": "z", "rows": [1, 2, 3, 4, 5]}],
+    )
 
 
 @case
 def hdf5_pandas3_only(root: Path) -> dict:
     internal = BASE
-    write_table(sample_frame(), root / "products" / internal / "sample.hdf5", "hdf5",
-                pandas3_only=True)
+    write_table(
+        sample_frame(), root / "products" / internal / "sample.hdf5", "hdf5", pandas3_only=True
+    )
     f = entry(root, internal, "sample.hdf5", "main", "hdf5")
     write_manifest(root, manifest(1, "Base sample", internal, "redshift_catalog", [f]))
-    return expect(["hdf5-needs-pandas3"], exit=0,
-                  description="a pandas table written by pandas 3 (no pandas_version): pandas 2 "
-                              "cannot read it")
+    return expect(
+        ["hdf5-needs-pandas3"],
+        exit=0,
+        description="a pandas table written by pandas 3 (no pandas_version): pandas 2 "
+        "cannot read it",
+    )
 
 
 @case
@@ -962,29 +1242,39 @@ def partial_nan_redshift(root: Path) -> dict:
     df.loc[1, "z"] = np.nan
     df.loc[2, "z"] = np.inf
     write_manifest(root, base_product(root, fmt="hdf5", df=df))
-    return expect(["missing-redshift"], exit=0,
-                  description="two rows without a redshift: a warning, the rows are kept",
-                  issues=[{"code": "missing-redshift", "column": "z", "rows": [2, 3],
-                           "count": 2}])
+    return expect(
+        ["missing-redshift"],
+        exit=0,
+        description="two rows without a redshift: a warning, the rows are kept",
+        issues=[{"code": "missing-redshift", "column": "z", "rows": [2, 3], "count": 2}],
+    )
 
 
 @case
 def sentinel_redshift_minus_one(root: Path) -> dict:
     df = sample_frame()
-    df.loc[[0, 3], "z"] = -1.0          # JADES, MOSDEF, 3D-HST write "no redshift" as -1
+    df.loc[[0, 3], "z"] = -1.0  # JADES, MOSDEF, 3D-HST write "no redshift" as -1
     write_manifest(root, base_product(root, fmt="parquet", df=df))
-    return expect(["sentinel-values"], exit=0, description="z = -1 placeholders (Parquet)",
-                  issues=[{"code": "sentinel-values", "column": "z", "rows": [1, 4], "count": 2}])
+    return expect(
+        ["sentinel-values"],
+        exit=0,
+        description="z = -1 placeholders (Parquet)",
+        issues=[{"code": "sentinel-values", "column": "z", "rows": [1, 4], "count": 2}],
+    )
 
 
 @case
 def sentinel_redshift_vvds(root: Path) -> dict:
     df = sample_frame()
-    df.loc[2, "z"] = 9.9999             # VVDS
-    df.loc[4, "z"] = -9.0               # ELAIS, 2dFGRS
+    df.loc[2, "z"] = 9.9999  # VVDS
+    df.loc[4, "z"] = -9.0  # ELAIS, 2dFGRS
     write_manifest(root, base_product(root, fmt="fits", df=df))
-    return expect(["sentinel-values"], exit=0, description="z = 9.9999 and -9 placeholders (FITS)",
-                  issues=[{"code": "sentinel-values", "column": "z", "rows": [3, 5]}])
+    return expect(
+        ["sentinel-values"],
+        exit=0,
+        description="z = 9.9999 and -9 placeholders (FITS)",
+        issues=[{"code": "sentinel-values", "column": "z", "rows": [3, 5]}],
+    )
 
 
 @case
@@ -992,18 +1282,24 @@ def all_sentinel_redshift(root: Path) -> dict:
     df = sample_frame()
     df["z"] = [-99.0, -99.0, -999.0, -99.0, 999.0]
     write_manifest(root, base_product(root, df=df))
-    return expect(["nan-redshift", "sentinel-values"],
-                  description="every redshift is a placeholder: no usable z",
-                  issues=[{"code": "nan-redshift", "column": "z"}])
+    return expect(
+        ["nan-redshift", "sentinel-values"],
+        description="every redshift is a placeholder: no usable z",
+        issues=[{"code": "nan-redshift", "column": "z"}],
+    )
 
 
 @case
 def sentinel_z_err(root: Path) -> dict:
     df = sample_frame()
-    df.loc[1, "z_err"] = -99.0          # not a negative error: a placeholder
+    df.loc[1, "z_err"] = -99.0  # not a negative error: a placeholder
     write_manifest(root, base_product(root, fmt="parquet", df=df))
-    return expect(["sentinel-values"], exit=0, description="z_err = -99 placeholder",
-                  issues=[{"code": "sentinel-values", "column": "z_err", "rows": [2]}])
+    return expect(
+        ["sentinel-values"],
+        exit=0,
+        description="z_err = -99 placeholder",
+        issues=[{"code": "sentinel-values", "column": "z_err", "rows": [2]}],
+    )
 
 
 @case
@@ -1011,19 +1307,29 @@ def sentinel_z_flag(root: Path) -> dict:
     df = sample_frame()
     df.loc[0, "z_flag"] = -99
     write_manifest(root, base_product(root, fmt="parquet", df=df))
-    return expect(["sentinel-values"], exit=0, description="z_flag = -99 placeholder",
-                  issues=[{"code": "sentinel-values", "column": "z_flag", "rows": [1]}])
+    return expect(
+        ["sentinel-values"],
+        exit=0,
+        description="z_flag = -99 placeholder",
+        issues=[{"code": "sentinel-values", "column": "z_flag", "rows": [1]}],
+    )
 
 
 @case
 def sentinel_magnitudes(root: Path) -> dict:
     df = sample_frame()
-    df["mag_r"] = [21.3, 99.99, 22.0, -99.9, 23.5]    # VVDS-style missing magnitudes
+    df["mag_r"] = [21.3, 99.99, 22.0, -99.9, 23.5]  # VVDS-style missing magnitudes
     df["MAG_I"] = [20.1, 20.5, -99.0, 21.0, 99.0]
     write_manifest(root, base_product(root, fmt="parquet", df=df))
-    return expect(["sentinel-values"], exit=0, description="magnitudes 99.99, -99.9, -99 and 99",
-                  issues=[{"code": "sentinel-values", "column": "mag_r", "rows": [2, 4]},
-                          {"code": "sentinel-values", "column": "MAG_I", "rows": [3, 5]}])
+    return expect(
+        ["sentinel-values"],
+        exit=0,
+        description="magnitudes 99.99, -99.9, -99 and 99",
+        issues=[
+            {"code": "sentinel-values", "column": "mag_r", "rows": [2, 4]},
+            {"code": "sentinel-values", "column": "MAG_I", "rows": [3, 5]},
+        ],
+    )
 
 
 @case
@@ -1031,8 +1337,12 @@ def missing_z_err(root: Path) -> dict:
     df = sample_frame()
     df.loc[2, "z_err"] = np.nan
     write_manifest(root, base_product(root, fmt="parquet", df=df))
-    return expect(["missing-values"], exit=0, description="one row without z_err",
-                  issues=[{"code": "missing-values", "column": "z_err", "rows": [3]}])
+    return expect(
+        ["missing-values"],
+        exit=0,
+        description="one row without z_err",
+        issues=[{"code": "missing-values", "column": "z_err", "rows": [3]}],
+    )
 
 
 @case
@@ -1040,8 +1350,11 @@ def empty_z_flag(root: Path) -> dict:
     df = sample_frame()
     df["z_flag"] = np.nan
     write_manifest(root, base_product(root, fmt="parquet", df=df))
-    return expect(["no-values"], description="the associated z_flag column is empty",
-                  issues=[{"code": "no-values", "column": "z_flag"}])
+    return expect(
+        ["no-values"],
+        description="the associated z_flag column is empty",
+        issues=[{"code": "no-values", "column": "z_flag"}],
+    )
 
 
 def _csv_bytes(root: Path, data: bytes, name: str = "sample.csv") -> dict:
@@ -1057,11 +1370,17 @@ def _csv_bytes(root: Path, data: bytes, name: str = "sample.csv") -> dict:
 
 @case
 def csv_comment_lines(root: Path) -> dict:
-    text = ("# VVDS sample, reduced\n# columns: id ra dec z\nid,ra,dec,z\n1,10.5,-30.0,0.1\n"
-            "# a note in the middle\n2,150.1,2.2,0.52\n")
+    text = (
+        "# VVDS sample, reduced\n# columns: id ra dec z\nid,ra,dec,z\n1,10.5,-30.0,0.1\n"
+        "# a note in the middle\n2,150.1,2.2,0.52\n"
+    )
     write_manifest(root, _csv_bytes(root, text.encode()))
-    return expect(["csv-comments"], exit=0, description="three # comment lines, ignored",
-                  issues=[{"code": "csv-comments", "count": 3}])
+    return expect(
+        ["csv-comments"],
+        exit=0,
+        description="three # comment lines, ignored",
+        issues=[{"code": "csv-comments", "count": 3}],
+    )
 
 
 @case
@@ -1075,8 +1394,11 @@ def csv_latin1(root: Path) -> dict:
 def csv_utf16(root: Path) -> dict:
     text = "id,ra,dec,z\n1,10.5,-30.0,0.1\n2,150.1,2.2,0.52\n"
     write_manifest(root, _csv_bytes(root, text.encode("utf-16")))
-    return expect(["csv-encoding"], description="a UTF-16 CSV (as Excel writes 'Unicode text')",
-                  issues=[{"code": "csv-encoding"}])
+    return expect(
+        ["csv-encoding"],
+        description="a UTF-16 CSV (as Excel writes 'Unicode text')",
+        issues=[{"code": "csv-encoding"}],
+    )
 
 
 @case
@@ -1084,8 +1406,11 @@ def negative_z_err(root: Path) -> dict:
     df = sample_frame()
     df.loc[3, "z_err"] = -0.01
     write_manifest(root, base_product(root, fmt="h5compound", df=df))
-    return expect(["bad-z-err"], description="a negative z_err (HDF5 compound dataset)",
-                  issues=[{"code": "bad-z-err", "column": "z_err", "rows": [4]}])
+    return expect(
+        ["bad-z-err"],
+        description="a negative z_err (HDF5 compound dataset)",
+        issues=[{"code": "bad-z-err", "column": "z_err", "rows": [4]}],
+    )
 
 
 @case
@@ -1093,9 +1418,11 @@ def z_flag_homogenized_vocab(root: Path) -> dict:
     df = sample_frame()
     df["z_flag_homogenized"] = np.array([4, 5, 3, 4, 7], dtype="int64")
     write_manifest(root, base_product(root, fmt="parquet", df=df))
-    return expect(["bad-z-flag-homogenized"], description="z_flag_homogenized 5 and 7",
-                  issues=[{"code": "bad-z-flag-homogenized", "column": "z_flag_homogenized",
-                           "rows": [2, 5]}])
+    return expect(
+        ["bad-z-flag-homogenized"],
+        description="z_flag_homogenized 5 and 7",
+        issues=[{"code": "bad-z-flag-homogenized", "column": "z_flag_homogenized", "rows": [2, 5]}],
+    )
 
 
 @case
@@ -1103,9 +1430,11 @@ def type_homogenized_vocab(root: Path) -> dict:
     df = sample_frame()
     df["type_homogenized"] = ["s", "s", "x", "g", "spec"]
     write_manifest(root, base_product(root, df=df))
-    return expect(["bad-type-homogenized"], description="type_homogenized x and spec",
-                  issues=[{"code": "bad-type-homogenized", "column": "type_homogenized",
-                           "rows": [3, 5]}])
+    return expect(
+        ["bad-type-homogenized"],
+        description="type_homogenized x and spec",
+        issues=[{"code": "bad-type-homogenized", "column": "type_homogenized", "rows": [3, 5]}],
+    )
 
 
 @case
@@ -1113,8 +1442,11 @@ def n_rows_mismatch(root: Path) -> dict:
     data = base_product(root)
     data["files"][0]["n_rows"] = 6
     write_manifest(root, data)
-    return expect(["n-rows-mismatch"], description="n_rows 6 for 5 rows",
-                  issues=[{"code": "n-rows-mismatch", "key": "files.0.n_rows"}])
+    return expect(
+        ["n-rows-mismatch"],
+        description="n_rows 6 for 5 rows",
+        issues=[{"code": "n-rows-mismatch", "key": "files.0.n_rows"}],
+    )
 
 
 @case
@@ -1122,8 +1454,11 @@ def columns_mismatch(root: Path) -> dict:
     data = base_product(root)
     data["files"][0]["columns"][6]["name"] = "survey_name"
     write_manifest(root, data)
-    return expect(["columns-mismatch"], description="a column renamed in the manifest only",
-                  issues=[{"code": "columns-mismatch", "key": "files.0.columns"}])
+    return expect(
+        ["columns-mismatch"],
+        description="a column renamed in the manifest only",
+        issues=[{"code": "columns-mismatch", "key": "files.0.columns"}],
+    )
 
 
 @case
@@ -1135,11 +1470,15 @@ def semicolon_csv_with_text_in_z(root: Path) -> dict:
     write_table(df, root / "products" / internal / "sample.csv", "csv", sep=";")
     f = entry(root, internal, "sample.csv", "main", "csv")
     write_manifest(root, manifest(1, "Base sample", internal, "redshift_catalog", [f]))
-    return expect(["non-numeric-column"], description="';'-delimited CSV with text in z",
-                  issues=[{"code": "non-numeric-column", "column": "z"}])
+    return expect(
+        ["non-numeric-column"],
+        description="';'-delimited CSV with text in z",
+        issues=[{"code": "non-numeric-column", "column": "z"}],
+    )
 
 
 # -- description cases -----------------------------------------------------------------------------
+
 
 @case
 def html_script(root: Path) -> dict:
@@ -1173,6 +1512,7 @@ def description_not_utf8(root: Path) -> dict:
 
 # -- driver ----------------------------------------------------------------------------------------
 
+
 def build(out: Path) -> list[str]:
     """Write every case under ``out`` (replacing existing case folders) and return their names."""
     out.mkdir(parents=True, exist_ok=True)
@@ -1186,7 +1526,8 @@ def build(out: Path) -> list[str]:
         folder.mkdir()
         expected = builder(folder)
         (folder / "expected.yaml").write_text(
-            yaml.safe_dump(expected, sort_keys=False, width=100), encoding="utf-8")
+            yaml.safe_dump(expected, sort_keys=False, width=100), encoding="utf-8"
+        )
     return list(CASES)
 
 

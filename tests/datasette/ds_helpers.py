@@ -37,11 +37,20 @@ class SyncClient:
 
     async def _raw(self, raw_path: str, headers: dict, method: str) -> RawResponse:
         path, _, query = raw_path.partition("?")
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-                 "scheme": "http", "path": unquote(path), "raw_path": path.encode("latin-1"),
-                 "query_string": query.encode("latin-1"), "root_path": "",
-                 "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-                 "client": ("127.0.0.1", 12345), "server": ("localhost", 80)}
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": unquote(path),
+            "raw_path": path.encode("latin-1"),
+            "query_string": query.encode("latin-1"),
+            "root_path": "",
+            "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+            "client": ("127.0.0.1", 12345),
+            "server": ("localhost", 80),
+        }
         done = asyncio.Event()
         sent = []
         first = True

@@ -16,8 +16,13 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 
 class FakeGitHub:
-    def __init__(self, client_id: str, client_secret: str, orgs: dict[str, list[str]],
-                 teams: dict[str, list[str]]) -> None:
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        orgs: dict[str, list[str]],
+        teams: dict[str, list[str]],
+    ) -> None:
         self.client_id, self.client_secret = client_id, client_secret
         self.orgs, self.teams = orgs, teams
         self.next_user = "carol"
@@ -53,8 +58,12 @@ class FakeGitHub:
                     code = secrets.token_hex(8)
                     fake.codes[code] = fake.next_user
                     self.send_response(302)
-                    self.send_header("location", q["redirect_uri"] + "?" + urlencode(
-                        {"code": code, "state": q.get("state", "")}))
+                    self.send_header(
+                        "location",
+                        q["redirect_uri"]
+                        + "?"
+                        + urlencode({"code": code, "state": q.get("state", "")}),
+                    )
                     self.end_headers()
                     return
                 user = self._user()
@@ -65,8 +74,13 @@ class FakeGitHub:
                 elif url.path == "/user/orgs":
                     self._json(200, [{"login": o} for o in fake.orgs.get(user, [])])
                 elif url.path == "/user/teams":
-                    self._json(200, [{"slug": t.split("/")[1], "organization": {"login": t.split("/")[0]}}
-                                     for t in fake.teams.get(user, [])])
+                    self._json(
+                        200,
+                        [
+                            {"slug": t.split("/")[1], "organization": {"login": t.split("/")[0]}}
+                            for t in fake.teams.get(user, [])
+                        ],
+                    )
                 else:
                     self._json(404, {"message": "Not Found"})
 
@@ -77,8 +91,10 @@ class FakeGitHub:
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
                 if url.path != "/login/oauth/access_token":
                     self._json(404, {"message": "Not Found"})
-                elif (form.get("client_id"), form.get("client_secret")) != (fake.client_id,
-                                                                             fake.client_secret):
+                elif (form.get("client_id"), form.get("client_secret")) != (
+                    fake.client_id,
+                    fake.client_secret,
+                ):
                     self._json(200, {"error": "incorrect_client_credentials"})
                 elif form.get("code") not in fake.codes:
                     self._json(200, {"error": "bad_verification_code"})

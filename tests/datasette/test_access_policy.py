@@ -23,8 +23,11 @@ def test_full_table_exports_need_a_download_token(built, secret) -> None:
         page = c.get(f"/previews/{SPEC}.csv?_size=50")
         assert page.status_code == 200 and page.text.count("\n") == 51
         # the whole table at once: a download token, like /-/download
-        for path in (f"/previews/{SPEC}.csv?_stream=on", f"/previews/{SPEC}.csv?_stream=1&_size=max",
-                     f"/previews/{SPEC}.json?_stream=on"):
+        for path in (
+            f"/previews/{SPEC}.csv?_stream=on",
+            f"/previews/{SPEC}.csv?_stream=1&_size=max",
+            f"/previews/{SPEC}.json?_stream=on",
+        ):
             r = c.get(path, headers=JSON)
             assert r.status_code == 401 and r.json()["error"]["code"] == "token-missing", path
         read = {"Authorization": f"Bearer {create_token('rae', scope='read')}", **JSON}
@@ -32,9 +35,11 @@ def test_full_table_exports_need_a_download_token(built, secret) -> None:
         assert r.status_code == 403 and r.json()["error"]["code"] == "token-scope"
         dl = {"Authorization": f"Bearer {create_token('rae', scope='download')}"}
         full = c.get(f"/previews/{SPEC}.csv?_stream=on", headers=dl)
-        assert full.status_code == 200 and full.text.count("\n") == 501     # header + every row
+        assert full.status_code == 200 and full.text.count("\n") == 501  # header + every row
         # the table page says so
-        html = datasette_metadata(built)["databases"]["previews"]["tables"][SPEC]["description_html"]
+        html = datasette_metadata(built)["databases"]["previews"]["tables"][SPEC][
+            "description_html"
+        ]
         assert "needs a download token" in html
         assert "needs a download token" in c.get(f"/previews/{SPEC}").text
     finally:
@@ -60,7 +65,7 @@ def test_a_private_site_needs_a_sign_in(tmp_path, secret) -> None:
         assert page.status_code == 302 and page.headers["location"].startswith("/-/tokens?next=")
         tok = {"Authorization": f"Bearer {create_token('rae', scope='read')}"}
         assert c.get("/site/", headers=tok).status_code == 200
-        assert c.get("/-/tokens").status_code == 200      # the way in stays open
+        assert c.get("/-/tokens").status_code == 200  # the way in stays open
     finally:
         c.close()
 
@@ -74,14 +79,17 @@ def test_canned_queries_check_their_input(built, secret) -> None:
         assert "ra=" in first.headers["location"] and "dec=" in first.headers["location"]
         page = c.get(first.headers["location"])
         assert page.status_code == 200
-        for query, needle in (("ra=abc&dec=1&radius_arcsec=5", "ra must be a number"),
-                              ("ra=10&dec=95&radius_arcsec=5", "dec must be between"),
-                              ("ra=10&dec=5&radius_arcsec=-1", "radius_arcsec must be positive")):
+        for query, needle in (
+            ("ra=abc&dec=1&radius_arcsec=5", "ra must be a number"),
+            ("ra=10&dec=95&radius_arcsec=5", "dec must be between"),
+            ("ra=10&dec=5&radius_arcsec=-1", "radius_arcsec must be positive"),
+        ):
             r = c.get(f"/previews/cone_{SPEC}.json?{query}", headers=JSON)
             assert r.status_code == 400 and r.json()["error"]["code"] == "query-input", query
             assert needle in r.json()["error"]["message"]
-        html = c.get(f"/previews/cone_{SPEC}?ra=abc&dec=1&radius_arcsec=5",
-                     headers={"accept": "text/html"})
+        html = c.get(
+            f"/previews/cone_{SPEC}?ra=abc&dec=1&radius_arcsec=5", headers={"accept": "text/html"}
+        )
         assert html.status_code == 400 and "ra must be a number" in html.text
         z = c.get(f"/previews/zrange_{SPEC}.json?z_min=2&z_max=1", headers=JSON)
         assert z.status_code == 400 and "z_min" in z.json()["error"]["message"]

@@ -36,17 +36,24 @@ def test_metadata_from_manifests(built):
     tables = meta["databases"]["previews"]["tables"]
     spec = tables[SPEC]
     assert spec["title"] == "Spec Z Sample" and spec["license"] == "CC-BY-4.0"
-    assert spec["source_url"] == f"/site/product/{SPEC}/"   # same origin: a path
+    assert spec["source_url"] == f"/site/product/{SPEC}/"  # same origin: a path
     assert "units" not in spec  # pint formatting of every cell is slow: units are in descriptions
     assert "unit: deg" in spec["columns"]["ra"]
     with_units = datasette_metadata(built, with_units=True)["databases"]["previews"]["tables"][SPEC]
     assert with_units["units"] == {"ra": "deg", "dec": "deg"}
-    assert "UCD: pos.eq.ra;meta.main" in spec["columns"]["ra"] and "role: ra" in spec["columns"]["ra"]
+    assert (
+        "UCD: pos.eq.ra;meta.main" in spec["columns"]["ra"] and "role: ra" in spec["columns"]["ra"]
+    )
     assert "UCD: src.redshift" in spec["columns"]["z"]
     assert tables["products"]["fts_table"] == "products_fts"
     assert tables["_pzcat_state"]["hidden"] is True
     queries = meta["databases"]["previews"]["queries"]
-    assert {f"cone_{SPEC}", f"zrange_{SPEC}", f"zrange_{TRAIN}", "products_by_type_and_release"} <= set(queries)
+    assert {
+        f"cone_{SPEC}",
+        f"zrange_{SPEC}",
+        f"zrange_{TRAIN}",
+        "products_by_type_and_release",
+    } <= set(queries)
     assert f"cone_{TRAIN}" not in queries  # no ra/dec
     assert "allow" not in meta  # previews open by default
 
@@ -78,7 +85,9 @@ def test_products_search_and_columns(client):
     assert [r["internal_name"] for r in rows] == [TRAIN]
     rows = client.get("/previews/columns.json?role=z_err&_shape=array").json()
     assert {r["product"] for r in rows} == {SPEC, TRAIN}
-    rows = client.get("/previews/products.json?product_type=training_set&release=dp1&_shape=array").json()
+    rows = client.get(
+        "/previews/products.json?product_type=training_set&release=dp1&_shape=array"
+    ).json()
     assert [r["internal_name"] for r in rows] == [TRAIN]
 
 
@@ -87,18 +96,23 @@ def _brute_cone(client, ra, dec, radius):
     out = []
     for r in rows:
         d1, d2 = math.radians(r["dec"]), math.radians(dec)
-        s = math.sin((d2 - d1) / 2) ** 2 + math.cos(d1) * math.cos(d2) * math.sin(
-            math.radians(ra - r["ra"]) / 2) ** 2
+        s = (
+            math.sin((d2 - d1) / 2) ** 2
+            + math.cos(d1) * math.cos(d2) * math.sin(math.radians(ra - r["ra"]) / 2) ** 2
+        )
         if math.degrees(2 * math.asin(math.sqrt(s))) * 3600 <= radius:
             out.append(r["id"])
     return sorted(out)
 
 
-@pytest.mark.parametrize("ra, dec, radius", [(55.0, -35.0, 1800), (52.5, -31.0, 7200), (58.0, -39.0, 300),
-                                             (50.0, -30.0, 200)])
+@pytest.mark.parametrize(
+    "ra, dec, radius",
+    [(55.0, -35.0, 1800), (52.5, -31.0, 7200), (58.0, -39.0, 300), (50.0, -30.0, 200)],
+)
 def test_cone_search(client, ra, dec, radius):
-    rows = client.get(f"/previews/cone_{SPEC}.json?_shape=array&ra={ra}&dec={dec}"
-                      f"&radius_arcsec={radius}").json()
+    rows = client.get(
+        f"/previews/cone_{SPEC}.json?_shape=array&ra={ra}&dec={dec}&radius_arcsec={radius}"
+    ).json()
     assert sorted(r["id"] for r in rows) == _brute_cone(client, ra, dec, radius)
     assert rows or radius < 600
     dists = [r["distance_arcsec"] for r in rows]
@@ -111,17 +125,22 @@ def test_cone_search(client, ra, dec, radius):
 def test_redshift_range_and_products_by_type(client):
     rows = client.get(f"/previews/zrange_{SPEC}.json?_shape=array&z_min=1&z_max=1.2").json()
     assert rows and all(1 <= r["z"] <= 1.2 for r in rows)
-    rows = client.get("/previews/products_by_type_and_release.json?_shape=array"
-                      "&product_type=training_set&release=").json()
+    rows = client.get(
+        "/previews/products_by_type_and_release.json?_shape=array"
+        "&product_type=training_set&release="
+    ).json()
     assert [r["internal_name"] for r in rows] == [TRAIN]
-    rows = client.get("/previews/products_by_type_and_release.json?_shape=array"
-                      "&product_type=&release=").json()
+    rows = client.get(
+        "/previews/products_by_type_and_release.json?_shape=array&product_type=&release="
+    ).json()
     assert len(rows) == 3
 
 
 def test_sql_functions(client):
-    r = client.get("/previews.json?_shape=array&sql=select+pz_angdist(0,0,1,0)+as+d,"
-                   "+pz_healpix(10,20)+as+p,+pz_healpix(10,20,0)+as+p0,+pz_angdist('x',0,0,0)+as+bad")
+    r = client.get(
+        "/previews.json?_shape=array&sql=select+pz_angdist(0,0,1,0)+as+d,"
+        "+pz_healpix(10,20)+as+p,+pz_healpix(10,20,0)+as+p0,+pz_angdist('x',0,0,0)+as+bad"
+    )
     row = r.json()[0]
     import healpy
 
@@ -158,8 +177,13 @@ def test_site_is_served_under_site(client):
     assert client.get("/site/style.css").headers["content-type"].startswith("text/css")
     r = client.get("/site/missing/", headers={"Accept": "text/html"})
     assert r.status_code == 404 and "Not here" in r.text
-    for raw in ("/site/../catalog.yaml", "/site/%2e%2e/catalog.yaml", "/site/..%2fcatalog.yaml",
-                "/site/%2e%2e%2f%2e%2e%2fetc/passwd", "/site//etc/passwd"):
+    for raw in (
+        "/site/../catalog.yaml",
+        "/site/%2e%2e/catalog.yaml",
+        "/site/..%2fcatalog.yaml",
+        "/site/%2e%2e%2f%2e%2e%2fetc/passwd",
+        "/site//etc/passwd",
+    ):
         resp = client.raw(raw)
         assert resp.status_code == 404 and b"product_types" not in resp.content, raw
 
@@ -175,7 +199,9 @@ def test_site_symlink_out_is_refused(client, built, tmp_path):
 def test_previews_can_require_a_token(tmp_path, secret):
     cat = make_catalog(tmp_path / "repo")
     cfg = cat.root / "catalog.yaml"
-    cfg.write_text(cfg.read_text().replace("previews_require_token: false", "previews_require_token: true"))
+    cfg.write_text(
+        cfg.read_text().replace("previews_require_token: false", "previews_require_token: true")
+    )
     cat = Catalog.open(cat.root)
     build_previews(cat)
     c = SyncClient(make_datasette(cat))
@@ -204,7 +230,9 @@ def test_inspect_file_gives_counts(built):
 
 
 def test_tokens_are_redacted_from_logged_paths():
-    assert redact_path("/-/download/x.zip?link=pzl1.a.b&x=1") == "/-/download/x.zip?link=REDACTED&x=1"
+    assert (
+        redact_path("/-/download/x.zip?link=pzl1.a.b&x=1") == "/-/download/x.zip?link=REDACTED&x=1"
+    )
     assert redact_path("/a/b") == "/a/b"
 
 
@@ -214,23 +242,25 @@ def test_response_cache_serves_anonymous_pages_only(built, secret):
     try:
         app = ds.app()
         assert type(app).__name__ == "SecurityMiddleware"  # outermost
-        assert type(app.app).__name__ == "ExportPolicy"    # then the export policy, then the cache
+        assert type(app.app).__name__ == "ExportPolicy"  # then the export policy, then the cache
         assert type(app.app.app).__name__ == "QueryInputs"  # then the canned queries' checks
         cache = app.app.app.app
         assert type(cache).__name__ == "ResponseCache"
         import httpx
 
         async def get(path, **kw):
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                         base_url="http://localhost") as http:
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+            ) as http:
                 return await http.get(path, **kw)
 
         first = c.loop.run_until_complete(get(f"/previews/{SPEC}.json?_size=3"))
         second = c.loop.run_until_complete(get(f"/previews/{SPEC}.json?_size=3"))
         assert (cache.misses, cache.hits) == (1, 1) and first.content == second.content
         tok = create_token("x")
-        c.loop.run_until_complete(get(f"/previews/{SPEC}.json?_size=3",
-                                      headers={"Authorization": f"Bearer {tok}"}))
+        c.loop.run_until_complete(
+            get(f"/previews/{SPEC}.json?_size=3", headers={"Authorization": f"Bearer {tok}"})
+        )
         c.loop.run_until_complete(get(f"/-/download/{SPEC}.zip"))
         c.loop.run_until_complete(get("/previews/nope"))
         c.loop.run_until_complete(get("/previews/nope"))
@@ -242,7 +272,9 @@ def test_response_cache_serves_anonymous_pages_only(built, secret):
 def test_no_response_cache_when_previews_need_a_token(tmp_path, secret):
     cat = make_catalog(tmp_path / "repo")
     cfg = cat.root / "catalog.yaml"
-    cfg.write_text(cfg.read_text().replace("previews_require_token: false", "previews_require_token: true"))
+    cfg.write_text(
+        cfg.read_text().replace("previews_require_token: false", "previews_require_token: true")
+    )
     cat = Catalog.open(cat.root)
     build_previews(cat)
     ds = make_datasette(cat)
@@ -257,16 +289,30 @@ def test_odd_column_names_work_in_tables_and_canned_queries(tmp_path, secret):
     root = tmp_path / "repo"
     make_catalog(root, n_rows=10)
     rng = np.random.default_rng(3)
-    df = pd.DataFrame({'R.A. "deg"': rng.uniform(10, 11, 300), "dec j2000": rng.uniform(0, 1, 300),
-                       "z'spec": rng.uniform(0, 1, 300), "select": np.arange(300)})
-    add_product(root, 4, "Odd Names", "redshift_catalog", [("odd.parquet", "main", df)],
-                columns={"ra": 'R.A. "deg"', "dec": "dec j2000", "z": "z'spec"})
+    df = pd.DataFrame(
+        {
+            'R.A. "deg"': rng.uniform(10, 11, 300),
+            "dec j2000": rng.uniform(0, 1, 300),
+            "z'spec": rng.uniform(0, 1, 300),
+            "select": np.arange(300),
+        }
+    )
+    add_product(
+        root,
+        4,
+        "Odd Names",
+        "redshift_catalog",
+        [("odd.parquet", "main", df)],
+        columns={"ra": 'R.A. "deg"', "dec": "dec j2000", "z": "z'spec"},
+    )
     cat = Catalog.open(root)
     build_previews(cat)
     c = SyncClient(make_datasette(cat))
     try:
         assert c.get("/previews/4_odd_names.json?_size=1").status_code == 200
-        rows = c.get("/previews/cone_4_odd_names.json?_shape=array&ra=10.5&dec=0.5&radius_arcsec=1800").json()
+        rows = c.get(
+            "/previews/cone_4_odd_names.json?_shape=array&ra=10.5&dec=0.5&radius_arcsec=1800"
+        ).json()
         assert rows and all(r["distance_arcsec"] <= 1800 for r in rows)
         rows = c.get("/previews/zrange_4_odd_names.json?_shape=array&z_min=0.2&z_max=0.3").json()
         assert rows and all(0.2 <= r["z'spec"] <= 0.3 for r in rows)

@@ -31,11 +31,17 @@ def auth(secret):
 
 def _error(response, status, code):
     assert response.status_code == status, response.text
-    assert response.json() == {"error": {"code": code, "message": response.json()["error"]["message"]}}
-    assert set(response.json()) == {"error"} and set(response.json()["error"]) == {"code", "message"}
+    assert response.json() == {
+        "error": {"code": code, "message": response.json()["error"]["message"]}
+    }
+    assert set(response.json()) == {"error"} and set(response.json()["error"]) == {
+        "code",
+        "message",
+    }
 
 
 # -- authorisation ---------------------------------------------------------------------------------
+
 
 def test_no_token_is_401_json(client):
     r = client.get(f"/-/download/{SPEC}.zip")
@@ -74,8 +80,11 @@ def test_revoked_token_is_401_without_restart(client, built, auth):
 
 def test_read_scope_is_403(client):
     tok = create_token("bob", scope="read")
-    _error(client.get(f"/-/download/{SPEC}.zip", headers={"Authorization": f"Bearer {tok}"}), 403,
-           "token-scope")
+    _error(
+        client.get(f"/-/download/{SPEC}.zip", headers={"Authorization": f"Bearer {tok}"}),
+        403,
+        "token-scope",
+    )
 
 
 def test_unknown_product_needs_auth_then_404(client, auth):
@@ -120,8 +129,11 @@ def test_token_page_sets_a_signed_cookie(client):
     assert page.status_code == 200 and 'name="token"' in page.text
     csrf = page.cookies.get("ds_csrftoken")
     tok = create_token("carol", expires="1h")
-    r = client.post("/-/token", data={"token": tok, "csrftoken": csrf, "next": f"/-/download/{SPEC}.zip"},
-                    cookies={"ds_csrftoken": csrf})
+    r = client.post(
+        "/-/token",
+        data={"token": tok, "csrftoken": csrf, "next": f"/-/download/{SPEC}.zip"},
+        cookies={"ds_csrftoken": csrf},
+    )
     assert r.status_code == 302 and r.headers["location"] == f"/-/download/{SPEC}.zip"
     cookie = r.cookies.get("pzcat_token")
     assert cookie
@@ -131,25 +143,39 @@ def test_token_page_sets_a_signed_cookie(client):
     assert ok.status_code == 200
     who = client.get("/-/token", cookies={"pzcat_token": cookie})
     assert "carol" in who.text and tok not in who.text
-    _error(client.get(f"/-/download/{SPEC}.zip", cookies={"pzcat_token": cookie[:-2] + "xx"}), 401,
-           "token-invalid")
+    _error(
+        client.get(f"/-/download/{SPEC}.zip", cookies={"pzcat_token": cookie[:-2] + "xx"}),
+        401,
+        "token-invalid",
+    )
     # the cookie must be signed by the server: a raw token in the cookie is refused
-    _error(client.get(f"/-/download/{SPEC}.zip", cookies={"pzcat_token": tok}), 401, "token-invalid")
+    _error(
+        client.get(f"/-/download/{SPEC}.zip", cookies={"pzcat_token": tok}), 401, "token-invalid"
+    )
 
 
 def test_token_page_rejects_bad_token_and_open_redirect(client):
     page = client.get("/-/token")
     csrf = page.cookies.get("ds_csrftoken")
-    r = client.post("/-/token", data={"token": "nope", "csrftoken": csrf}, cookies={"ds_csrftoken": csrf})
-    assert r.status_code == 401 and "token-invalid" in r.text and "pzcat_token" not in r.headers.get(
-        "set-cookie", "")
+    r = client.post(
+        "/-/token", data={"token": "nope", "csrftoken": csrf}, cookies={"ds_csrftoken": csrf}
+    )
+    assert (
+        r.status_code == 401
+        and "token-invalid" in r.text
+        and "pzcat_token" not in r.headers.get("set-cookie", "")
+    )
     tok = create_token("carol", expires="1h")
-    r = client.post("/-/token", data={"token": tok, "csrftoken": csrf, "next": "//evil.example/x"},
-                    cookies={"ds_csrftoken": csrf})
+    r = client.post(
+        "/-/token",
+        data={"token": tok, "csrftoken": csrf, "next": "//evil.example/x"},
+        cookies={"ds_csrftoken": csrf},
+    )
     assert r.status_code == 302 and r.headers["location"] == "/"
 
 
 # -- ZIP and Range ----------------------------------------------------------------------------------
+
 
 def test_zip_holds_every_file_and_the_manifest(client, built, auth):
     r = client.get(f"/-/download/{SPEC}.zip", headers=auth)
@@ -159,8 +185,9 @@ def test_zip_holds_every_file_and_the_manifest(client, built, auth):
     assert 'filename="1_spec_z_sample.zip"' in r.headers["content-disposition"]
     z = zipfile.ZipFile(io.BytesIO(r.content))
     assert z.testzip() is None
-    assert sorted(z.namelist()) == sorted([f"{SPEC}/specz.parquet", f"{SPEC}/readme.html",
-                                           f"{SPEC}/product_metadata.yaml"])
+    assert sorted(z.namelist()) == sorted(
+        [f"{SPEC}/specz.parquet", f"{SPEC}/readme.html", f"{SPEC}/product_metadata.yaml"]
+    )
     pdir = built.root / "products" / SPEC
     assert z.read(f"{SPEC}/specz.parquet") == (pdir / "specz.parquet").read_bytes()
     assert z.read(f"{SPEC}/product_metadata.yaml") == built.manifest_path(SPEC).read_bytes()
@@ -200,9 +227,13 @@ def test_ranges_resume_to_the_same_bytes(client, auth):
 def test_if_range_and_bad_ranges(client, auth):
     full = client.get(f"/-/download/{SPEC}.zip", headers=auth)
     etag, n = full.headers["etag"], len(full.content)
-    r = client.get(f"/-/download/{SPEC}.zip", headers={**auth, "Range": "bytes=10-19", "If-Range": etag})
+    r = client.get(
+        f"/-/download/{SPEC}.zip", headers={**auth, "Range": "bytes=10-19", "If-Range": etag}
+    )
     assert r.status_code == 206 and r.content == full.content[10:20]
-    r = client.get(f"/-/download/{SPEC}.zip", headers={**auth, "Range": "bytes=10-19", "If-Range": '"old"'})
+    r = client.get(
+        f"/-/download/{SPEC}.zip", headers={**auth, "Range": "bytes=10-19", "If-Range": '"old"'}
+    )
     assert r.status_code == 200 and r.content == full.content
     r = client.get(f"/-/download/{SPEC}.zip", headers={**auth, "Range": f"bytes={n}-"})
     _error(r, 416, "bad-range")
@@ -229,7 +260,8 @@ def test_etag_changes_when_the_product_changes(client, built, auth):
     second = client.get(f"/-/download/{MODEL}.zip", headers=auth)
     assert second.status_code == 200 and second.headers["etag"] != first
     assert b"version: 2" in zipfile.ZipFile(io.BytesIO(second.content)).read(
-        f"{MODEL}/product_metadata.yaml")
+        f"{MODEL}/product_metadata.yaml"
+    )
 
 
 def test_zip64_layout_is_read_by_zipfile(built, monkeypatch, tmp_path):
@@ -237,11 +269,16 @@ def test_zip64_layout_is_read_by_zipfile(built, monkeypatch, tmp_path):
 
     monkeypatch.setattr(bundle, "ZIP64_LIMIT", 100)
     plan = bundle.zip_plan(built, built.get(SPEC), bundle.CrcCache(tmp_path / "crc.json"))
-    data = b"".join(b"".join(bundle.read_piece(s, o, n)) for s, o, n in plan.pieces(0, plan.size - 1))
+    data = b"".join(
+        b"".join(bundle.read_piece(s, o, n)) for s, o, n in plan.pieces(0, plan.size - 1)
+    )
     assert len(data) == plan.size
     z = zipfile.ZipFile(io.BytesIO(data))
     assert z.testzip() is None
-    assert z.read(f"{SPEC}/specz.parquet") == (built.root / "products" / SPEC / "specz.parquet").read_bytes()
+    assert (
+        z.read(f"{SPEC}/specz.parquet")
+        == (built.root / "products" / SPEC / "specz.parquet").read_bytes()
+    )
 
 
 def test_crc_cache_is_keyed_by_sha256(built, tmp_path):

@@ -50,19 +50,45 @@ def server(built):
     (site / "index.html").write_text("<h1>Catalog site</h1>" + "x" * 5000)
     (site / "product" / SPEC / "description.html").write_text("<p>hi</p><script>alert(1)</script>")
     log = built.root / "server.log"
-    env = {**os.environ, "PZCAT_SECRET": SECRET, "PYTHONUNBUFFERED": "1",
-           "PZCAT_HEADER_TIMEOUT": str(HEADER_TIMEOUT), "PZCAT_MAX_CONNECTIONS_PER_CLIENT": str(CAP)}
+    env = {
+        **os.environ,
+        "PZCAT_SECRET": SECRET,
+        "PYTHONUNBUFFERED": "1",
+        "PZCAT_HEADER_TIMEOUT": str(HEADER_TIMEOUT),
+        "PZCAT_MAX_CONNECTIONS_PER_CLIENT": str(CAP),
+    }
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "pzcat.cli", "serve", "--root", str(built.root),
-                                 "--host", "127.0.0.1", "--port", "0", "--quiet"], stdout=out,
-                                stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pzcat.cli",
+                "serve",
+                "--root",
+                str(built.root),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--quiet",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     url = None
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and url is None:
         if proc.poll() is not None:
             pytest.fail(f"server exited: {log.read_text()}")
-        url = next((ln.strip() for ln in log.read_text().splitlines()
-                    if ln.startswith("http://127.0.0.1:")), None)
+        url = next(
+            (
+                ln.strip()
+                for ln in log.read_text().splitlines()
+                if ln.startswith("http://127.0.0.1:")
+            ),
+            None,
+        )
         time.sleep(0.1)
     assert url, log.read_text()
     for _ in range(100):
@@ -117,8 +143,15 @@ class Legit:
 def test_security_headers_on_every_response(server) -> None:
     url, _ = server
     with httpx.Client(base_url=url, timeout=30) as http:
-        for path in ("/", "/site/", "/-/token", f"/previews/{SPEC}", "/no/such/page",
-                     f"/-/download/{SPEC}.zip", "/-/metadata.json"):
+        for path in (
+            "/",
+            "/site/",
+            "/-/token",
+            f"/previews/{SPEC}",
+            "/no/such/page",
+            f"/-/download/{SPEC}.zip",
+            "/-/metadata.json",
+        ):
             r = http.get(path)
             csp = r.headers.get("content-security-policy", "")
             assert "frame-ancestors" in csp and "object-src 'none'" in csp, (path, r.headers)
@@ -132,10 +165,15 @@ def test_range_with_5000_digits_is_416(server) -> None:
     url, _ = server
     token = create_token("erin", expires="1h")
     with httpx.Client(base_url=url, timeout=30) as http:
-        for path, headers in (("/site/index.html", {}),
-                              (f"/-/download/{SPEC}.zip", {"Authorization": f"Bearer {token}"})):
-            for value in ("bytes=" + "9" * 5000 + "-", "bytes=0-" + "9" * 5000,
-                          "bytes=-" + "9" * 5000):
+        for path, headers in (
+            ("/site/index.html", {}),
+            (f"/-/download/{SPEC}.zip", {"Authorization": f"Bearer {token}"}),
+        ):
+            for value in (
+                "bytes=" + "9" * 5000 + "-",
+                "bytes=0-" + "9" * 5000,
+                "bytes=-" + "9" * 5000,
+            ):
                 t = time.monotonic()
                 r = http.get(path, headers={**headers, "Range": value})
                 assert r.status_code in (200, 206, 416), (path, value[:20], r.status_code)
@@ -146,17 +184,22 @@ def test_sql_memory_and_work_are_bounded(server) -> None:
     url, proc = server
     rss = psutil.Process(proc.pid).memory_info().rss
     with httpx.Client(base_url=url, timeout=30) as http:
-        for sql in ("select zeroblob(100000000)", "select length(randomblob(50000000))",
-                    "select replace(hex(zeroblob(1000000)), '0', 'aaaaaaaaaa')",
-                    "select pz_cone_ranges(10, 10, 1e12, 29)", "select pz_cone_ranges(0, 0, 1e9, 29)",
-                    "select pz_healpix(1e308, 0, 29), pz_angdist('x', null, 1e400, 0)"):
+        for sql in (
+            "select zeroblob(100000000)",
+            "select length(randomblob(50000000))",
+            "select replace(hex(zeroblob(1000000)), '0', 'aaaaaaaaaa')",
+            "select pz_cone_ranges(10, 10, 1e12, 29)",
+            "select pz_cone_ranges(0, 0, 1e9, 29)",
+            "select pz_healpix(1e308, 0, 29), pz_angdist('x', null, 1e400, 0)",
+        ):
             t = time.monotonic()
             r = http.get("/previews.json", params={"sql": sql, "_shape": "array"})
             assert r.status_code in (200, 400), (sql, r.status_code, r.text[:300])
             assert time.monotonic() - t < 10, sql
             assert len(r.content) < 5_000_000, sql
-        huge = http.get("/previews.json", params={"sql": "select 1 where 1 in (" +
-                                                  ",".join(["?"] * 2000) + ")"})
+        huge = http.get(
+            "/previews.json", params={"sql": "select 1 where 1 in (" + ",".join(["?"] * 2000) + ")"}
+        )
         assert huge.status_code in (400, 414)
     assert psutil.Process(proc.pid).memory_info().rss < rss + 300_000_000
 
@@ -175,8 +218,10 @@ def test_many_parameters_and_headers_are_refused_while_others_are_served(server)
         r = http.get("/", headers={f"x-h{i}": "v" for i in range(100)})
         assert r.status_code == 431
     assert legit.ok > 0 and legit.failed == 0, vars(legit)
-    print(f"8,000-parameter flood: {legit.ok} legitimate requests answered, slowest "
-          f"{legit.slowest:.2f} s")
+    print(
+        f"8,000-parameter flood: {legit.ok} legitimate requests answered, slowest "
+        f"{legit.slowest:.2f} s"
+    )
 
 
 def test_slow_clients_are_cut_and_capped(server) -> None:
@@ -211,8 +256,10 @@ def test_slow_clients_are_cut_and_capped(server) -> None:
     for s in flood:
         s.close()
     assert httpx.get(url + "site/", timeout=30).status_code == 200
-    print(f"slow-loris: {answered_during} legitimate requests answered during {CAP // 2} slow "
-          f"clients; of 300 flood connections the server held {held}")
+    print(
+        f"slow-loris: {answered_during} legitimate requests answered during {CAP // 2} slow "
+        f"clients; of 300 flood connections the server held {held}"
+    )
 
 
 def test_token_page_redirects_stay_on_this_server(server) -> None:
@@ -222,18 +269,30 @@ def test_token_page_redirects_stay_on_this_server(server) -> None:
         page = http.get("/-/token")
         csrf = page.text.split('name="csrftoken" value="', 1)[1].split('"', 1)[0]
         cookies = dict(page.cookies)
-        for evil in ("/\t/evil.example/", "//evil.example/", "/\\evil.example", "https://evil.example/",
-                     "/\n/evil.example", "/ok\r\nSet-Cookie: x=1"):
-            r = http.post("/-/token", data={"token": token, "next": evil, "csrftoken": csrf},
-                          cookies=cookies)
+        for evil in (
+            "/\t/evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "https://evil.example/",
+            "/\n/evil.example",
+            "/ok\r\nSet-Cookie: x=1",
+        ):
+            r = http.post(
+                "/-/token", data={"token": token, "next": evil, "csrftoken": csrf}, cookies=cookies
+            )
             assert r.status_code == 302 and r.headers["location"] == "/", (evil, r.headers)
     # login CSRF: a cross-site form, from a browser without cookies (Datasette's CSRF check
     # skips requests without cookies)
     with httpx.Client(base_url=url, timeout=30) as fresh:
-        for headers in ({"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
-                        {"Origin": "null"}, {"Sec-Fetch-Site": "same-site"}):
+        for headers in (
+            {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+            {"Origin": "null"},
+            {"Sec-Fetch-Site": "same-site"},
+        ):
             r = fresh.post("/-/token", data={"token": token, "next": "/"}, headers=headers)
-            assert r.status_code == 403 and "ds_pzcat" not in r.headers.get("set-cookie", ""), r.text
+            assert r.status_code == 403 and "ds_pzcat" not in r.headers.get("set-cookie", ""), (
+                r.text
+            )
             assert r.json()["error"]["code"] == "cross-site-request"
 
 

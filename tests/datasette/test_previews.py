@@ -29,36 +29,63 @@ def test_tables_and_products(built):
     tables = {r[0] for r in q(built, "select name from sqlite_master where type='table'")}
     assert {"products", "columns", "products_fts", "_pzcat_state", SPEC, TRAIN} <= tables
     assert "3_trained_model" not in tables  # not tabular
-    rows = q(built, "select internal_name, product_type, release, official, preview_table, n_rows, "
-                    "ra_column, z_err_column, site_page, download from products order by id")
+    rows = q(
+        built,
+        "select internal_name, product_type, release, official, preview_table, n_rows, "
+        "ra_column, z_err_column, site_page, download from products order by id",
+    )
     assert rows[0][:8] == (SPEC, "redshift_catalog", None, 1, SPEC, 500, "ra", "z_err")
     assert rows[0][8] == f"/site/product/{SPEC}/"
     assert rows[0][9].endswith(f"/-/download/{SPEC}.zip")
     assert rows[2][4] is None
     # "training sets with a z_err column"
-    assert q(built, "select internal_name from products where product_type='training_set' "
-                    "and z_err_column is not null") == [(TRAIN,)]
+    assert q(
+        built,
+        "select internal_name from products where product_type='training_set' "
+        "and z_err_column is not null",
+    ) == [(TRAIN,)]
 
 
 def test_full_text_search(built):
-    hits = q(built, "select p.internal_name from products_fts f join products p on p.id = f.rowid "
-                    "where products_fts match 'training'")
+    hits = q(
+        built,
+        "select p.internal_name from products_fts f join products p on p.id = f.rowid "
+        "where products_fts match 'training'",
+    )
     assert hits == [(TRAIN,)]
 
 
 def test_typed_columns_and_indexes(built):
     types = {r[1]: r[2] for r in q(built, f'pragma table_info("{SPEC}")')}
-    assert types == {"id": "INTEGER", "ra": "REAL", "dec": "REAL", "z": "REAL", "z_err": "REAL",
-                     "z_flag": "INTEGER", "survey": "TEXT", HEALPIX_COLUMN: "INTEGER"}
+    assert types == {
+        "id": "INTEGER",
+        "ra": "REAL",
+        "dec": "REAL",
+        "z": "REAL",
+        "z_err": "REAL",
+        "z_flag": "INTEGER",
+        "survey": "TEXT",
+        HEALPIX_COLUMN: "INTEGER",
+    }
     csv_types = {r[1]: r[2] for r in q(built, f'pragma table_info("{TRAIN}")')}
     assert csv_types["id"] == "INTEGER" and csv_types["mag_i"] == "REAL"
-    indexed = {r[0] for r in q(built, "select sql from sqlite_master where type='index' "
-                                      "and tbl_name=? and sql is not null", SPEC)}
+    indexed = {
+        r[0]
+        for r in q(
+            built,
+            "select sql from sqlite_master where type='index' and tbl_name=? and sql is not null",
+            SPEC,
+        )
+    }
     joined = " ".join(indexed)
     for col in ('"ra"', '"dec"', '"z"', f'"{HEALPIX_COLUMN}"'):
         assert col in joined
-    plan = " ".join(str(r) for r in q(built, f'explain query plan select * from "{SPEC}" '
-                                              "where dec between -35 and -34"))
+    plan = " ".join(
+        str(r)
+        for r in q(
+            built, f'explain query plan select * from "{SPEC}" where dec between -35 and -34'
+        )
+    )
     assert "idx_" in plan
 
 
@@ -72,8 +99,15 @@ def test_healpix_matches_healpy(built):
 
 def test_column_statistics(built):
     df = pd.read_parquet(built.root / "products" / SPEC / "specz.parquet")
-    rows = {r[0]: r[1:] for r in q(built, 'select "column", "min", "max", mean, nulls, ucd, role, unit '
-                                          "from columns where product=?", SPEC)}
+    rows = {
+        r[0]: r[1:]
+        for r in q(
+            built,
+            'select "column", "min", "max", mean, nulls, ucd, role, unit '
+            "from columns where product=?",
+            SPEC,
+        )
+    }
     mn, mx, mean, nulls, ucd, role, unit = rows["z"]
     assert mn == pytest.approx(df.z.min()) and mx == pytest.approx(df.z.max())
     assert mean == pytest.approx(df.z.mean()) and nulls == 0
@@ -85,14 +119,29 @@ def test_column_statistics(built):
 def test_nulls_and_nan(tmp_path):
     root = tmp_path / "repo"
     make_catalog(root, n_rows=10)
-    df = pd.DataFrame({"ra": [1.0, np.nan, 3.0], "dec": [0.0, 1.0, np.nan], "z": [0.1, 0.2, np.nan],
-                       "n": pd.array([1, None, 3], dtype="Int64"), "s": ["a", None, "c"],
-                       "flag": [True, False, True]})
-    add_product(root, 4, "Holes", "redshift_catalog", [("h.parquet", "main", df)],
-                columns={"ra": "ra", "dec": "dec", "z": "z"})
+    df = pd.DataFrame(
+        {
+            "ra": [1.0, np.nan, 3.0],
+            "dec": [0.0, 1.0, np.nan],
+            "z": [0.1, 0.2, np.nan],
+            "n": pd.array([1, None, 3], dtype="Int64"),
+            "s": ["a", None, "c"],
+            "flag": [True, False, True],
+        }
+    )
+    add_product(
+        root,
+        4,
+        "Holes",
+        "redshift_catalog",
+        [("h.parquet", "main", df)],
+        columns={"ra": "ra", "dec": "dec", "z": "z"},
+    )
     cat = Catalog.open(root)
     build_previews(cat)
-    rows = q(cat, f'select ra, dec, z, n, s, flag, "{HEALPIX_COLUMN}" from "4_holes" order by rowid')
+    rows = q(
+        cat, f'select ra, dec, z, n, s, flag, "{HEALPIX_COLUMN}" from "4_holes" order by rowid'
+    )
     assert rows[1][:6] == (None, 1.0, 0.2, None, None, 0)
     assert rows[1][6] is None and rows[2][6] is None and rows[0][6] is not None
     stats = dict(q(cat, "select \"column\", nulls from columns where product='4_holes'"))
@@ -105,8 +154,9 @@ def test_row_cap(tmp_path):
     spec = next(p for p in stats.products if p.internal_name == SPEC)
     assert (spec.rows, spec.truncated, spec.total_rows) == (120, True, 500)
     assert q(cat, f'select count(*), min(id), max(id) from "{SPEC}"') == [(120, 0, 119)]
-    assert q(cat, "select preview_rows, preview_truncated from products where internal_name=?",
-             SPEC) == [(120, 1)]
+    assert q(
+        cat, "select preview_rows, preview_truncated from products where internal_name=?", SPEC
+    ) == [(120, 1)]
     train = next(p for p in stats.products if p.internal_name == TRAIN)
     assert (train.rows, train.truncated) == (120, True)
 
@@ -124,8 +174,16 @@ def test_incremental_rebuild_only_changed_product(catalog):
     assert second.imported == [] and set(second.reused) == {SPEC, TRAIN} and not second.full_rebuild
     # change the training set: new file, new sha256, bumped version
     df = redshift_frame(50, seed=9)[["id", "z", "z_err"]].assign(mag_i=21.0)
-    add_product(catalog.root, 2, "Training Set A", "training_set", [("train.csv", "main", df)],
-                columns={"id": "id", "z": "z", "z_err": "z_err"}, release="dp1", version=2)
+    add_product(
+        catalog.root,
+        2,
+        "Training Set A",
+        "training_set",
+        [("train.csv", "main", df)],
+        columns={"id": "id", "z": "z", "z_err": "z_err"},
+        release="dp1",
+        version=2,
+    )
     third = build_previews(Catalog.open(catalog.root))
     assert third.imported == [TRAIN] and third.reused == [SPEC]
     assert q(catalog, f'select count(*) from "{TRAIN}"') == [(50,)]

@@ -28,9 +28,23 @@ def server(built, secret):
     log = built.root / "server.log"
     env = {**os.environ, "PZCAT_SECRET": SECRET, "PYTHONUNBUFFERED": "1"}
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "pzcat.cli", "serve", "--root", str(built.root),
-                                 "--host", "127.0.0.1", "--port", "0"], stdout=out,
-                                stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pzcat.cli",
+                "serve",
+                "--root",
+                str(built.root),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     url = None
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and url is None:
@@ -68,14 +82,18 @@ def test_real_server(server, built):
         assert full.status_code == 200 and int(full.headers["content-length"]) == len(full.content)
         # an interrupted download: read part of the stream, drop the connection, resume with Range
         got = b""
-        with httpx.Client(base_url=url, timeout=30) as other, \
-                other.stream("GET", f"/-/download/{SPEC}.zip", headers=auth) as r:
+        with (
+            httpx.Client(base_url=url, timeout=30) as other,
+            other.stream("GET", f"/-/download/{SPEC}.zip", headers=auth) as r,
+        ):
             for chunk in r.iter_bytes(1000):
                 got += chunk
                 if len(got) >= 5000:
                     break
-        rest = http.get(f"/-/download/{SPEC}.zip",
-                        headers={**auth, "Range": f"bytes={len(got)}-", "If-Range": full.headers["etag"]})
+        rest = http.get(
+            f"/-/download/{SPEC}.zip",
+            headers={**auth, "Range": f"bytes={len(got)}-", "If-Range": full.headers["etag"]},
+        )
         assert rest.status_code == 206
         assert got + rest.content == full.content
         assert zipfile.ZipFile(io.BytesIO(got + rest.content)).testzip() is None
@@ -85,11 +103,17 @@ def test_real_server(server, built):
 
     # raw HTTP: no client-side normalisation of '..'
     host, port = url.split("//")[1].rstrip("/").split(":")
-    for target in (f"/-/download/{SPEC}/../../catalog.yaml", f"/-/download/{SPEC}/%2e%2e/%2e%2e/catalog.yaml",
-                   "/site/../catalog.yaml", "/site/%2e%2e/catalog.yaml"):
+    for target in (
+        f"/-/download/{SPEC}/../../catalog.yaml",
+        f"/-/download/{SPEC}/%2e%2e/%2e%2e/catalog.yaml",
+        "/site/../catalog.yaml",
+        "/site/%2e%2e/catalog.yaml",
+    ):
         with socket.create_connection((host, int(port)), timeout=10) as sock:
-            sock.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
-                         "Connection: close\r\n\r\n".encode())
+            sock.sendall(
+                f"GET {target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+                "Connection: close\r\n\r\n".encode()
+            )
             data = b""
             while chunk := sock.recv(65536):
                 data += chunk

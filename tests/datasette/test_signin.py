@@ -20,23 +20,36 @@ from fake_github import FakeGitHub
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "signin"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 CLIENT_ID, CLIENT_SECRET = "Iv1.test-client", "test-client-secret"
 PRODUCT = "6_dp1_ecdfs_training_set"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("PZCAT_REQUIRE_BROWSER"),
-                       reason="needs Debian's chromium at /usr/bin/chromium"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists() and not os.environ.get("PZCAT_REQUIRE_BROWSER"),
+        reason="needs Debian's chromium at /usr/bin/chromium",
+    ),
 ]
 
 
 @pytest.fixture(scope="module")
 def github():
-    with FakeGitHub(CLIENT_ID, CLIENT_SECRET,
-                    orgs={"carol": ["lsst-pz"], "mallory": ["elsewhere"], "dave": []},
-                    teams={"dave": ["lsst/pz-wg"]}) as fake:
+    with FakeGitHub(
+        CLIENT_ID,
+        CLIENT_SECRET,
+        orgs={"carol": ["lsst-pz"], "mallory": ["elsewhere"], "dave": []},
+        teams={"dave": ["lsst/pz-wg"]},
+    ) as fake:
         yield fake
 
 
@@ -45,13 +58,23 @@ def demo(tmp_path_factory, github):
     def edit(root: Path) -> None:
         path = root / "catalog.yaml"
         config = yaml.safe_load(path.read_text())
-        config["access"] = {"github": {"client_id": CLIENT_ID, "oauth_url": github.url,
-                                       "api_url": github.url, "orgs": ["lsst-pz"],
-                                       "teams": ["lsst/pz-wg"], "users": ["julia-gschwend"]}}
+        config["access"] = {
+            "github": {
+                "client_id": CLIENT_ID,
+                "oauth_url": github.url,
+                "api_url": github.url,
+                "orgs": ["lsst-pz"],
+                "teams": ["lsst/pz-wg"],
+                "users": ["julia-gschwend"],
+            }
+        }
         path.write_text(yaml.safe_dump(config, sort_keys=False))
 
-    with demo_server(tmp_path_factory.mktemp("signin"), edit=edit,
-                     extra_env={"PZCAT_GITHUB_CLIENT_SECRET": CLIENT_SECRET}) as server:
+    with demo_server(
+        tmp_path_factory.mktemp("signin"),
+        edit=edit,
+        extra_env={"PZCAT_GITHUB_CLIENT_SECRET": CLIENT_SECRET},
+    ) as server:
         yield server
 
 
@@ -71,7 +94,7 @@ def _sign_in(browser, demo, github, user: str, start: str):
     page.goto(start)
     page.click("a.pz-signin")
     page.wait_for_url("**/-/tokens?next=*")
-    page.click("#pz-signin")                       # -> GitHub (stand-in) -> callback -> back
+    page.click("#pz-signin")  # -> GitHub (stand-in) -> callback -> back
     page.wait_for_load_state()
     return context, page
 
@@ -81,8 +104,12 @@ def test_sign_in_make_use_and_revoke_a_token(demo, github, browser) -> None:
     product_page = demo.site + f"product/{PRODUCT}/"
     context, page = _sign_in(browser, demo, github, "carol", product_page)
     assert "/-/tokens?next=" in page.url
-    assert {"GET /login/oauth/authorize", "POST /login/oauth/access_token", "GET /user",
-            "GET /user/orgs"} <= set(github.requests)
+    assert {
+        "GET /login/oauth/authorize",
+        "POST /login/oauth/access_token",
+        "GET /user",
+        "GET /user/orgs",
+    } <= set(github.requests)
     who = page.locator("#pz-who").inner_text()
     assert "Signed in as carol" in who and "until" in who and "UTC" in who
     # the session itself downloads in this browser
@@ -98,9 +125,13 @@ def test_sign_in_make_use_and_revoke_a_token(demo, github, browser) -> None:
     assert token.startswith("pzc1.")
     assert page.locator("#pz-copy").is_visible()
     row = page.locator("#pz-mine tbody tr").first
-    assert "download" in row.inner_text() and "active" in row.inner_text() and "laptop" in row.inner_text()
+    assert (
+        "download" in row.inner_text()
+        and "active" in row.inner_text()
+        and "laptop" in row.inner_text()
+    )
     page.screenshot(path=str(ARTIFACTS / "01-tokens.png"), full_page=True)
-    assert token not in (demo.root / "tokens" / "issued.yaml").read_text()   # ids only
+    assert token not in (demo.root / "tokens" / "issued.yaml").read_text()  # ids only
 
     # the same token works for downloads, the API and the Python client
     auth = {"Authorization": f"Bearer {token}"}
@@ -124,8 +155,12 @@ def test_sign_in_make_use_and_revoke_a_token(demo, github, browser) -> None:
     page.goto(demo.url + "-/tokens?next=" + f"/site/product/{PRODUCT}/")
     page.click("#pz-signout")
     page.wait_for_url(f"**/site/product/{PRODUCT}/")
-    assert context.request.get(demo.url + f"-/download/{PRODUCT}.zip",
-                               headers={"accept": "application/json"}).status == 401
+    assert (
+        context.request.get(
+            demo.url + f"-/download/{PRODUCT}.zip", headers={"accept": "application/json"}
+        ).status
+        == 401
+    )
     context.close()
 
 
@@ -137,12 +172,18 @@ def test_who_may_get_in(demo, github, browser) -> None:
     context, page = _sign_in(browser, demo, github, "mallory", demo.site + f"product/{PRODUCT}/")
     assert "auth-not-allowed" in page.content()
     page.screenshot(path=str(ARTIFACTS / "02-not-allowed.png"))
-    assert context.request.get(demo.url + f"-/download/{PRODUCT}.zip",
-                               headers={"accept": "application/json"}).status == 401
+    assert (
+        context.request.get(
+            demo.url + f"-/download/{PRODUCT}.zip", headers={"accept": "application/json"}
+        ).status
+        == 401
+    )
     context.close()
     # a callback that did not start here is refused
     with httpx.Client(base_url=demo.url, timeout=30) as http:
-        resp = http.get("/-/auth/callback?code=x&state=forged", headers={"accept": "application/json"})
+        resp = http.get(
+            "/-/auth/callback?code=x&state=forged", headers={"accept": "application/json"}
+        )
         assert resp.status_code == 400 and resp.json()["error"]["code"] == "auth-github-failed"
 
 
@@ -160,6 +201,9 @@ def test_admin_revokes_anyones_token(demo, github, browser) -> None:
     assert "revoked" in page.locator("#pz-message").inner_text()
     page.screenshot(path=str(ARTIFACTS / "03-admin.png"), full_page=True)
     context.close()
-    resp = httpx.get(demo.url + f"-/download/{PRODUCT}.zip", timeout=30,
-                     headers={"Authorization": f"Bearer {token}"})
+    resp = httpx.get(
+        demo.url + f"-/download/{PRODUCT}.zip",
+        timeout=30,
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert resp.status_code == 401 and resp.json()["error"]["code"] == "token-revoked"

@@ -43,14 +43,17 @@ def test_expired(secret):
     assert (exc.value.code, exc.value.status) == ("token-expired", 401)
 
 
-@pytest.mark.parametrize("mangle", [
-    lambda t: t[:-3] + ("AAA" if not t.endswith("AAA") else "BBB"),
-    lambda t: t.replace("pzc1.", "pzc2."),
-    lambda t: t + ".x",
-    lambda t: "",
-    lambda t: "garbage",
-    lambda t: t.split(".")[0] + "." + t.split(".")[1] + ".",
-])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t[:-3] + ("AAA" if not t.endswith("AAA") else "BBB"),
+        lambda t: t.replace("pzc1.", "pzc2."),
+        lambda t: t + ".x",
+        lambda t: "",
+        lambda t: "garbage",
+        lambda t: t.split(".")[0] + "." + t.split(".")[1] + ".",
+    ],
+)
 def test_forged_or_malformed(secret, mangle):
     with pytest.raises(TokenError) as exc:
         verify_token(mangle(create_token("a")))

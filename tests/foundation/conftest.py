@@ -50,8 +50,15 @@ def clean_env() -> dict[str, str]:
 
 def run_pzcat(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run the installed ``pzcat`` console script in a subprocess."""
-    return subprocess.run([str(PZCAT), *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, env=clean_env(), timeout=300, check=False)
+    return subprocess.run(
+        [str(PZCAT), *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=clean_env(),
+        timeout=300,
+        check=False,
+    )
 
 
 @pytest.fixture

@@ -33,8 +33,16 @@ CORPUS_GROUPS = ("manifest", "file", "table", "description", "catalog")
 #: Codes of those groups that only commands produce; covered in test_products.py.
 COMMAND_ONLY = {"product-not-found": "test_products.py::test_unknown_product"}
 #: Cases also run through a real `pzcat` subprocess (the others use click's CliRunner, in-process).
-SUBPROCESS_CASES = {"yaml_syntax", "catalog_config_invalid", "git_bad_ref", "symlink_escape",
-                    "truncated_parquet", "corrupt_fits", "hdf5_without_table", "html_script"}
+SUBPROCESS_CASES = {
+    "yaml_syntax",
+    "catalog_config_invalid",
+    "git_bad_ref",
+    "symlink_escape",
+    "truncated_parquet",
+    "corrupt_fits",
+    "hdf5_without_table",
+    "html_script",
+}
 
 
 def expected_of(case: str) -> dict[str, Any]:
@@ -42,9 +50,21 @@ def expected_of(case: str) -> dict[str, Any]:
 
 
 def _git(root: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=corpus", "-c", "user.email=corpus@example.org",
-                    "-c", "commit.gpgsign=false", *args], cwd=root, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [
+            "git",
+            "-c",
+            "user.name=corpus",
+            "-c",
+            "user.email=corpus@example.org",
+            "-c",
+            "commit.gpgsign=false",
+            *args,
+        ],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
 
 
 def materialize(case: str, dest: Path) -> tuple[Path, dict[str, Any]]:
@@ -86,7 +106,9 @@ def materialize(case: str, dest: Path) -> tuple[Path, dict[str, Any]]:
     return root, expected
 
 
-def _check(codes: set[str], issues: list[dict[str, Any]], expected: dict[str, Any], how: str) -> None:
+def _check(
+    codes: set[str], issues: list[dict[str, Any]], expected: dict[str, Any], how: str
+) -> None:
     want = set(expected["codes"])
     allowed = want | set(expected.get("also") or [])
     assert want <= codes, f"{how}: expected {sorted(want)}, got {sorted(codes)}"
@@ -104,8 +126,9 @@ def test_case(case: str, tmp_path: Path, snapshot, pzcat) -> None:
 
     # the library
     try:
-        report = validate_catalog(Catalog.open(root), changed_since=git.get("changed_since"),
-                                  author=git.get("author"))
+        report = validate_catalog(
+            Catalog.open(root), changed_since=git.get("changed_since"), author=git.get("author")
+        )
     except PzcatError as exc:
         lib_codes, lib_issues, lib_valid = {exc.code}, [exc.to_dict()], False
     else:
@@ -133,13 +156,14 @@ def test_case(case: str, tmp_path: Path, snapshot, pzcat) -> None:
     assert out.returncode == expected["exit"], (out.returncode, out.stdout[-2000:], out.stderr)
     if out.stdout.strip():
         data = json.loads(out.stdout)
-        cli_issues = data["errors"] + [i for p in data["products"]
-                                       for i in p["errors"] + p["warnings"]]
+        cli_issues = data["errors"] + [
+            i for p in data["products"] for i in p["errors"] + p["warnings"]
+        ]
         assert data["valid"] == (expected["exit"] == 0)
     else:
         first = out.stderr.strip().splitlines()[0]
         assert first.startswith("error[") and "]: " in first, out.stderr
-        cli_issues = [{"code": first[len("error["):first.index("]")]}]
+        cli_issues = [{"code": first[len("error[") : first.index("]")]}]
     cli_codes = {i["code"] for i in cli_issues}
     _check(cli_codes, cli_issues, expected, "pzcat validate")
     assert cli_codes == lib_codes
@@ -170,15 +194,24 @@ def test_every_code_has_a_case() -> None:
 def test_corpus_is_what_the_script_makes(tmp_path: Path) -> None:
     """make_corpus.py reproduces the committed cases and their expectations."""
     out = tmp_path / "corpus"
-    subprocess.run([sys.executable, str(CORPUS / "make_corpus.py"), "--out", str(out)],
-                   check=True, capture_output=True, cwd=REPO)
+    subprocess.run(
+        [sys.executable, str(CORPUS / "make_corpus.py"), "--out", str(out)],
+        check=True,
+        capture_output=True,
+        cwd=REPO,
+    )
     made = sorted(d.name for d in out.iterdir() if (d / "expected.yaml").is_file())
     assert made == CASES
     for case in CASES:
-        assert (out / case / "expected.yaml").read_text() == \
-            (CORPUS / case / "expected.yaml").read_text(), case
-        files = sorted(p.relative_to(out / case).as_posix() for p in (out / case).rglob("*")
-                       if p.is_file())
-        committed = sorted(p.relative_to(CORPUS / case).as_posix()
-                           for p in (CORPUS / case).rglob("*") if p.is_file())
+        assert (out / case / "expected.yaml").read_text() == (
+            CORPUS / case / "expected.yaml"
+        ).read_text(), case
+        files = sorted(
+            p.relative_to(out / case).as_posix() for p in (out / case).rglob("*") if p.is_file()
+        )
+        committed = sorted(
+            p.relative_to(CORPUS / case).as_posix()
+            for p in (CORPUS / case).rglob("*")
+            if p.is_file()
+        )
         assert files == committed, case

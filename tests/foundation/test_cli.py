@@ -52,7 +52,8 @@ def _demo_warnings() -> int:
 
     report = validate_catalog(Catalog.open(REPO))
     return sum(len(p.warnings) for p in report.products) + sum(
-        i.severity == "warning" for i in report.catalog_issues)
+        i.severity == "warning" for i in report.catalog_issues
+    )
 
 
 @pytest.fixture(scope="module")
@@ -89,20 +90,28 @@ def test_json_format(broken: Path, pzcat) -> None:
     assert ra["column"] == "ra" and ra["rows"] == [4] and ra["count"] == 1  # rows from 1
     assert ra["severity"] == "error" and ra["fix"] == CODES["bad-ra-range"].fix
     assert errors["checksum-mismatch"]["key"] == "files.0.sha256"
-    assert all(p["stats"].get("rows") for p in data["products"] if p["name"] != "7_bpz_inform_model")
+    assert all(
+        p["stats"].get("rows") for p in data["products"] if p["name"] != "7_bpz_inform_model"
+    )
 
 
 def test_github_format(broken: Path, pzcat) -> None:
     out = pzcat("validate", "--format", "github", "--root", broken)
     assert out.returncode == 1
     lines = out.stdout.strip().splitlines()
-    assert lines[-1].startswith(f"INVALID: {N_PRODUCTS} products, 2 errors, "
-                                f"{_demo_warnings() + 1} warnings")
+    assert lines[-1].startswith(
+        f"INVALID: {N_PRODUCTS} products, 2 errors, {_demo_warnings() + 1} warnings"
+    )
     annotations = lines[:-1]
     assert all(ln.startswith(("::error ", "::warning ")) for ln in annotations)
-    assert "::error file=products/11_dp1_field_centres/dp1_fields.csv,title=bad-ra-range::" in out.stdout
-    assert "::error file=products/11_dp1_field_centres/dp1_fields.csv,title=checksum-mismatch::" \
+    assert (
+        "::error file=products/11_dp1_field_centres/dp1_fields.csv,title=bad-ra-range::"
         in out.stdout
+    )
+    assert (
+        "::error file=products/11_dp1_field_centres/dp1_fields.csv,title=checksum-mismatch::"
+        in out.stdout
+    )
     assert "::warning file=products/ghost,title=orphan-product-dir::" in out.stdout
     for ln in annotations:
         assert "\n" not in ln and " Fix: " in ln
@@ -114,8 +123,15 @@ def test_text_format_and_named_manifest(broken: Path) -> None:
     from pzcat.cli import cli
 
     run = CliRunner().invoke
-    out = run(cli, ["validate", "--root", str(broken),
-                    str(broken / "manifests" / "1_vvds_final_release_sample.yaml")])
+    out = run(
+        cli,
+        [
+            "validate",
+            "--root",
+            str(broken),
+            str(broken / "manifests" / "1_vvds_final_release_sample.yaml"),
+        ],
+    )
     assert out.exit_code == 0, out.stdout  # the orphan folder is only a warning
     out = run(cli, ["validate", "--root", str(broken), "-v"])
     assert out.exit_code == 1

@@ -24,35 +24,57 @@ def _run(root: Path, *args: str, fsize: int | None = None) -> subprocess.Complet
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # write() fails instead of killing
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
 
-    return subprocess.run([PZCAT, *args, "--root", str(root)], cwd=root, capture_output=True,
-                          text=True, preexec_fn=limit, timeout=300,
-                          env={**os.environ, "GITHUB_ACTOR": "tester"})
+    return subprocess.run(
+        [PZCAT, *args, "--root", str(root)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        preexec_fn=limit,
+        timeout=300,
+        env={**os.environ, "GITHUB_ACTOR": "tester"},
+    )
 
 
 def _leftovers(root: Path) -> list[str]:
     products = root / "products"
-    return sorted(p.name for p in products.iterdir() if p.name.startswith(".")
-                  or p.name.endswith("wide_sample"))
+    return sorted(
+        p.name
+        for p in products.iterdir()
+        if p.name.startswith(".") or p.name.endswith("wide_sample")
+    )
 
 
 def _wide_csv(path: Path, n_columns: int) -> Path:
     names = ["ra", "dec", "z"] + [f"col_with_a_long_name_{i}" for i in range(n_columns)]
-    path.write_text(",".join(names) + "\n" + ",".join(["10.0", "-5.0", "0.5"] + ["1"] * n_columns)
-                    + "\n")
+    path.write_text(
+        ",".join(names) + "\n" + ",".join(["10.0", "-5.0", "0.5"] + ["1"] * n_columns) + "\n"
+    )
     return path
 
 
-@pytest.mark.parametrize(("n_columns", "fsize", "where"), [
-    (10, 50, "the copy of the main file"),
-    (400, 16_000, "the manifest (bigger than its table)"),
-])
-def test_full_disk_during_add(demo_root: Path, tmp_path: Path, n_columns: int, fsize: int,
-                              where: str) -> None:
+@pytest.mark.parametrize(
+    ("n_columns", "fsize", "where"),
+    [
+        (10, 50, "the copy of the main file"),
+        (400, 16_000, "the manifest (bigger than its table)"),
+    ],
+)
+def test_full_disk_during_add(
+    demo_root: Path, tmp_path: Path, n_columns: int, fsize: int, where: str
+) -> None:
     csv = _wide_csv(tmp_path / "wide.csv", n_columns)
     assert csv.stat().st_size < 16_000
     manifests = sorted(p.name for p in (demo_root / "manifests").iterdir())
-    out = _run(demo_root, "add", "Wide sample", "--type", "redshift_catalog", "--main", str(csv),
-               fsize=fsize)
+    out = _run(
+        demo_root,
+        "add",
+        "Wide sample",
+        "--type",
+        "redshift_catalog",
+        "--main",
+        str(csv),
+        fsize=fsize,
+    )
     assert "Traceback" not in out.stderr, out.stderr
     assert "error[write-failed]" in out.stderr + out.stdout, (where, out.stdout, out.stderr)
     assert out.returncode != 0
@@ -72,8 +94,12 @@ def test_temp_folders_of_killed_runs_are_removed(demo_root: Path, tmp_path: Path
     db_stale.parent.mkdir(parents=True, exist_ok=True)
     db_stale.write_bytes(b"half a database")
     csv = _wide_csv(tmp_path / "wide.csv", 3)
-    assert _run(demo_root, "add", "Wide sample", "--type", "redshift_catalog", "--main",
-                str(csv)).returncode == 0
+    assert (
+        _run(
+            demo_root, "add", "Wide sample", "--type", "redshift_catalog", "--main", str(csv)
+        ).returncode
+        == 0
+    )
     assert not stale.exists() and mine.exists()
     assert _run(demo_root, "build-previews").returncode == 0
     assert not db_stale.exists()

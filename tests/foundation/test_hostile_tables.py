@@ -32,8 +32,9 @@ BASE = "1_base_sample"
 
 
 def _validate_limited(root: Path, timeout: float = 60) -> tuple[str, float, float]:
-    run = run_limited([PZCAT, "validate", "--root", str(root)], cwd=root, mem_mb=2048,
-                      timeout=timeout)
+    run = run_limited(
+        [PZCAT, "validate", "--root", str(root)], cwd=root, mem_mb=2048, timeout=timeout
+    )
     assert not run.timed_out, f"validate ran over {timeout} s"
     assert "Traceback" not in run.stderr, run.stderr[-3000:]
     assert run.returncode == 1, (run.stdout[-2000:], run.stderr[-2000:])
@@ -43,10 +44,10 @@ def _validate_limited(root: Path, timeout: float = 60) -> tuple[str, float, floa
 def test_column_names_check_is_linear() -> None:
     names = [f"c{i}" for i in range(MAX_COLUMNS)]
     start = time.process_time()
-    check_column_names(names, Path("t.csv"))          # at the limit: fine
-    for _ in range(50):                               # 100,000 name checks
+    check_column_names(names, Path("t.csv"))  # at the limit: fine
+    for _ in range(50):  # 100,000 name checks
         check_column_names(names, Path("t.csv"))
-    assert time.process_time() - start < 5           # the quadratic check took ~66 s for 10,000
+    assert time.process_time() - start < 5  # the quadratic check took ~66 s for 10,000
     with pytest.raises(TableError) as info:
         check_column_names([*names, "one more"], Path("t.csv"))
     assert info.value.code == "too-many-columns"
@@ -85,7 +86,7 @@ def _fits_gz_bomb(path: Path, table_bytes: int = 1_000_000_000) -> None:
         fh.write(comp.compress(primary + hdr.tostring().encode()))
         left = rows * 8 + (-rows * 8) % 2880
         while left:
-            fh.write(comp.compress(zeros[:min(left, len(zeros))]))
+            fh.write(comp.compress(zeros[: min(left, len(zeros))]))
             left -= min(left, len(zeros))
         fh.write(comp.flush())
 
@@ -142,8 +143,17 @@ def test_sparse_csv_over_the_limit_is_not_read(tmp_path: Path) -> None:
 
 def test_hats_link_outside_is_refused_and_never_published(tmp_path: Path) -> None:
     root, _ = materialize("hats_symlink_outside", tmp_path)
-    secret = pd.DataFrame({"id": [99], "ra": [123.456], "dec": [-7.89], "z": [0.777],
-                           "z_err": [0.1], "z_flag": [4], "survey": ["SECRET"]})
+    secret = pd.DataFrame(
+        {
+            "id": [99],
+            "ra": [123.456],
+            "dec": [-7.89],
+            "z": [0.777],
+            "z_err": [0.1],
+            "z_flag": [4],
+            "survey": ["SECRET"],
+        }
+    )
     secret.to_parquet(root / "outside" / "secret.parquet", index=False)
     report = validate_catalog(Catalog.open(root))
     assert "symlink-escape" in report.codes()
@@ -160,8 +170,9 @@ def test_hats_link_outside_is_refused_and_never_published(tmp_path: Path) -> Non
         for table in tables:
             cols = [r[1] for r in conn.execute(f'pragma table_info("{table}")')]
             if "survey" in cols:
-                assert not conn.execute(f'select 1 from "{table}" where survey = ?',
-                                        ["SECRET"]).fetchall()
+                assert not conn.execute(
+                    f'select 1 from "{table}" where survey = ?', ["SECRET"]
+                ).fetchall()
 
     from site_builder.build import build_site
 

@@ -31,18 +31,21 @@ def bomb(levels: int = 12) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.parametrize(("text", "code"), [
-    (bomb(), "yaml-alias"),
-    ("&a [*a, *a]", "yaml-alias"),                               # a recursive alias
-    ("x: " + "[" * 100_000 + "]" * 100_000, "yaml-too-deep"),   # flow nesting
-    ("x: " + "{a: " * 5_000, "yaml-too-deep"),                  # unclosed: too deep before the syntax error
-    ("".join(" " * i + "k:\n" for i in range(100)) + " " * 100 + "v: 1\n", "yaml-too-deep"),
-    ("id: " + "1" * 4301, "yaml-too-large"),                     # int() refuses 4,301 digits
-    ("id: -" + "9" * 300 + ":10", "yaml-too-large"),             # sexagesimal, same parser
-    ("when: 2026-13-45", "yaml-syntax"),                         # month 13: a ValueError inside
-    ("a: [1,\n", "yaml-syntax"),
-    (b"a: caf\xe9\n", "yaml-syntax"),                             # not UTF-8
-])
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        (bomb(), "yaml-alias"),
+        ("&a [*a, *a]", "yaml-alias"),  # a recursive alias
+        ("x: " + "[" * 100_000 + "]" * 100_000, "yaml-too-deep"),  # flow nesting
+        ("x: " + "{a: " * 5_000, "yaml-too-deep"),  # unclosed: too deep before the syntax error
+        ("".join(" " * i + "k:\n" for i in range(100)) + " " * 100 + "v: 1\n", "yaml-too-deep"),
+        ("id: " + "1" * 4301, "yaml-too-large"),  # int() refuses 4,301 digits
+        ("id: -" + "9" * 300 + ":10", "yaml-too-large"),  # sexagesimal, same parser
+        ("when: 2026-13-45", "yaml-syntax"),  # month 13: a ValueError inside
+        ("a: [1,\n", "yaml-syntax"),
+        (b"a: caf\xe9\n", "yaml-syntax"),  # not UTF-8
+    ],
+)
 def test_hostile_documents_have_codes(text: str | bytes, code: str) -> None:
     with pytest.raises(ManifestError) as info:
         load_yaml(text, "m.yaml")
@@ -52,8 +55,12 @@ def test_hostile_documents_have_codes(text: str | bytes, code: str) -> None:
 
 def test_limits_are_parameters() -> None:
     small = YamlLimits(max_bytes=100, max_depth=2, max_scalar=5, max_nodes=3)
-    for text, code in [("x" * 101, "yaml-too-large"), ("[[[1]]]", "yaml-too-deep"),
-                       ("abcdef", "yaml-too-large"), ("[1, 2, 3]", "yaml-too-large")]:
+    for text, code in [
+        ("x" * 101, "yaml-too-large"),
+        ("[[[1]]]", "yaml-too-deep"),
+        ("abcdef", "yaml-too-large"),
+        ("[1, 2, 3]", "yaml-too-large"),
+    ]:
         with pytest.raises(CatalogError) as info:
             load_yaml(text, "c.yaml", limits=small, error=CatalogError)
         assert info.value.code == code
@@ -87,8 +94,9 @@ def bomb_repo(tmp_path: Path) -> Path:
     return root
 
 
-@pytest.mark.parametrize("command", [["validate"], ["build-previews"], ["run", "--pending"],
-                                     ["build-site"]])
+@pytest.mark.parametrize(
+    "command", [["validate"], ["build-previews"], ["run", "--pending"], ["build-site"]]
+)
 def test_bomb_in_pending_provenance_under_limits(bomb_repo: Path, command: list[str]) -> None:
     """The corpus bomb (9**9 strings once expanded) in a pending product's provenance.config."""
     run = run_limited([PZCAT, *command], cwd=bomb_repo, mem_mb=2048, timeout=120)

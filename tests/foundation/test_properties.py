@@ -21,16 +21,23 @@ from pzcat.validate import validate_catalog, validate_manifest
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "bad_inputs"
-SETTINGS = settings(max_examples=100, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 FORMATS = {"parquet": ".parquet", "fits": ".fits", "hdf5": ".hdf5", "csv": ".csv"}
 
 
 def _valid_bytes() -> dict[str, bytes]:
     """A small valid table in every format, to mutate."""
-    df = pd.DataFrame({"id": np.arange(20, dtype="int64"), "ra": np.linspace(0, 359, 20),
-                       "dec": np.linspace(-89, 89, 20), "z": np.linspace(0, 3, 20),
-                       "name": [f"obj{i}" for i in range(20)]})
+    df = pd.DataFrame(
+        {
+            "id": np.arange(20, dtype="int64"),
+            "ra": np.linspace(0, 359, 20),
+            "dec": np.linspace(-89, 89, 20),
+            "z": np.linspace(0, 3, 20),
+            "name": [f"obj{i}" for i in range(20)],
+        }
+    )
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
@@ -78,23 +85,31 @@ def test_random_bytes_to_readers(scratch: Path, fmt: str, data: bytes) -> None:
 
 
 @SETTINGS
-@given(fmt=st.sampled_from(sorted(FORMATS)), cut=st.floats(0, 1), at=st.floats(0, 1),
-       patch=st.binary(min_size=1, max_size=64), truncate=st.booleans())
-def test_damaged_files_to_readers(scratch: Path, fmt: str, cut: float, at: float, patch: bytes,
-                                  truncate: bool) -> None:
+@given(
+    fmt=st.sampled_from(sorted(FORMATS)),
+    cut=st.floats(0, 1),
+    at=st.floats(0, 1),
+    patch=st.binary(min_size=1, max_size=64),
+    truncate=st.booleans(),
+)
+def test_damaged_files_to_readers(
+    scratch: Path, fmt: str, cut: float, at: float, patch: bytes, truncate: bool
+) -> None:
     """A valid file, truncated or with a few bytes overwritten: deeper than random bytes get."""
     raw = bytearray(VALID[fmt])
     if truncate:
         raw = raw[: int(len(raw) * cut)]
     else:
         pos = int(len(raw) * at)
-        raw[pos:pos + len(patch)] = patch
+        raw[pos : pos + len(patch)] = patch
     path = scratch / f"damaged{FORMATS[fmt]}"
     path.write_bytes(bytes(raw))
     _exercise(path, fmt)
 
 
-CSV_ALPHABET = st.sampled_from(list("0123456789.,;\t| -+eEnaNinf\"'#\n\r") + ["ra", "dec", "z", "é"])
+CSV_ALPHABET = st.sampled_from(
+    list("0123456789.,;\t| -+eEnaNinf\"'#\n\r") + ["ra", "dec", "z", "é"]
+)
 
 
 @SETTINGS
@@ -107,29 +122,66 @@ def test_random_csv_text(scratch: Path, text: str) -> None:
 
 # -- manifests -------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory) -> Catalog:
     """A one-product catalog (a corpus case) whose manifest the tests overwrite."""
     import shutil
 
     root = tmp_path_factory.mktemp("random_manifests") / "repo"
-    shutil.copytree(CORPUS / "ra_out_of_range", root, ignore=shutil.ignore_patterns("expected.yaml"))
+    shutil.copytree(
+        CORPUS / "ra_out_of_range", root, ignore=shutil.ignore_patterns("expected.yaml")
+    )
     shutil.copy2(CORPUS / "_base" / "catalog.yaml", root / "catalog.yaml")
     return Catalog.open(root)
 
 
-BASE_MANIFEST = yaml.safe_load((CORPUS / "ra_out_of_range" / "manifests" / "1_base_sample.yaml")
-                               .read_text())
-KEYS = sorted(BASE_MANIFEST) + ["path", "url", "role", "format", "column", "ucd", "n_rows",
-                                 "columns", "bogus"]
-scalars = (st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=True)
-           | st.text(max_size=20) | st.sampled_from(["main", "csv", "hats", "products/1_base_sample/sample.csv",
-                                                     "../x", "/etc/passwd", "https://h/x.csv",
-                                                     "2026-01-01T00:00:00Z", "published", "pending",
-                                                     "deprecated", "redshift_catalog", "dp1"]))
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
-                      | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=8), inner, max_size=5),
-                      max_leaves=20)
+BASE_MANIFEST = yaml.safe_load(
+    (CORPUS / "ra_out_of_range" / "manifests" / "1_base_sample.yaml").read_text()
+)
+KEYS = sorted(BASE_MANIFEST) + [
+    "path",
+    "url",
+    "role",
+    "format",
+    "column",
+    "ucd",
+    "n_rows",
+    "columns",
+    "bogus",
+]
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=20)
+    | st.sampled_from(
+        [
+            "main",
+            "csv",
+            "hats",
+            "products/1_base_sample/sample.csv",
+            "../x",
+            "/etc/passwd",
+            "https://h/x.csv",
+            "2026-01-01T00:00:00Z",
+            "published",
+            "pending",
+            "deprecated",
+            "redshift_catalog",
+            "dp1",
+        ]
+    )
+)
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=8), inner, max_size=5)
+    ),
+    max_leaves=20,
+)
 
 
 def _paths(data, prefix=()):
@@ -159,8 +211,7 @@ def _check_manifest(catalog: Catalog, text: str | bytes, whole: bool = False) ->
 
 
 @settings(SETTINGS, max_examples=50)
-@given(fmt=st.sampled_from(sorted(FORMATS)), data=st.binary(max_size=2048),
-       damaged=st.booleans())
+@given(fmt=st.sampled_from(sorted(FORMATS)), data=st.binary(max_size=2048), damaged=st.booleans())
 def test_random_files_in_a_catalog(catalog: Catalog, fmt: str, data: bytes, damaged: bool) -> None:
     """validate_manifest on a product whose main file is random or damaged bytes."""
     import copy
@@ -208,11 +259,36 @@ def test_random_manifest_text(catalog: Catalog, text) -> None:
 
 
 @SETTINGS
-@given(lines=st.lists(st.sampled_from(["id: 1", "name: x", "files:", "- role: main", "  path: a",
-                                       "  - x", ": :", "[", "]", "{a: 1}", "? x", "&a x", "*a",
-                                       "!!python/object:os.system x", "columns: {z: z}",
-                                       "\t- tab", "---", "...", "%YAML 1.2", "'", '"']),
-                      max_size=12))
+@given(
+    lines=st.lists(
+        st.sampled_from(
+            [
+                "id: 1",
+                "name: x",
+                "files:",
+                "- role: main",
+                "  path: a",
+                "  - x",
+                ": :",
+                "[",
+                "]",
+                "{a: 1}",
+                "? x",
+                "&a x",
+                "*a",
+                "!!python/object:os.system x",
+                "columns: {z: z}",
+                "\t- tab",
+                "---",
+                "...",
+                "%YAML 1.2",
+                "'",
+                '"',
+            ]
+        ),
+        max_size=12,
+    )
+)
 def test_yamlish_manifest_text(catalog: Catalog, lines: list[str]) -> None:
     _check_manifest(catalog, "\n".join(lines) + "\n")
 
@@ -226,4 +302,3 @@ def test_valid_bytes_read_back() -> None:
             reader = open_table(path, fmt)
             assert reader.n_rows() == 20
             assert [c.name for c in reader.schema()] == ["id", "ra", "dec", "z", "name"]
-

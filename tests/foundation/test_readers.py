@@ -14,11 +14,16 @@ from pzcat.tables import CsvReader, FitsReader, Hdf5Reader, open_table, read_tab
 
 def frame(n: int = 1000) -> pd.DataFrame:
     rng = np.random.default_rng(7)
-    return pd.DataFrame({
-        "id": np.arange(n, dtype="int64"), "ra": rng.uniform(0, 360, n),
-        "dec": rng.uniform(-90, 90, n), "z": rng.uniform(0, 3, n).astype("float32"),
-        "flag": rng.integers(0, 5, n).astype("int16"),
-        "survey": pd.array(rng.choice(["VVDS", "DESI", "2dF"], n), dtype="str")})
+    return pd.DataFrame(
+        {
+            "id": np.arange(n, dtype="int64"),
+            "ra": rng.uniform(0, 360, n),
+            "dec": rng.uniform(-90, 90, n),
+            "z": rng.uniform(0, 3, n).astype("float32"),
+            "flag": rng.integers(0, 5, n).astype("int16"),
+            "survey": pd.array(rng.choice(["VVDS", "DESI", "2dF"], n), dtype="str"),
+        }
+    )
 
 
 def same(a: pd.DataFrame, b: pd.DataFrame) -> None:
@@ -50,8 +55,14 @@ def test_fits_scaled_and_vector_columns(tmp_path: Path) -> None:
     """Unsigned (TZERO), logical and vector columns take astropy's path and agree."""
     from astropy.table import Table
 
-    t = Table({"u": np.arange(10, dtype="uint16") + 40000, "ok": np.arange(10) % 2 == 0,
-               "vec": np.ones((10, 3)), "ra": np.linspace(0, 9, 10)})
+    t = Table(
+        {
+            "u": np.arange(10, dtype="uint16") + 40000,
+            "ok": np.arange(10) % 2 == 0,
+            "vec": np.ones((10, 3)),
+            "ra": np.linspace(0, 9, 10),
+        }
+    )
     t.write(tmp_path / "t.fits")
     out = read_table(tmp_path / "t.fits", "fits")
     assert list(out.columns) == ["u", "ok", "ra"]
@@ -71,8 +82,9 @@ def test_fits_truncated_is_coded(tmp_path: Path) -> None:
     assert err.value.code == "corrupt-fits"
 
 
-@pytest.mark.parametrize("layout", ["table", "table-data-columns", "fixed", "fixed-numeric",
-                                    "compound", "columns"])
+@pytest.mark.parametrize(
+    "layout", ["table", "table-data-columns", "fixed", "fixed-numeric", "compound", "columns"]
+)
 def test_hdf5_layouts(tmp_path: Path, layout: str) -> None:
     import h5py
 
@@ -81,8 +93,9 @@ def test_hdf5_layouts(tmp_path: Path, layout: str) -> None:
     expected = df
     if layout.startswith("table"):
         data_columns = ["z", "flag"] if layout.endswith("columns") else None
-        df.astype({"survey": object}).to_hdf(path, key="cat", format="table",
-                                             data_columns=data_columns)
+        df.astype({"survey": object}).to_hdf(
+            path, key="cat", format="table", data_columns=data_columns
+        )
     elif layout == "fixed":
         df.astype({"survey": object}).to_hdf(path, key="cat")
     elif layout == "fixed-numeric":
@@ -91,16 +104,19 @@ def test_hdf5_layouts(tmp_path: Path, layout: str) -> None:
     else:
         with h5py.File(path, "w") as fh:
             if layout == "compound":
-                arr = np.zeros(len(df), dtype=[(c, "S4" if c == "survey" else df[c].dtype.str)
-                                               for c in df.columns])
+                arr = np.zeros(
+                    len(df),
+                    dtype=[(c, "S4" if c == "survey" else df[c].dtype.str) for c in df.columns],
+                )
                 for c in df.columns:
                     arr[c] = df[c].to_numpy().astype(arr.dtype[c])
                 fh.create_dataset("cat", data=arr)
             else:
                 g = fh.create_group("cat")
                 for c in df.columns:
-                    g.create_dataset(c, data=df[c].to_numpy().astype("S4") if c == "survey"
-                                     else df[c].to_numpy())
+                    g.create_dataset(
+                        c, data=df[c].to_numpy().astype("S4") if c == "survey" else df[c].to_numpy()
+                    )
                 expected = df[sorted(df.columns)]  # h5py lists a group's members by name
     reader = open_table(path, "hdf5")
     same(pd.concat(reader.batches(batch_rows=333), ignore_index=True), expected)
@@ -127,7 +143,9 @@ def test_csv_pieces(tmp_path: Path, sep: str, monkeypatch) -> None:
     reader = open_table(tmp_path / "t.csv", "csv")
     assert reader.dialect() == (sep, True)
     same(pd.concat(reader.batches(batch_rows=100), ignore_index=True), df)
-    same(pd.concat(reader.batches(columns=["survey", "ra"]), ignore_index=True), df[["survey", "ra"]])
+    same(
+        pd.concat(reader.batches(columns=["survey", "ra"]), ignore_index=True), df[["survey", "ra"]]
+    )
     assert reader.n_rows() == len(df)
 
 
@@ -199,8 +217,11 @@ def test_hdf5_pickles_never_run(tmp_path: Path, where: str) -> None:
     else:
         frame(10).astype({"survey": object}).to_hdf(path, key="cat")  # fixed: a pickled block
         with h5py.File(path, "a") as fh:
-            name = next(k for k in fh["cat"] if k.endswith("_values")
-                        and fh["cat"][k].attrs.get("PSEUDOATOM") is not None)
+            name = next(
+                k
+                for k in fh["cat"]
+                if k.endswith("_values") and fh["cat"][k].attrs.get("PSEUDOATOM") is not None
+            )
             del fh["cat"][name]
             ds = fh["cat"].create_dataset(name, (1,), dtype=h5py.vlen_dtype(np.uint8))
             ds[0] = np.frombuffer(pickle.dumps(_Touch(marker), protocol=5), dtype=np.uint8)

@@ -21,21 +21,41 @@ def invoke(root: Path, *args: str):
     return result
 
 
-@pytest.mark.parametrize("name", ["zspec_err", "z_err", "e_z", "zerr", "redshift_err", "Z_ERR",
-                                  "ZERR", "zbest_err", "sigma_z", "z_error", "redshift_error"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "zspec_err",
+        "z_err",
+        "e_z",
+        "zerr",
+        "redshift_err",
+        "Z_ERR",
+        "ZERR",
+        "zbest_err",
+        "sigma_z",
+        "z_error",
+        "redshift_error",
+    ],
+)
 def test_z_err_spellings(name: str) -> None:
     cols = [ColumnInfo(name=n, dtype="float64") for n in ("ra", "dec", "zspec", name)]
     assert suggest_columns(cols) == {"ra": "ra", "dec": "dec", "z": "zspec", "z_err": name}
 
 
-def test_add_keeps_missing_redshifts_and_says_what_it_guessed(demo_root: Path, tmp_path: Path) -> None:
+def test_add_keeps_missing_redshifts_and_says_what_it_guessed(
+    demo_root: Path, tmp_path: Path
+) -> None:
     src = tmp_path / "vimos.csv"
-    src.write_text("# VIMOS sample; z = -1 means no redshift\nID,RA,DEC,zspec,zspec_err\n"
-                   "1,10.0,-5.0,0.5,0.001\n2,10.1,-5.1,,\n3,10.2,-5.2,-1,-99\n4,360.0,-5.3,1.2,0.01\n")
+    src.write_text(
+        "# VIMOS sample; z = -1 means no redshift\nID,RA,DEC,zspec,zspec_err\n"
+        "1,10.0,-5.0,0.5,0.001\n2,10.1,-5.1,,\n3,10.2,-5.2,-1,-99\n4,360.0,-5.3,1.2,0.01\n"
+    )
     out = invoke(demo_root, "add", "VIMOS sample", "--type", "redshift_catalog", "--main", src)
     assert out.exit_code == 0, out.stderr
-    assert "columns guessed from names and UCDs: id=ID, ra=RA, dec=DEC, z=zspec, z_err=zspec_err" \
+    assert (
+        "columns guessed from names and UCDs: id=ID, ra=RA, dec=DEC, z=zspec, z_err=zspec_err"
         in out.stdout
+    )
     codes = {line.split("]")[0].removeprefix("warning[") for line in out.stderr.splitlines()}
     assert {"csv-comments", "missing-redshift", "sentinel-values", "missing-values"} <= codes
     # validate by id and by internal name, as `pzcat show` takes them

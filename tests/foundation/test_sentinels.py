@@ -15,7 +15,15 @@ def test_sentinel_kinds() -> None:
     z = np.array([0.5, -1.0, -9.0, -99.0, -999.0, 9.999, 9.9999, 99.0, 999.0, 1.2, np.nan, 0.0])
     assert sentinels.sentinel_mask(z, "z").tolist() == [False] + [True] * 8 + [False] * 3
     mag = np.array([21.0, 99.0, -99.0, 99.99, -99.9, 0.0, np.nan])
-    assert sentinels.sentinel_mask(mag, "mag").tolist() == [False, True, True, True, True, False, False]
+    assert sentinels.sentinel_mask(mag, "mag").tolist() == [
+        False,
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
     # small negative flags are real in some surveys; -99 is not
     assert sentinels.sentinel_mask([-1, -2, -99], "z_flag").tolist() == [False, False, True]
     assert not sentinels.sentinel_mask([-1.0], None).any()
@@ -32,7 +40,9 @@ def test_kind_for_names_roles_and_ucds() -> None:
 
 
 def test_checks_missing_is_a_warning_none_is_an_error() -> None:
-    frame = pd.DataFrame({"z": [0.1, np.nan, -1.0, 0.3, -1.0], "zerr": [0.1, -99, np.nan, 0.1, 0.1]})
+    frame = pd.DataFrame(
+        {"z": [0.1, np.nan, -1.0, 0.3, -1.0], "zerr": [0.1, -99, np.nan, 0.1, 0.1]}
+    )
     checks = ValueChecks({"z": "z", "z_err": "zerr"})
     checks.update(frame)
     found = {(code, col): t for code, col, t in checks.results()}
@@ -40,7 +50,7 @@ def test_checks_missing_is_a_warning_none_is_an_error() -> None:
     assert found[("sentinel-values", "z")].rows == [3, 5]
     assert dict(found[("sentinel-values", "z")].values) == {-1.0: 2}
     assert found[("sentinel-values", "zerr")].rows == [2]
-    assert ("bad-z-err", "zerr") not in found          # -99 is a placeholder, not an error
+    assert ("bad-z-err", "zerr") not in found  # -99 is a placeholder, not an error
     assert found[("missing-values", "zerr")].rows == [3]
     empty = ValueChecks({"z": "z"})
     empty.update(pd.DataFrame({"z": [np.nan, np.nan]}))
@@ -61,8 +71,14 @@ def test_statistics_and_plots_leave_sentinels_out(tmp_path) -> None:
     stats = ColumnStats(True, "mag")
     stats.add(pd.Series([20.0, 22.0, 99.99, -99.9]))
     assert (stats.min, stats.max, stats.mean, stats.sentinels) == (20.0, 22.0, 21.0, 2)
-    frame = pd.DataFrame({"ra": [10.0, 11.0, 12.0, 400.0], "dec": [0.0, 1.0, 2.0, 3.0],
-                          "z": [0.5, 9.9999, np.nan, 0.7], "mag_r": [21.0, 99.0, 22.0, 23.0]})
+    frame = pd.DataFrame(
+        {
+            "ra": [10.0, 11.0, 12.0, 400.0],
+            "dec": [0.0, 1.0, 2.0, 3.0],
+            "z": [0.5, 9.9999, np.nan, 0.7],
+            "mag_r": [21.0, 99.0, 22.0, 23.0],
+        }
+    )
     frame.to_parquet(tmp_path / "t.parquet")
     out = table_stats(tmp_path / "t.parquet", "parquet", "ra", "dec", "z")
     cols = {c["name"]: c for c in out["columns"]}
@@ -75,8 +91,9 @@ def test_statistics_and_plots_leave_sentinels_out(tmp_path) -> None:
 def test_previews_statistics_leave_sentinels_out() -> None:
     from pzcat_datasette.previews import _StatsAccumulator
 
-    acc = _StatsAccumulator(["z", "mag_r"], {"z": "REAL", "mag_r": "REAL"},
-                            {"z": "z", "mag_r": "mag"})
+    acc = _StatsAccumulator(
+        ["z", "mag_r"], {"z": "REAL", "mag_r": "REAL"}, {"z": "z", "mag_r": "mag"}
+    )
     acc.add(pd.DataFrame({"z": [0.5, -1.0, 1.5], "mag_r": [20.0, 99.99, 22.0]}))
     out = {r["column"]: r for r in acc.result()}
     assert (out["z"]["min"], out["z"]["mean"], out["z"]["sentinels"]) == (0.5, 1.0, 1)

@@ -29,9 +29,11 @@ def repo(tmp_path: Path) -> Path:
 @pytest.fixture
 def pr_branch(repo: Path) -> Callable[[str], Path]:
     """Check out a new pull-request branch from main."""
+
     def make(name: str) -> Path:
         git(repo, "checkout", "-qb", name, "main")
         return repo
+
     return make
 
 
@@ -44,23 +46,32 @@ def pzcat_cli():
 @pytest.fixture
 def run(pzcat_cli) -> Callable[..., Result]:
     """Invoke ``pzcat ARGS`` in-process with extra environment variables."""
+
     def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
         return CliRunner().invoke(pzcat_cli, list(args), env=env, catch_exceptions=False)
+
     return invoke
 
 
 @pytest.fixture
 def actions_env(tmp_path: Path) -> Callable[[dict[str, Any]], dict[str, str]]:
     """GitHub's step environment for an event payload: GITHUB_EVENT_PATH, summary, output."""
+
     def make(event: dict[str, Any], **extra: str) -> dict[str, str]:
         d = tmp_path / "actions"
         d.mkdir(exist_ok=True)
         (d / "event.json").write_text(json.dumps(event), encoding="utf-8")
         for name in ("summary.md", "output.txt"):
             (d / name).touch()
-        return {"GITHUB_EVENT_PATH": str(d / "event.json"),
-                "GITHUB_STEP_SUMMARY": str(d / "summary.md"), "GITHUB_OUTPUT": str(d / "output.txt"),
-                "GITHUB_REPOSITORY": "lsst-pz/pzcat", "GITHUB_ACTIONS": "true", **extra}
+        return {
+            "GITHUB_EVENT_PATH": str(d / "event.json"),
+            "GITHUB_STEP_SUMMARY": str(d / "summary.md"),
+            "GITHUB_OUTPUT": str(d / "output.txt"),
+            "GITHUB_REPOSITORY": "lsst-pz/pzcat",
+            "GITHUB_ACTIONS": "true",
+            **extra,
+        }
+
     return make
 
 

@@ -18,13 +18,16 @@ from pzcat_github.pipeline import auth_env
 @pytest.fixture
 def redirector():
     """Loopback server: /to-file redirects to file:///etc/passwd, /to-metadata to a link-local host."""
+
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *a: object) -> None:
             pass
 
         def do_GET(self) -> None:
-            target = {"/to-file": "file:///etc/passwd",
-                      "/to-metadata": "http://169.254.169.254/latest/meta-data/"}.get(self.path)
+            target = {
+                "/to-file": "file:///etc/passwd",
+                "/to-metadata": "http://169.254.169.254/latest/meta-data/",
+            }.get(self.path)
             if target:
                 self.send_response(302)
                 self.send_header("Location", target)
@@ -43,10 +46,16 @@ def redirector():
     server.server_close()
 
 
-@pytest.mark.parametrize(("path", "code"), [("/to-file", "download-failed"),  # urllib refuses it
-                                             ("/to-metadata", "bad-url")])
-def test_redirects_to_other_schemes_or_private_hosts_are_refused(redirector, tmp_path, path,
-                                                                 code) -> None:
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("/to-file", "download-failed"),  # urllib refuses it
+        ("/to-metadata", "bad-url"),
+    ],
+)
+def test_redirects_to_other_schemes_or_private_hosts_are_refused(
+    redirector, tmp_path, path, code
+) -> None:
     with pytest.raises(PzcatError) as err:
         download(redirector + path, tmp_path / "f", allow_loopback=True)
     assert err.value.code == code and not list(tmp_path.iterdir())
@@ -71,7 +80,7 @@ def test_the_token_goes_through_the_environment_only() -> None:
     n = int(env["GIT_CONFIG_COUNT"]) - 1
     assert env[f"GIT_CONFIG_KEY_{n}"] == "http.extraheader"
     assert base64.b64decode(env[f"GIT_CONFIG_VALUE_{n}"].split()[-1]) == b"x-access-token:s3cret"
-    local = auth_env("s3cret", "/local/origin.git")      # never sent to a non-https remote
+    local = auth_env("s3cret", "/local/origin.git")  # never sent to a non-https remote
     assert not any("s3cret" in v or "eC1hY2Nlc3MtdG9rZW46czNjcmV0" in v for v in local.values())
 
 
@@ -80,6 +89,6 @@ def test_key_lines() -> None:
     assert key_line(text, "name") == 2
     assert key_line(text, "columns.z.column") == 5
     assert key_line(text, "files.0.sha256") == 8
-    assert key_line(text, "columns.ra") == 3          # the deepest key found
+    assert key_line(text, "columns.ra") == 3  # the deepest key found
     assert key_line(text, "nothing") is None
-    assert key_line("a: &x [1]\nb: *x\n", "b") is None    # aliases: the safe loader refuses
+    assert key_line("a: &x [1]\nb: *x\n", "b") is None  # aliases: the safe loader refuses

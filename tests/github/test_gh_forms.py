@@ -48,8 +48,9 @@ def body(template: str, values: dict[str, str]) -> str:
 
 
 def test_parse_body_reads_what_github_renders() -> None:
-    parsed = parse_body(body("submit-product.yml", {"Product name": "X", "Official":
-                                                   "- [X] Mark as official"}))
+    parsed = parse_body(
+        body("submit-product.yml", {"Product name": "X", "Official": "- [X] Mark as official"})
+    )
     assert parsed["Product name"] == "X" and parsed["Release"] == ""
     assert parsed["Official"].startswith("- [X]")
 
@@ -76,24 +77,45 @@ def origin(repo, tmp_path) -> Path:
     return bare
 
 
-def issue_event(number: int, template: str, values: dict[str, str], author: str = OUTSIDER,
-                label: str = "submission") -> dict:
-    return {"action": "opened", "repository": {"full_name": "lsst-pz/pzcat", "default_branch": "main"},
-            "issue": {"number": number, "user": {"login": author}, "labels": [{"name": label}],
-                      "title": "Submit", "body": body(template, values)}}
+def issue_event(
+    number: int,
+    template: str,
+    values: dict[str, str],
+    author: str = OUTSIDER,
+    label: str = "submission",
+) -> dict:
+    return {
+        "action": "opened",
+        "repository": {"full_name": "lsst-pz/pzcat", "default_branch": "main"},
+        "issue": {
+            "number": number,
+            "user": {"login": author},
+            "labels": [{"name": label}],
+            "title": "Submit",
+            "body": body(template, values),
+        },
+    }
 
 
 def submission(url: str, **over: str) -> dict[str, str]:
-    values = {"Product name": "Form sample", "Product type": "Reference Redshift Catalog",
-              "Description": "Submitted through the form.", "Files": url,
-              "Format of the main file": "Guess from the file name", "Licence": "CC-BY-4.0"}
+    values = {
+        "Product name": "Form sample",
+        "Product type": "Reference Redshift Catalog",
+        "Description": "Submitted through the form.",
+        "Files": url,
+        "Format of the main file": "Guess from the file name",
+        "Licence": "CC-BY-4.0",
+    }
     values.update(over)
     return values
 
 
 def branches(root: Path) -> list[str]:
-    return [b for b in git(root, "for-each-ref", "--format=%(refname:short)", "refs/heads").split()
-            if b.startswith("form/")]
+    return [
+        b
+        for b in git(root, "for-each-ref", "--format=%(refname:short)", "refs/heads").split()
+        if b.startswith("form/")
+    ]
 
 
 @pytest.fixture
@@ -102,11 +124,13 @@ def apply(run, actions_env, github, origin, repo):
         env = actions_env(event, GITHUB_API_URL=github.url, GITHUB_TOKEN=github.token)
         out = run("form", "apply", "--root", str(repo), "--allow-loopback", *extra, env=env)
         return out, env
+
     return call
 
 
-def test_a_form_becomes_a_valid_pull_request_branch(apply, files_server, github, origin, repo,
-                                                     tmp_path) -> None:
+def test_a_form_becomes_a_valid_pull_request_branch(
+    apply, files_server, github, origin, repo, tmp_path
+) -> None:
     served, base = files_server
     csv = write_csv(served / "form_sample.csv", n=40)
     sha = hashlib.sha256(csv.read_bytes()).hexdigest()
@@ -116,7 +140,9 @@ def test_a_form_becomes_a_valid_pull_request_branch(apply, files_server, github,
     assert out.exit_code == 0, out.output
     # pushed to the remote, the checkout left as it was
     assert branches(origin) == ["form/issue-21"] and branches(repo) == []
-    assert git(repo, "rev-parse", "HEAD") == head_before and git(repo, "status", "--porcelain") == ""
+    assert (
+        git(repo, "rev-parse", "HEAD") == head_before and git(repo, "status", "--porcelain") == ""
+    )
     pr = next(p for p in github.pulls.values() if p["head"]["ref"] == "form/issue-21")
     assert pr["base"]["ref"] == "main" and "Closes #21" in pr["body"]
     answer = github.comments[21][-1]["body"]
@@ -133,16 +159,18 @@ def test_a_form_becomes_a_valid_pull_request_branch(apply, files_server, github,
     assert validate_catalog(catalog).valid
 
 
-def test_a_file_over_the_repository_limit_is_registered_by_url(apply, files_server, origin,
-                                                                repo, tmp_path) -> None:
+def test_a_file_over_the_repository_limit_is_registered_by_url(
+    apply, files_server, origin, repo, tmp_path
+) -> None:
     cfg = yaml.safe_load((repo / "catalog.yaml").read_text())
     cfg["limits"]["max_file_bytes"] = 1000
     (repo / "catalog.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     commit_all(repo, "small limit")
     served, base = files_server
     csv = write_csv(served / "big.csv", n=200)
-    out, _ = apply(issue_event(22, "submit-product.yml", submission(f"{base}/big.csv")),
-                   "--base", "main")
+    out, _ = apply(
+        issue_event(22, "submit-product.yml", submission(f"{base}/big.csv")), "--base", "main"
+    )
     assert out.exit_code == 0, out.output
     check = tmp_path / "check"
     git(tmp_path, "clone", "-q", "--branch", "form/issue-22", str(origin), str(check))
@@ -154,18 +182,22 @@ def test_a_file_over_the_repository_limit_is_registered_by_url(apply, files_serv
     assert not (check / "products" / m.internal_name).exists()
 
 
-@pytest.mark.parametrize(("case", "code"), [
-    ("path in the name", "form-bad-name"),
-    ("unknown type", "unknown-product-type"),
-    ("404", "download-failed"),
-    ("over the limit", "download-too-large"),
-    ("wrong sha256", "checksum-mismatch"),
-    ("official by an outsider", "official-not-admin"),
-    ("no files", "form-field-missing"),
-    ("not http", "bad-url"),
-])
-def test_bad_forms_give_a_coded_error_and_no_branch(apply, files_server, github, origin, repo,
-                                                    case, code) -> None:
+@pytest.mark.parametrize(
+    ("case", "code"),
+    [
+        ("path in the name", "form-bad-name"),
+        ("unknown type", "unknown-product-type"),
+        ("404", "download-failed"),
+        ("over the limit", "download-too-large"),
+        ("wrong sha256", "checksum-mismatch"),
+        ("official by an outsider", "official-not-admin"),
+        ("no files", "form-field-missing"),
+        ("not http", "bad-url"),
+    ],
+)
+def test_bad_forms_give_a_coded_error_and_no_branch(
+    apply, files_server, github, origin, repo, case, code
+) -> None:
     served, base = files_server
     write_csv(served / "ok.csv")
     write_csv(served / "large.csv", n=5000)
@@ -193,9 +225,14 @@ def test_bad_forms_give_a_coded_error_and_no_branch(apply, files_server, github,
 def test_an_admin_may_submit_official(apply, files_server, origin, tmp_path) -> None:
     served, base = files_server
     write_csv(served / "ok.csv")
-    out, _ = apply(issue_event(23, "submit-product.yml",
-                               submission(f"{base}/ok.csv", Official="- [X] Mark as official"),
-                               author=ADMIN))
+    out, _ = apply(
+        issue_event(
+            23,
+            "submit-product.yml",
+            submission(f"{base}/ok.csv", Official="- [X] Mark as official"),
+            author=ADMIN,
+        )
+    )
     assert out.exit_code == 0, out.output
     check = tmp_path / "check"
     git(tmp_path, "clone", "-q", "--branch", "form/issue-23", str(origin), str(check))
@@ -203,9 +240,14 @@ def test_an_admin_may_submit_official(apply, files_server, origin, tmp_path) -> 
 
 
 def test_a_combine_form_becomes_a_pending_run(apply, origin, github, tmp_path) -> None:
-    values = {"Name of the combined catalog": "Form combination", "Input products": "1\n2",
-              "Duplicates": "remove", "Flag cut": "3", "Output format": "parquet",
-              "Description": "From the form."}
+    values = {
+        "Name of the combined catalog": "Form combination",
+        "Input products": "1\n2",
+        "Duplicates": "remove",
+        "Flag cut": "3",
+        "Output format": "parquet",
+        "Description": "From the form.",
+    }
     out, _ = apply(issue_event(24, "combine-run.yml", values, label="combine-request"))
     assert out.exit_code == 0, out.output
     check = tmp_path / "check"

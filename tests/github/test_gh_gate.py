@@ -12,11 +12,23 @@ from gh_helpers import ADMIN, OUTSIDER, commit_all, git, write_csv
 GATE = ("validate", "--changed-since", "main", "--trusted-config", "main", "--format", "github")
 
 
-def add_product(run, root: Path, name: str = "Outsider sample", *extra: str,
-                user: str = OUTSIDER) -> str:
+def add_product(
+    run, root: Path, name: str = "Outsider sample", *extra: str, user: str = OUTSIDER
+) -> str:
     csv = write_csv(root.parent / "incoming" / "sample.csv")
-    out = run("add", name, "--type", "redshift_catalog", "--main", str(csv), "--uploaded-by", user,
-              "--root", str(root), *extra)
+    out = run(
+        "add",
+        name,
+        "--type",
+        "redshift_catalog",
+        "--main",
+        str(csv),
+        "--uploaded-by",
+        user,
+        "--root",
+        str(root),
+        *extra,
+    )
     assert out.exit_code == 0, out.output
     return re.search(r"added (\S+)", out.output).group(1)
 
@@ -63,7 +75,7 @@ def test_outsider_adding_himself_to_admins_still_fails(run, repo, pr_branch) -> 
     cfg = yaml.safe_load((repo / "catalog.yaml").read_text())
     cfg["admins"].append(OUTSIDER)
     (repo / "catalog.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-    name = add_product(run, repo, "Self made official", "--official")   # the PR's own config says ok
+    name = add_product(run, repo, "Self made official", "--official")  # the PR's own config says ok
     assert yaml.safe_load((repo / "manifests" / f"{name}.yaml").read_text())["official"] is True
     commit_all(repo, "make myself admin")
     out = run(*GATE, "--author", OUTSIDER, "--root", str(repo))
@@ -71,8 +83,17 @@ def test_outsider_adding_himself_to_admins_still_fails(run, repo, pr_branch) -> 
     titles = {t for t, _ in annotations(out.output)}
     assert {"official-not-admin", "admin-only-path"} <= titles
     # without the trusted configuration the PR's own admin list would have let it through
-    lax = run("validate", "--changed-since", "main", "--author", OUTSIDER, "--format", "github",
-              "--root", str(repo))
+    lax = run(
+        "validate",
+        "--changed-since",
+        "main",
+        "--author",
+        OUTSIDER,
+        "--format",
+        "github",
+        "--root",
+        str(repo),
+    )
     assert "official-not-admin" not in lax.output
 
 
@@ -103,7 +124,14 @@ def test_outsider_touching_code_or_tokens_fails(run, repo, pr_branch) -> None:
 
 
 def test_trusted_config_that_is_not_there_cannot_run(run, repo) -> None:
-    out = run("validate", "--changed-since", "main", "--trusted-config", "no-such-ref",
-              "--root", str(repo))
+    out = run(
+        "validate",
+        "--changed-since",
+        "main",
+        "--trusted-config",
+        "no-such-ref",
+        "--root",
+        str(repo),
+    )
     assert out.exit_code == 2
     assert "git-unavailable" in out.output

@@ -14,7 +14,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
-FORMS = sorted(p for p in (REPO / ".github" / "ISSUE_TEMPLATE").glob("*.yml") if p.name != "config.yml")
+FORMS = sorted(
+    p for p in (REPO / ".github" / "ISSUE_TEMPLATE").glob("*.yml") if p.name != "config.yml"
+)
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)\s*(#.*)?$")
 
 
@@ -35,11 +37,14 @@ def test_actionlint_finds_nothing() -> None:
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-@pytest.mark.parametrize(("schema", "files"), [
-    ("vendor.github-workflows", WORKFLOWS),
-    ("vendor.github-issue-forms", FORMS),
-    ("vendor.github-issue-config", [REPO / ".github" / "ISSUE_TEMPLATE" / "config.yml"]),
-])
+@pytest.mark.parametrize(
+    ("schema", "files"),
+    [
+        ("vendor.github-workflows", WORKFLOWS),
+        ("vendor.github-issue-forms", FORMS),
+        ("vendor.github-issue-config", [REPO / ".github" / "ISSUE_TEMPLATE" / "config.yml"]),
+    ],
+)
 def test_check_jsonschema_vendored_schemas(schema: str, files: list[Path]) -> None:
     assert files
     out = tool("check-jsonschema", "--builtin-schema", schema, *[str(p) for p in files])
@@ -59,7 +64,7 @@ def _jobs(path: Path) -> dict:
 def test_house_rules(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     data = yaml.safe_load(text)
-    on = data.get(True, data.get("on"))          # YAML 1.1 reads the key `on` as True
+    on = data.get(True, data.get("on"))  # YAML 1.1 reads the key `on` as True
     assert "pull_request_target" not in (on if isinstance(on, dict) else {on: None})
     assert data.get("permissions") == {}, "workflow-level permissions: {} (jobs ask for theirs)"
     assert "concurrency" in data
@@ -67,7 +72,9 @@ def test_house_rules(path: Path) -> None:
         m = USES.match(line)
         if m:
             ref = m.group(1)
-            assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", ref), f"not pinned to a SHA: {ref}"
+            assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", ref), (
+                f"not pinned to a SHA: {ref}"
+            )
             assert m.group(2) and re.match(r"#\s*v\d+\.\d+\.\d+", m.group(2)), f"no version: {line}"
     for name, job in data["jobs"].items():
         assert "permissions" in job, f"{path.name}:{name} has no permissions"
@@ -89,5 +96,6 @@ def test_only_trusted_code_runs_where_the_pull_request_is_data() -> None:
             assert installs and all("./trusted" in r for r in installs), (name, installs)
     comment = _jobs(REPO / ".github" / "workflows" / "report-comment.yml")["comment"]
     checkouts = [s for s in comment["steps"] if s.get("uses", "").startswith("actions/checkout@")]
-    assert all("ref" not in s.get("with", {}) and "repository" not in s.get("with", {})
-               for s in checkouts)
+    assert all(
+        "ref" not in s.get("with", {}) and "repository" not in s.get("with", {}) for s in checkouts
+    )

@@ -60,7 +60,7 @@ def _read_outputs(path: Path) -> dict[str, str]:
         if "<<" in line and "=" not in line.split("<<")[0]:
             name, delim = line.split("<<", 1)
             j = lines.index(delim, i + 1)
-            out[name] = "\n".join(lines[i + 1:j])
+            out[name] = "\n".join(lines[i + 1 : j])
             i = j + 1
         else:
             name, _, value = line.partition("=")
@@ -72,10 +72,17 @@ def _read_outputs(path: Path) -> dict[str, str]:
 class Runner:
     """One job's context: the event, the workspace, the artifacts, the outputs so far."""
 
-    def __init__(self, workflow: Path, event: dict[str, Any], workspace: Path, artifacts: Path,
-                 checkout: Callable[[dict[str, Any]], None], env: dict[str, str],
-                 needs: dict[str, dict[str, str]] | None = None,
-                 secrets: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        workflow: Path,
+        event: dict[str, Any],
+        workspace: Path,
+        artifacts: Path,
+        checkout: Callable[[dict[str, Any]], None],
+        env: dict[str, str],
+        needs: dict[str, dict[str, str]] | None = None,
+        secrets: dict[str, str] | None = None,
+    ) -> None:
         self.data = yaml.safe_load(workflow.read_text(encoding="utf-8"))
         self.event, self.workspace, self.artifacts = event, workspace, artifacts
         self.checkout, self.extra_env = checkout, env
@@ -102,7 +109,7 @@ class Runner:
         if expr == "always()":
             return True
         if expr.startswith("contains("):
-            return True          # the label filters of forms.yml: the test picks the event
+            return True  # the label filters of forms.yml: the test picks the event
         parts = expr.split(".")
         if parts[0] == "github":
             if parts[1] == "token":
@@ -171,8 +178,11 @@ class Runner:
             for rel in str(with_["path"]).split():
                 src = self.workspace / rel
                 if src.is_dir():
-                    shutil.copytree(src, dest / (rel if len(str(with_["path"]).split()) > 1 else ""),
-                                    dirs_exist_ok=True)
+                    shutil.copytree(
+                        src,
+                        dest / (rel if len(str(with_["path"]).split()) > 1 else ""),
+                        dirs_exist_ok=True,
+                    )
                 elif src.exists():
                     dest.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(src, dest / src.name)
@@ -180,27 +190,47 @@ class Runner:
             src = self.artifacts / with_["name"]
             assert src.is_dir(), f"no artifact {with_['name']}"
             shutil.copytree(src, Path(with_["path"]), dirs_exist_ok=True)
-        elif action not in ("actions/setup-python", "actions/upload-pages-artifact",
-                            "actions/deploy-pages"):
+        elif action not in (
+            "actions/setup-python",
+            "actions/upload-pages-artifact",
+            "actions/deploy-pages",
+        ):
             raise AssertionError(f"action not emulated: {uses}")
         return StepResult(name, ran=True)
 
     def _run(self, name: str, step: dict[str, Any], with_: dict[str, Any]) -> StepResult:
         script = step["run"]
         if "pip install" in script:
-            return StepResult(name, ran=False, output=script)   # pzcat is installed here already
+            return StepResult(name, ran=False, output=script)  # pzcat is installed here already
         out_file = self.temp / f"output-{len(self.steps_outputs)}-{abs(hash(name))}"
         out_file.write_text("")
-        env = {**os.environ, **self.extra_env,
-               "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-               "GITHUB_OUTPUT": str(out_file), "GITHUB_WORKSPACE": str(self.workspace),
-               "RUNNER_TEMP": str(self.temp), "CI": "true", "GITHUB_ACTIONS": "true"}
+        env = {
+            **os.environ,
+            **self.extra_env,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            "GITHUB_OUTPUT": str(out_file),
+            "GITHUB_WORKSPACE": str(self.workspace),
+            "RUNNER_TEMP": str(self.temp),
+            "CI": "true",
+            "GITHUB_ACTIONS": "true",
+        }
         env.pop("PZCAT_ROOT", None)
         env.update({k: str(self.text(v)) for k, v in (step.get("env") or {}).items()})
-        proc = subprocess.run(["bash", "-e", "-c", script], cwd=self.workspace, env=env,
-                              capture_output=True, text=True, timeout=600)
-        return StepResult(name, ran=True, returncode=proc.returncode,
-                          output=proc.stdout + proc.stderr, outputs=_read_outputs(out_file))
+        proc = subprocess.run(
+            ["bash", "-e", "-c", script],
+            cwd=self.workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        return StepResult(
+            name,
+            ran=True,
+            returncode=proc.returncode,
+            output=proc.stdout + proc.stderr,
+            outputs=_read_outputs(out_file),
+        )
 
 
 def write_event(path: Path, event: dict[str, Any]) -> Path:

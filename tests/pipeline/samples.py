@@ -31,8 +31,13 @@ def sample_inputs() -> list[CombineInput]:
     out = []
     for spec in config["inputs"]["specz"]:
         path = SAMPLES / Path(spec["path"]).name
-        out.append(CombineInput(
-            internal_name=spec["internal_name"], version=1, path=path, format="parquet",
-            columns={k: v for k, v in spec["columns"].items() if v},
-        ))
+        out.append(
+            CombineInput(
+                internal_name=spec["internal_name"],
+                version=1,
+                path=path,
+                format="parquet",
+                columns={k: v for k, v in spec["columns"].items() if v},
+            )
+        )
     return out

@@ -41,8 +41,9 @@ def _digest(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
-def synthetic(folder: Path, rows: int, n_cat: int = 2, seed: int = 7,
-              row_group: int = 50_000) -> list[CombineInput]:
+def synthetic(
+    folder: Path, rows: int, n_cat: int = 2, seed: int = 7, row_group: int = 50_000
+) -> list[CombineInput]:
     """``n_cat`` Parquet catalogs of ``rows`` rows in all, 10 % duplicates of the first."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
@@ -58,9 +59,16 @@ def synthetic(folder: Path, rows: int, n_cat: int = 2, seed: int = 7,
             pick = rng.integers(0, per, n_dup)
             ra = np.r_[rng.uniform(0, 360, per - n_dup), (ra0[pick] + 1e-5) % 360]
             dec = np.r_[np.degrees(np.arcsin(rng.uniform(-1, 1, per - n_dup))), dec0[pick]]
-        frame = pd.DataFrame({"ID": np.arange(per) + k * 10**7, "RA": ra, "DEC": dec,
-                              "Z": np.round(rng.uniform(0.01, 3, per), 4),
-                              "Q": rng.choice([1, 2, 3, 4], per), "survey": "VIMOS"})
+        frame = pd.DataFrame(
+            {
+                "ID": np.arange(per) + k * 10**7,
+                "RA": ra,
+                "DEC": dec,
+                "Z": np.round(rng.uniform(0.01, 3, per), 4),
+                "Q": rng.choice([1, 2, 3, 4], per),
+                "survey": "VIMOS",
+            }
+        )
         path = folder / f"cat{k}.parquet"
         frame.to_parquet(path, index=False, row_group_size=row_group)
         out.append(CombineInput(f"{k + 1:03d}_syn", 1, path, "parquet", dict(COLUMNS)))
@@ -78,8 +86,9 @@ def test_local_cluster_gives_the_threaded_bytes_without_large_graphs(tmp_path):
     lines: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = run_combine(make_plan(inputs, params | {"executor": PROCESSES}), cluster,
-                             lines.append)
+        result = run_combine(
+            make_plan(inputs, params | {"executor": PROCESSES}), cluster, lines.append
+        )
     assert not [w for w in caught if "large graph" in str(w.message).lower()]
     assert result.executor == {"kind": "processes", "n_workers": 2}
     assert _digest(cluster) == _digest(threads)
@@ -109,16 +118,35 @@ def test_driver_memory_stays_flat_from_200k_to_2m_rows(tmp_path):
     for rows in (200_000, 2_000_000):
         inputs = synthetic(tmp_path / f"in-{rows}", rows, row_group=100_000)
         spec = tmp_path / f"spec-{rows}.yaml"
-        spec.write_text(yaml.safe_dump({
-            "inputs": [{"internal_name": i.internal_name, "path": str(i.path), "format": "parquet",
-                        "columns": i.columns} for i in inputs],
-            "config": {"duplicates": "remove", "partition_rows": 100_000,
-                       "executor": PROCESSES | {"memory_limit": "2GB"}},
-        }))
+        spec.write_text(
+            yaml.safe_dump(
+                {
+                    "inputs": [
+                        {
+                            "internal_name": i.internal_name,
+                            "path": str(i.path),
+                            "format": "parquet",
+                            "columns": i.columns,
+                        }
+                        for i in inputs
+                    ],
+                    "config": {
+                        "duplicates": "remove",
+                        "partition_rows": 100_000,
+                        "executor": PROCESSES | {"memory_limit": "2GB"},
+                    },
+                }
+            )
+        )
         result = tmp_path / f"result-{rows}.json"
-        done = subprocess.run([sys.executable, "-c", DRIVER, str(spec), str(tmp_path / f"out-{rows}"),
-                               str(result)], cwd=REPO, capture_output=True, text=True, check=False,
-                              env=dict(os.environ, PYTHONPATH=str(REPO)))
+        done = subprocess.run(
+            [sys.executable, "-c", DRIVER, str(spec), str(tmp_path / f"out-{rows}"), str(result)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+            env=dict(os.environ, PYTHONPATH=str(REPO)),
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         data = json.loads(result.read_text())
         assert data["summary"]["rows_total_in"] == rows
@@ -135,7 +163,7 @@ def _corrupt_first_page(path: Path) -> bytes:
     meta = pq.ParquetFile(path).metadata.row_group(0).column(0)
     offset = meta.dictionary_page_offset or meta.data_page_offset
     data = bytearray(original)
-    data[offset:offset + 32] = b"\xff" * 32
+    data[offset : offset + 32] = b"\xff" * 32
     path.write_bytes(bytes(data))
     return original
 
@@ -165,20 +193,35 @@ def test_killed_worker_ends_the_run_with_a_code_then_a_rerun_succeeds(tmp_path):
     from distributed import Client, LocalCluster
 
     inputs = synthetic(tmp_path / "in", 400_000, row_group=50_000)
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, memory_limit="1.5GB",
-            host="127.0.0.1", scheduler_port=0, dashboard_address=None) as cluster, \
-            Client(cluster) as watcher:
-        config = {"duplicates": "mark", "partition_rows": 50_000,
-                  "executor": {"kind": "distributed", "address": cluster.scheduler_address}}
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit="1.5GB",
+            host="127.0.0.1",
+            scheduler_port=0,
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as watcher,
+    ):
+        config = {
+            "duplicates": "mark",
+            "partition_rows": 50_000,
+            "executor": {"kind": "distributed", "address": cluster.scheduler_address},
+        }
         plan = make_plan(inputs, config)
         killed: list[str] = []
 
         def kill_a_busy_worker():
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline and not killed:
-                busy = [w for w, keys in watcher.processing().items()
-                        if any("prepare_piece" in str(k) for k in keys)]
+                busy = [
+                    w
+                    for w, keys in watcher.processing().items()
+                    if any("prepare_piece" in str(k) for k in keys)
+                ]
                 if busy:
                     pid = watcher.run(os.getpid, workers=[busy[0]])[busy[0]]
                     os.kill(pid, signal.SIGKILL)
@@ -202,19 +245,29 @@ def test_killed_worker_ends_the_run_with_a_code_then_a_rerun_succeeds(tmp_path):
 
 
 def test_unreachable_scheduler_is_a_coded_error(tmp_path):
-    config = REFERENCE_PARAMS | {"executor": {"kind": "distributed", "address": "tcp://127.0.0.1:9",
-                                              "connect_timeout": 1}}
+    config = REFERENCE_PARAMS | {
+        "executor": {"kind": "distributed", "address": "tcp://127.0.0.1:9", "connect_timeout": 1}
+    }
     with pytest.raises(PipelineError) as info:
         run_combine(make_plan(sample_inputs()[:1], config), tmp_path / "out")
     assert info.value.code == "executor-unavailable"
 
 
 def test_slurm_cluster_is_configured_from_the_run_configuration():
-    config = ExecutorConfig.model_validate({
-        "kind": "slurm", "n_workers": 4, "threads_per_worker": 8, "memory_limit": "16GB",
-        "slurm": {"queue": "lsst-cpu", "account": "pz", "walltime": "02:00:00",
-                  "scheduler_options": {"host": "127.0.0.1"}},
-    })
+    config = ExecutorConfig.model_validate(
+        {
+            "kind": "slurm",
+            "n_workers": 4,
+            "threads_per_worker": 8,
+            "memory_limit": "16GB",
+            "slurm": {
+                "queue": "lsst-cpu",
+                "account": "pz",
+                "walltime": "02:00:00",
+                "scheduler_options": {"host": "127.0.0.1"},
+            },
+        }
+    )
     cluster = graph.slurm_cluster(config)
     try:
         script = cluster.job_script()
@@ -248,9 +301,18 @@ def _corner_catalogs(folder: Path, n_corners: int = 120, seed: int = 3) -> list[
         dec = np.clip(dec0 + step * np.sin(theta), -90, 90)
         ra = (ra0 + step * np.cos(theta) / np.maximum(np.cos(np.radians(dec0)), 1e-3)) % 360
         z = np.round(0.5 + rng.choice([0, 0.0003, 0.01], n_corners), 5)
-        frames.append(pd.DataFrame({
-            "ID": np.arange(n_corners) + 1000 * k, "RA": ra, "DEC": dec, "Z": z,
-            "Q": rng.choice([2, 3, 4], n_corners), "survey": "VIMOS"}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "ID": np.arange(n_corners) + 1000 * k,
+                    "RA": ra,
+                    "DEC": dec,
+                    "Z": z,
+                    "Q": rng.choice([2, 3, 4], n_corners),
+                    "survey": "VIMOS",
+                }
+            )
+        )
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for k, frame in enumerate(frames):
@@ -265,13 +327,16 @@ def test_groups_across_partition_borders_give_the_one_partition_bytes(tmp_path, 
     inputs = _corner_catalogs(tmp_path / "in")
     params = {"duplicates": mode, "crossmatch_radius_arcsec": 0.5, "n_neighbors": 3}
     whole = run_combine(make_plan(inputs, params | {"partition_rows": 10**6}), tmp_path / "one")
-    split = run_combine(make_plan(inputs, params | {"partition_rows": 100, "neighbor_partition_rows": 1}),
-                        tmp_path / "many")
+    split = run_combine(
+        make_plan(inputs, params | {"partition_rows": 100, "neighbor_partition_rows": 1}),
+        tmp_path / "many",
+    )
     assert whole.summary["duplicates"]["neighbour_partitions"] == 1
     assert split.summary["duplicates"]["neighbour_partitions"] > 10
     assert split.summary["duplicates"]["border_rows"] > 150
     assert whole.summary["duplicates"]["pairs"] > 150
     assert _digest(tmp_path / "one") == _digest(tmp_path / "many")
     drop = ("border_rows", "neighbour_partitions")
-    assert {k: v for k, v in whole.summary["duplicates"].items() if k not in drop} == \
-        {k: v for k, v in split.summary["duplicates"].items() if k not in drop}
+    assert {k: v for k, v in whole.summary["duplicates"].items() if k not in drop} == {
+        k: v for k, v in split.summary["duplicates"].items() if k not in drop
+    }

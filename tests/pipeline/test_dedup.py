@@ -15,14 +15,19 @@ TYPES = {"s": 3, "g": 2, "p": 1}
 
 def keys(zfh, types, z, source=None):
     n = len(zfh)
-    return pd.DataFrame({
-        "CRD_ID": np.arange(1, n + 1, dtype=np.int64),
-        "ra": np.arange(n, dtype=float), "dec": np.zeros(n),
-        "z": np.asarray(z, dtype=float),
-        "z_flag_homogenized": np.asarray(zfh, dtype=np.int8),
-        "type_homogenized": pd.Series(types, dtype="string"),
-        "source_index": np.asarray(source if source is not None else np.arange(n), dtype=np.int32),
-    })
+    return pd.DataFrame(
+        {
+            "CRD_ID": np.arange(1, n + 1, dtype=np.int64),
+            "ra": np.arange(n, dtype=float),
+            "dec": np.zeros(n),
+            "z": np.asarray(z, dtype=float),
+            "z_flag_homogenized": np.asarray(zfh, dtype=np.int8),
+            "type_homogenized": pd.Series(types, dtype="string"),
+            "source_index": np.asarray(
+                source if source is not None else np.arange(n), dtype=np.int32
+            ),
+        }
+    )
 
 
 def run(k, pairs, dz=0.001):
@@ -65,12 +70,13 @@ def test_reference_tie_order():
     """Within a delta_z cluster the reference keeps the smallest id *string*."""
     k = keys([4, 4], ["s", "s"], [1.0, 1.0], source=[0, 0])
     sources = [("9_sample", 1000)]
-    k["CRD_ID"] = [104, 1000]   # rows 104 and 1000 of input 9: CRD9_104, CRD9_1000
+    k["CRD_ID"] = [104, 1000]  # rows 104 and 1000 of input 9: CRD9_104, CRD9_1000
     ours = run(k, [(0, 1)])
     assert ours.tie_result.tolist() == [1, 0]
-    ref = resolve(k, np.asarray([(0, 1)]), PRIORITY, TYPES, 0.001, tie_order="reference",
-                  sources=sources)
-    assert ref.tie_result.tolist() == [0, 1]     # "CRD9_1000" < "CRD9_104"
+    ref = resolve(
+        k, np.asarray([(0, 1)]), PRIORITY, TYPES, 0.001, tie_order="reference", sources=sources
+    )
+    assert ref.tie_result.tolist() == [0, 1]  # "CRD9_1000" < "CRD9_104"
 
 
 def test_same_position_same_catalog_pairs():
@@ -85,8 +91,13 @@ def problems(draw):
     n = draw(st.integers(1, 25))
     zfh = draw(st.lists(st.sampled_from([0, 1, 2, 3, 4, 6]), min_size=n, max_size=n))
     types = draw(st.lists(st.sampled_from(["s", "g", "p"]), min_size=n, max_size=n))
-    z = draw(st.lists(st.one_of(st.none(), st.sampled_from([0.5, 0.5004, 0.5008, 0.6, 1.0])),
-                      min_size=n, max_size=n))
+    z = draw(
+        st.lists(
+            st.one_of(st.none(), st.sampled_from([0.5, 0.5004, 0.5008, 0.6, 1.0])),
+            min_size=n,
+            max_size=n,
+        )
+    )
     pairs = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=40))
     return zfh, types, [np.nan if v is None else v for v in z], pairs
 
@@ -114,8 +125,10 @@ def test_group_invariants(problem):
         best = max(zfh[i] for i in members.index)
         assert all(zfh[i] == best for i in members.index[members["t"] > 0])
     # compared_to is symmetric among non-stars; a star names its partners, nobody names a star
-    cmp = {i + 1: set() if pd.isna(t) else {int(x) for x in t.split(",")}
-           for i, t in enumerate(r.compared_to)}
+    cmp = {
+        i + 1: set() if pd.isna(t) else {int(x) for x in t.split(",")}
+        for i, t in enumerate(r.compared_to)
+    }
     for a, others in cmp.items():
         for b in others:
             if not star[a - 1]:

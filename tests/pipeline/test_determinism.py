@@ -13,8 +13,10 @@ from tests.pipeline.samples import REFERENCE_PARAMS, sample_inputs
 
 
 def _digest(folder):
-    return {p.name: path_digest(p)[1] if p.is_dir() else hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.iterdir())}
+    return {
+        p.name: path_digest(p)[1] if p.is_dir() else hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.iterdir())
+    }
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv", "fits", "hdf5", "hats"])
@@ -23,7 +25,9 @@ def test_bytes_do_not_depend_on_workers_or_partitions(fmt, tmp_path):
     digests = []
     for n_workers, partition_rows in ((1, 1_000_000), (2, 250), (2, 777)):
         config = REFERENCE_PARAMS | {
-            "duplicates": "mark", "output_format": fmt, "partition_rows": partition_rows,
+            "duplicates": "mark",
+            "output_format": fmt,
+            "partition_rows": partition_rows,
             "executor": {"kind": "local", "n_workers": n_workers},
         }
         folder = tmp_path / f"{n_workers}-{partition_rows}"
@@ -42,10 +46,13 @@ def test_distributed_executor_gives_the_same_bytes(tmp_path):
     inputs = sample_inputs()[3:6]
     local = tmp_path / "local"
     run_combine(make_plan(inputs, REFERENCE_PARAMS | {"partition_rows": 300}), local)
-    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                      dashboard_address=None) as cluster:
-        config = REFERENCE_PARAMS | {"partition_rows": 300, "executor": {
-            "kind": "distributed", "address": cluster.scheduler_address}}
+    with LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
+        config = REFERENCE_PARAMS | {
+            "partition_rows": 300,
+            "executor": {"kind": "distributed", "address": cluster.scheduler_address},
+        }
         remote = tmp_path / "remote"
         result = run_combine(make_plan(inputs, config), remote)
     assert result.executor["kind"] == "distributed"

@@ -42,7 +42,9 @@ def test_homogenized_values_match_reference_output():
         rows["k"] = rows["CRD_ID"].str.split("_").str[1].astype(int)
         rows = rows.sort_values("k")
         ours = prepare_partition(pd.read_parquet(inp.path), inp, 1, 0, translation, None)
-        assert ours["z_flag_homogenized"].tolist() == rows["z_flag_homogenized"].astype(int).tolist()
+        assert (
+            ours["z_flag_homogenized"].tolist() == rows["z_flag_homogenized"].astype(int).tolist()
+        )
         assert ours["type_homogenized"].tolist() == rows["instrument_type_homogenized"].tolist()
 
 
@@ -97,10 +99,15 @@ def test_homogenized_out_of_range(tmp_path):
 
 
 def test_user_homogenized_columns_are_used(tmp_path):
-    frame = pd.DataFrame({
-        "ra": [10.0, 10.0 + 0.1 / 3600, 50.0], "dec": [0.0, 0.0, 1.0], "z": [0.5, 0.52, 1.0],
-        "z_flag_homogenized": [3, 4, 6], "instrument_type_homogenized": ["s", "p", "s"],
-    })
+    frame = pd.DataFrame(
+        {
+            "ra": [10.0, 10.0 + 0.1 / 3600, 50.0],
+            "dec": [0.0, 0.0, 1.0],
+            "z": [0.5, 0.52, 1.0],
+            "z_flag_homogenized": [3, 4, 6],
+            "instrument_type_homogenized": ["s", "p", "s"],
+        }
+    )
     path = tmp_path / "user.parquet"
     frame.to_parquet(path)
     inp = CombineInput("001_user", 1, path, "parquet", {"ra": "ra", "dec": "dec", "z": "z"})
@@ -112,8 +119,14 @@ def test_user_homogenized_columns_are_used(tmp_path):
 
 
 def test_invalid_positions(tmp_path):
-    frame = pd.DataFrame({"ra": [10.0, 400.0, float("nan")], "dec": [0.0, 0.0, 1.0],
-                          "z_flag_homogenized": [3, 4, 4], "type_homogenized": ["s", "s", "s"]})
+    frame = pd.DataFrame(
+        {
+            "ra": [10.0, 400.0, float("nan")],
+            "dec": [0.0, 0.0, 1.0],
+            "z_flag_homogenized": [3, 4, 4],
+            "type_homogenized": ["s", "s", "s"],
+        }
+    )
     path = tmp_path / "pos.parquet"
     frame.to_parquet(path)
     inp = CombineInput("001_pos", 1, path, "parquet", {"ra": "ra", "dec": "dec"})
@@ -126,8 +139,13 @@ def test_invalid_positions(tmp_path):
 def test_rules_reading_a_missing_column(tmp_path):
     frame = pd.DataFrame({"ra": [1.0], "dec": [2.0], "z": [0.5], "survey": ["3D-HST"]})
     frame.to_parquet(tmp_path / "x.parquet")
-    inp = CombineInput("001_x", 1, tmp_path / "x.parquet", "parquet",
-                       {"ra": "ra", "dec": "dec", "z": "z", "survey": "survey"})
+    inp = CombineInput(
+        "001_x",
+        1,
+        tmp_path / "x.parquet",
+        "parquet",
+        {"ra": "ra", "dec": "dec", "z": "z", "survey": "survey"},
+    )
     with pytest.raises(PipelineError) as info:
         make_plan([inp], {"flags_file": str(REFERENCE_FLAGS)})
     assert info.value.code == "missing-column"

@@ -13,10 +13,16 @@ from tests.pipeline.samples import sample_inputs
 def _synthetic(n=20000, seed=1):
     rng = np.random.default_rng(seed)
     # clustered around HEALPix order-7 pixel corners and edges, plus the poles and ra = 0
-    ra = np.concatenate([rng.uniform(0, 360, n), rng.uniform(-0.01, 0.01, 200) % 360,
-                         rng.uniform(0, 360, 200)])
-    dec = np.concatenate([np.degrees(np.arcsin(rng.uniform(-1, 1, n))), rng.uniform(-5, 5, 200),
-                          rng.uniform(89.99, 90, 200)])
+    ra = np.concatenate(
+        [rng.uniform(0, 360, n), rng.uniform(-0.01, 0.01, 200) % 360, rng.uniform(0, 360, 200)]
+    )
+    dec = np.concatenate(
+        [
+            np.degrees(np.arcsin(rng.uniform(-1, 1, n))),
+            rng.uniform(-5, 5, 200),
+            rng.uniform(89.99, 90, 200),
+        ]
+    )
     m = len(ra) // 5
     pick = rng.integers(0, len(ra), m)
     ra2 = (ra[pick] + rng.normal(0, 0.2, m) / 3600 / np.cos(np.radians(dec[pick]))) % 360
@@ -28,7 +34,10 @@ def _brute(ra, dec, radius):
     from scipy.spatial import cKDTree
 
     xyz = graph._xyz(ra, dec)
-    return np.unique(np.sort(cKDTree(xyz).query_pairs(graph._chord(radius), output_type="ndarray"), axis=1), axis=0)
+    return np.unique(
+        np.sort(cKDTree(xyz).query_pairs(graph._chord(radius), output_type="ndarray"), axis=1),
+        axis=0,
+    )
 
 
 @pytest.mark.parametrize("partition_rows", [10**9, 5000, 700])
@@ -49,7 +58,10 @@ def test_n_neighbors_limits_like_lsdb():
 
 @pytest.mark.slow
 def test_lsdb_catalog_crossmatch_gives_the_same_pairs():
-    frames = [pd.read_parquet(i.path, columns=[i.columns["ra"], i.columns["dec"]]) for i in sample_inputs()]
+    frames = [
+        pd.read_parquet(i.path, columns=[i.columns["ra"], i.columns["dec"]])
+        for i in sample_inputs()
+    ]
     ra = np.concatenate([f.iloc[:, 0].to_numpy(float) for f in frames])
     dec = np.concatenate([f.iloc[:, 1].to_numpy(float) for f in frames])
     ours, _ = graph.find_pairs(ra, dec, 0.5, 10, 3000)

@@ -36,10 +36,16 @@ def _id_set(text, convert) -> frozenset:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     out = {}
-    for mode, extra in (("mark", {}), ("remove", {}), ("no", {}),
-                        ("mark-reference-order", {"tie_order": "reference"})):
+    for mode, extra in (
+        ("mark", {}),
+        ("remove", {}),
+        ("no", {}),
+        ("mark-reference-order", {"tie_order": "reference"}),
+    ):
         folder = tmp_path_factory.mktemp(mode)
-        plan = make_plan(sample_inputs(), REFERENCE_PARAMS | {"duplicates": mode.split("-")[0]} | extra)
+        plan = make_plan(
+            sample_inputs(), REFERENCE_PARAMS | {"duplicates": mode.split("-")[0]} | extra
+        )
         run_combine(plan, folder)
         out[mode] = pd.read_parquet(folder / "crd.parquet")
     return out
@@ -61,7 +67,9 @@ def test_mark_agrees_row_for_row(runs, run):
     assert (mine["tie_result"].to_numpy()[~stars] == ref["tie_result"].to_numpy()[~stars]).all()
     ref_sets = [_id_set(t, lambda r: _ours(r, offsets)) for t in ref["compared_to"]]
     our_sets = [_id_set(t, int) for t in mine["compared_to"]]
-    differences = [(r, a, b) for r, a, b in zip(ref["CRD_ID"], ref_sets, our_sets, strict=True) if a != b]
+    differences = [
+        (r, a, b) for r, a, b in zip(ref["CRD_ID"], ref_sets, our_sets, strict=True) if a != b
+    ]
     assert differences == []
     # groups: same partition of the rows into groups
     ref_groups = ref.groupby("group_id")["ours"].apply(frozenset)
@@ -85,6 +93,7 @@ def test_concatenate_keeps_every_row(runs):
     assert not {"tie_result", "group_id", "compared_to"} & set(ours.columns)
     assert ours["CRD_ID"].tolist() == sorted(ours["CRD_ID"])
     merged = ref.assign(ours=ref["CRD_ID"].map(lambda r: _ours(r, offsets))).merge(
-        ours, left_on="ours", right_on="CRD_ID", suffixes=("_ref", ""))
+        ours, left_on="ours", right_on="CRD_ID", suffixes=("_ref", "")
+    )
     assert (merged["is_in_DP1_fields_ref"].astype(int) == merged["is_in_DP1_fields"]).all()
     assert (merged["source_ref"] == merged["source"]).all()

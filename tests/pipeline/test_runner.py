@@ -28,7 +28,10 @@ def test_crd_ids_continue_across_inputs_and_columns_are_ordered(tmp_path):
     assert out["source"].iloc[1000] == inputs[1].internal_name
     assert list(out.columns) == [c["name"] for c in result.columns]
     assert list(out.columns)[:4] == ["CRD_ID", "id", "ra", "dec"]
-    assert list(out.columns)[-2:] == ["tie_result", "group_id"]  # no pair: compared_to empty, dropped
+    assert list(out.columns)[-2:] == [
+        "tie_result",
+        "group_id",
+    ]  # no pair: compared_to empty, dropped
     assert out["survey"].str.isupper().all()
     assert result.summary["rows_out"] == {i.internal_name: 1000 for i in inputs}
 
@@ -53,8 +56,13 @@ def test_cut_and_remove_modes(tmp_path):
 
 def test_combined_catalog_as_input_is_recomputed(tmp_path):
     first, _ = _run(sample_inputs()[3:7], tmp_path / "a")
-    combined = CombineInput("020_combined", 1, tmp_path / "a" / "crd.parquet", "parquet", {
-        "id": "CRD_ID", "ra": "ra", "dec": "dec", "z": "z", "survey": "survey"})
+    combined = CombineInput(
+        "020_combined",
+        1,
+        tmp_path / "a" / "crd.parquet",
+        "parquet",
+        {"id": "CRD_ID", "ra": "ra", "dec": "dec", "z": "z", "survey": "survey"},
+    )
     out, result = _run([sample_inputs()[8], combined], tmp_path / "b")
     part = out[out["source"] == "020_combined"]
     assert part["CRD_ID"].tolist() == list(range(1001, 1001 + len(first)))
@@ -65,11 +73,23 @@ def test_combined_catalog_as_input_is_recomputed(tmp_path):
 
 def test_hats_input(tmp_path):
     path = DATA / "hats_samples" / "elaiss1oid_collection"
-    hats = CombineInput("001_elais", 1, path, "hats", {
-        "id": "XMMES1", "ra": "RAdeg", "dec": "DEdeg", "z": "zfinal", "z_flag": "zfinal_quality",
-        "survey": "survey_name"})
-    parquet = CombineInput("002_elais", 1, DATA / "samples" / "elaiss1oid.parquet", "parquet",
-                           dict(hats.columns))
+    hats = CombineInput(
+        "001_elais",
+        1,
+        path,
+        "hats",
+        {
+            "id": "XMMES1",
+            "ra": "RAdeg",
+            "dec": "DEdeg",
+            "z": "zfinal",
+            "z_flag": "zfinal_quality",
+            "survey": "survey_name",
+        },
+    )
+    parquet = CombineInput(
+        "002_elais", 1, DATA / "samples" / "elaiss1oid.parquet", "parquet", dict(hats.columns)
+    )
     out, _ = _run([hats, parquet], tmp_path)
     assert len(out) == 2 * 478
     # every non-star object is found twice (same position): a group of two, one winner
@@ -86,13 +106,27 @@ def test_plan_refuses_missing_columns_before_work(tmp_path):
 
 
 def test_instrument_type_in_one_input_only(tmp_path):
-    frame = pd.DataFrame({"ra": [1.0, 2.0], "dec": [0.0, 0.0], "z": [0.1, 0.2],
-                          "z_flag_homogenized": [3, 4], "type_homogenized": ["s", "p"],
-                          "inst": ["MOS", "PHOT"]})
+    frame = pd.DataFrame(
+        {
+            "ra": [1.0, 2.0],
+            "dec": [0.0, 0.0],
+            "z": [0.1, 0.2],
+            "z_flag_homogenized": [3, 4],
+            "type_homogenized": ["s", "p"],
+            "inst": ["MOS", "PHOT"],
+        }
+    )
     frame.to_parquet(tmp_path / "a.parquet")
-    a = CombineInput("001_a", 1, tmp_path / "a.parquet", "parquet",
-                     {"ra": "ra", "dec": "dec", "z": "z", "instrument_type": "inst"})
-    b = CombineInput("002_b", 1, tmp_path / "a.parquet", "parquet", {"ra": "ra", "dec": "dec", "z": "z"})
+    a = CombineInput(
+        "001_a",
+        1,
+        tmp_path / "a.parquet",
+        "parquet",
+        {"ra": "ra", "dec": "dec", "z": "z", "instrument_type": "inst"},
+    )
+    b = CombineInput(
+        "002_b", 1, tmp_path / "a.parquet", "parquet", {"ra": "ra", "dec": "dec", "z": "z"}
+    )
     out, _ = _run([a, b], tmp_path / "out")
     assert out["instrument_type"].iloc[:2].tolist() == ["MOS", "PHOT"]
     assert out["instrument_type"].iloc[2:].isna().all()

@@ -39,8 +39,19 @@ def manifest(root: Path, name: str) -> dict:
 
 def test_combine_run_reproduce(demo_root):
     name = next_name(demo_root, "combined_specz")
-    result = invoke(demo_root, "combine", "--name", "Combined specz", *INPUTS, "--duplicates",
-                    "remove", "--uploaded-by", "tester", "--run", "--quiet")
+    result = invoke(
+        demo_root,
+        "combine",
+        "--name",
+        "Combined specz",
+        *INPUTS,
+        "--duplicates",
+        "remove",
+        "--uploaded-by",
+        "tester",
+        "--run",
+        "--quiet",
+    )
     assert result.exit_code == 0, result.output
     data = manifest(demo_root, name)
     assert data["status"] == "published" and data["product_type"] == "redshift_catalog"
@@ -49,7 +60,10 @@ def test_combine_run_reproduce(demo_root):
     prov = data["provenance"]
     assert prov["config"]["duplicates"] == "remove"
     assert [i["internal_name"] for i in prov["inputs"]] == [
-        "1_vvds_final_release_sample", "2_2dflens_final_release_sample", "4_6dfgs_dr3_sample"]
+        "1_vvds_final_release_sample",
+        "2_2dflens_final_release_sample",
+        "4_6dfgs_dr3_sample",
+    ]
     assert all(len(f["sha256"]) == 64 for i in prov["inputs"] for f in i["files"])
     assert prov["summary"]["rows_in"]["2_2dflens_final_release_sample"] == 1000
     assert "timings_s" in prov["summary"] and "pandas" in prov["software"]
@@ -96,8 +110,9 @@ def test_kill_9_then_rerun(demo_root):
     name = next_name(demo_root, "killed")
     invoke(demo_root, "combine", "--name", "Killed", *INPUTS, "--uploaded-by", "t")
     env = dict(os.environ, PZCAT_ROOT=str(demo_root))
-    proc = subprocess.Popen([*PZCAT, "run", name], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*PZCAT, "run", name], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     # kill -9 as soon as the run has started writing its staging folder
     products = demo_root / "products"
     deadline = time.monotonic() + 120
@@ -111,24 +126,34 @@ def test_kill_9_then_rerun(demo_root):
     if proc.returncode == -signal.SIGKILL:
         assert data["status"] == "pending"
         assert not (products / name).exists()
-    done = subprocess.run([*PZCAT, "run", "--pending", "--quiet"], env=env, capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(
+        [*PZCAT, "run", "--pending", "--quiet"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if data["status"] == "pending":
         assert done.returncode == 0, done.stderr
     assert manifest(demo_root, name)["status"] == "published"
     assert not [p for p in (demo_root / "products").iterdir() if p.name.startswith(".")]
-    check = subprocess.run([*PZCAT, "reproduce", name, "--quiet"], env=env, capture_output=True,
-                           text=True, check=False)
+    check = subprocess.run(
+        [*PZCAT, "reproduce", name, "--quiet"], env=env, capture_output=True, text=True, check=False
+    )
     assert check.returncode == 0, check.stdout + check.stderr
 
 
-@pytest.mark.parametrize("args, code", [
-    (["--input", "7"], "not-a-redshift-catalog"),
-    (["--input", "999"], "product-not-found"),
-])
+@pytest.mark.parametrize(
+    "args, code",
+    [
+        (["--input", "7"], "not-a-redshift-catalog"),
+        (["--input", "999"], "product-not-found"),
+    ],
+)
 def test_combine_refuses(demo_root, args, code):
-    result = CliRunner().invoke(cli, ["combine", "--name", "x", *args, "--uploaded-by", "t",
-                                      "--root", str(demo_root)])
+    result = CliRunner().invoke(
+        cli, ["combine", "--name", "x", *args, "--uploaded-by", "t", "--root", str(demo_root)]
+    )
     assert result.exit_code != 0 and code in result.output
     assert not (demo_root / "manifests" / next_name(demo_root, "x")).with_suffix(".yaml").exists()
 
@@ -136,12 +161,30 @@ def test_combine_refuses(demo_root, args, code):
 def test_config_file_with_a_flags_file_of_the_repository(demo_root, tmp_path):
     name = next_name(demo_root, "with_config")
     flags = demo_root / "flags.yaml"
-    flags.write_text((Path(__file__).parents[2] / "pipelines/data/flags_translation.yaml").read_text())
+    flags.write_text(
+        (Path(__file__).parents[2] / "pipelines/data/flags_translation.yaml").read_text()
+    )
     config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump({"flags_file": str(flags), "delta_z_threshold": 0.001,
-                                      "crossmatch_radius_arcsec": 1.0}))
-    result = invoke(demo_root, "combine", "--name", "With config", *INPUTS, "--config", str(config),
-                    "--format", "csv", "--uploaded-by", "t", "--run", "--quiet")
+    config.write_text(
+        yaml.safe_dump(
+            {"flags_file": str(flags), "delta_z_threshold": 0.001, "crossmatch_radius_arcsec": 1.0}
+        )
+    )
+    result = invoke(
+        demo_root,
+        "combine",
+        "--name",
+        "With config",
+        *INPUTS,
+        "--config",
+        str(config),
+        "--format",
+        "csv",
+        "--uploaded-by",
+        "t",
+        "--run",
+        "--quiet",
+    )
     assert result.exit_code == 0, result.output
     data = manifest(demo_root, name)
     assert data["provenance"]["config"]["flags_file"] == "flags.yaml"
@@ -151,6 +194,19 @@ def test_config_file_with_a_flags_file_of_the_repository(demo_root, tmp_path):
     outside = tmp_path / "flags.yaml"
     outside.write_text(flags.read_text())
     config.write_text(yaml.safe_dump({"flags_file": str(outside)}))
-    result = CliRunner().invoke(cli, ["combine", "--name", "Outside", *INPUTS, "--config",
-                                      str(config), "--uploaded-by", "t", "--root", str(demo_root)])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "combine",
+            "--name",
+            "Outside",
+            *INPUTS,
+            "--config",
+            str(config),
+            "--uploaded-by",
+            "t",
+            "--root",
+            str(demo_root),
+        ],
+    )
     assert result.exit_code == 1 and "inside the repository" in result.output
