@@ -146,6 +146,9 @@ def run_mkdocs(config_file: Path, strict: bool = True) -> None:
         text=True,
         check=False,
         env=_MKDOCS_ENV,
+        # killed with the build: a mkdocs left running would go on writing into the folders
+        # that the next build uses
+        preexec_fn=die_with_parent,
     )
     if proc.returncode != 0:
         raise _mkdocs_failed(config_file, proc.stderr + proc.stdout)
@@ -409,15 +412,7 @@ def _build_site(
         config_file, yaml.safe_dump(mkdocs_config(catalog, docs_dir, mkdocs_dir), sort_keys=False)
     )
     say("running mkdocs build" + (" --strict" if strict else ""))
-    proc = subprocess.run(
-        _mkdocs_cmd(config_file, strict),
-        capture_output=True,
-        text=True,
-        check=False,
-        env=_MKDOCS_ENV,
-    )
-    if proc.returncode != 0:
-        raise _mkdocs_failed(config_file, proc.stdout + proc.stderr)
+    run_mkdocs(config_file, strict)
     shell_dir = mkdocs_dir / "product" / render.SHELL_NAME
     shell = render.Shell((shell_dir / "index.html").read_text(encoding="utf-8"))
     shutil.rmtree(shell_dir)

@@ -32,6 +32,7 @@ from pzcat.errors import PzcatError
 from pzcat.files import atomic_write_text, is_lfs_pointer
 from pzcat.git import git_head, is_ancestor, manifest_histories
 from pzcat.manifest import Manifest, load_manifest_data, parse_manifest
+from pzcat.staging import die_with_parent
 from site_builder.stats import STATS_VERSION, table_stats
 
 Progress = Callable[[str], None]
@@ -69,7 +70,9 @@ def _parse(path: str) -> Manifest | str:
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"))
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=mp.get_context("fork"), initializer=die_with_parent
+    )
 
 
 def default_workers() -> int:
