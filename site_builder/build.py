@@ -146,9 +146,6 @@ def run_mkdocs(config_file: Path, strict: bool = True) -> None:
         text=True,
         check=False,
         env=_MKDOCS_ENV,
-        # killed with the build: a mkdocs left running would go on writing into the folders
-        # that the next build uses
-        preexec_fn=die_with_parent,
     )
     if proc.returncode != 0:
         raise _mkdocs_failed(config_file, proc.stderr + proc.stdout)

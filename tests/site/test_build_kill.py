@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+import yaml
 
 from pzcat.staging import exchange, put_text, staged_folder
 
@@ -41,9 +42,9 @@ def test_kill_during_build_leaves_the_served_site_whole(demo_root: Path) -> None
     before = _pages(site)
     assert before and all("<html" in t for t in before.values())
     for manifest in (demo_root / "manifests").glob("*.yaml"):  # every page must be redone
-        text = manifest.read_text(encoding="utf-8")
-        manifest.write_text(text.replace("description: ", "description: KILLTEST ", 1),
-                            encoding="utf-8")
+        data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+        data["description"] = "KILLTEST " + data["description"]  # through YAML: stays valid
+        manifest.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     for delay in (0.3, 0.8, 1.5, 2.5, 4.0):
         proc = _build(demo_root)
         time.sleep(delay)
