@@ -594,7 +594,7 @@ def main() -> None:
         },
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "targets": TARGETS,
-        "params": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "params": {k: v for k, v in vars(args).items() if not isinstance(v, Path)},  # no machine paths
     }
     proc = None
     try:
