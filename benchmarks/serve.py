@@ -594,7 +594,9 @@ def main() -> None:
         },
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "targets": TARGETS,
-        "params": {k: v for k, v in vars(args).items() if not isinstance(v, Path)},  # no machine paths
+        "params": {
+            k: v for k, v in vars(args).items() if not isinstance(v, Path)
+        },  # no machine paths
     }
     proc = None
     try:
