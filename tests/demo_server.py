@@ -28,6 +28,30 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def start_serve(root: Path, env: dict, log: Path, *options: str) -> tuple[subprocess.Popen, str]:
+    """Start ``pzcat serve --port 0`` on ``root``; return the process and the URL it printed.
+
+    The server listens before it prints its URL, so the URL answers as soon as it is read.
+    """
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [*PZCAT, "serve", "--root", str(root), "--host", "127.0.0.1", "--port", "0", *options],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited: {log.read_text()}")
+        for line in log.read_text().splitlines():
+            if line.startswith("http://127.0.0.1:"):
+                return proc, line.strip()
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError(f"no URL printed within 60 s: {log.read_text()}")
+
+
 @dataclass
 class DemoServer:
     root: Path

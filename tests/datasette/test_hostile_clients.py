@@ -10,14 +10,13 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 
 import httpx
 import psutil
 import pytest
+from demo_server import start_serve
 from ds_catalog import SECRET
 
 from pzcat_datasette.responses import content_disposition
@@ -57,46 +56,7 @@ def server(built):
         "PZCAT_HEADER_TIMEOUT": str(HEADER_TIMEOUT),
         "PZCAT_MAX_CONNECTIONS_PER_CLIENT": str(CAP),
     }
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "pzcat.cli",
-                "serve",
-                "--root",
-                str(built.root),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--quiet",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    url = None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and url is None:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited: {log.read_text()}")
-        url = next(
-            (
-                ln.strip()
-                for ln in log.read_text().splitlines()
-                if ln.startswith("http://127.0.0.1:")
-            ),
-            None,
-        )
-        time.sleep(0.1)
-    assert url, log.read_text()
-    for _ in range(100):
-        try:
-            httpx.get(url, timeout=2)
-            break
-        except httpx.TransportError:
-            time.sleep(0.1)
+    proc, url = start_serve(built.root, env, log, "--quiet")
     yield url, proc
     proc.terminate()
     proc.wait(timeout=20)

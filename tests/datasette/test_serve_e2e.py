@@ -5,14 +5,13 @@ from __future__ import annotations
 import io
 import os
 import socket
-import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
 
 import httpx
 import pytest
+from demo_server import start_serve
 from ds_catalog import SECRET
 
 from pzcat_datasette.tokens import create_token, make_link
@@ -27,40 +26,7 @@ def server(built, secret):
     (site / "index.html").write_text("<h1>Catalog site</h1>")
     log = built.root / "server.log"
     env = {**os.environ, "PZCAT_SECRET": SECRET, "PYTHONUNBUFFERED": "1"}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "pzcat.cli",
-                "serve",
-                "--root",
-                str(built.root),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    url = None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and url is None:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited: {log.read_text()}")
-        for line in log.read_text().splitlines():
-            if line.startswith("http://127.0.0.1:"):
-                url = line.strip()
-        time.sleep(0.1)
-    assert url, log.read_text()
-    for _ in range(100):
-        try:
-            httpx.get(url, timeout=2)
-            break
-        except httpx.TransportError:
-            time.sleep(0.1)
+    proc, url = start_serve(built.root, env, log)
     yield url, log
     proc.terminate()
     proc.wait(timeout=20)
