@@ -154,7 +154,7 @@ def test_driver_memory_stays_flat_from_200k_to_2m_rows(tmp_path):
     # 10 times the rows: the in-memory runner's driver grew by about 490 MB (270 MB per million
     # rows); this one moves by allocator and message-buffer noise only (30-110 MB measured)
     assert peaks[2_000_000] - peaks[200_000] < 200, peaks
-    assert peaks[2_000_000] < 700, peaks
+    assert peaks[2_000_000] < 1024, peaks  # the target: the driver within 1 GB
 
 
 def _corrupt_first_page(path: Path) -> bytes:
