@@ -29,6 +29,7 @@ import pandas as pd
 
 from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
+from pzcat.files import atomic_open
 from pzcat.links import download_path
 from pzcat.manifest import Manifest
 from pzcat.tables import read_table
@@ -106,7 +107,7 @@ class PzCatalog:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         request = urllib.request.Request(url, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=600) as resp, open(dest, "wb") as out:
+            with urllib.request.urlopen(request, timeout=600) as resp, atomic_open(dest) as out:
                 shutil.copyfileobj(resp, out, 1024 * 1024)
         except urllib.error.HTTPError as exc:
             hint = " (pass token= or set PZCAT_TOKEN)" if exc.code in (401, 403) else ""

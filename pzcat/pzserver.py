@@ -42,6 +42,7 @@ from typing import Any
 import pandas as pd
 
 from pzcat.errors import PzcatError
+from pzcat.files import atomic_open
 from pzcat.filters import apply_query, client_filters, parse_query
 
 MAX_IN_MEMORY_PRODUCT_SIZE_BYTES = 200 * 1024**2
@@ -219,7 +220,7 @@ class ApiSource:
             )
         target = Path(dest) / archive["filename"]
         resp = self.request("GET", archive["download_url"], raw=True)
-        with resp, open(target, "wb") as out:
+        with resp, atomic_open(target) as out:
             shutil.copyfileobj(resp, out, 1 << 20)
         return target
 
@@ -703,7 +704,7 @@ class SiteSource(CloneSource):
         )
         target = Path(dest) / (m.main_file.filename if main else f"{m.internal_name}.zip")
         try:
-            with urllib.request.urlopen(req, timeout=600) as resp, open(target, "wb") as out:
+            with urllib.request.urlopen(req, timeout=600) as resp, atomic_open(target) as out:
                 shutil.copyfileobj(resp, out, 1 << 20)
         except urllib.error.HTTPError as exc:
             raise PzServerError(

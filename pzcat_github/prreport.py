@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from pzcat import changes, git
 from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
-from pzcat.files import atomic_write_text
+from pzcat.files import atomic_write_bytes, atomic_write_text
 from pzcat.manifest import Manifest, load_manifest_data
 from pzcat.report import Issue, ProductReport, Report
 from pzcat.validate import validate_catalog
@@ -298,7 +298,7 @@ def _pictures(catalog: Catalog, m: Manifest, out_dir: Path) -> dict[str, str]:
         atomic_write_text(
             out_dir / name, sky_svg(stats["sky"], f"{m.name}: sky density", frame_href=frame) + "\n"
         )
-        (out_dir / f"{m.internal_name}-sky.png").write_bytes(sky_png(stats["sky"]))
+        atomic_write_bytes(out_dir / f"{m.internal_name}-sky.png", sky_png(stats["sky"]))
         out["sky map"] = name
     if stats.get("nz"):
         name = f"{m.internal_name}-nz.svg"

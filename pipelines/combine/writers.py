@@ -31,7 +31,6 @@ hats
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -41,6 +40,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.combine.errors import PipelineError
+from pzcat.files import atomic_path, atomic_write_text
 
 CHUNK_ROWS = 262_144
 TEXT_KINDS = ("string", "str", "object")
@@ -82,10 +82,6 @@ def arrow_schema(dtypes: dict[str, object]) -> pa.Schema:
     return pa.schema(fields)
 
 
-def _tmp(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
-
-
 def _write_parquet(path: Path, frames: Iterable[pd.DataFrame], dtypes: dict[str, object]) -> None:
     schema = arrow_schema(dtypes)
     with pq.ParquetWriter(path, schema, compression="zstd", write_statistics=True) as writer:
@@ -123,16 +119,17 @@ def write_parquet_tables(
     """
     schema = arrow_schema(dtypes)
     target = Path(directory) / f"{name}.{EXTENSIONS['parquet']}"
-    tmp = _tmp(target)
-    with pq.ParquetWriter(tmp, schema, compression="zstd", write_statistics=True) as writer:
+    with (
+        atomic_path(target) as tmp,
+        pq.ParquetWriter(tmp, schema, compression="zstd", write_statistics=True) as writer,
+    ):
         for block in rechunk_tables(t.select(list(dtypes)).cast(schema) for t in tables):
             writer.write_table(block.replace_schema_metadata(None), row_group_size=CHUNK_ROWS)
-    os.replace(tmp, target)
     return target
 
 
 def _write_csv(path: Path, frames: Iterable[pd.DataFrame], dtypes: dict[str, object]) -> None:
-    with open(path, "w", encoding="utf-8", newline="") as fh:
+    with open(path, "x", encoding="utf-8", newline="") as fh:  # the temporary of write_output
         fh.write(",".join(dtypes) + "\n")
         for block in rechunk(frames):
             block.to_csv(fh, header=False, index=False, lineterminator="\n")
@@ -197,7 +194,7 @@ def _write_fits(
     header["NAXIS2"] = n_rows
     primary = fits.PrimaryHDU().header
     written = 0
-    with open(path, "wb") as fh:
+    with open(path, "xb") as fh:  # the temporary of write_output
         fh.write(primary.tostring().encode("ascii"))
         fh.write(header.tostring().encode("ascii"))
         for block in rechunk(frames):
@@ -242,7 +239,7 @@ def _pin_hats_dates(path: Path) -> None:
             f"hats_creation_date={HATS_DATE}\n" if ln.startswith("hats_creation_date=") else ln
             for ln in lines
         ]
-        props.write_text("".join(pinned), encoding="utf-8")
+        atomic_write_text(props, "".join(pinned), durable=False)  # the folder is fsynced whole
 
 
 def write_output(
@@ -279,18 +276,15 @@ def write_output(
         The written file or folder.
     """
     target = Path(directory) / f"{name}.{EXTENSIONS[fmt]}"
-    tmp = _tmp(target)
-    if fmt == "parquet":
-        _write_parquet(tmp, frames, dtypes)
-    elif fmt == "csv":
-        _write_csv(tmp, frames, dtypes)
-    elif fmt == "hdf5":
-        _write_hdf5(tmp, frames, dtypes, widths, n_rows)
-    elif fmt == "fits":
-        _write_fits(tmp, frames, dtypes, widths, n_rows)
-    elif fmt == "hats":
-        _write_hats(tmp, frames, name)
-    else:
+    writers = {
+        "parquet": lambda tmp: _write_parquet(tmp, frames, dtypes),
+        "csv": lambda tmp: _write_csv(tmp, frames, dtypes),
+        "hdf5": lambda tmp: _write_hdf5(tmp, frames, dtypes, widths, n_rows),
+        "fits": lambda tmp: _write_fits(tmp, frames, dtypes, widths, n_rows),
+        "hats": lambda tmp: _write_hats(tmp, frames, name),
+    }
+    if fmt not in writers:
         raise PipelineError("invalid-config", f"unknown output format {fmt!r}")
-    os.replace(tmp, target)
+    with atomic_path(target) as tmp:
+        writers[fmt](tmp)
     return target

@@ -48,7 +48,7 @@ from urllib.parse import parse_qsl
 
 from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
-from pzcat.files import atomic_write_text
+from pzcat.files import atomic_write_bytes, atomic_write_text
 from pzcat.ids import product_of_file, split_content_id
 from pzcat.manifest import ColumnRole, Manifest, make_internal_name, now_utc
 from pzcat.records import (
@@ -612,8 +612,7 @@ async def upload_file(ctx: Ctx):
                 if role == "main" and any(f["role"] == "main" for f in sub["files"]):
                     raise ApiError("api-bad-body", "The product has a main file already.", 400)
                 dest = store.staging(m.id) / "products" / sub["internal_name"] / name
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                dest.write_bytes(data)
+                atomic_write_bytes(dest, data)
                 sub["files"].append({"role": role, "name": name})
                 store.put(sub)
                 return submission_manifest(store, sub)
@@ -633,7 +632,7 @@ def _attach(catalog: Catalog, m: Manifest, tmp: Path, name: str, data: bytes, ro
     from pzcat.products import attach_file
 
     src = tmp / name
-    src.write_bytes(data)
+    atomic_write_bytes(src, data, durable=False)  # a scratch copy: attach_file stages it
     attach_file(catalog, m.internal_name, file=src, role=role)
 
 
