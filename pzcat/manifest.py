@@ -25,6 +25,7 @@ from pzcat.vocab import (  # noqa: F401
     REQUIRED_ROLES,
     STANDARD_ROLES,
     TABLE_FORMATS,
+    TYPE_RULES,
     FileFormat,
     FileRole,
     Status,
@@ -32,10 +33,11 @@ from pzcat.vocab import (  # noqa: F401
 
 SCHEMA_VERSION = 1
 
-#: Product types whose ``release`` must be empty.
-NO_RELEASE_TYPES = ("redshift_catalog",)
-#: Product types whose ``pz_code`` must be empty.
-NO_PZ_CODE_TYPES = ("training_set", "training_results", "redshift_catalog")
+#: Product types whose ``release`` must be empty by default (catalog.yaml decides:
+#: ``ProductType.release``).
+NO_RELEASE_TYPES = tuple(n for n, r in TYPE_RULES.items() if r.get("release") is False)
+#: Product types whose ``pz_code`` must be empty by default (``ProductType.pz_code``).
+NO_PZ_CODE_TYPES = tuple(n for n, r in TYPE_RULES.items() if r.get("pz_code") is False)
 
 
 def slugify(name: str) -> str:

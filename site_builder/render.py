@@ -26,7 +26,7 @@ from pzcat.config import CatalogConfig
 from pzcat.errors import PzcatError
 from pzcat.html import clean_html
 from pzcat.links import Links, download_path
-from pzcat.manifest import NO_PZ_CODE_TYPES, NO_RELEASE_TYPES, REQUIRED_ROLES, Manifest
+from pzcat.manifest import Manifest
 from pzcat.safeyaml import load_yaml
 from site_builder.collect import SiteData, summary  # noqa: F401 - summary: one row of the lists
 from site_builder.plots import nz_svg, sky_frame_svg, sky_svg
@@ -146,9 +146,12 @@ def type_rows(cfg: CatalogConfig, summaries: list[dict[str, Any]]) -> list[dict[
                 "order": t.order,
                 "description": t.description,
                 "count": len(rows),
-                "required": list(REQUIRED_ROLES.get(t.name, ())),
-                "no_release": t.name in NO_RELEASE_TYPES,
-                "no_pz_code": t.name in NO_PZ_CODE_TYPES,
+                "required": list(t.required_roles),
+                "no_release": not t.release,
+                "no_pz_code": not t.pz_code,
+                "formats": t.main_formats(),
+                "tabular": t.tabular,
+                "pipeline": t.pipeline,
                 "latest": _latest(rows),
             }
         )

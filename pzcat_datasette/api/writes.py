@@ -516,9 +516,7 @@ async def create_product(ctx: Ctx):
                 400,
                 extra={"release": f'Invalid pk "{rid}" - object does not exist.'},
             )
-    from pzcat.manifest import NO_PZ_CODE_TYPES, NO_RELEASE_TYPES
-
-    if release and ptype.name in NO_RELEASE_TYPES:
+    if release and not ptype.release:  # the type's rules of catalog.yaml
         raise ApiError(
             "api-bad-body",
             "Release must be null on Redshift Catalogs products.",
@@ -526,7 +524,7 @@ async def create_product(ctx: Ctx):
             extra={"release": ["Release must be null on Redshift Catalogs products."]},
         )
     pz_code = fields.get("pz_code") or None
-    if pz_code and ptype.name in NO_PZ_CODE_TYPES:
+    if pz_code and not ptype.pz_code:
         raise ApiError(
             "api-bad-body",
             f"Pz Code must be null on {ptype.display_name} products.",
@@ -823,7 +821,7 @@ def _save(ctx: Ctx, sub: dict) -> None:
     have = {role for role in sub.get("roles", {}).values()}
     missing = [
         a
-        for a in required_aliases(sub["product_type"])
+        for a in required_aliases(sub["product_type"], ctx.index.catalog.config)
         if ALIAS_ROLES.get(a.lower(), a) not in have
     ]
     if missing:
