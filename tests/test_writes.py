@@ -67,7 +67,9 @@ def _writes(tree: ast.AST) -> list[tuple[int, str, str]]:
                         what = f"{base}.{f.attr}"
                     elif (base, f.attr) in OPENERS:
                         mode = _mode(child) or "r"
-                        what = f"{base}.{f.attr}(mode={mode!r})" if set(mode) & set("wax+") else None
+                        what = (
+                            f"{base}.{f.attr}(mode={mode!r})" if set(mode) & set("wax+") else None
+                        )
                     elif f.attr in METHODS:
                         what = f".{f.attr}()"
                 elif isinstance(f, ast.Name) and f.id == "open":
