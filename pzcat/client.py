@@ -31,7 +31,7 @@ from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
 from pzcat.files import atomic_open
 from pzcat.links import download_path
-from pzcat.manifest import Manifest
+from pzcat.manifest import parse_manifest
 from pzcat.tables import read_table
 
 LIST_COLUMNS = [
@@ -173,14 +173,14 @@ class PzCatalog:
         if self.catalog:
             from pzcat.bundle import CrcCache, write_plan, zip_plan
 
-            plan = zip_plan(self.catalog, Manifest.model_validate(meta), CrcCache(None))
+            plan = zip_plan(self.catalog, parse_manifest(meta, str(key)), CrcCache(None))
             return write_plan(plan, dest)
         return self._download(download_path(meta["internal_name"]), dest)
 
     def get_product(self, key: int | str) -> Product:
         """Metadata and, for tabular products, the main table as a DataFrame."""
         meta = self.get_product_metadata(key)
-        manifest = Manifest.model_validate(meta)
+        manifest = parse_manifest(meta, str(key))
         main = manifest.main_file
         if main is None or not main.is_table or not main.path:
             return Product(meta, None)

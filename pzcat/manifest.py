@@ -285,8 +285,11 @@ def schema_problems(exc: ValidationError) -> list[tuple[str, str, str]]:
     return out
 
 
-def load_manifest_data(text: str, source: str = "<manifest>") -> dict[str, Any]:
+def load_manifest_data(text: str | bytes, source: str = "<manifest>") -> dict[str, Any]:
     """Parse manifest YAML into a mapping, with the safe loader (:func:`pzcat.safeyaml.load_yaml`).
+
+    The first step of :func:`read_manifest` (validation uses it alone, to report every schema
+    problem with :func:`manifest_problems`).
 
     Raises
     ------
@@ -302,23 +305,64 @@ def load_manifest_data(text: str, source: str = "<manifest>") -> dict[str, Any]:
     return data
 
 
-def parse_manifest(data: dict[str, Any], source: str = "<manifest>") -> Manifest:
-    """Build a :class:`Manifest` from a mapping, raising the first problem as a coded error."""
+def manifest_problems(data: Any) -> tuple[Manifest | None, list[tuple[str, str, str]]]:
+    """The :class:`Manifest` of a mapping, or None and every schema problem ``(code, key, msg)``."""
     try:
-        return Manifest.model_validate(data)
+        return Manifest.model_validate(data), []
     except ValidationError as exc:
-        code, key, msg = schema_problems(exc)[0]
-        raise ManifestError(code, f"{source}: {msg}", file=source, key=key) from None
+        return None, schema_problems(exc)
+
+
+def parse_manifest(data: dict[str, Any], source: str = "<manifest>") -> Manifest:
+    """Build a :class:`Manifest` from a mapping (YAML or JSON), raising the first problem coded."""
+    manifest, problems = manifest_problems(data)
+    if manifest is None:
+        code, key, msg = problems[0]
+        raise ManifestError(code, f"{source}: {msg}", file=source, key=key)
+    return manifest
+
+
+def read_manifest(text: str | bytes, source: str = "<manifest>") -> Manifest:
+    """The one manifest parser: YAML text (or UTF-8 bytes) to a :class:`Manifest`.
+
+    Every reader of a manifest (the catalog, validation, runs, the site, the PR report, the
+    base-branch comparisons) calls this (or :func:`read_manifest_or_none`): the safe YAML loader
+    (:func:`pzcat.safeyaml.load_yaml`: no aliases, bounded sizes), the mapping check and the
+    schema. ``tests/test_manifest_parser.py`` fails on another ``yaml.safe_load`` of a manifest.
+
+    Raises
+    ------
+    ManifestError
+        The first problem, coded (``yaml-syntax``, ``manifest-not-mapping``, a schema code...).
+
+    Examples
+    --------
+    >>> read_manifest("id: [1", "x.yaml")
+    Traceback (most recent call last):
+    ...
+    pzcat.errors.ManifestError: [yaml-syntax] x.yaml: invalid YAML...
+    """
+    return parse_manifest(load_manifest_data(text, source), source)
+
+
+def read_manifest_or_none(text: str | bytes | None, source: str = "<manifest>") -> Manifest | None:
+    """:func:`read_manifest`, or None when ``text`` is None or not a valid manifest."""
+    if text is None:
+        return None
+    try:
+        return read_manifest(text, source)
+    except ManifestError:
+        return None
 
 
 def load_manifest(path: Path) -> Manifest:
     """Read and validate one manifest file (first problem raised as :class:`ManifestError`)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise ManifestError("yaml-syntax", f"{path}: cannot read: {exc}", file=str(path)) from None
-    return parse_manifest(load_manifest_data(text, str(path)), str(path))
+    return read_manifest(data, str(path))
 
 
 def json_schema() -> dict[str, Any]:

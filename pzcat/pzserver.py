@@ -652,14 +652,14 @@ class SiteSource(CloneSource):
         return apply_query(rows, parse_query(params))
 
     def _m(self, pid):
-        from pzcat.manifest import Manifest
+        from pzcat.manifest import parse_manifest
         from pzcat.records import product_record
 
         s = next((s for s in self._summaries() if str(s["id"]) == str(pid)), None)
         if s is None:
             raise PzServerError("product-not-found", f"No Product matches the given query ({pid}).")
         data = self._json(f"api/products/{s['internal_name']}.json")
-        m = Manifest.model_validate(data.get("manifest", data))
+        m = parse_manifest(data.get("manifest", data), f"api/products/{s['internal_name']}.json")
         return m, product_record(self.catalog.config, m)
 
     def users(self):

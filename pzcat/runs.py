@@ -35,7 +35,7 @@ from pzcat.catalog import Catalog
 from pzcat.clitools import coded, open_catalog, root_option
 from pzcat.errors import PzcatError
 from pzcat.files import path_digest
-from pzcat.manifest import STANDARD_ROLES, ColumnRole, Manifest, load_manifest_data, now_utc
+from pzcat.manifest import STANDARD_ROLES, ColumnRole, Manifest, now_utc, read_manifest
 from pzcat.staging import Staging
 
 PIPELINES_GROUP = "pzcat.pipelines"
@@ -195,7 +195,7 @@ def run_pending(catalog: Catalog, key: str, progress=None) -> Manifest:
                 raise RunError(exc.code, f"the output does not validate: {exc.message}") from None
         return published
     except PzcatError as exc:  # the staging transaction put everything back; record the error
-        failed = Manifest.model_validate(load_manifest_data(pending_text, internal))
+        failed = read_manifest(pending_text, internal)
         failed.provenance.error = {
             "code": exc.code,
             "message": exc.message,

@@ -18,8 +18,6 @@ import time
 from collections import Counter
 from pathlib import Path, PurePosixPath
 
-from pydantic import ValidationError
-
 from pzcat import changes, git, sentinels, vocab
 from pzcat.catalog import Catalog
 from pzcat.checks import ValueChecks
@@ -30,7 +28,8 @@ from pzcat.manifest import (
     FileEntry,
     Manifest,
     load_manifest_data,
-    schema_problems,
+    manifest_problems,
+    read_manifest_or_none,
 )
 from pzcat.paths import manifest_path_problem
 from pzcat.report import Issue, ProductReport, Report
@@ -138,9 +137,8 @@ def _touched(catalog: Catalog, manifest_path: Path, changed: set[str]) -> bool:
 
 def _quiet_parse(path: Path) -> Manifest | None:
     try:
-        data = load_manifest_data(path.read_text(encoding="utf-8"), str(path))
-        return Manifest.model_validate(data)
-    except (PzcatError, ValidationError, OSError, UnicodeDecodeError):
+        return read_manifest_or_none(path.read_bytes(), str(path))
+    except OSError:
         return None
 
 
@@ -196,10 +194,9 @@ def validate_manifest(catalog: Catalog, path: Path, check_tables: bool = True) -
     except ManifestError as exc:
         prod.issues.append(Issue.from_error(exc, file=rel))
         return prod
-    try:
-        manifest = Manifest.model_validate(data)
-    except ValidationError as exc:
-        for code, key, msg in schema_problems(exc):
+    manifest, problems = manifest_problems(data)  # every schema problem, not only the first
+    if manifest is None:
+        for code, key, msg in problems:
             prod.add(code, msg, key=key)
         _vocabulary(catalog, data, prod)
         return prod
@@ -643,12 +640,7 @@ def _against_ref(
     """Checks that compare the manifest with its state at ``ref``."""
     rel = catalog.relative(path)
     old_text = git.show(catalog.root, ref, rel)
-    old = None
-    if old_text is not None:
-        try:
-            old = Manifest.model_validate(load_manifest_data(old_text, f"{ref}:{rel}"))
-        except (ValidationError, ManifestError):
-            old = None
+    old = read_manifest_or_none(old_text, f"{ref}:{rel}")
     admin = catalog.config.is_admin(author)
     who = author or "an unknown author"
     if old is None:
