@@ -30,7 +30,7 @@ import pandas as pd
 from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
 from pzcat.files import atomic_open
-from pzcat.links import download_path
+from pzcat.links import Links
 from pzcat.manifest import parse_manifest
 from pzcat.tables import read_table
 
@@ -175,7 +175,7 @@ class PzCatalog:
 
             plan = zip_plan(self.catalog, parse_manifest(meta, str(key)), CrcCache(None))
             return write_plan(plan, dest)
-        return self._download(download_path(meta["internal_name"]), dest)
+        return self._download(Links.download_path(meta["internal_name"]), dest)
 
     def get_product(self, key: int | str) -> Product:
         """Metadata and, for tabular products, the main table as a DataFrame."""
@@ -190,7 +190,8 @@ class PzCatalog:
             raise PzcatError("usage", "HATS products are folders: use download_product() and lsdb")
         with tempfile.TemporaryDirectory() as tmp:
             local = self._download(
-                download_path(manifest.internal_name, main.filename), Path(tmp) / main.filename
+                Links.download_path(manifest.internal_name, main.filename),
+                Path(tmp) / main.filename,
             )
             return Product(meta, read_table(local, main.format))
 

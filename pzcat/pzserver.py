@@ -44,6 +44,7 @@ import pandas as pd
 from pzcat.errors import PzcatError
 from pzcat.files import atomic_open
 from pzcat.filters import apply_query, client_filters, parse_query
+from pzcat.links import Links
 
 MAX_IN_MEMORY_PRODUCT_SIZE_BYTES = 200 * 1024**2
 ENVIRONMENTS = {
@@ -683,7 +684,9 @@ class SiteSource(CloneSource):
 
         m, _ = self._m(pid)
         return file_records(
-            m, False, lambda e: f"{self.server}-/download/{m.internal_name}/{e.filename}"
+            m,
+            False,
+            lambda e: Links.absolute(self.server, Links.download_path(m.internal_name, e.filename)),
         )
 
     def download(self, pid, dest: Path, main: bool) -> Path:
@@ -693,11 +696,7 @@ class SiteSource(CloneSource):
                 "api-read-only-source",
                 "a HATS folder is downloaded whole: use download_product() and lsdb",
             )
-        path = (
-            f"-/download/{m.internal_name}/{m.main_file.filename}"
-            if main
-            else f"-/download/{m.internal_name}.zip"
-        )
+        path = Links.download_path(m.internal_name, m.main_file.filename if main else None)
         req = urllib.request.Request(
             self.server + path,
             headers={"Authorization": f"Bearer {self.token}"} if self.token else {},

@@ -42,7 +42,7 @@ from pzcat.catalog import Catalog
 from pzcat.colstats import ColumnStats
 from pzcat.errors import PzcatError
 from pzcat.files import publish, temp_sibling
-from pzcat.links import Links, download_path
+from pzcat.links import Links
 from pzcat.manifest import Manifest
 from pzcat.readers.base import check_column_names
 from pzcat.sky import healpix_nested
@@ -432,7 +432,7 @@ def product_page(catalog: Catalog, internal_name: str) -> str:
 
 def download_url(catalog: Catalog, internal_name: str) -> str:
     """The product's zip as the server links to it (a path on the server itself)."""
-    return Links.of(catalog.config).on_server(download_path(internal_name))
+    return Links.of(catalog.config).on_server(Links.download_path(internal_name))
 
 
 def _product_row(catalog: Catalog, m: Manifest, state: dict | None) -> dict:
