@@ -350,7 +350,7 @@ def _type_rules(m: Manifest, ptype: ProductType, prod: ProductReport) -> None:
     if allowed is not None and main.format not in allowed:
         prod.add(
             "format-not-allowed",
-            f"the main file of a {m.product_type} is {allowed} "
+            f"the main file of a {m.product_type} must be one of {allowed} "
             f"({'a table' if ptype.tabular else 'catalog.yaml'}), not {main.format!r}",
             key="files",
         )
