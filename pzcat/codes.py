@@ -1000,6 +1000,13 @@ _ALL = [
         "through the `datasette` entry point of the distribution.",
     ),
     Code(
+        "serve-not-started",
+        "error",
+        "serve",
+        "pzcat serve exited or printed no URL in time (pzcat_datasette.launch.start_serve)",
+        "Read the server's log in the message; check the port, the catalog and PZCAT_SECRET.",
+    ),
+    Code(
         "site-missing",
         "warning",
         "serve",
