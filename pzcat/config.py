@@ -33,8 +33,9 @@ class ProductType(BaseModel):
     display_name: str
     order: int
     description: str = ""
+    # the defaults below are TYPE_RULE_DEFAULTS; _defaults fills a known type's own first
     required_roles: list[str] = Field(
-        default=None,  # type: ignore[assignment]  # filled by _defaults
+        default_factory=list,
         description="Column roles every product of the type must associate.",
     )
     allowed_roles: list[str] | None = Field(
@@ -44,15 +45,15 @@ class ProductType(BaseModel):
         None, description="Formats the main file may have (null: any format)."
     )
     tabular: bool = Field(
-        default=None,  # type: ignore[assignment]
+        False,
         description="The main file must be a table (a format pzcat reads as one).",
     )
     release: bool = Field(
-        default=None,  # type: ignore[assignment]
+        True,
         description="A product may name a release.",
     )
     pz_code: bool = Field(
-        default=None,  # type: ignore[assignment]
+        True,
         description="A product may name a pz_code.",
     )
     pipeline: str | None = Field(
@@ -190,7 +191,7 @@ class CatalogConfig(BaseModel):
 
     def is_admin(self, user: str | None) -> bool:
         """Whether ``user`` (a GitHub user name) is an admin."""
-        return bool(user) and user.lower() in {a.lower() for a in self.admins}
+        return user is not None and user != "" and user.lower() in {a.lower() for a in self.admins}
 
 
 #: Environment variables that override public URLs of catalog.yaml (a deployment's own URLs).

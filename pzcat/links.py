@@ -30,7 +30,11 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
+
+if TYPE_CHECKING:
+    from pzcat.config import CatalogConfig
 
 #: Where the server answers downloads (relative to its root).
 DOWNLOAD_PREFIX = "-/download/"
@@ -60,7 +64,7 @@ class Links:
     server_url: str
 
     @classmethod
-    def of(cls, config) -> Links:
+    def of(cls, config: CatalogConfig) -> Links:
         """The links of a :class:`pzcat.config.CatalogConfig`."""
         return cls(config.site_url, config.datasette_url)
 

@@ -235,7 +235,7 @@ class Manifest(_Model):
         return dump_yaml(data)
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(yaml.SafeDumper):  # type: ignore[misc]  # PyYAML ships no types
     """YAML dumper that writes multi-line strings as literal blocks and never aliases."""
 
     def ignore_aliases(self, data: Any) -> bool:  # the safe loader refuses aliases
@@ -252,7 +252,8 @@ _Dumper.add_representer(str, _str_representer)
 
 def dump_yaml(data: Any) -> str:
     """Dump plain data as block YAML, keys in insertion order."""
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    text: str = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    return text
 
 
 # -- parsing with coded errors ---------------------------------------------------------------------

@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 # -- column roles ----------------------------------------------------------------------------------
 
@@ -138,13 +139,13 @@ RA_TEXT = "[0, 360]"
 DEC_TEXT = "[-90, 90]"
 
 
-def ra_valid(values) -> np.ndarray:
+def ra_valid(values: ArrayLike) -> NDArray[np.bool_]:
     """Whether each RA is a number in ``[0, 360]`` (NaN is not valid)."""
     arr = np.asarray(values, dtype=np.float64)
     return (arr >= RA_RANGE[0]) & (arr <= RA_RANGE[1])
 
 
-def dec_valid(values) -> np.ndarray:
+def dec_valid(values: ArrayLike) -> NDArray[np.bool_]:
     """Whether each Dec is a number in ``[-90, 90]`` (NaN is not valid)."""
     arr = np.asarray(values, dtype=np.float64)
     return (arr >= DEC_RANGE[0]) & (arr <= DEC_RANGE[1])
