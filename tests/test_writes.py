@@ -28,14 +28,39 @@ ALLOWED = {
     ("pzcat_github/actions.py", "append_summary"): "appends to the file GitHub Actions gives "
     "($GITHUB_STEP_SUMMARY): the runner's protocol is an append",
     ("pzcat_github/actions.py", "set_outputs"): "same ($GITHUB_OUTPUT)",
+    ("pzcat/products.py", "add_product"): "copies the files into the Staging folder, which is "
+    "moved into place whole",
+    ("pzcat/products.py", "_edit_files"): "same (edit/attach/detach)",
+    ("pzcat_datasette/previews.py", "_open_work_copy"): "copies the database to its temp_sibling, "
+    "published by pzcat.files.publish",
+    ("pzcat_datasette/launch.py", "start_serve"): "the log a server subprocess writes as it runs",
+    ("site_builder/build.py", "_build_site"): "an empty .nojekyll inside the staged site folder",
     ("pipelines/combine/writers.py", "_write_csv"): "writes the temporary path that "
     "write_output's atomic_path publishes",
     ("pipelines/combine/writers.py", "_write_fits"): "same",
     ("pipelines/combine/writers.py", "_write_hats"): "same (a HATS folder)",
 }
 
-METHODS = {"write_bytes", "write_text", "to_parquet", "to_csv", "to_hats", "writeto", "to_hdf"}
-FUNCTIONS = {("os", "replace"), ("os", "rename"), ("shutil", "move"), ("tempfile", "mkstemp")}
+METHODS = {
+    "write_bytes",
+    "write_text",
+    "to_parquet",
+    "to_csv",
+    "to_hats",
+    "writeto",
+    "to_hdf",
+    "touch",
+}
+FUNCTIONS = {
+    ("os", "replace"),
+    ("os", "rename"),
+    ("shutil", "move"),
+    ("shutil", "copy"),
+    ("shutil", "copy2"),
+    ("shutil", "copyfile"),
+    ("shutil", "copytree"),
+    ("tempfile", "mkstemp"),
+}
 OPENERS = {("os", "fdopen"), ("io", "open")}
 
 
