@@ -46,9 +46,7 @@ def test_pages_are_titled_for_people(client) -> None:
     assert _title(table) == f"Spec Z Sample (500 rows) · {CATALOG}"
     assert _h1(table) == "Spec Z Sample"
     crumbs = re.search(r'<p class="crumbs" id="pz-crumbs">(.*?)</p>', table, re.S).group(1)
-    assert re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", crumbs)).strip() == (
-        f"{CATALOG} / Previews"
-    )
+    assert re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", crumbs)).strip() == (f"{CATALOG} / Previews")
     filtered = client.get(f"/previews/{SPEC}?survey=VVDS").text
     assert _title(filtered).startswith("Spec Z Sample (") and "where survey = " in _title(filtered)
     row = client.get(f"/previews/{SPEC}/1").text

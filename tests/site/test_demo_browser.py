@@ -14,6 +14,8 @@ from pathlib import Path
 from urllib.parse import urldefrag, urlparse
 
 import pytest
+import yaml
+from browser_csp import STRICT_CSP, strict_csp, watch_console
 from demo_server import demo_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -66,6 +68,9 @@ def sign_in(page, server) -> None:
 def test_every_link_of_every_page_works_on_another_port(demo, browser) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # the server's pages (Datasette, tokens, errors) under a CSP without 'unsafe-inline' scripts:
+    # an inline script or onclick left anywhere is a console error, which fails the crawl
+    strict_csp(context)
     page = context.new_page()
     problems: list[str] = []
     sign_in(page, demo)
@@ -193,3 +198,98 @@ def test_datasette_pages_for_people(demo, browser) -> None:
     assert cells and all(len(c.split(".")[-1]) <= 3 for c in cells)
     page.screenshot(path=str(ARTIFACTS / "06-datasette-cone.png"))
     page.close()
+
+
+CATALOG = yaml.safe_load((Path(__file__).resolve().parents[2] / "catalog.yaml").read_text())["name"]
+
+
+def test_datasette_pages_are_titled_and_unknown_pages_lead_back(demo, browser) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    watch_console(page, problems)
+    name = "12_combined_reference_redshifts"
+    title = yaml.safe_load((demo.root / "manifests" / f"{name}.yaml").read_text())["name"]
+    page.goto(demo.url + f"previews/{name}")
+    assert page.title().startswith(f"{title} (") and page.title().endswith(f" · {CATALOG}")
+    assert page.locator("h1").first.inner_text().strip() == title
+    assert page.locator("#pz-crumbs").inner_text().split(" / ")[:2] == [CATALOG, "Previews"]
+    page.goto(demo.url + f"previews/{name}/1")
+    assert page.title() == f"Row 1 of {title} · {CATALOG}"
+    assert page.locator("h1").first.inner_text().strip() == f"{title}: row 1"
+    page.screenshot(path=str(ARTIFACTS / "07-datasette-row-titled.png"))
+    page.goto(demo.url + f"previews/cone_{name}?ra=53.1&dec=-27.8&radius_arcsec=60")
+    assert page.title() == f"Cone search in {title} · {CATALOG}"
+    assert "cone_" not in page.locator("h1").first.inner_text()
+    page.goto(demo.url + "previews")
+    assert page.title() == f"{CATALOG}: previews"
+    assert page.locator("h2", has_text=title).count() >= 1 or title in page.content()
+    # unknown pages of the server: a 404 with the way back, each link working
+    for path in (f"previews/{name}_typo", "previews/cone_nothing", "no/such/page", "-/nope"):
+        response = page.goto(demo.url + path)
+        assert response.status == 404, path
+        assert page.title() == f"Not found · {CATALOG}", path
+        assert page.locator("#pz-way-back a").count() == 4, path
+    page.screenshot(path=str(ARTIFACTS / "08-datasette-404.png"), full_page=True)
+    page.click("#pz-back-products")
+    page.wait_for_url("**/site/products/")
+    assert page.locator(".pz-list-item, table tbody tr, article li").count() > 5
+    page.go_back()
+    page.click("#pz-back-previews")
+    page.wait_for_url(demo.url)
+    assert page.title() == f"Previews · {CATALOG}"
+    page.go_back()
+    page.click("#pz-back-site")
+    page.wait_for_url(demo.site)
+    # the API keeps its JSON errors
+    api = context.request.get(demo.url + "api/no-such-endpoint/")
+    assert api.status in (401, 404) and api.headers["content-type"].startswith("application/json")
+    # unknown pages of the site, at any depth: the site's 404, its styles, links that work
+    for path in ("product/no_such_product/", "a/b/c/d/e.html"):
+        failed: list[str] = []
+        page.on("requestfailed", lambda r, failed=failed: failed.append(r.url))
+        response = page.goto(demo.site + path)
+        assert response.status == 404, path
+        assert page.locator("#pz-way-back a").count() == 4, path
+        assert page.locator("link[rel=stylesheet]").count() >= 1 and not failed, failed
+        color = page.locator("header.md-header").evaluate("el => getComputedStyle(el).position")
+        assert color in ("sticky", "fixed", "relative"), color  # the theme's CSS is applied
+    page.screenshot(path=str(ARTIFACTS / "09-site-404.png"), full_page=True)
+    page.click("#pz-back-products")
+    page.wait_for_url("**/site/products/")
+    page.go_back()
+    page.click("#pz-back-previews")
+    page.wait_for_url(demo.url)
+    assert not problems, "\n".join(problems)
+    context.close()
+
+
+def test_server_pages_work_under_a_csp_without_inline_scripts(demo, browser) -> None:
+    """Datasette's scripts (SQL editor, column menus, menus) run from files, not inline."""
+    assert "'unsafe-inline'" not in STRICT_CSP.split("script-src")[1].split(";")[0]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    strict_csp(context)
+    page = context.new_page()
+    problems: list[str] = []
+    watch_console(page, problems)
+    name = "12_combined_reference_redshifts"
+    # the SQL editor (CodeMirror) starts
+    response = page.goto(demo.url + "previews?sql=select+count(*)+from+products")
+    assert "script-src 'self';" in response.headers["content-security-policy"]
+    page.wait_for_selector(".CodeMirror")
+    # the column menu of a table (Datasette's table.js), with "Facet by this"
+    page.goto(demo.url + f"previews/{name}")
+    page.locator("th svg.dropdown-menu-icon").first.click()
+    assert page.locator(".dropdown-menu .dropdown-facet").is_visible()
+    page.screenshot(path=str(ARTIFACTS / "10-strict-csp-column-menu.png"))
+    # the menu opens, and a click outside closes it
+    page.click("details.nav-menu summary")
+    assert page.locator("details.nav-menu").evaluate("el => el.open")
+    assert page.locator(".nav-menu-inner a", has_text="Catalog site").is_visible()
+    page.click("h1")
+    assert not page.locator("details.nav-menu").evaluate("el => el.open")
+    for path in ("", "previews", f"previews/{name}/1", "-/token", "-/tokens", "nope"):
+        page.goto(demo.url + path)
+    assert not problems, "\n".join(problems)
+    context.close()
