@@ -151,3 +151,12 @@ def test_ra_and_dec_default_to_degrees(built, secret) -> None:
     cols = meta["databases"]["previews"]["tables"][SPEC]["columns"]
     assert "unit: deg" in cols["ra"] and "unit: deg" in cols["dec"]
     assert "unit:" not in cols["z"]
+
+
+def test_server_pages_forbid_inline_scripts_and_the_site_allows_its_theme(client) -> None:
+    from pzcat_datasette.security import CSP, CSP_SERVER
+
+    assert "'unsafe-inline'" not in CSP_SERVER.split("script-src")[1].split(";")[0]
+    for path in ("/", f"/previews/{SPEC}", "/-/tokens", "/no-such-page", "/api/products/"):
+        assert client.get(path).headers["content-security-policy"] == CSP_SERVER, path
+    assert client.get("/site/").headers["content-security-policy"] == CSP
