@@ -302,6 +302,9 @@ def run_graphs(
             tree_sum([dask.delayed(operator.getitem)(r, 1) for r in prepared], tasks.add_counts)
         )
     results = compute_tasks(wanted, progress, "prepare")
+    errors = [r for r in results[: len(pieces)] if isinstance(r, PipelineError)]
+    if errors:
+        raise errors[0]  # the earliest piece's: the same error whoever finished first
     facts = [f for group in results[: len(pieces)] for f in group]
     timings["prepare"] = time.perf_counter() - t
     out: dict[str, Any] = {"facts": facts, "timings": timings}

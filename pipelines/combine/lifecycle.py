@@ -279,7 +279,8 @@ class Combine:
 
         cfg = CombineConfig.from_dict(_absolute_paths(catalog, manifest.provenance.config))
         inputs = _pinned_inputs(catalog, manifest, strict)
-        plan = make_plan(inputs, cfg, output_name=manifest.internal_name)
+        # create_combine scanned the rows; the run checks them again on its workers
+        plan = make_plan(inputs, cfg, output_name=manifest.internal_name, scan_rows=False)
         return run_combine(plan, out_dir, progress)
 
     def create(self, catalog: Catalog, **options: Any) -> Manifest:

@@ -35,7 +35,7 @@ from pipelines.combine.errors import PipelineError
 from pipelines.combine.flags import Translation
 from pipelines.combine.footprint import Fields
 from pipelines.combine.inputs import CombineInput, Piece, read_piece
-from pipelines.combine.prepare import apply_cut, prepare_partition
+from pipelines.combine.prepare import apply_cut, prepare_checked
 
 N_PIXELS = 12 * 4**graph.PIXEL_ORDER
 KEY_ROW_GROUP = 32_768
@@ -134,24 +134,39 @@ def _keys_file(
     return np.bincount(own.astype(np.int64), minlength=N_PIXELS).astype(np.int64)
 
 
-def prepare_piece(ctx: Context, piece: Piece) -> tuple[list[PieceFacts], np.ndarray | None]:
-    """Read one piece of an input, prepare it, write its prepared rows (and keys).
+def prepare_piece(
+    ctx: Context, piece: Piece
+) -> tuple[list[PieceFacts] | PipelineError, np.ndarray | None]:
+    """Read one piece of an input, check and prepare it, write its prepared rows (and keys).
+
+    The rows are checked as the plan's scan checks them (positions, translation, homogenized
+    values, the columns the rules read: :func:`pipelines.combine.prepare.prepare_checked`).
+    A coded error is *returned*, not raised, so that every piece is looked at and the run
+    reports the error of the earliest piece whatever the order the workers finished in.
 
     Returns
     -------
-    (list of PieceFacts, numpy.ndarray or None)
-        Facts of what was written (one per batch of a streamed input), and the number of
-        objects per order-7 pixel (None when the run does not look for duplicates).
+    (list of PieceFacts or PipelineError, numpy.ndarray or None)
+        Facts of what was written (one per batch of a streamed input), or the piece's coded
+        error; the number of objects per order-7 pixel (None when the run does not look for
+        duplicates).
     """
+    hist = np.zeros(N_PIXELS, np.int64) if ctx.duplicates != "no" else None
+    try:
+        return _prepare_piece(ctx, piece, hist), hist
+    except PipelineError as exc:
+        return exc, (None if hist is None else np.zeros(N_PIXELS, np.int64))
+
+
+def _prepare_piece(ctx: Context, piece: Piece, hist: np.ndarray | None) -> list[PieceFacts]:
     inp = ctx.inputs[piece.input_index]
     scratch = Path(ctx.scratch)
     facts: list[PieceFacts] = []
-    hist = np.zeros(N_PIXELS, np.int64) if ctx.duplicates != "no" else None
     first_row = piece.first_row
     for raw in read_piece(inp, piece, ctx.batch_rows):
         first_crd = piece.first_crd + first_row - piece.first_row
         prepared = apply_cut(
-            prepare_partition(
+            prepare_checked(
                 raw,
                 inp,
                 first_crd,
@@ -182,7 +197,14 @@ def prepare_piece(ctx: Context, piece: Piece) -> tuple[list[PieceFacts], np.ndar
             )
         )
         first_row += len(raw)
-    return facts, hist
+    if first_row - piece.first_row != piece.n_rows:
+        raise PipelineError(
+            "input-changed",
+            f"input {inp.internal_name} has {first_row - piece.first_row} rows, the plan "
+            f"counted {piece.n_rows}: it changed during the run",
+            input=inp.internal_name,
+        )
+    return facts
 
 
 def add_counts(*counts: np.ndarray) -> np.ndarray:
