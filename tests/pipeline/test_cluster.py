@@ -99,6 +99,23 @@ def test_local_cluster_gives_the_threaded_bytes_without_large_graphs(tmp_path):
         assert any(ln.startswith(f"{phase}: ") and ln.endswith(" tasks") for ln in lines_threads)
 
 
+@pytest.mark.slow
+def test_lsdb_catalog_search_on_a_cluster_gives_the_partitioned_bytes(tmp_path):
+    # neighbor_search lsdb-catalog: one duplicates task, LSDB's crossmatch inside it (its own
+    # Dask graph, computed on the worker); the partitioned search here has many partitions
+    inputs = sample_inputs()[3:9]
+    params = REFERENCE_PARAMS | {"duplicates": "mark", "partition_rows": 300}
+    threads = tmp_path / "threads"
+    done = run_combine(make_plan(inputs, params, scan_rows=False), threads)
+    assert done.summary["duplicates"]["neighbour_partitions"] > 1
+    cluster = tmp_path / "cluster"
+    config = params | {"neighbor_search": "lsdb-catalog", "executor": PROCESSES}
+    result = run_combine(make_plan(inputs, config, scan_rows=False), cluster)
+    assert result.summary["duplicates"]["neighbour_partitions"] == 1
+    assert _digest(cluster) == _digest(threads)
+    assert result.summary["duplicates"]["pairs"] == done.summary["duplicates"]["pairs"]
+
+
 DRIVER = """
 import json, resource, sys
 from pathlib import Path
