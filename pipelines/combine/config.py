@@ -111,6 +111,10 @@ class CombineConfig(BaseModel):
         Target objects per neighbour-search partition (HEALPix pixel ranges with margins), the
         memory of one duplicates task: about 300 bytes per object. Default ``4 *
         partition_rows``. The output does not depend on it.
+    hats_pixel_rows : int
+        HATS output: the most rows of one HATS pixel (``hats.pixel_math.generate_alignment``'s
+        threshold over order-8 counts; orders 0 to 8). The pixels depend on it and on the
+        output rows only, never on the pieces, workers or executor.
     tie_order : {"crd_id", "reference"}
         Which survivor a delta_z cluster keeps: ``crd_id`` (default) the smallest integer CRD_ID,
         i.e. the earliest input and row; ``reference`` the smallest reference id *string*
@@ -147,6 +151,7 @@ class CombineConfig(BaseModel):
     partition_rows: int = Field(default=500_000, ge=1)
     neighbor_partition_rows: int | None = Field(default=None, ge=1)
     neighbor_search: Literal["partitioned", "lsdb-catalog"] = "partitioned"
+    hats_pixel_rows: int = Field(default=1_000_000, ge=1)
     tie_order: Literal["crd_id", "reference"] = "crd_id"
     sentinels: Literal["keep", "missing"] = "keep"
 

@@ -129,6 +129,7 @@ def _context(plan: CombinePlan, scratch: Path) -> tasks.Context:
         },
         keep_hard_ties=config.keep_hard_ties,
         output_format=config.output_format,
+        hats_pixel_rows=config.hats_pixel_rows,
     )
 
 

@@ -30,7 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.combine import graph, partition, writers
+from pipelines.combine import graph, hats_out, partition, writers
 from pipelines.combine.errors import PipelineError
 from pipelines.combine.flags import Translation
 from pipelines.combine.footprint import Fields
@@ -58,6 +58,7 @@ class Context:
     settings: dict[str, Any] = field(default_factory=dict)
     keep_hard_ties: bool = False
     output_format: str = "parquet"
+    hats_pixel_rows: int = 1_000_000
 
 
 @dataclass
@@ -347,11 +348,14 @@ def finish_piece(
 ) -> dict[str, Any]:
     """Join a piece's decisions back to its rows, drop removed rows, write its output rows.
 
+    HATS output: the rows are written sorted by ``_healpix_29`` with their pixel counts
+    (:func:`pipelines.combine.hats_out.write_sorted`).
+
     Returns
     -------
     dict
         ``rows``, ``non_empty`` (column -> bool), ``widths`` (text column -> UTF-8 bytes),
-        ``dtypes`` (column -> dtype), ``path``.
+        ``dtypes`` (column -> dtype), ``path``, ``hist`` (HATS: order-8 counts, else None).
     """
     frame = _read_rows(facts.prep)
     if ctx.duplicates != "no":
@@ -382,8 +386,14 @@ def finish_piece(
                 longest = pc.max(pc.binary_length(pa.array(frame[c], type=pa.string()))).as_py()
                 widths[c] = int(longest or 1)
     path = Path(ctx.scratch) / "final" / Path(facts.prep).name
-    _write_rows(frame, path)
+    hist = None
+    if ctx.output_format == "hats":
+        path = path.with_suffix(".parquet")
+        hist = hats_out.write_sorted(pa.Table.from_pandas(frame, preserve_index=False), path)
+    else:
+        _write_rows(frame, path)
     return {
+        "hist": hist,
         "rows": len(frame),
         "non_empty": non_empty,
         "widths": widths,
@@ -391,6 +401,11 @@ def finish_piece(
         "path": str(path),
         "input_index": facts.input_index,
     }
+
+
+def without_hist(finished: dict[str, Any]) -> dict[str, Any]:
+    """A finish task's facts without its pixel counts (those are summed on the workers)."""
+    return {k: v for k, v in finished.items() if k != "hist"}
 
 
 def write_single(

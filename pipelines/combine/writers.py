@@ -25,8 +25,10 @@ hdf5
     h5py, one compound dataset ``/catalog`` (text as fixed-width UTF-8 bytes), created with
     ``track_times=False``; null text is empty, null numbers NaN.
 hats
-    ``lsdb.from_dataframe(...).to_hats`` (a HATS collection folder); the properties'
-    ``hats_creation_date`` is pinned to 1970-01-01 so that the bytes are reproducible.
+    a HATS collection folder written by the workers, one task per HATS pixel
+    (:mod:`pipelines.combine.hats_out`): rows of a pixel sorted by ``_healpix_29`` then CRD_ID;
+    the properties' ``hats_creation_date`` is pinned to 1970-01-01 so that the bytes are
+    reproducible.
 """
 
 from __future__ import annotations
@@ -209,29 +211,10 @@ def _write_fits(
         raise PipelineError("output-size", f"wrote {written} rows, expected {n_rows}")
 
 
-def _write_hats(path: Path, frames: Iterable[pd.DataFrame], name: str) -> None:
-    import warnings
-
-    import lsdb
-
-    frame = pd.concat(list(frames), ignore_index=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        catalog = lsdb.from_dataframe(
-            frame,
-            ra_column="ra",
-            dec_column="dec",
-            catalog_name=name,
-            margin_threshold=None,
-        )
-        catalog.to_hats(path, catalog_name=name, progress_bar=False)
-    _pin_hats_dates(path)
-
-
 HATS_DATE = "1970-01-01T00:00UTC"
 
 
-def _pin_hats_dates(path: Path) -> None:
+def pin_hats_dates(path: Path) -> None:
     """Pin ``hats_creation_date`` so that HATS output is byte-reproducible.
 
     The run's real start and end times are in the manifest's provenance.
@@ -263,7 +246,7 @@ def write_output(
     name : str
         File stem.
     fmt : str
-        parquet, csv, fits, hdf5 or hats.
+        parquet, csv, fits or hdf5 (HATS: :mod:`pipelines.combine.hats_out`).
     frames : iterable of pandas.DataFrame
         Output rows in CRD_ID order, columns as ``dtypes``.
     dtypes : dict
@@ -288,8 +271,6 @@ def write_output(
         _write_hdf5(tmp, frames, dtypes, widths, n_rows)
     elif fmt == "fits":
         _write_fits(tmp, frames, dtypes, widths, n_rows)
-    elif fmt == "hats":
-        _write_hats(tmp, frames, name)
     else:
         raise PipelineError("invalid-config", f"unknown output format {fmt!r}")
     os.replace(tmp, target)

@@ -116,6 +116,46 @@ def test_lsdb_catalog_search_on_a_cluster_gives_the_partitioned_bytes(tmp_path):
     assert result.summary["duplicates"]["pairs"] == done.summary["duplicates"]["pairs"]
 
 
+@pytest.mark.slow
+def test_hats_written_per_pixel_on_a_cluster_gives_the_threaded_bytes(tmp_path):
+    import lsdb
+    import pyarrow.dataset as ds
+
+    from pzcat.files import path_digest
+
+    inputs = sample_inputs()[3:9]
+    params = REFERENCE_PARAMS | {
+        "duplicates": "mark",
+        "partition_rows": 700,
+        "output_format": "hats",
+        "hats_pixel_rows": 1_500,
+    }
+    threads = tmp_path / "threads"
+    run_combine(make_plan(inputs, params, scan_rows=False), threads)
+    cluster = tmp_path / "cluster"
+    config = params | {"partition_rows": 2_000, "executor": PROCESSES}
+    result = run_combine(make_plan(inputs, config, scan_rows=False), cluster)
+    files = sorted(p.relative_to(cluster) for p in cluster.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(threads) for p in threads.rglob("*") if p.is_file())
+    leaves = [f for f in files if f.name.startswith("Npix=")]
+    assert len(leaves) > 12 and len({f.parts[3] for f in leaves}) > 1  # several orders
+    assert path_digest(cluster / "crd.hats") == path_digest(threads / "crd.hats")
+    assert [f["path"] for f in result.files] == [str(f) for f in files]
+    # readable by LSDB and as a plain Parquet dataset; the same rows as the one-file output
+    single = tmp_path / "single"
+    run_combine(make_plan(inputs, params | {"output_format": "parquet"}, scan_rows=False), single)
+    expected = pq.read_table(single / "crd.parquet")
+    catalog = lsdb.read_hats(cluster / "crd.hats")
+    got = catalog.compute()
+    assert sorted(got["CRD_ID"]) == expected.column("CRD_ID").to_pylist()
+    dataset = ds.dataset(cluster / "crd.hats" / "crd" / "dataset", format="parquet")
+    table = dataset.to_table(columns=expected.column_names).sort_by("CRD_ID")
+    assert table.equals(expected)
+    for leaf in leaves:
+        index = pq.read_table(cluster / leaf, columns=["_healpix_29"]).column(0).to_numpy()
+        assert (np.diff(index) >= 0).all()  # each pixel's rows sorted by the spatial index
+
+
 DRIVER = """
 import json, resource, sys
 from pathlib import Path
