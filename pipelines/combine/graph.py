@@ -382,7 +382,9 @@ def run_graphs(
             widths[c] = max(widths.get(c, 1), w)
     n_rows = sum(r["rows"] for r in finished)
     progress(f"write: {n_rows} rows, {len(kept)} columns as {ctx.output_format}")
-    if ctx.output_format == "hats":
+    if ctx.output_layout == "dataset":
+        target = _write_dataset(ctx, out_dir, output_name, finished, dtypes, n_rows, progress)
+    elif ctx.output_format == "hats":
         target = _write_hats(
             ctx, out_dir, output_name, finished, dtypes, hats_counts, n_rows, progress
         )
@@ -405,6 +407,67 @@ def run_graphs(
     timings["write"] = time.perf_counter() - t
     out.update(finished=finished, dtypes=dtypes, n_rows=n_rows, target=target)
     return out
+
+
+def dataset_slices(rows: list[int], file_rows: int) -> list[list[tuple[int, int, int]]]:
+    """For each file of a dataset output: (piece, first row, end row) slices of the pieces.
+
+    File k holds the output rows ``[k * file_rows, (k + 1) * file_rows)`` (global offsets in
+    CRD_ID order), whatever the pieces.
+    """
+    starts = np.r_[0, np.cumsum(rows)]
+    total = int(starts[-1])
+    out = []
+    for lo in range(0, total, file_rows):
+        hi = min(lo + file_rows, total)
+        parts = []
+        for k, n in enumerate(rows):
+            a, b = max(lo, int(starts[k])), min(hi, int(starts[k]) + n)
+            if a < b:
+                parts.append((k, a - int(starts[k]), b - int(starts[k])))
+        out.append(parts)
+    return out
+
+
+def _write_dataset(
+    ctx: Any,
+    out_dir: str,
+    name: str,
+    finished: list[dict[str, Any]],
+    dtypes: dict[str, Any],
+    n_rows: int,
+    progress: Callable[[str], None],
+) -> str:
+    """Parquet dataset output: one task per file of ``dataset_file_rows`` rows, in a folder
+    renamed into place when every file is written."""
+    import shutil
+
+    from pipelines.combine import tasks
+
+    building = Path(out_dir) / f".{name}.parquet.tmp-{os.getpid()}"
+    building.mkdir(parents=True, exist_ok=True)
+    files = dataset_slices([r["rows"] for r in finished], ctx.dataset_file_rows)
+    try:
+        written = compute_tasks(
+            [
+                dask.delayed(tasks.write_dataset_file, pure=False)(
+                    str(building),
+                    i,
+                    [(finished[k]["path"], a, b) for k, a, b in parts],
+                    dtypes,
+                )
+                for i, parts in enumerate(files)
+            ],
+            progress,
+            "write",
+        )
+        if sum(written) != n_rows:
+            raise PipelineError("output-size", f"wrote {sum(written)} rows, expected {n_rows}")
+        target = Path(out_dir) / f"{name}.parquet"
+        os.replace(building, target)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    return str(target)
 
 
 def _write_hats(

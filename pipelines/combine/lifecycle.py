@@ -165,6 +165,13 @@ def create_combine(
     if fmt:
         data["output_format"] = fmt
     cfg = CombineConfig.from_dict(data)
+    if cfg.output_layout != "file":
+        raise RunError(
+            "invalid-config",
+            "output_layout 'dataset' (a folder of Parquet files) cannot be published as a "
+            "catalog product, which is one file or a HATS folder: use --format hats for a "
+            "partitioned output",
+        )
     manifests = [_input_manifest(catalog, key) for key in inputs]
     make_plan(
         [to_combine_input(catalog, m) for m in manifests],

@@ -130,6 +130,8 @@ def _context(plan: CombinePlan, scratch: Path) -> tasks.Context:
         keep_hard_ties=config.keep_hard_ties,
         output_format=config.output_format,
         hats_pixel_rows=config.hats_pixel_rows,
+        output_layout=config.output_layout,
+        dataset_file_rows=config.dataset_file_rows,
     )
 
 

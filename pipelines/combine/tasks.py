@@ -59,6 +59,8 @@ class Context:
     keep_hard_ties: bool = False
     output_format: str = "parquet"
     hats_pixel_rows: int = 1_000_000
+    output_layout: str = "file"
+    dataset_file_rows: int = 1_000_000
 
 
 @dataclass
@@ -433,3 +435,25 @@ def write_single(
             yield _read_rows(path, columns=columns)
 
     return str(writers.write_output(Path(out_dir), name, fmt, frames(), dtypes, widths, n_rows))
+
+
+def write_dataset_file(
+    folder: str, index: int, slices: list[tuple[str, int, int]], dtypes: dict[str, object]
+) -> int:
+    """Write file ``index`` of a Parquet dataset output from slices of the pieces' output rows.
+
+    ``slices`` are (final rows file, first row, end row) in CRD_ID order; the file's row groups
+    are ``writers.CHUNK_ROWS`` rows from its own first row, so its bytes depend only on the
+    output rows it holds. Returns its rows.
+    """
+
+    def tables():
+        for path, start, stop in slices:
+            with pa.memory_map(str(path), "r") as source:
+                table = pa.ipc.open_file(source).read_all().select(list(dtypes))
+                yield table.slice(start, stop - start)
+
+    path = writers.write_parquet_tables(
+        Path(folder), f"part-{index:05d}", tables(), dtypes, atomic=False
+    )
+    return pq.ParquetFile(path).metadata.num_rows

@@ -116,20 +116,26 @@ def rechunk_tables(tables: Iterable[pa.Table], rows: int = CHUNK_ROWS) -> Iterat
 
 
 def write_parquet_tables(
-    directory: Path, name: str, tables: Iterable[pa.Table], dtypes: dict[str, object]
+    directory: Path,
+    name: str,
+    tables: Iterable[pa.Table],
+    dtypes: dict[str, object],
+    atomic: bool = True,
 ) -> Path:
     """Write Arrow tables of the output rows (CRD_ID order) as the one Parquet output, atomically.
 
     The same bytes as :func:`write_output` with ``parquet`` for the same rows, without a round
-    trip through pandas.
+    trip through pandas. ``atomic=False``: straight to the target (a file of a dataset folder
+    that is itself renamed into place when complete).
     """
     schema = arrow_schema(dtypes)
     target = Path(directory) / f"{name}.{EXTENSIONS['parquet']}"
-    tmp = _tmp(target)
+    tmp = _tmp(target) if atomic else target
     with pq.ParquetWriter(tmp, schema, compression="zstd", write_statistics=True) as writer:
         for block in rechunk_tables(t.select(list(dtypes)).cast(schema) for t in tables):
             writer.write_table(block.replace_schema_metadata(None), row_group_size=CHUNK_ROWS)
-    os.replace(tmp, target)
+    if atomic:
+        os.replace(tmp, target)
     return target
 
 

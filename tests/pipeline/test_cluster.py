@@ -117,6 +117,38 @@ def test_lsdb_catalog_search_on_a_cluster_gives_the_partitioned_bytes(tmp_path):
 
 
 @pytest.mark.slow
+def test_parquet_dataset_files_follow_output_rows_not_pieces_or_workers(tmp_path):
+    import pyarrow.dataset as ds
+
+    inputs = sample_inputs()[3:9]
+    params = REFERENCE_PARAMS | {
+        "duplicates": "remove",
+        "output_layout": "dataset",
+        "dataset_file_rows": 1_234,
+    }
+    threads = tmp_path / "threads"
+    run_combine(make_plan(inputs, params | {"partition_rows": 300}, scan_rows=False), threads)
+    cluster = tmp_path / "cluster"
+    config = params | {"partition_rows": 1_000, "executor": PROCESSES}
+    result = run_combine(make_plan(inputs, config, scan_rows=False), cluster)
+    assert _digest(cluster / "crd.parquet") == _digest(threads / "crd.parquet")
+    assert [f["path"] for f in result.files] == [
+        f"crd.parquet/{name}" for name in _digest(cluster / "crd.parquet")
+    ]
+    single = tmp_path / "single"
+    run_combine(make_plan(inputs, params | {"output_layout": "file"}, scan_rows=False), single)
+    expected = pq.read_table(single / "crd.parquet")
+    sizes = [
+        pq.ParquetFile(p).metadata.num_rows for p in sorted((cluster / "crd.parquet").iterdir())
+    ]
+    assert sizes[:-1] == [1_234] * (len(sizes) - 1) and 0 < sizes[-1] <= 1_234
+    assert sum(sizes) == expected.num_rows
+    table = ds.dataset(cluster / "crd.parquet", format="parquet").to_table()
+    assert table.equals(expected)  # files in name order are the rows in CRD_ID order
+    assert not [p for p in cluster.rglob(".*")]
+
+
+@pytest.mark.slow
 def test_hats_written_per_pixel_on_a_cluster_gives_the_threaded_bytes(tmp_path):
     import lsdb
     import pyarrow.dataset as ds
