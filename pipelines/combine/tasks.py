@@ -431,8 +431,13 @@ def write_single(
         return str(writers.write_parquet_tables(Path(out_dir), name, tables(), dtypes))
 
     def frames():
+        # memory-mapped pieces, converted to pandas one block at a time: the writer holds one
+        # block of rows (writers.CHUNK_ROWS), never a whole piece, whatever the format
         for path in final_paths:
-            yield _read_rows(path, columns=columns)
+            with pa.memory_map(str(path), "r") as source:
+                table = pa.ipc.open_file(source).read_all().select(columns)
+                for start in range(0, table.num_rows, writers.CHUNK_ROWS):
+                    yield table.slice(start, writers.CHUNK_ROWS).to_pandas()
 
     return str(writers.write_output(Path(out_dir), name, fmt, frames(), dtypes, widths, n_rows))
 
