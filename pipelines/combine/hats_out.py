@@ -40,7 +40,7 @@ from pipelines.combine.errors import PipelineError
 
 HIST_ORDER = 8
 PIXEL_ROWS = 1_000_000
-SORT_ROW_GROUP = 16_384
+SORT_ROW_GROUP = 4_096  # a pixel task reads about twice the rows it needs
 INDEX = "_healpix_29"
 INDEX_ORDER = 29
 
