@@ -237,3 +237,28 @@ def test_a_parquet_dataset_layout_cannot_be_published(demo_root, tmp_path):
         .with_suffix(".yaml")
         .exists()
     )
+
+
+def test_hats_output_is_published_and_reproduced(demo_root):
+    name = next_name(demo_root, "combined_hats")
+    result = invoke(
+        demo_root,
+        "combine",
+        "--name",
+        "Combined hats",
+        *INPUTS,
+        "--format",
+        "hats",
+        "--uploaded-by",
+        "tester",
+        "--run",
+        "--quiet",
+    )
+    assert result.exit_code == 0, result.output
+    data = manifest(demo_root, name)
+    main = data["files"][0]
+    assert data["status"] == "published" and main["format"] == "hats"
+    assert main["n_rows"] == data["provenance"]["summary"]["rows"]
+    assert (demo_root / main["path"] / "collection.properties").is_file()
+    result = invoke(demo_root, "reproduce", name, "--quiet")
+    assert result.exit_code == 0 and "identical" in result.output
