@@ -38,7 +38,6 @@ ALLOWED = {
     ("pipelines/combine/writers.py", "_write_csv"): "writes the temporary path that "
     "write_output's atomic_path publishes",
     ("pipelines/combine/writers.py", "_write_fits"): "same",
-    ("pipelines/combine/writers.py", "_write_hats"): "same (a HATS folder)",
 }
 
 METHODS = {
