@@ -24,7 +24,7 @@ import json
 import os
 import re
 import sqlite3
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qs, parse_qsl
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -42,7 +42,9 @@ SQL_MAX_LENGTH = 4 * 1024 * 1024
 SQL_MAX_SQL_LENGTH = 64 * 1024
 SQL_MAX_VARIABLES = 999
 #: Bytes of one response that is not a file stream (SQL, JSON, CSV, pages); downloads and the
-#: static site stream files in constant memory and are not capped.
+#: static site stream files in constant memory and are not capped, nor are the token-gated
+#: whole-table CSV exports (``.csv?_stream=on``: paginated, bounded by Datasette's
+#: ``max_csv_mb``).
 MAX_RESPONSE_BYTES = int(os.environ.get("PZCAT_MAX_RESPONSE_BYTES", str(64 * 1024 * 1024)))
 #: The internal header a file stream (:class:`pzcat_datasette.responses.PlanResponse`) sets; the
 #: middleware removes it.
@@ -83,6 +85,16 @@ def _refusal(status: int, message: str, code: str = "request-too-large") -> tupl
         ],
     }
     return start, {"type": "http.response.body", "body": body}
+
+
+def streams_all_rows(scope) -> bool:
+    """Whether a request asks Datasette to stream every row of a table or query."""
+    if scope.get("type") != "http":
+        return False
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return any(
+        v and v[0] not in ("", "0", "off", "false") for k, v in query.items() if k == "_stream"
+    )
 
 
 def request_problem(scope: dict) -> tuple[int, str] | None:
@@ -135,13 +147,14 @@ class SecurityMiddleware:
             await send(body)
             return None
         untrusted_path = bool(UNTRUSTED_PATH.match(scope.get("path", "")))
-        cap = self.max_response_bytes
+        whole_csv = streams_all_rows(scope) and scope.get("path", "").endswith(".csv")
+        cap = None if whole_csv else self.max_response_bytes
         held: dict | None = None  # the response start, sent with the first body
         state = {"sent": 0, "capped": True, "refused": False, "cut": False}
 
         def with_headers(message: dict) -> dict:
             given = message.get("headers", [])
-            state["capped"] = _header(given, FILE_STREAM_HEADER) is None
+            state["capped"] = cap is not None and _header(given, FILE_STREAM_HEADER) is None
             disposition = (_header(given, b"content-disposition") or b"").lower()
             untrusted = untrusted_path or disposition.startswith(b"attachment")
             headers = [
@@ -171,7 +184,7 @@ class SecurityMiddleware:
             if message["type"] != "http.response.body" or not state["capped"]:
                 return await send(message)
             state["sent"] += len(message.get("body", b""))
-            if state["sent"] > cap:
+            if cap is not None and state["sent"] > cap:
                 text = (
                     f"the response is over {cap:,} bytes: ask for fewer rows (_size, LIMIT) or "
                     "download the product"
