@@ -2,7 +2,8 @@
 connection caps, bounded SQL. Each defence lives here once.
 
 - :class:`SecurityMiddleware` (the outermost ASGI wrapper): every response gets a
-  Content-Security-Policy (with ``frame-ancestors``), ``X-Content-Type-Options: nosniff``,
+  Content-Security-Policy (with ``frame-ancestors``; no inline script outside the static site,
+  :func:`csp_for`), ``X-Content-Type-Options: nosniff``,
   ``Referrer-Policy`` and ``X-Frame-Options``; untrusted HTML (a product's ``description.html``
   under ``/site/``, every user file next to a product page, every download) gets
   ``Content-Security-Policy: sandbox``: even opened on its own it runs at an opaque origin, with
@@ -55,6 +56,10 @@ CSP = (
     "img-src 'self' data: https:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
     "base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
 )
+#: The server's own pages (Datasette, tokens, errors, the API): scripts from files only, no
+#: inline script or ``onclick`` (pzcat's templates keep theirs in ``pzcat_datasette/static/``).
+#: The static site keeps :data:`CSP`: mkdocs-material's pages start with inline scripts.
+CSP_SERVER = CSP.replace("script-src 'self' 'unsafe-inline'", "script-src 'self'")
 #: Untrusted HTML: a unique origin, no script, no form, no plugin, whatever the page holds.
 CSP_UNTRUSTED = (
     "sandbox; default-src 'none'; img-src 'self' data: https:; "
@@ -71,6 +76,19 @@ HEADERS = {
 }
 
 
+def csp_for(path: str) -> str:
+    """The Content-Security-Policy of a response to ``path``.
+
+    >>> csp_for("/previews").split("; ")[1], csp_for("/site/").split("; ")[1]
+    ("script-src 'self'", "script-src 'self' 'unsafe-inline'")
+    """
+    if UNTRUSTED_PATH.match(path):
+        return CSP_UNTRUSTED
+    if path == "/site" or path.startswith("/site/"):
+        return CSP
+    return CSP_SERVER
+
+
 def _refusal(status: int, message: str, code: str = "request-too-large") -> tuple[dict, dict]:
     body = json.dumps({"error": {"code": code, "message": message}}).encode()
     start = {
@@ -80,7 +98,7 @@ def _refusal(status: int, message: str, code: str = "request-too-large") -> tupl
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"),
-            (b"content-security-policy", CSP.encode()),
+            (b"content-security-policy", CSP_SERVER.encode()),
             *HEADERS.items(),
         ],
     }
@@ -146,8 +164,8 @@ class SecurityMiddleware:
             await send(start)
             await send(body)
             return None
-        untrusted_path = bool(UNTRUSTED_PATH.match(scope.get("path", "")))
-        whole_csv = streams_all_rows(scope) and scope.get("path", "").endswith(".csv")
+        path = scope.get("path", "")
+        whole_csv = streams_all_rows(scope) and path.endswith(".csv")
         cap = None if whole_csv else self.max_response_bytes
         held: dict | None = None  # the response start, sent with the first body
         state = {"sent": 0, "capped": True, "refused": False, "cut": False}
@@ -156,7 +174,7 @@ class SecurityMiddleware:
             given = message.get("headers", [])
             state["capped"] = cap is not None and _header(given, FILE_STREAM_HEADER) is None
             disposition = (_header(given, b"content-disposition") or b"").lower()
-            untrusted = untrusted_path or disposition.startswith(b"attachment")
+            csp = CSP_UNTRUSTED if disposition.startswith(b"attachment") else csp_for(path)
             headers = [
                 (k, v)
                 for k, v in given
@@ -164,7 +182,7 @@ class SecurityMiddleware:
                 and k.lower() not in (b"content-security-policy", FILE_STREAM_HEADER)
             ]
             headers += [
-                (b"content-security-policy", (CSP_UNTRUSTED if untrusted else CSP).encode()),
+                (b"content-security-policy", csp.encode()),
                 *HEADERS.items(),
             ]
             return {**message, "headers": headers}

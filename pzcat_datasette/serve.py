@@ -28,6 +28,7 @@ from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
 from pzcat.files import atomic_write_text, sha256_file
 from pzcat.links import Links
+from pzcat.vocab import unit_for
 from pzcat_datasette import settings as plugin_settings
 from pzcat_datasette.export_policy import EXPORT_NOTE
 from pzcat_datasette.previews import (
@@ -95,8 +96,9 @@ FACET_COLUMNS = (
 def _column_description(col, role: str | None, ucd: str | None) -> str:
     desc = col.description or PIPELINE_COLUMNS.get(col.name)
     bits = [desc] if desc else []
-    if col.unit:
-        bits.append(f"unit: {col.unit}")
+    unit = unit_for(col.unit, role)
+    if unit:
+        bits.append(f"unit: {unit}")
     if ucd:
         bits.append(f"UCD: {ucd}")
     if role:
@@ -215,7 +217,7 @@ def datasette_metadata(
             role = m.role_of(cname)
             ucd = col.ucd or (m.ucd_for(role) if role else None)
             described[cname] = _column_description(col, role, ucd)
-            unit = _pint_unit(col.unit)
+            unit = _pint_unit(unit_for(col.unit, role))
             if unit:
                 units[cname] = unit
         described[HEALPIX_COLUMN] = "Nested HEALPix index of (ra, dec) at order 10 (nside 1024)"
