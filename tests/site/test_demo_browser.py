@@ -228,6 +228,13 @@ def test_datasette_pages_for_people(demo, browser) -> None:
     cells = page.locator("td.col-distance_arcsec").all_inner_texts()
     assert cells and all(len(c.split(".")[-1]) <= 3 for c in cells)
     page.screenshot(path=str(ARTIFACTS / "06-datasette-cone.png"))
+    # opened empty, the cone search and the redshift range of a survey of several fields (its
+    # mean position is empty sky) start on example values that find rows, never "0 results"
+    for query in ("cone_1_vvds_final_release_sample", "zrange_1_vvds_final_release_sample"):
+        page.goto(demo.url + f"previews/{query}")
+        assert "?" in page.url and page.locator("table.rows-and-columns tbody tr").count() >= 1
+        assert page.locator(".zero-results").count() == 0, page.url
+    page.screenshot(path=str(ARTIFACTS / "06b-datasette-empty-zrange.png"))
     page.close()
 
 
