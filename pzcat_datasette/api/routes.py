@@ -16,7 +16,7 @@ from typing import Any
 from datasette.utils.asgi import Response
 
 from pzcat.errors import PzcatError
-from pzcat.filters import FilterError, apply_query, filter_options, parse_query
+from pzcat.filters import FilterError, filter_options, parse_query
 from pzcat.records import (
     content_records,
     file_records,
@@ -323,9 +323,9 @@ async def users_me(ctx: Ctx):
 @route("GET", "/products")
 async def products(ctx: Ctx):
     index = ctx.index
-    query = parse_query(ctx.args())
-    rows = apply_query(index.records, query)
-    return json_response(paginated(rows, ctx.args(), lambda r: index.record_for(r, ctx.user)))
+    args = ctx.args()
+    rows = index.table.select(parse_query(args))
+    return json_response(paginated(rows, args, lambda r: index.record_for(r, ctx.user)))
 
 
 def product_or_404(ctx: Ctx, pid: str):
@@ -337,20 +337,7 @@ def product_or_404(ctx: Ctx, pid: str):
 
 
 def product_json(ctx: Ctx, index: Index, m) -> dict:
-    record = (
-        next(r for r in index.records if r["id"] == m.id)
-        if m.id in index.extra_status
-        else _record_by_id(index, m.id)
-    )
-    return index.record_for(record, ctx.user)
-
-
-def _record_by_id(index: Index, pid: int) -> dict:
-    cache = getattr(index, "_by_id", None)
-    if cache is None:
-        cache = {r["id"]: r for r in index.records}
-        index._by_id = cache
-    return cache[pid]
+    return index.record_for(index.by_id[m.id], ctx.user)
 
 
 @route("GET", r"/products/(?P<pid>\d+)")
