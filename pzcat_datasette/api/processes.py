@@ -415,14 +415,18 @@ async def stop(ctx: Ctx, pid: str):
             "api-not-owner", "Only the submitter or an admin may stop this process.", 403
         )
     store = Submissions(ctx.state.root)
-    with _LOCK, _queue_lock(ctx.state.root):  # the runner takes a Pending one under this lock
-        sub = store.get(sub["id"])
-        if sub["process"]["status"] == "Pending":
-            sub["process"].update(status="Failed", ended_at=iso(now_utc()), error="stopped")
-        elif sub["process"]["status"] == "Running":
-            sub["process"]["stop_requested"] = True  # the runner, in whichever process, ends it
-        store.put(sub)
-    return json_response(_record(store.get(sub["id"])))
+
+    def flag() -> dict:
+        with _LOCK, _queue_lock(ctx.state.root):  # the runner takes a Pending one under this lock
+            now = store.get(sub["id"])
+            if now["process"]["status"] == "Pending":
+                now["process"].update(status="Failed", ended_at=iso(now_utc()), error="stopped")
+            elif now["process"]["status"] == "Running":
+                now["process"]["stop_requested"] = True  # its runner, in whichever process, ends it
+            store.put(now)
+            return now
+
+    return json_response(_record(await run_sync(flag)))
 
 
 __all__ = ["QUEUE_SIZE", "Worker", "pending"]

@@ -24,7 +24,9 @@ def remote(api_root, tmp_path):
 def _wait(client, pid, h, timeout=120):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        status = client.get(f"/api/processes/{pid}/", headers=h).json()["status"]
+        answer = client.get(f"/api/processes/{pid}/", headers=h).json()
+        assert "status" in answer, answer
+        status = answer["status"]
         if status not in ("Pending", "Running"):
             return status
         time.sleep(0.5)
@@ -146,6 +148,7 @@ def test_the_queue_is_on_disk_and_any_server_process_runs_it(client, api_root, r
     runner lock are shared: a run that one process took is run by another's runner."""
     from pzcat_datasette.api import processes
 
+    wake = processes.Worker.wake
     monkeypatch.setattr(processes.Worker, "wake", lambda self: None)  # this process never runs it
     h = auth("alice", scope="write")
     body = {"display_name": "queued", "used_config": "{}", "pipeline": 1, "inputs": [1, 4]}
@@ -154,7 +157,7 @@ def test_the_queue_is_on_disk_and_any_server_process_runs_it(client, api_root, r
     assert client.get(f"/api/processes/{pid}/", headers=h).json()["status"] == "Pending"
     store = processes.Submissions(api_root)
     assert [s["id"] for s in processes.pending(store)] == [pid]
-    monkeypatch.undo()
+    monkeypatch.setattr(processes.Worker, "wake", wake)
     other = processes.Worker(api_root)  # another server process's runner, woken by its request
     other.wake()
     assert _wait(client, pid, h) == "Successful"

@@ -118,15 +118,13 @@ class SiteSource(CloneSource):
         return m, product_record(self.catalog.config, m)
 
     def users(self):
+        """The uploaders (a site does not publish the catalog's admins: none is marked admin)."""
+        from types import SimpleNamespace
+
         from pzcat.records import user_records
 
-        names = {s["uploaded_by"] for s in self._summaries()}
-        return [u for u in user_records(self.catalog.config, []) if u] + [
-            r
-            for r in user_records(
-                self.catalog.config.model_copy(update={"admins": sorted(names)}), []
-            )
-        ]
+        uploaders = [SimpleNamespace(uploaded_by=s["uploaded_by"]) for s in self._summaries()]
+        return user_records(self.catalog.config, uploaders)
 
     def main_file(self, pid):
         from pzcat.records import main_file_record
