@@ -22,8 +22,8 @@ Usage::
     .venv/bin/python benchmarks/combine.py                       # samples, 1M, 5M (remove)
     .venv/bin/python benchmarks/combine.py --sizes 100000 1000000 --mode mark
     .venv/bin/python benchmarks/combine.py --no-samples --sizes 200000
-    .venv/bin/python benchmarks/combine.py --no-samples --sizes 1000000 10000000 50000000 \
-        --modes remove mark --executors local processes --repeat 1
+    .venv/bin/python benchmarks/combine.py --no-samples --sizes 1000000 5000000 10000000 \
+        50000000 --modes remove mark --executors local processes --repeat 1   # the issue's table
 
 Figures are printed and saved as JSON in benchmarks/results/combine.json.
 """
@@ -35,6 +35,7 @@ import contextlib
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -197,6 +198,7 @@ def _run_once(name: str, inputs: list[dict], config: dict, work: Path) -> dict:
         "--result",
         str(result_json),
     ]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     popen = subprocess.Popen(
         cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -209,6 +211,9 @@ def _run_once(name: str, inputs: list[dict], config: dict, work: Path) -> dict:
         time.sleep(0.1)
     wall = time.perf_counter() - start
     _, stderr = popen.communicate()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU of the run and of every process it waited for (LocalCluster nannies and workers)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     if popen.returncode != 0:
         raise SystemExit(f"{name} failed:\n{stderr[-3000:]}")
     run = json.loads(result_json.read_text())
@@ -221,6 +226,7 @@ def _run_once(name: str, inputs: list[dict], config: dict, work: Path) -> dict:
         "mode": config["duplicates"],
         "executor": config.get("executor", {}).get("kind", "local"),
         "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 1),
         "peak_rss_mib": round(total_peak / 2**20, 1),
         "driver_peak_rss_mib": round(driver_peak / 2**20, 1),
         "phases_s": run["timings"],
@@ -232,13 +238,14 @@ def _run_once(name: str, inputs: list[dict], config: dict, work: Path) -> dict:
 def _table(figures: list[dict]) -> str:
     head = (
         f"{'case':<20} {'mode':<7} {'executor':<10} {'rows in':>11} {'rows out':>11} "
-        f"{'wall s':>8} {'driver MiB':>11} {'total MiB':>10} {'load':>5}"
+        f"{'wall s':>8} {'CPU s':>7} {'driver MiB':>11} {'total MiB':>10} {'load':>5}"
     )
     lines = [head, "-" * len(head)]
     for f in figures:
         lines.append(
             f"{f['case']:<20} {f['mode']:<7} {f.get('executor', 'local'):<10} "
             f"{f['rows_in']:>11,} {f['rows_out']:>11,} {f['wall_s']:>8.1f} "
+            f"{f.get('cpu_s', float('nan')):>7.1f} "
             f"{f.get('driver_peak_rss_mib', 0):>11.0f} {f['peak_rss_mib']:>10.0f} "
             f"{f['load_average_1min_before']:>5.1f}"
         )

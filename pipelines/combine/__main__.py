@@ -48,7 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         for i in spec["inputs"]
     ]
     try:
-        plan = make_plan(inputs, spec.get("config", {}), spec.get("output_name", "crd"))
+        # rows are checked by the run's prepare tasks, on the workers
+        plan = make_plan(
+            inputs, spec.get("config", {}), spec.get("output_name", "crd"), scan_rows=False
+        )
         result = run_combine(plan, args.output_dir, None if args.quiet else stderr_progress)
     except PipelineError as exc:
         print(f"error[{exc.code}]: {exc.message}", file=sys.stderr)

@@ -111,6 +111,20 @@ class CombineConfig(BaseModel):
         Target objects per neighbour-search partition (HEALPix pixel ranges with margins), the
         memory of one duplicates task: about 300 bytes per object. Default ``4 *
         partition_rows``. The output does not depend on it.
+    hats_pixel_rows : int
+        HATS output: the most rows of one HATS pixel (``hats.pixel_math.generate_alignment``'s
+        threshold over order-8 counts; orders 0 to 8). The pixels depend on it and on the
+        output rows only, never on the pieces, workers or executor.
+    output_layout : {"file", "dataset"}
+        Parquet output: ``file`` (default) one file ``<name>.parquet``; ``dataset`` a folder
+        ``<name>.parquet/`` of files ``part-<k>.parquet`` written by the workers, file k holding
+        the output rows ``k * dataset_file_rows`` up to ``(k + 1) * dataset_file_rows`` (CRD_ID
+        order), so the files do not depend on the pieces, workers or executor. Runs of
+        :func:`pipelines.combine.runner.run_combine` and ``python -m pipelines.combine`` only:
+        a catalog product is one file or a HATS folder (use ``hats`` to publish a partitioned
+        output).
+    dataset_file_rows : int
+        Rows of each file of a ``dataset`` output (the last one fewer).
     tie_order : {"crd_id", "reference"}
         Which survivor a delta_z cluster keeps: ``crd_id`` (default) the smallest integer CRD_ID,
         i.e. the earliest input and row; ``reference`` the smallest reference id *string*
@@ -147,6 +161,9 @@ class CombineConfig(BaseModel):
     partition_rows: int = Field(default=500_000, ge=1)
     neighbor_partition_rows: int | None = Field(default=None, ge=1)
     neighbor_search: Literal["partitioned", "lsdb-catalog"] = "partitioned"
+    hats_pixel_rows: int = Field(default=1_000_000, ge=1)
+    output_layout: Literal["file", "dataset"] = "file"
+    dataset_file_rows: int = Field(default=1_000_000, ge=1)
     tie_order: Literal["crd_id", "reference"] = "crd_id"
     sentinels: Literal["keep", "missing"] = "keep"
 
@@ -174,6 +191,12 @@ class CombineConfig(BaseModel):
         if value is not None and value not in vocab.Z_FLAGS:
             raise ValueError(f"cut must be one of {', '.join(map(str, vocab.Z_FLAGS))}")
         return value
+
+    @model_validator(mode="after")
+    def _check_layout(self) -> CombineConfig:
+        if self.output_layout == "dataset" and self.output_format != "parquet":
+            raise ValueError("output_layout 'dataset' is for output_format 'parquet' only")
+        return self
 
     @property
     def flags_path(self) -> Path:

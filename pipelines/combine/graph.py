@@ -302,6 +302,9 @@ def run_graphs(
             tree_sum([dask.delayed(operator.getitem)(r, 1) for r in prepared], tasks.add_counts)
         )
     results = compute_tasks(wanted, progress, "prepare")
+    errors = [r for r in results[: len(pieces)] if isinstance(r, PipelineError)]
+    if errors:
+        raise errors[0]  # the earliest piece's: the same error whoever finished first
     facts = [f for group in results[: len(pieces)] for f in group]
     timings["prepare"] = time.perf_counter() - t
     out: dict[str, Any] = {"facts": facts, "timings": timings}
@@ -351,20 +354,25 @@ def run_graphs(
         timings["duplicates"] = time.perf_counter() - t
     t = time.perf_counter()
     need_widths = ctx.output_format in ("fits", "hdf5")
-    finished = compute_tasks(
-        [
-            dask.delayed(tasks.finish_piece, pure=False)(
-                context,
-                k,
-                f,
-                [(paths[i], w[k]) for i, w in enumerate(where) if k in w],
-                need_widths,
+    finishing = [
+        dask.delayed(tasks.finish_piece, pure=False)(
+            context,
+            k,
+            f,
+            [(paths[i], w[k]) for i, w in enumerate(where) if k in w],
+            need_widths,
+        )
+        for k, f in enumerate(facts)
+    ]
+    wanted = [dask.delayed(tasks.without_hist)(r) for r in finishing]
+    if ctx.output_format == "hats":
+        wanted.append(
+            tree_sum(
+                [dask.delayed(operator.getitem)(r, "hist") for r in finishing], tasks.add_counts
             )
-            for k, f in enumerate(facts)
-        ],
-        progress,
-        "finish",
-    )
+        )
+    finished = compute_tasks(wanted, progress, "finish")
+    hats_counts = finished.pop() if ctx.output_format == "hats" else None
     columns = list(finished[0]["dtypes"])
     kept = [c for c in columns if any(r["non_empty"][c] for r in finished)]
     dtypes = {c: finished[0]["dtypes"][c] for c in kept}
@@ -374,24 +382,139 @@ def run_graphs(
             widths[c] = max(widths.get(c, 1), w)
     n_rows = sum(r["rows"] for r in finished)
     progress(f"write: {n_rows} rows, {len(kept)} columns as {ctx.output_format}")
-    [target] = compute_tasks(
-        [
-            dask.delayed(tasks.write_single, pure=False)(
-                out_dir,
-                output_name,
-                ctx.output_format,
-                [r["path"] for r in finished],
-                dtypes,
-                {c: w for c, w in widths.items() if c in dtypes},
-                n_rows,
-            )
-        ],
-        progress,
-        "write",
-    )
+    if ctx.output_layout == "dataset":
+        target = _write_dataset(ctx, out_dir, output_name, finished, dtypes, n_rows, progress)
+    elif ctx.output_format == "hats":
+        target = _write_hats(
+            ctx, out_dir, output_name, finished, dtypes, hats_counts, n_rows, progress
+        )
+    else:
+        [target] = compute_tasks(
+            [
+                dask.delayed(tasks.write_single, pure=False)(
+                    out_dir,
+                    output_name,
+                    ctx.output_format,
+                    [r["path"] for r in finished],
+                    dtypes,
+                    {c: w for c, w in widths.items() if c in dtypes},
+                    n_rows,
+                )
+            ],
+            progress,
+            "write",
+        )
     timings["write"] = time.perf_counter() - t
     out.update(finished=finished, dtypes=dtypes, n_rows=n_rows, target=target)
     return out
+
+
+def dataset_slices(rows: list[int], file_rows: int) -> list[list[tuple[int, int, int]]]:
+    """For each file of a dataset output: (piece, first row, end row) slices of the pieces.
+
+    File k holds the output rows ``[k * file_rows, (k + 1) * file_rows)`` (global offsets in
+    CRD_ID order), whatever the pieces.
+    """
+    starts = np.r_[0, np.cumsum(rows)]
+    total = int(starts[-1])
+    out = []
+    for lo in range(0, total, file_rows):
+        hi = min(lo + file_rows, total)
+        parts = []
+        for k, n in enumerate(rows):
+            a, b = max(lo, int(starts[k])), min(hi, int(starts[k]) + n)
+            if a < b:
+                parts.append((k, a - int(starts[k]), b - int(starts[k])))
+        out.append(parts)
+    return out
+
+
+def _write_dataset(
+    ctx: Any,
+    out_dir: str,
+    name: str,
+    finished: list[dict[str, Any]],
+    dtypes: dict[str, Any],
+    n_rows: int,
+    progress: Callable[[str], None],
+) -> str:
+    """Parquet dataset output: one task per file of ``dataset_file_rows`` rows, in a folder
+    renamed into place when every file is written."""
+    import shutil
+
+    from pipelines.combine import tasks
+
+    building = Path(out_dir) / f".{name}.parquet.tmp-{os.getpid()}"
+    building.mkdir(parents=True, exist_ok=True)
+    files = dataset_slices([r["rows"] for r in finished], ctx.dataset_file_rows)
+    try:
+        written = compute_tasks(
+            [
+                dask.delayed(tasks.write_dataset_file, pure=False)(
+                    str(building),
+                    i,
+                    [(finished[k]["path"], a, b) for k, a, b in parts],
+                    dtypes,
+                )
+                for i, parts in enumerate(files)
+            ],
+            progress,
+            "write",
+        )
+        if sum(written) != n_rows:
+            raise PipelineError("output-size", f"wrote {sum(written)} rows, expected {n_rows}")
+        target = Path(out_dir) / f"{name}.parquet"
+        os.replace(building, target)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    return str(target)
+
+
+def _write_hats(
+    ctx: Any,
+    out_dir: str,
+    name: str,
+    finished: list[dict[str, Any]],
+    dtypes: dict[str, Any],
+    counts: np.ndarray,
+    n_rows: int,
+    progress: Callable[[str], None],
+) -> str:
+    """HATS output: one task per HATS pixel, then one for the catalog's metadata files."""
+    from pipelines.combine import hats_out
+
+    pixels = hats_out.pixels_of(counts, ctx.hats_pixel_rows)
+    counts_path = Path(ctx.scratch) / "hats-counts.npy"
+    np.save(counts_path, counts)
+    building = Path(out_dir) / f".{name}.hats.tmp-{os.getpid()}"
+    sorted_paths = [r["path"] for r in finished]
+    try:
+        written = compute_tasks(
+            [
+                dask.delayed(hats_out.write_pixel, pure=False)(
+                    str(building / name), order, pixel, sorted_paths, dtypes
+                )
+                for order, pixel, _ in pixels
+            ],
+            progress,
+            "write",
+        )
+        if sum(written) != n_rows or list(written) != [r for _, _, r in pixels]:
+            raise PipelineError(
+                "output-size", f"wrote {sum(written)} rows in HATS pixels, expected {n_rows}"
+            )
+        [target] = compute_tasks(
+            [
+                dask.delayed(hats_out.finish_catalog, pure=False)(
+                    out_dir, name, pixels, str(counts_path), str(building)
+                )
+            ]
+        )
+    finally:
+        import shutil
+
+        shutil.rmtree(building, ignore_errors=True)
+    return target
 
 
 # --------------------------------------------------------------------------- neighbour search

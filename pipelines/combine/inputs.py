@@ -251,6 +251,29 @@ def load_input(inp: CombineInput, columns: list[str] | None = None) -> pd.DataFr
     return pd.concat(parts, ignore_index=True)
 
 
+def input_rows(inp: CombineInput) -> int:
+    """Rows of an input without reading them: Parquet footers (HATS: every leaf's footer); the
+    other formats' readers count them (FITS, HDF5: headers; CSV: one pass over one column).
+
+    Raises
+    ------
+    PipelineError
+        ``input-unreadable`` naming the input.
+    """
+    from pzcat.tables import open_table
+
+    try:
+        return int(open_table(Path(inp.path), inp.format.lower()).n_rows())
+    except PzcatError as exc:
+        raise _wrap(inp, exc) from exc
+    except (OSError, ValueError) as exc:
+        raise PipelineError(
+            "input-unreadable",
+            f"input {inp.internal_name}: cannot read {inp.path}: {exc}",
+            input=inp.internal_name,
+        ) from exc
+
+
 def input_columns(inp: CombineInput) -> list[str]:
     """Column names of an input, without reading its rows."""
     from pzcat.tables import open_table

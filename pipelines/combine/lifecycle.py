@@ -165,6 +165,13 @@ def create_combine(
     if fmt:
         data["output_format"] = fmt
     cfg = CombineConfig.from_dict(data)
+    if cfg.output_layout != "file":
+        raise RunError(
+            "invalid-config",
+            "output_layout 'dataset' (a folder of Parquet files) cannot be published as a "
+            "catalog product, which is one file or a HATS folder: use --format hats for a "
+            "partitioned output",
+        )
     manifests = [_input_manifest(catalog, key) for key in inputs]
     make_plan(
         [to_combine_input(catalog, m) for m in manifests],
@@ -279,7 +286,8 @@ class Combine:
 
         cfg = CombineConfig.from_dict(_absolute_paths(catalog, manifest.provenance.config))
         inputs = _pinned_inputs(catalog, manifest, strict)
-        plan = make_plan(inputs, cfg, output_name=manifest.internal_name)
+        # create_combine scanned the rows; the run checks them again on its workers
+        plan = make_plan(inputs, cfg, output_name=manifest.internal_name, scan_rows=False)
         return run_combine(plan, out_dir, progress)
 
     def create(self, catalog: Catalog, **options: Any) -> Manifest:

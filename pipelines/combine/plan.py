@@ -5,6 +5,15 @@ format, file present and readable, associated columns present, the columns the s
 read present, survey values covered by the translation (or user-provided homogenized columns
 within the vocabulary), every row's flags translated, positions valid, priority columns
 available. It reads only the columns these checks need, and runs the preparation on them. What it returns is all :func:`pipelines.combine.runner.run_combine` needs.
+
+With ``scan_rows=False`` the plan checks what needs no rows (formats, files, associations,
+columns, tiebreaking columns) and counts rows from the Parquet footers (HATS leaves too; the
+other formats from their readers' row counts). The row checks (positions, translation,
+homogenized values, the columns the rules read) are then done by the *prepare* tasks on the
+workers, which prepare every row anyway, with the same coded errors
+(:func:`pipelines.combine.prepare.prepare_checked`). Runs use that mode, because the plan
+would otherwise read every input serially in the driver; ``create_combine`` keeps the full
+scan so that a run that cannot succeed is refused before a pending manifest exists.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ from typing import Any
 
 from pipelines.combine import flags as flagsmod
 from pipelines.combine.config import CombineConfig
-from pipelines.combine.errors import ExpressionError, PipelineError
+from pipelines.combine.errors import PipelineError
 from pipelines.combine.flags import Translation, load_translation
 from pipelines.combine.footprint import Fields, load_fields
 from pipelines.combine.inputs import (
@@ -23,9 +32,10 @@ from pipelines.combine.inputs import (
     ROLES,
     CombineInput,
     input_columns,
+    input_rows,
     iter_input,
 )
-from pipelines.combine.prepare import RECOMPUTED, prepare_partition
+from pipelines.combine.prepare import RECOMPUTED, prepare_checked
 
 SCAN_ROWS = 100_000
 STANDARD = ("id", "ra", "dec", "z", "z_flag", "z_err", "survey", "instrument_type")
@@ -41,6 +51,7 @@ class InputPlan:
     surveys: list[str]
     user_homogenized: bool
     combined: bool
+    scanned: bool = True
 
 
 @dataclass
@@ -112,14 +123,8 @@ def _check_columns(inp: CombineInput, columns: list[str]) -> None:
         )
 
 
-def _scan(
-    inp: CombineInput, columns: list[str], config: CombineConfig, translation: Translation
-) -> InputPlan:
-    """Read the columns the checks need and run the preparation on them (result discarded).
-
-    This checks positions, user-provided homogenized values, the survey column, that every
-    survey has rules, that the rules' columns exist and that every row translates.
-    """
+def _user_homogenized(inp: CombineInput, columns: list[str]) -> bool:
+    """Whether the input brings its own homogenized columns (else it needs a survey column)."""
     has_z = "z_flag_homogenized" in columns
     has_t = any(c in columns for c in flagsmod.USER_TYPE_COLUMNS)
     user_homogenized = has_z and has_t
@@ -131,6 +136,18 @@ def _scan(
             "itself: associate a survey column or add the homogenized columns",
             input=inp.internal_name,
         )
+    return user_homogenized
+
+
+def _scan(
+    inp: CombineInput, columns: list[str], config: CombineConfig, translation: Translation
+) -> InputPlan:
+    """Read the columns the checks need and run the preparation on them (result discarded).
+
+    This checks positions, user-provided homogenized values, the survey column, that every
+    survey has rules, that the rules' columns exist and that every row translates.
+    """
+    user_homogenized = _user_homogenized(inp, columns)
     wanted = [c for c in inp.columns.values() if c]
     wanted += [c for c in ("z_flag_homogenized", *flagsmod.USER_TYPE_COLUMNS) if c in columns]
     if not user_homogenized:
@@ -143,17 +160,7 @@ def _scan(
     # small batches: the scan runs in the driver, whose memory must not grow with the pieces
     batch_rows = min(config.partition_rows, SCAN_ROWS)
     for batch in iter_input(inp, batch_rows, columns=list(dict.fromkeys(wanted))):
-        try:
-            prepared = prepare_partition(batch, inp, 1, n_rows, translation, None)
-        except ExpressionError as exc:
-            if exc.code != "unknown-column":
-                raise
-            raise PipelineError(
-                "missing-column",
-                f"input {inp.internal_name}: {exc.message}",
-                input=inp.internal_name,
-                column=exc.context.get("column"),
-            ) from exc
+        prepared = prepare_checked(batch, inp, 1, n_rows, translation, None)
         surveys |= set(prepared["survey"].dropna().unique())
         n_rows += len(batch)
     return InputPlan(
@@ -166,10 +173,24 @@ def _scan(
     )
 
 
+def _footers(inp: CombineInput, columns: list[str]) -> InputPlan:
+    """The plan of an input from its footers (row count) only; rows are checked by the tasks."""
+    return InputPlan(
+        input=inp,
+        columns=columns,
+        n_rows=input_rows(inp),
+        surveys=[],
+        user_homogenized=_user_homogenized(inp, columns),
+        combined=all(c in columns for c in RECOMPUTED[:4]),
+        scanned=False,
+    )
+
+
 def make_plan(
     inputs: list[CombineInput],
     config: CombineConfig | dict[str, Any],
     output_name: str = "crd",
+    scan_rows: bool = True,
 ) -> CombinePlan:
     """Check everything a run needs and return its plan.
 
@@ -180,6 +201,9 @@ def make_plan(
     config : CombineConfig or dict
     output_name : str
         Stem of the output file.
+    scan_rows : bool
+        Read every input's rows here to check them (default); False: count rows from the
+        footers only and leave the row checks to the run's *prepare* tasks (same codes).
 
     Returns
     -------
@@ -210,7 +234,10 @@ def make_plan(
             )
         columns = input_columns(inp)
         _check_columns(inp, columns)
-        plans.append(_scan(inp, columns, config, translation))
+        if scan_rows:
+            plans.append(_scan(inp, columns, config, translation))
+        else:
+            plans.append(_footers(inp, columns))
     extra = tuple(
         c
         for c in config.tiebreaking_priority

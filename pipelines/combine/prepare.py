@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelines.combine.errors import PipelineError
+from pipelines.combine.errors import ExpressionError, PipelineError
 from pipelines.combine.flags import Translation, homogenize
 from pipelines.combine.footprint import Fields
 from pipelines.combine.inputs import CombineInput
@@ -150,6 +150,25 @@ def prepare_partition(
     for name in extra_columns:
         frame[name] = _number(raw[name] if name in raw.columns else None, index)
     return frame
+
+
+def prepare_checked(
+    raw: pd.DataFrame, inp: CombineInput, *args: Any, **kwargs: Any
+) -> pd.DataFrame:
+    """:func:`prepare_partition`, with a rule reading a column the input lacks reported as the
+    input's ``missing-column`` (the plan's scan and the *prepare* tasks report it the same way).
+    """
+    try:
+        return prepare_partition(raw, inp, *args, **kwargs)
+    except ExpressionError as exc:
+        if exc.code != "unknown-column":
+            raise
+        raise PipelineError(
+            "missing-column",
+            f"input {inp.internal_name}: {exc.message}",
+            input=inp.internal_name,
+            column=exc.context.get("column"),
+        ) from exc
 
 
 def apply_cut(frame: pd.DataFrame, cut: int | None) -> pd.DataFrame:

@@ -129,6 +129,9 @@ def _context(plan: CombinePlan, scratch: Path) -> tasks.Context:
         },
         keep_hard_ties=config.keep_hard_ties,
         output_format=config.output_format,
+        hats_pixel_rows=config.hats_pixel_rows,
+        output_layout=config.output_layout,
+        dataset_file_rows=config.dataset_file_rows,
     )
 
 
@@ -156,12 +159,14 @@ def run_combine(plan: CombinePlan, output_dir: Path, progress: Progress | None =
     config = plan.config
     t0 = time.perf_counter()
     output_dir = Path(output_dir).resolve()
+    made = not output_dir.exists()  # removed again if the run fails: bad input changes nothing
     output_dir.mkdir(parents=True, exist_ok=True)
     base = (
         Path(config.executor.scratch_dir).resolve() if config.executor.scratch_dir else output_dir
     )
     base.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{plan.output_name}.scratch-", dir=base))
+    ok = False
     try:
         pieces = plan_pieces(
             [ip.input for ip in plan.inputs],
@@ -182,8 +187,11 @@ def run_combine(plan: CombinePlan, output_dir: Path, progress: Progress | None =
                 plan.output_name,
                 progress,
             )
+        ok = True
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        if not ok and made and not any(output_dir.iterdir()):
+            output_dir.rmdir()
     timings = dict(done["timings"])
     facts, finished = done["facts"], done["finished"]
     names = [ip.input.internal_name for ip in plan.inputs]

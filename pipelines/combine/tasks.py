@@ -30,12 +30,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.combine import graph, partition, writers
+from pipelines.combine import graph, hats_out, partition, writers
 from pipelines.combine.errors import PipelineError
 from pipelines.combine.flags import Translation
 from pipelines.combine.footprint import Fields
 from pipelines.combine.inputs import CombineInput, Piece, read_piece
-from pipelines.combine.prepare import apply_cut, prepare_partition
+from pipelines.combine.prepare import apply_cut, prepare_checked
 
 N_PIXELS = 12 * 4**graph.PIXEL_ORDER
 KEY_ROW_GROUP = 32_768
@@ -58,6 +58,9 @@ class Context:
     settings: dict[str, Any] = field(default_factory=dict)
     keep_hard_ties: bool = False
     output_format: str = "parquet"
+    hats_pixel_rows: int = 1_000_000
+    output_layout: str = "file"
+    dataset_file_rows: int = 1_000_000
 
 
 @dataclass
@@ -134,24 +137,39 @@ def _keys_file(
     return np.bincount(own.astype(np.int64), minlength=N_PIXELS).astype(np.int64)
 
 
-def prepare_piece(ctx: Context, piece: Piece) -> tuple[list[PieceFacts], np.ndarray | None]:
-    """Read one piece of an input, prepare it, write its prepared rows (and keys).
+def prepare_piece(
+    ctx: Context, piece: Piece
+) -> tuple[list[PieceFacts] | PipelineError, np.ndarray | None]:
+    """Read one piece of an input, check and prepare it, write its prepared rows (and keys).
+
+    The rows are checked as the plan's scan checks them (positions, translation, homogenized
+    values, the columns the rules read: :func:`pipelines.combine.prepare.prepare_checked`).
+    A coded error is *returned*, not raised, so that every piece is looked at and the run
+    reports the error of the earliest piece whatever the order the workers finished in.
 
     Returns
     -------
-    (list of PieceFacts, numpy.ndarray or None)
-        Facts of what was written (one per batch of a streamed input), and the number of
-        objects per order-7 pixel (None when the run does not look for duplicates).
+    (list of PieceFacts or PipelineError, numpy.ndarray or None)
+        Facts of what was written (one per batch of a streamed input), or the piece's coded
+        error; the number of objects per order-7 pixel (None when the run does not look for
+        duplicates).
     """
+    hist = np.zeros(N_PIXELS, np.int64) if ctx.duplicates != "no" else None
+    try:
+        return _prepare_piece(ctx, piece, hist), hist
+    except PipelineError as exc:
+        return exc, (None if hist is None else np.zeros(N_PIXELS, np.int64))
+
+
+def _prepare_piece(ctx: Context, piece: Piece, hist: np.ndarray | None) -> list[PieceFacts]:
     inp = ctx.inputs[piece.input_index]
     scratch = Path(ctx.scratch)
     facts: list[PieceFacts] = []
-    hist = np.zeros(N_PIXELS, np.int64) if ctx.duplicates != "no" else None
     first_row = piece.first_row
     for raw in read_piece(inp, piece, ctx.batch_rows):
         first_crd = piece.first_crd + first_row - piece.first_row
         prepared = apply_cut(
-            prepare_partition(
+            prepare_checked(
                 raw,
                 inp,
                 first_crd,
@@ -182,7 +200,14 @@ def prepare_piece(ctx: Context, piece: Piece) -> tuple[list[PieceFacts], np.ndar
             )
         )
         first_row += len(raw)
-    return facts, hist
+    if first_row - piece.first_row != piece.n_rows:
+        raise PipelineError(
+            "input-changed",
+            f"input {inp.internal_name} has {first_row - piece.first_row} rows, the plan "
+            f"counted {piece.n_rows}: it changed during the run",
+            input=inp.internal_name,
+        )
+    return facts
 
 
 def add_counts(*counts: np.ndarray) -> np.ndarray:
@@ -325,11 +350,14 @@ def finish_piece(
 ) -> dict[str, Any]:
     """Join a piece's decisions back to its rows, drop removed rows, write its output rows.
 
+    HATS output: the rows are written sorted by ``_healpix_29`` with their pixel counts
+    (:func:`pipelines.combine.hats_out.write_sorted`).
+
     Returns
     -------
     dict
         ``rows``, ``non_empty`` (column -> bool), ``widths`` (text column -> UTF-8 bytes),
-        ``dtypes`` (column -> dtype), ``path``.
+        ``dtypes`` (column -> dtype), ``path``, ``hist`` (HATS: order-8 counts, else None).
     """
     frame = _read_rows(facts.prep)
     if ctx.duplicates != "no":
@@ -360,8 +388,14 @@ def finish_piece(
                 longest = pc.max(pc.binary_length(pa.array(frame[c], type=pa.string()))).as_py()
                 widths[c] = int(longest or 1)
     path = Path(ctx.scratch) / "final" / Path(facts.prep).name
-    _write_rows(frame, path)
+    hist = None
+    if ctx.output_format == "hats":
+        path = path.with_suffix(".parquet")
+        hist = hats_out.write_sorted(pa.Table.from_pandas(frame, preserve_index=False), path)
+    else:
+        _write_rows(frame, path)
     return {
+        "hist": hist,
         "rows": len(frame),
         "non_empty": non_empty,
         "widths": widths,
@@ -369,6 +403,11 @@ def finish_piece(
         "path": str(path),
         "input_index": facts.input_index,
     }
+
+
+def without_hist(finished: dict[str, Any]) -> dict[str, Any]:
+    """A finish task's facts without its pixel counts (those are summed on the workers)."""
+    return {k: v for k, v in finished.items() if k != "hist"}
 
 
 def write_single(
@@ -392,7 +431,34 @@ def write_single(
         return str(writers.write_parquet_tables(Path(out_dir), name, tables(), dtypes))
 
     def frames():
+        # memory-mapped pieces, converted to pandas one block at a time: the writer holds one
+        # block of rows (writers.CHUNK_ROWS), never a whole piece, whatever the format
         for path in final_paths:
-            yield _read_rows(path, columns=columns)
+            with pa.memory_map(str(path), "r") as source:
+                table = pa.ipc.open_file(source).read_all().select(columns)
+                for start in range(0, table.num_rows, writers.CHUNK_ROWS):
+                    yield table.slice(start, writers.CHUNK_ROWS).to_pandas()
 
     return str(writers.write_output(Path(out_dir), name, fmt, frames(), dtypes, widths, n_rows))
+
+
+def write_dataset_file(
+    folder: str, index: int, slices: list[tuple[str, int, int]], dtypes: dict[str, object]
+) -> int:
+    """Write file ``index`` of a Parquet dataset output from slices of the pieces' output rows.
+
+    ``slices`` are (final rows file, first row, end row) in CRD_ID order; the file's row groups
+    are ``writers.CHUNK_ROWS`` rows from its own first row, so its bytes depend only on the
+    output rows it holds. Returns its rows.
+    """
+
+    def tables():
+        for path, start, stop in slices:
+            with pa.memory_map(str(path), "r") as source:
+                table = pa.ipc.open_file(source).read_all().select(list(dtypes))
+                yield table.slice(start, stop - start)
+
+    path = writers.write_parquet_tables(
+        Path(folder), f"part-{index:05d}", tables(), dtypes, atomic=False
+    )
+    return pq.ParquetFile(path).metadata.num_rows

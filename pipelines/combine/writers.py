@@ -26,8 +26,10 @@ hdf5
     reads as one table; text as fixed-width UTF-8 bytes), created with ``track_times=False``;
     null text is empty, null numbers NaN.
 hats
-    ``lsdb.from_dataframe(...).to_hats`` (a HATS collection folder); the properties'
-    ``hats_creation_date`` is pinned to 1970-01-01 so that the bytes are reproducible.
+    a HATS collection folder written by the workers, one task per HATS pixel
+    (:mod:`pipelines.combine.hats_out`): rows of a pixel sorted by ``_healpix_29`` then CRD_ID;
+    the properties' ``hats_creation_date`` is pinned to 1970-01-01 so that the bytes are
+    reproducible.
 """
 
 from __future__ import annotations
@@ -115,20 +117,26 @@ def rechunk_tables(tables: Iterable[pa.Table], rows: int = CHUNK_ROWS) -> Iterat
 
 
 def write_parquet_tables(
-    directory: Path, name: str, tables: Iterable[pa.Table], dtypes: dict[str, object]
+    directory: Path,
+    name: str,
+    tables: Iterable[pa.Table],
+    dtypes: dict[str, object],
+    atomic: bool = True,
 ) -> Path:
     """Write Arrow tables of the output rows (CRD_ID order) as the one Parquet output, atomically.
 
     The same bytes as :func:`write_output` with ``parquet`` for the same rows, without a round
-    trip through pandas.
+    trip through pandas. ``atomic=False``: straight to the target (a file of a dataset folder
+    that is itself renamed into place when complete).
     """
     schema = arrow_schema(dtypes)
     target = Path(directory) / f"{name}.{EXTENSIONS['parquet']}"
-    tmp = _tmp(target)
+    tmp = _tmp(target) if atomic else target
     with pq.ParquetWriter(tmp, schema, compression="zstd", write_statistics=True) as writer:
         for block in rechunk_tables(t.select(list(dtypes)).cast(schema) for t in tables):
             writer.write_table(block.replace_schema_metadata(None), row_group_size=CHUNK_ROWS)
-    os.replace(tmp, target)
+    if atomic:
+        os.replace(tmp, target)
     return target
 
 
@@ -211,29 +219,10 @@ def _write_fits(
         raise PipelineError("output-size", f"wrote {written} rows, expected {n_rows}")
 
 
-def _write_hats(path: Path, frames: Iterable[pd.DataFrame], name: str) -> None:
-    import warnings
-
-    import lsdb
-
-    frame = pd.concat(list(frames), ignore_index=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        catalog = lsdb.from_dataframe(
-            frame,
-            ra_column="ra",
-            dec_column="dec",
-            catalog_name=name,
-            margin_threshold=None,
-        )
-        catalog.to_hats(path, catalog_name=name, progress_bar=False)
-    _pin_hats_dates(path)
-
-
 HATS_DATE = "1970-01-01T00:00UTC"
 
 
-def _pin_hats_dates(path: Path) -> None:
+def pin_hats_dates(path: Path) -> None:
     """Pin ``hats_creation_date`` so that HATS output is byte-reproducible.
 
     The run's real start and end times are in the manifest's provenance.
@@ -265,7 +254,7 @@ def write_output(
     name : str
         File stem.
     fmt : str
-        parquet, csv, fits, hdf5 or hats.
+        parquet, csv, fits or hdf5 (HATS: :mod:`pipelines.combine.hats_out`).
     frames : iterable of pandas.DataFrame
         Output rows in CRD_ID order, columns as ``dtypes``.
     dtypes : dict
@@ -290,8 +279,6 @@ def write_output(
         _write_hdf5(tmp, frames, dtypes, widths, n_rows)
     elif fmt == "fits":
         _write_fits(tmp, frames, dtypes, widths, n_rows)
-    elif fmt == "hats":
-        _write_hats(tmp, frames, name)
     else:
         raise PipelineError("invalid-config", f"unknown output format {fmt!r}")
     os.replace(tmp, target)

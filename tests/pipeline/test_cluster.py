@@ -99,6 +99,95 @@ def test_local_cluster_gives_the_threaded_bytes_without_large_graphs(tmp_path):
         assert any(ln.startswith(f"{phase}: ") and ln.endswith(" tasks") for ln in lines_threads)
 
 
+@pytest.mark.slow
+def test_lsdb_catalog_search_on_a_cluster_gives_the_partitioned_bytes(tmp_path):
+    # neighbor_search lsdb-catalog: one duplicates task, LSDB's crossmatch inside it (its own
+    # Dask graph, computed on the worker); the partitioned search here has many partitions
+    inputs = sample_inputs()[3:9]
+    params = REFERENCE_PARAMS | {"duplicates": "mark", "partition_rows": 300}
+    threads = tmp_path / "threads"
+    done = run_combine(make_plan(inputs, params, scan_rows=False), threads)
+    assert done.summary["duplicates"]["neighbour_partitions"] > 1
+    cluster = tmp_path / "cluster"
+    config = params | {"neighbor_search": "lsdb-catalog", "executor": PROCESSES}
+    result = run_combine(make_plan(inputs, config, scan_rows=False), cluster)
+    assert result.summary["duplicates"]["neighbour_partitions"] == 1
+    assert _digest(cluster) == _digest(threads)
+    assert result.summary["duplicates"]["pairs"] == done.summary["duplicates"]["pairs"]
+
+
+@pytest.mark.slow
+def test_parquet_dataset_files_follow_output_rows_not_pieces_or_workers(tmp_path):
+    import pyarrow.dataset as ds
+
+    inputs = sample_inputs()[3:9]
+    params = REFERENCE_PARAMS | {
+        "duplicates": "remove",
+        "output_layout": "dataset",
+        "dataset_file_rows": 1_234,
+    }
+    threads = tmp_path / "threads"
+    run_combine(make_plan(inputs, params | {"partition_rows": 300}, scan_rows=False), threads)
+    cluster = tmp_path / "cluster"
+    config = params | {"partition_rows": 1_000, "executor": PROCESSES}
+    result = run_combine(make_plan(inputs, config, scan_rows=False), cluster)
+    assert _digest(cluster / "crd.parquet") == _digest(threads / "crd.parquet")
+    assert [f["path"] for f in result.files] == [
+        f"crd.parquet/{name}" for name in _digest(cluster / "crd.parquet")
+    ]
+    single = tmp_path / "single"
+    run_combine(make_plan(inputs, params | {"output_layout": "file"}, scan_rows=False), single)
+    expected = pq.read_table(single / "crd.parquet")
+    sizes = [
+        pq.ParquetFile(p).metadata.num_rows for p in sorted((cluster / "crd.parquet").iterdir())
+    ]
+    assert sizes[:-1] == [1_234] * (len(sizes) - 1) and 0 < sizes[-1] <= 1_234
+    assert sum(sizes) == expected.num_rows
+    table = ds.dataset(cluster / "crd.parquet", format="parquet").to_table()
+    assert table.equals(expected)  # files in name order are the rows in CRD_ID order
+    assert not [p for p in cluster.rglob(".*")]
+
+
+@pytest.mark.slow
+def test_hats_written_per_pixel_on_a_cluster_gives_the_threaded_bytes(tmp_path):
+    import lsdb
+    import pyarrow.dataset as ds
+
+    from pzcat.files import path_digest
+
+    inputs = sample_inputs()[3:9]
+    params = REFERENCE_PARAMS | {
+        "duplicates": "mark",
+        "partition_rows": 700,
+        "output_format": "hats",
+        "hats_pixel_rows": 1_500,
+    }
+    threads = tmp_path / "threads"
+    run_combine(make_plan(inputs, params, scan_rows=False), threads)
+    cluster = tmp_path / "cluster"
+    config = params | {"partition_rows": 2_000, "executor": PROCESSES}
+    result = run_combine(make_plan(inputs, config, scan_rows=False), cluster)
+    files = sorted(p.relative_to(cluster) for p in cluster.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(threads) for p in threads.rglob("*") if p.is_file())
+    leaves = [f for f in files if f.name.startswith("Npix=")]
+    assert len(leaves) > 12 and len({f.parts[3] for f in leaves}) > 1  # several orders
+    assert path_digest(cluster / "crd.hats") == path_digest(threads / "crd.hats")
+    assert [f["path"] for f in result.files] == [str(f) for f in files]
+    # readable by LSDB and as a plain Parquet dataset; the same rows as the one-file output
+    single = tmp_path / "single"
+    run_combine(make_plan(inputs, params | {"output_format": "parquet"}, scan_rows=False), single)
+    expected = pq.read_table(single / "crd.parquet")
+    catalog = lsdb.read_hats(cluster / "crd.hats")
+    got = catalog.compute()
+    assert sorted(got["CRD_ID"]) == expected.column("CRD_ID").to_pylist()
+    dataset = ds.dataset(cluster / "crd.hats" / "crd" / "dataset", format="parquet")
+    table = dataset.to_table(columns=expected.column_names).sort_by("CRD_ID")
+    assert table.equals(expected)
+    for leaf in leaves:
+        index = pq.read_table(cluster / leaf, columns=["_healpix_29"]).column(0).to_numpy()
+        assert (np.diff(index) >= 0).all()  # each pixel's rows sorted by the spatial index
+
+
 DRIVER = """
 import json, resource, sys
 from pathlib import Path
@@ -179,7 +268,7 @@ def test_unreadable_piece_on_a_worker_ends_the_run_with_a_code_then_a_rerun_succ
         run_combine(plan, out)
     assert info.value.code == "input-unreadable"
     assert info.value.context["input"] == "002_syn"
-    assert list(out.iterdir()) == []  # no output, no scratch left
+    assert not out.exists()  # no output, no scratch left, not even the folder
     inputs[1].path.write_bytes(original)
     run_combine(make_plan(inputs, config), out)
     threads = tmp_path / "threads"
@@ -236,7 +325,7 @@ def test_killed_worker_ends_the_run_with_a_code_then_a_rerun_succeeds(tmp_path):
         killer.join()
         assert killed
         assert info.value.code == "worker-lost"
-        assert list(out.iterdir()) == []
+        assert not out.exists()
         watcher.wait_for_workers(2, timeout=60)  # the nanny restarted it
         run_combine(make_plan(inputs, config), out)
     threads = tmp_path / "threads"

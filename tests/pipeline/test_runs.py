@@ -210,3 +210,55 @@ def test_config_file_with_a_flags_file_of_the_repository(demo_root, tmp_path):
         ],
     )
     assert result.exit_code == 1 and "inside the repository" in result.output
+
+
+def test_a_parquet_dataset_layout_cannot_be_published(demo_root, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"output_layout": "dataset"}))
+    result = CliRunner().invoke(
+        cli,
+        [
+            "combine",
+            "--name",
+            "dataset",
+            *INPUTS,
+            "--config",
+            str(config),
+            "--uploaded-by",
+            "t",
+            "--root",
+            str(demo_root),
+        ],
+    )
+    assert result.exit_code != 0 and "invalid-config" in result.output
+    assert "hats" in result.output
+    assert (
+        not (demo_root / "manifests" / next_name(demo_root, "dataset"))
+        .with_suffix(".yaml")
+        .exists()
+    )
+
+
+def test_hats_output_is_published_and_reproduced(demo_root):
+    name = next_name(demo_root, "combined_hats")
+    result = invoke(
+        demo_root,
+        "combine",
+        "--name",
+        "Combined hats",
+        *INPUTS,
+        "--format",
+        "hats",
+        "--uploaded-by",
+        "tester",
+        "--run",
+        "--quiet",
+    )
+    assert result.exit_code == 0, result.output
+    data = manifest(demo_root, name)
+    main = data["files"][0]
+    assert data["status"] == "published" and main["format"] == "hats"
+    assert main["n_rows"] == data["provenance"]["summary"]["rows"]
+    assert (demo_root / main["path"] / "collection.properties").is_file()
+    result = invoke(demo_root, "reproduce", name, "--quiet")
+    assert result.exit_code == 0 and "identical" in result.output
