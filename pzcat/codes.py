@@ -1269,6 +1269,13 @@ _ALL = [
         "This needs a signed-in user",
         "Sign in with GitHub at /-/login (or send a token).",
     ),
+    Code(
+        "page-not-found",
+        "error",
+        "serve",
+        "No page of the server has this address",
+        "Follow the links of the page back to the catalog site, the product list or the previews.",
+    ),
 ]
 
 CODES: dict[str, Code] = {c.code: c for c in _ALL}
@@ -1294,6 +1301,7 @@ HTTP_STATUS: dict[str, int] = {
     "download-not-found": 404,
     "download-unavailable": 404,
     "product-not-found": 404,
+    "page-not-found": 404,
     "bad-range": 416,
     "token-secret-missing": 500,
     "revocation-list": 500,

@@ -102,6 +102,20 @@ HOMOGENIZED_COLUMNS: dict[str, str] = {
     "instrument_type_homogenized": "type_homogenized",
 }
 
+#: The unit of a role's column when the manifest gives none: positions are decimal degrees
+#: (the range checks above and every sky function take degrees).
+DEFAULT_UNITS: dict[str, str] = {"ra": "deg", "dec": "deg"}
+
+
+def unit_for(unit: str | None, role: str | None) -> str:
+    """A column's unit: the manifest's, else the default of its role (``deg`` for ra and dec).
+
+    >>> unit_for(None, "ra"), unit_for("hourangle", "ra"), unit_for(None, "z")
+    ('deg', 'hourangle', '')
+    """
+    return unit or DEFAULT_UNITS.get(role or "", "")
+
+
 # -- value ranges ----------------------------------------------------------------------------------
 
 RA_RANGE = (0.0, 360.0)  # both ends included

@@ -119,22 +119,45 @@ def token_group() -> None:
     help="download (files and previews), read (previews only) or "
     "write (also changes through /api/).",
 )
+@click.option(
+    "--note", default="", help="A note shown with the token at /-/tokens (100 characters)."
+)
+@root_option
 @coded
-def token_create(user: str, expires: str, scope: str) -> None:
+def token_create(user: str, expires: str, scope: str, note: str, root: Path | None) -> None:
     """Print a new token for USER (only the token on stdout, details on stderr).
+
+    The token's id and claims (never the token) go to tokens/issued.yaml of the catalog, so USER
+    and the admins see it, and can revoke it, at /-/tokens like the tokens made there. Outside a
+    catalog (no --root, no catalog.yaml above, no $PZCAT_ROOT) the token is made but not listed.
 
     \b
     Example:
-      TOKEN=$(pzcat token create alice --expires 30d)
+      TOKEN=$(pzcat token create alice --expires 30d --note "for the notebook")
       curl -H "Authorization: Bearer $TOKEN" -O -C - http://127.0.0.1:8001/-/download/1_x.zip
     """
-    from pzcat_datasette.tokens import create_token, verify_token
+    from pzcat.catalog import find_root
+    from pzcat.errors import CatalogError
+    from pzcat_datasette.tokens import create_token, record_issued, verify_token
 
+    try:
+        where = Path(root).resolve() if root else find_root()
+    except CatalogError as exc:
+        if exc.code != "catalog-config":
+            raise
+        where = None
     token = create_token(user, scope=scope, expires=expires)
     claims = verify_token(token)
+    if where is not None:
+        record_issued(where, token, note=note.strip(), by=default_user())
     when = datetime.fromtimestamp(claims.expires, UTC).isoformat().replace("+00:00", "Z")
+    listed = (
+        "listed at /-/tokens (tokens/issued.yaml)"
+        if where is not None
+        else "not listed at /-/tokens: no catalog here (--root)"
+    )
     click.echo(
-        f"token {claims.id} for {claims.user}, scope {claims.scope}, expires {when} "
+        f"token {claims.id} for {claims.user}, scope {claims.scope}, expires {when}; {listed} "
         f"(revoke: pzcat token revoke {claims.id})",
         err=True,
     )

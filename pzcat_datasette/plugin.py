@@ -6,19 +6,20 @@ Each hook hands over to the module of its noun:
 module                         what
 ============================== =======================================================================
 :mod:`.api`                    ``/api/``: the Photo-z Server REST API (``pzserver`` client)
-:mod:`.notfound`               no 500 for unknown URLs; JSON errors under ``/api/``
+:mod:`.notfound`               unknown URLs: a page with the way back; JSON errors under ``/api/``
 :mod:`.downloads`              ``/-/download/<internal_name>.zip`` and ``/-/download/<name>/<file>``
 :mod:`.token_page`             ``/-/token`` (paste a token once, get a signed HttpOnly cookie)
 :mod:`.signin`                 ``/-/login``, ``/-/auth/callback``, ``/-/logout``: sign in with GitHub
 :mod:`.tokens_page`            ``/-/tokens``: a signed-in user's own tokens (make, list, revoke)
 :mod:`.site_files`             ``/site/...``: the built static site
+:mod:`.static_files`           ``/-/pzcat/static/...``: the plugin's scripts (no inline script: CSP)
 :mod:`.auth`                   tokens, cookies and signed links; the actor; token errors for previews
 :mod:`.cache`                  the response cache of anonymous Datasette pages
 :mod:`.export_policy`          full-table exports need a download token, like downloads
 :mod:`.query_inputs`           canned queries: example values when empty, coded errors for bad input
 :mod:`.sql`                    ``pz_angdist``, ``pz_healpix``, ``pz_cone_ranges``
 :mod:`.counts`                 table counts from the inspect data (Datasette 0.65 workaround)
-:mod:`.templates`              pzcat's templates, negative-caching loader
+:mod:`.templates`              pzcat's templates (titles for people), their variables, the loader
 :mod:`.settings`               ``plugin_config("pzcat")`` and the per-instance caches
 :mod:`.responses`              the one error shape, streaming of byte plans
 :mod:`.security`               security headers, request caps, header timeouts, SQLite limits
@@ -40,6 +41,7 @@ from pzcat_datasette import (
     signin,
     site_files,
     sql,
+    static_files,
     templates,
     token_page,
     tokens_page,
@@ -59,6 +61,7 @@ def register_routes(datasette):
         *signin.ROUTES,
         *tokens_page.ROUTES,
         *site_files.ROUTES,
+        *static_files.ROUTES,
         *api.datasette_routes(),
         (r"^/-/metadata(\.(?P<format>json))?$", metadata),
     ]
@@ -102,7 +105,7 @@ def prepare_connection(conn, database):
 
 @hookimpl
 def prepare_jinja2_environment(env, datasette):
-    templates.prepare(env)
+    templates.prepare(env, datasette)
 
 
 @hookimpl
@@ -113,4 +116,9 @@ def startup(datasette):
 
 @hookimpl
 def extra_template_vars(datasette):
-    return {"pzcat_site": "/site/", "pzcat_token_page": "/-/token"}
+    return templates.template_vars(datasette)
+
+
+@hookimpl
+def menu_links(datasette, actor):
+    return templates.menu_links(datasette, actor)

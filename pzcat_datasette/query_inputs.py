@@ -1,7 +1,8 @@
 """Input checking of the canned queries (cone search, redshift range) before Datasette runs them.
 
 - Opened without parameters, a browser is sent to the same query with example values of that
-  product (``pzcat_defaults`` of the query's metadata), so the page never opens on "0 results";
+  product (``pzcat_defaults`` of the query's metadata: a real row's position, the redshift bin of
+  a real row's z; ``serve._example_values``), so the page never opens on "0 results";
 - a parameter that is not a number, a Dec outside [-90, 90] or a radius that is not positive
   answers ``query-input`` (400) saying which one and why, instead of silently returning nothing.
 """

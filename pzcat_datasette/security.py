@@ -2,7 +2,8 @@
 connection caps, bounded SQL. Each defence lives here once.
 
 - :class:`SecurityMiddleware` (the outermost ASGI wrapper): every response gets a
-  Content-Security-Policy (with ``frame-ancestors``), ``X-Content-Type-Options: nosniff``,
+  Content-Security-Policy (with ``frame-ancestors``; no inline script outside the static site,
+  :func:`csp_for`), ``X-Content-Type-Options: nosniff``,
   ``Referrer-Policy`` and ``X-Frame-Options``; untrusted HTML (a product's ``description.html``
   under ``/site/``) gets ``Content-Security-Policy: sandbox``. Requests with too many or too long
   query parameters or headers are refused before Datasette parses them (``request-too-large``).
@@ -43,6 +44,10 @@ CSP = (
     "img-src 'self' data: https:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
     "base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
 )
+#: The server's own pages (Datasette, tokens, errors, the API): scripts from files only, no
+#: inline script or ``onclick`` (pzcat's templates keep theirs in ``pzcat_datasette/static/``).
+#: The static site keeps :data:`CSP`: mkdocs-material's pages start with inline scripts.
+CSP_SERVER = CSP.replace("script-src 'self' 'unsafe-inline'", "script-src 'self'")
 #: Untrusted HTML: a unique origin, no script, no form, no plugin, whatever the page holds.
 CSP_UNTRUSTED = (
     "sandbox; default-src 'none'; img-src 'self' data: https:; "
@@ -57,6 +62,19 @@ HEADERS = {
 }
 
 
+def csp_for(path: str) -> str:
+    """The Content-Security-Policy of a response to ``path``.
+
+    >>> csp_for("/previews").split("; ")[1], csp_for("/site/").split("; ")[1]
+    ("script-src 'self'", "script-src 'self' 'unsafe-inline'")
+    """
+    if UNTRUSTED_PATH.match(path):
+        return CSP_UNTRUSTED
+    if path == "/site" or path.startswith("/site/"):
+        return CSP
+    return CSP_SERVER
+
+
 def _refusal(status: int, message: str) -> tuple[dict, dict]:
     body = json.dumps({"error": {"code": "request-too-large", "message": message}}).encode()
     start = {
@@ -66,7 +84,7 @@ def _refusal(status: int, message: str) -> tuple[dict, dict]:
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"),
-            (b"content-security-policy", CSP.encode()),
+            (b"content-security-policy", CSP_SERVER.encode()),
             *HEADERS.items(),
         ],
     }
@@ -104,7 +122,7 @@ class SecurityMiddleware:
             await send(start)
             await send(body)
             return None
-        csp = (CSP_UNTRUSTED if UNTRUSTED_PATH.match(scope.get("path", "")) else CSP).encode()
+        csp = csp_for(scope.get("path", "")).encode()
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":

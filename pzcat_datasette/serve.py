@@ -17,7 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
 from pzcat.files import atomic_write_text, sha256_file
 from pzcat.links import Links
+from pzcat.vocab import unit_for
 from pzcat_datasette import settings as plugin_settings
 from pzcat_datasette.export_policy import EXPORT_NOTE
 from pzcat_datasette.previews import (
@@ -95,8 +98,9 @@ FACET_COLUMNS = (
 def _column_description(col, role: str | None, ucd: str | None) -> str:
     desc = col.description or PIPELINE_COLUMNS.get(col.name)
     bits = [desc] if desc else []
-    if col.unit:
-        bits.append(f"unit: {col.unit}")
+    unit = unit_for(col.unit, role)
+    if unit:
+        bits.append(f"unit: {unit}")
     if ucd:
         bits.append(f"UCD: {ucd}")
     if role:
@@ -128,16 +132,58 @@ def _cone_sql(table: str, ra: str, dec: str, healpix: bool = True) -> str:
     )
 
 
-def _example_position(info: dict, ra: str, dec: str) -> dict | None:
-    """Example cone centre of a preview table: the mean position of its rows (its statistics)."""
-    cols = info.get("columns") or {}
-    if isinstance(cols, list):
-        cols = {c.get("column") or c.get("name"): c for c in cols if isinstance(c, dict)}
+def _example_values(
+    db_path: Path, table: str, ra: str | None, dec: str | None, z: str | None
+) -> dict:
+    """Example inputs of a table's canned queries, taken from a real row so they never give 0 rows.
+
+    The middle row of the table (by rowid: one index lookup): its position, rounded to 0.0001 deg
+    (well inside the 60 arcsec example radius), and the 0.1-wide redshift bin holding its z. A
+    mean position would fall in empty sky between the fields of a multi-field survey.
+    """
+    out: dict[str, dict[str, str]] = {}
+    t = quote_ident(table)
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
-        r, d = float(cols[ra]["mean"]), float(cols[dec]["mean"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    return {"ra": f"{r:.4f}", "dec": f"{d:.4f}"}
+        (top,) = conn.execute(f"select max(rowid) from {t}").fetchone()
+        if top is None:
+            return out
+        if ra and dec:
+            r, d = quote_ident(ra), quote_ident(dec)
+            row = (
+                conn.execute(
+                    f"select {r}, {d} from {t} where rowid >= ? and typeof({r}) in ('real', 'integer') "
+                    f"and typeof({d}) in ('real', 'integer') and {d} between -90 and 90 "
+                    "order by rowid limit 1",
+                    (top // 2,),
+                ).fetchone()
+                or conn.execute(
+                    f"select {r}, {d} from {t} where typeof({r}) in ('real', 'integer') "
+                    f"and typeof({d}) in ('real', 'integer') and {d} between -90 and 90 limit 1"
+                ).fetchone()
+            )
+            if row:
+                out["cone"] = {"ra": f"{row[0]:.4f}", "dec": f"{row[1]:.4f}", "radius_arcsec": "60"}
+        if z:
+            zc = quote_ident(z)
+            row = (
+                conn.execute(
+                    f"select {zc} from {t} where rowid >= ? and typeof({zc}) in ('real', 'integer') "
+                    "order by rowid limit 1",
+                    (top // 2,),
+                ).fetchone()
+                or conn.execute(
+                    f"select {zc} from {t} where typeof({zc}) in ('real', 'integer') limit 1"
+                ).fetchone()
+            )
+            if row and math.isfinite(row[0]):
+                low = math.floor(row[0] * 10) / 10
+                out["zrange"] = {"z_min": f"{low:.1f}", "z_max": f"{low + 0.1:.1f}"}
+    except sqlite3.Error:
+        return out
+    finally:
+        conn.close()
+    return out
 
 
 def _zrange_sql(table: str, z: str) -> str:
@@ -215,7 +261,7 @@ def datasette_metadata(
             role = m.role_of(cname)
             ucd = col.ucd or (m.ucd_for(role) if role else None)
             described[cname] = _column_description(col, role, ucd)
-            unit = _pint_unit(col.unit)
+            unit = _pint_unit(unit_for(col.unit, role))
             if unit:
                 units[cname] = unit
         described[HEALPIX_COLUMN] = "Nested HEALPix index of (ra, dec) at order 10 (nside 1024)"
@@ -242,23 +288,33 @@ def datasette_metadata(
         if units and with_units:
             tables[name]["units"] = units
         ra, dec, z = m.column_for("ra"), m.column_for("dec"), m.column_for("z")
-        if ra in cols and dec in cols:
+        has_cone, has_z = ra in cols and dec in cols, z in cols
+        examples = (
+            _example_values(db_path, name, ra if has_cone else None, dec, z if has_z else None)
+            if (has_cone or has_z)
+            else {}
+        )
+        if has_cone:
+            cone = examples.get("cone") or {"ra": "53.1", "dec": "-27.8", "radius_arcsec": "60"}
             queries[f"cone_{name}"] = {
                 "title": f"Cone search in {m.name}",
                 "description": "Rows within radius_arcsec (arcsec) of (ra, dec) (decimal degrees, "
-                "e.g. ra 53.1, dec -27.8, radius 60), nearest first; distance_arcsec "
-                "to 1 mas.",
+                f"e.g. ra {cone['ra']}, dec {cone['dec']}, radius 60), nearest first; "
+                "distance_arcsec to 1 mas.",
                 "sql": _cone_sql(name, ra, dec, healpix=HEALPIX_COLUMN not in cols),
             }
-            centre = _example_position(info, ra, dec)
-            if centre:
-                queries[f"cone_{name}"]["pzcat_defaults"] = {**centre, "radius_arcsec": "60"}
-        if z in cols:
+            if "cone" in examples:
+                queries[f"cone_{name}"]["pzcat_defaults"] = examples["cone"]
+        if has_z:
+            zr = examples.get("zrange") or {"z_min": "0.5", "z_max": "0.6"}
             queries[f"zrange_{name}"] = {
                 "title": f"Redshift range in {m.name}",
-                "description": "Rows with z_min <= z <= z_max, by redshift.",
+                "description": "Rows with z_min <= z <= z_max, by redshift (e.g. z_min "
+                f"{zr['z_min']}, z_max {zr['z_max']}).",
                 "sql": _zrange_sql(name, z),
             }
+            if "zrange" in examples:
+                queries[f"zrange_{name}"]["pzcat_defaults"] = examples["zrange"]
     meta: dict[str, Any] = {
         "title": cfg.name,
         "description": cfg.description,

@@ -22,6 +22,8 @@ Examples
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import hashlib
 import hmac
 import json
@@ -29,6 +31,7 @@ import os
 import re
 import secrets
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -279,6 +282,26 @@ def _iso(ts: int) -> str:
 # -- revocation ---------------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def tokens_lock(root: Path) -> Iterator[None]:
+    """Hold the lock of ``tokens/`` (``fcntl.flock`` on the folder) for a read-modify-write.
+
+    ``tokens/issued.yaml`` and ``tokens/revoked.yaml`` are read, changed and replaced atomically
+    (:func:`pzcat.files.atomic_write_text`) by the server's workers and by ``pzcat token``: without
+    the lock, two writers at the same instant would each write the list they read, and one entry
+    would be lost. The lock is on the folder (not the file, which each write replaces), so no lock
+    file appears in the repository; it is released when the block ends or the process dies.
+    """
+    folder = Path(root) / REVOKED_FILE.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
 def revoked_path(root: Path) -> Path:
     return Path(root) / REVOKED_FILE
 
@@ -316,24 +339,25 @@ def revoke_token(
             status=400,
         )
     path = revoked_path(root)
-    data = {}
-    if path.exists():
-        load_revoked(root)  # raises on a broken file
-        data = load_yaml(path.read_bytes(), str(path), error=TokenError) or {}
-    entries = list(data.get("revoked") or [])
-    if any((e.get("id") if isinstance(e, dict) else str(e)) == tid for e in entries):
-        return tid
-    entry = {"id": tid, "revoked": _iso(int(time.time()))}
-    if by:
-        entry["by"] = by
-    if reason:
-        entry["reason"] = reason
-    entries.append(entry)
-    header = (
-        "# Revoked pzcat tokens: ids only, never tokens. `pzcat token revoke ID` appends here;\n"
-        "# the server rereads this file when it changes.\n"
-    )
-    atomic_write_text(path, header + yaml.safe_dump({"revoked": entries}, sort_keys=False))
+    with tokens_lock(root):
+        data = {}
+        if path.exists():
+            load_revoked(root)  # raises on a broken file
+            data = load_yaml(path.read_bytes(), str(path), error=TokenError) or {}
+        entries = list(data.get("revoked") or [])
+        if any((e.get("id") if isinstance(e, dict) else str(e)) == tid for e in entries):
+            return tid
+        entry = {"id": tid, "revoked": _iso(int(time.time()))}
+        if by:
+            entry["by"] = by
+        if reason:
+            entry["reason"] = reason
+        entries.append(entry)
+        header = (
+            "# Revoked pzcat tokens: ids only, never tokens. `pzcat token revoke ID` appends here;\n"
+            "# the server rereads this file when it changes.\n"
+        )
+        atomic_write_text(path, header + yaml.safe_dump({"revoked": entries}, sort_keys=False))
     return tid
 
 
@@ -343,7 +367,7 @@ ISSUED_FILE = Path("tokens") / "issued.yaml"
 
 
 def load_issued(root: Path) -> list[dict]:
-    """Tokens made by signed-in users at ``/-/tokens`` (id, user, scope, issued, expires, note)."""
+    """Tokens made at ``/-/tokens`` or with ``pzcat token create`` (id, user, scope, dates, note)."""
     path = Path(root) / ISSUED_FILE
     if not path.exists():
         return []
@@ -355,8 +379,13 @@ def load_issued(root: Path) -> list[dict]:
         raise TokenError("revocation-list", f"{path}: {exc}", status=500, file=str(path)) from None
 
 
-def record_issued(root: Path, token: str, note: str = "") -> dict:
-    """Add a new token's id and claims to ``tokens/issued.yaml`` (atomic); return the entry."""
+def record_issued(root: Path, token: str, note: str = "", by: str | None = None) -> dict:
+    """Add a new token's id and claims to ``tokens/issued.yaml``; return the entry.
+
+    Under :func:`tokens_lock` and written atomically: concurrent creations (server workers,
+    ``pzcat token create``) all keep their entry. ``by`` names who made it when that is not the
+    token's user (an admin at the command line).
+    """
     claims = verify_token(token)
     entry = {
         "id": claims.id,
@@ -367,14 +396,17 @@ def record_issued(root: Path, token: str, note: str = "") -> dict:
     }
     if note:
         entry["note"] = note[:100]
-    entries = [*load_issued(root), entry]
+    if by and by != claims.user:
+        entry["by"] = by
     header = (
-        "# Tokens made at /-/tokens by signed-in users: ids and claims only, never tokens.\n"
-        "# Revocations are in revoked.yaml.\n"
+        "# Tokens made at /-/tokens and by `pzcat token create`: ids and claims only, never\n"
+        "# tokens. Revocations are in revoked.yaml.\n"
     )
-    atomic_write_text(
-        Path(root) / ISSUED_FILE, header + yaml.safe_dump({"issued": entries}, sort_keys=False)
-    )
+    with tokens_lock(root):
+        entries = [*load_issued(root), entry]
+        atomic_write_text(
+            Path(root) / ISSUED_FILE, header + yaml.safe_dump({"issued": entries}, sort_keys=False)
+        )
     return entry
 
 

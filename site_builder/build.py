@@ -37,6 +37,7 @@ from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
 from pzcat.files import atomic_write_bytes, atomic_write_text
 from pzcat.html import clean_document
+from pzcat.links import Links
 from pzcat.staging import die_with_parent, put_bytes, put_copy, put_text, staged_folder
 from site_builder import render
 from site_builder.collect import (
@@ -54,6 +55,8 @@ from site_builder.collect import (
 )
 
 BASE_CONFIG = Path(__file__).resolve().parent / "mkdocs.base.yml"
+#: Theme overrides (the 404 page).
+OVERRIDES = Path(__file__).resolve().parent / "overrides"
 STATE_FILE = "site_state.json"
 
 
@@ -108,6 +111,13 @@ def mkdocs_config(catalog: Catalog, docs_dir: Path, site_dir: Path) -> dict[str,
             "docs_dir": str(docs_dir),
             "site_dir": str(site_dir),
         }
+    )
+    # the 404 page with the way back (theme override); its links are absolute paths (it is served
+    # at any depth): the server's root is a path when it shares the site's origin
+    links = Links.of(cfg)
+    config["theme"]["custom_dir"] = str(OVERRIDES)
+    config.setdefault("extra", {})["pzcat_server"] = (
+        links.on_server("") if links.same_origin else links.server_from_site
     )
     # no repo_url (the theme would call the GitHub API from every page) and no social icons (1.6 KB
     # on each of 10,000 product pages): the landing page links the repository instead

@@ -28,6 +28,7 @@ from pzcat.html import clean_html
 from pzcat.links import Links, download_path
 from pzcat.manifest import NO_PZ_CODE_TYPES, NO_RELEASE_TYPES, REQUIRED_ROLES, Manifest
 from pzcat.safeyaml import load_yaml
+from pzcat.vocab import unit_for
 from site_builder.collect import SiteData, summary  # noqa: F401 - summary: one row of the lists
 from site_builder.plots import nz_svg, sky_frame_svg, sky_svg
 
@@ -585,7 +586,7 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
                 "name": col,
                 "role": role or "",
                 "dtype": (info.dtype if info else st.get("dtype", "")),
-                "unit": (info.unit if info and info.unit else ""),
+                "unit": unit_for(info.unit if info else None, role),
                 "ucd": ucd or "",
                 "min": fmt_stat(st.get("min")),
                 "max": fmt_stat(st.get("max")),

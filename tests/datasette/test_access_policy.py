@@ -79,6 +79,13 @@ def test_canned_queries_check_their_input(built, secret) -> None:
         assert "ra=" in first.headers["location"] and "dec=" in first.headers["location"]
         page = c.get(first.headers["location"])
         assert page.status_code == 200
+        # the example is a real row's position, so it finds rows; so does the redshift example
+        path, _, query = first.headers["location"].partition("?")
+        assert c.get(f"{path}.json?_shape=array&{query}").json(), first.headers["location"]
+        empty_z = c.get(f"/previews/zrange_{SPEC}", headers={"accept": "text/html"})
+        assert empty_z.status_code == 302 and "z_min=" in empty_z.headers["location"]
+        path, _, query = empty_z.headers["location"].partition("?")
+        assert c.get(f"{path}.json?_shape=array&{query}").json(), empty_z.headers["location"]
         for query, needle in (
             ("ra=abc&dec=1&radius_arcsec=5", "ra must be a number"),
             ("ra=10&dec=95&radius_arcsec=5", "dec must be between"),
