@@ -582,6 +582,16 @@ _ALL = [
         'make_pandas2_readable("FILE")\'`), or write it with pandas < 3; the pzserver client '
         "and tables_io run pandas 2.",
     ),
+    Code(
+        "hdf5-not-for-tables-io",
+        "warning",
+        "table",
+        "The HDF5 file would not open as one table in tables_io (the pzserver client's reader)",
+        "tables_io picks its reader by suffix: in a .hdf5 file write one equal-length 1-D "
+        "dataset per column at the root (`tables_io.write(table, 'FILE.hdf5')`, or "
+        "`pzcat.readers.hdf5.write_columns`); a pandas table belongs in a .h5 file under the key "
+        "'data'.",
+    ),
     # description files
     Code(
         "html-script",

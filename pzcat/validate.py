@@ -543,7 +543,7 @@ def _table(m: Manifest, entry: FileEntry, target: Path, key: str, prod: ProductR
             count=reader.comment_lines,
         )
     if entry.format == "hdf5":
-        from pzcat.readers.hdf5 import groups_needing_pandas3
+        from pzcat.readers.hdf5 import groups_needing_pandas3, tables_io_problem
 
         needs = groups_needing_pandas3(target)
         if needs:
@@ -552,6 +552,15 @@ def _table(m: Manifest, entry: FileEntry, target: Path, key: str, prod: ProductR
                 f"{rel}: the pandas table {needs[0]!r} has no "
                 "pandas_version attribute (written by pandas 3); pandas 2, the pzserver "
                 "client and tables_io cannot read it",
+                file=rel,
+                key=key,
+            )
+        problem = tables_io_problem(target)
+        if problem:
+            prod.add(
+                "hdf5-not-for-tables-io",
+                f"{rel}: tables_io (the pzserver client's reader) would not open it as one "
+                f"table: {problem}",
                 file=rel,
                 key=key,
             )
