@@ -142,7 +142,7 @@ def test_every_link_of_every_page_works_on_another_port(demo, browser) -> None:
 
     # the copy-paste examples name the address the page was served from, not catalog.yaml's
     page.goto(demo.site + "product/6_dp1_ecdfs_training_set/")
-    assert f'PzCatalog("{demo.site}")' in page.locator("#pz-snippet").inner_text()
+    assert f'PzServer(host="{demo.site}"' in page.locator("#pz-snippet").inner_text()
     page.screenshot(path=str(ARTIFACTS / "01-product-other-port.png"), full_page=True)
     page.goto(demo.site + "downloads/")
     text = page.locator("article").inner_text()
