@@ -8,10 +8,14 @@ Measures, against a real server on 127.0.0.1 over keep-alive HTTP:
 - a 200 MB main file through ``download/main-file/file/?token=`` and through ``/-/download``
   (the same streaming code): MB/s of each.
 
+Beside the wall-clock latencies, the CPU seconds the server process (and its children) spent per
+request (``cpu_ms``, from psutil), which a loaded machine inflates less than the wall clock, and
+the load average before and after.
+
 Results are printed and saved to ``benchmarks/results/api.json``::
 
     .venv/bin/python benchmarks/api.py                       # 10,000 products, 200 MB
-    .venv/bin/python benchmarks/api.py --products 1000 --download-mb 50 --requests 50   # quick
+    .venv/bin/python benchmarks/api.py --requests 50 --download-mb 20   # small (under a minute)
 """
 
 from __future__ import annotations
@@ -108,9 +112,27 @@ def start_server(root: Path, log: Path) -> tuple[subprocess.Popen, int]:
     return proc, port_of(url)
 
 
-def timed_gets(conn: http.client.HTTPConnection, path: str, headers: dict, n: int) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its live children."""
+    import psutil
+
+    proc = psutil.Process(pid)
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += t.user + t.system
+    return total
+
+
+def timed_gets(
+    conn: http.client.HTTPConnection, path: str, headers: dict, n: int, server_pid: int = 0
+) -> dict:
     times = []
     count = None
+    cpu0 = cpu_seconds(server_pid) if server_pid else 0.0
     for _ in range(n):
         t = time.perf_counter()
         conn.request("GET", path, headers=headers)
@@ -119,6 +141,7 @@ def timed_gets(conn: http.client.HTTPConnection, path: str, headers: dict, n: in
         times.append((time.perf_counter() - t) * 1000)
         assert resp.status == 200, (resp.status, body[:300])
         count = json.loads(body).get("count", 1)
+    cpu = (cpu_seconds(server_pid) - cpu0) if server_pid else None
     times.sort()
     return {
         "path": path,
@@ -126,6 +149,7 @@ def timed_gets(conn: http.client.HTTPConnection, path: str, headers: dict, n: in
         "p50_ms": round(statistics.median(times), 2),
         "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))], 2),
         "mean_ms": round(statistics.fmean(times), 2),
+        "cpu_ms": round(cpu * 1000 / n, 2) if cpu is not None else None,
         "n": n,
     }
 
@@ -183,8 +207,9 @@ def main() -> None:
                 "one product": f"/api/products/{args.products // 2}/",
             }
             timed_gets(conn, "/api/products/", auth, 5)  # warm the records cache
+            load_before = os.getloadavg()
             lists = {
-                label: timed_gets(conn, path.replace(" ", "%20"), auth, args.requests)
+                label: timed_gets(conn, path.replace(" ", "%20"), auth, args.requests, proc.pid)
                 for label, path in queries.items()
             }
             conn.request(
@@ -211,6 +236,8 @@ def main() -> None:
             "products": args.products,
             "catalog_seconds": round(made, 1),
             "load_average": os.getloadavg(),
+            "load_average_before": load_before,
+            "requests": args.requests,
             "cpus": os.cpu_count(),
             "lists": lists,
             "download": {
@@ -224,13 +251,14 @@ def main() -> None:
     for label, r in result["lists"].items():
         print(
             f"{label:34} count {r['count']:>6}  p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms"
+            f"  server CPU {r['cpu_ms']:6.2f} ms/request"
         )
     d = result["download"]
     print(
         f"{d['mb']} MB: download/main-file/file/ {d['api_main_file']['mb_per_s']} MB/s, "
         f"/-/download {d['datasette_download']['mb_per_s']} MB/s"
     )
-    print(f"load average {result['load_average']}")
+    print(f"load average before {result['load_average_before']}, after {result['load_average']}")
     out = REPO / "benchmarks" / "results" / "api.json"
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(out.relative_to(REPO))

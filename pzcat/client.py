@@ -1,26 +1,29 @@
-"""The Python API for notebooks, shaped like LIneA's ``pzserver`` client.
+"""The first notebook API, ``PzCatalog``: deprecated, use ``from pzcat import PzServer``.
 
-It reads a pzcat catalog either from a local clone or from the published site's static JSON API
-(``api/``), and downloads files through the token-gated Datasette downloads.
+:class:`pzcat.PzServer` makes the same calls as LIneA's ``pzserver`` client, with the Photo-z
+Server's records and filters, against a server's ``/api/``, a published site or a clone.
+``PzCatalog`` keeps working for the notebooks written for it: it reads a local clone or the
+published site's static JSON API (``api/``) with the client's own transport
+(:mod:`pzcat.pzserver.transport`) and downloads through the token-gated Datasette downloads. Its
+records are manifests and its filters its own (exact, case-insensitive matches of manifest fields,
+names or display names, a list meaning any of them), as before; constructing one warns
+(``DeprecationWarning``).
 
 Examples
 --------
 >>> from pzcat.client import PzCatalog
 >>> pz = PzCatalog("https://lsst-pz.github.io/pzcat/", token="...")   # doctest: +SKIP
->>> pz = PzCatalog(".")                                               # a local clone
+>>> pz = PzCatalog(".")                                               # doctest: +SKIP
 >>> pz.display_products_list(filters={"release": "DP1", "product_type": "Training Set"})  # doctest: +SKIP
 >>> df = pz.get_product("6_dp1_ecdfs_training_set").data                                # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import tempfile
-import urllib.error
 import urllib.parse
-import urllib.request
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,10 +32,15 @@ import pandas as pd
 
 from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
-from pzcat.files import atomic_open
 from pzcat.links import Links
 from pzcat.manifest import parse_manifest
+from pzcat.pzserver import transport
 from pzcat.tables import read_table
+
+DEPRECATION = (
+    "pzcat.client.PzCatalog is deprecated: use `from pzcat import PzServer` (the same calls "
+    "as LIneA's pzserver client, on a server's /api/, a published site or a clone)"
+)
 
 LIST_COLUMNS = [
     "id",
@@ -62,7 +70,7 @@ class Product:
 
 
 class PzCatalog:
-    """Client of a pzcat catalog.
+    """Client of a pzcat catalog (deprecated: :class:`pzcat.PzServer`).
 
     Parameters
     ----------
@@ -74,6 +82,7 @@ class PzCatalog:
     """
 
     def __init__(self, source: str | Path | None = None, token: str | None = None) -> None:
+        warnings.warn(DEPRECATION, DeprecationWarning, stacklevel=2)
         source = source or os.environ.get("PZCAT_URL")
         self.token = token or os.environ.get("PZCAT_TOKEN")
         if isinstance(source, str) and source.startswith(("http://", "https://")):
@@ -91,30 +100,12 @@ class PzCatalog:
 
     def _get_json(self, path: str) -> Any:
         url = urllib.parse.urljoin(self.site_url, path)
-        try:
-            with urllib.request.urlopen(url, timeout=60) as resp:
-                return json.load(resp)
-        except urllib.error.HTTPError as exc:
-            raise PzcatError(
-                "product-not-found" if exc.code == 404 else "http-error",
-                f"GET {url}: HTTP {exc.code}",
-            ) from None
-        except urllib.error.URLError as exc:
-            raise PzcatError("http-error", f"GET {url}: {exc.reason}") from None
+        return transport.get_json(url, not_found="product-not-found")
 
     def _download(self, path: str, dest: Path) -> Path:
         url = urllib.parse.urljoin(self.datasette_url, path)
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        request = urllib.request.Request(url, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=600) as resp, atomic_open(dest) as out:
-                shutil.copyfileobj(resp, out, 1024 * 1024)
-        except urllib.error.HTTPError as exc:
-            hint = " (pass token= or set PZCAT_TOKEN)" if exc.code in (401, 403) else ""
-            raise PzcatError("http-error", f"GET {url}: HTTP {exc.code}{hint}") from None
-        except urllib.error.URLError as exc:
-            raise PzcatError("http-error", f"GET {url}: {exc.reason}") from None
-        return dest
+        return transport.save(url, dest, headers, hint=" (pass token= or set PZCAT_TOKEN)")
 
     # -- vocabularies ------------------------------------------------------------------------------
 

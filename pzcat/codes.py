@@ -600,6 +600,16 @@ _ALL = [
         'make_pandas2_readable("FILE")\'`), or write it with pandas < 3; the pzserver client '
         "and tables_io run pandas 2.",
     ),
+    Code(
+        "hdf5-not-for-tables-io",
+        "warning",
+        "table",
+        "The HDF5 file would not open as one table in tables_io (the pzserver client's reader)",
+        "tables_io picks its reader by suffix: in a .hdf5 file write one equal-length 1-D "
+        "dataset per column at the root (`tables_io.write(table, 'FILE.hdf5')`, or "
+        "`pzcat.readers.hdf5.write_columns`); a pandas table belongs in a .h5 file under the key "
+        "'data'.",
+    ),
     # description files
     Code(
         "html-script",
@@ -961,6 +971,14 @@ _ALL = [
         "serve",
         "Too many or too long query parameters or headers",
         "Send at most 100 query parameters (8 KB) and 64 headers (16 KB); use POST-free, shorter URLs.",
+    ),
+    Code(
+        "response-too-large",
+        "error",
+        "serve",
+        "The answer (SQL, JSON, CSV or page) is over the server's response-size cap",
+        "Ask for fewer rows (`_size=`, `LIMIT`, fewer columns) or download the product "
+        "(`/-/download/`, not capped); the cap is $PZCAT_MAX_RESPONSE_BYTES (64 MiB).",
     ),
     Code(
         "bad-range",

@@ -34,7 +34,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,11 +138,15 @@ def _exact_value(key: str, base: str, value: str) -> Any:
     return value
 
 
+#: A predicate narrows positions of a :class:`ProductRecords` (kept in order) to those that match.
+Predicate = Callable[["ProductRecords", list[int]], list[int]]
+
+
 @dataclass
 class ProductQuery:
     """A parsed products query: predicates, search words and the ordering."""
 
-    predicates: list = field(default_factory=list)
+    predicates: list[Predicate] = field(default_factory=list)
     words: list[str] = field(default_factory=list)
     ordering: list[tuple[str, bool]] = field(default_factory=list)
 
@@ -179,35 +183,54 @@ def parse_query(params: Mapping[str, str] | Iterable[tuple[str, str]]) -> Produc
             continue  # django-filter: an empty value does not filter
         base = key.removesuffix("__or").removesuffix("__in")
         if key == "release__isnull":
-            want_null = _bool(key, value)
-            query.predicates.append(lambda r, w=want_null: (r.get("release") is None) == w)
+            query.predicates.append(_exact_filter("release", {None}, negate=not _bool(key, value)))
         elif base in _SUBSTRING_FIELDS:
             words = [v.lower() for v in value.split(",")]
-            fields = _SUBSTRING_FIELDS[base]
-            any_of = key.endswith("__or")
             query.predicates.append(
-                lambda r, words=words, fields=fields, any_of=any_of: _substrings(
-                    r, words, fields, any_of
-                )
+                _substring_filter(_SUBSTRING_FIELDS[base], words, key.endswith("__or"))
             )
         elif key.endswith("__in"):
             wanted = {_exact_value(key, base, v) for v in value.split(",") if v != ""}
-            name = _EXACT_FIELDS[base]
-            query.predicates.append(lambda r, n=name, w=wanted: r.get(n) in w)
+            query.predicates.append(_exact_filter(_EXACT_FIELDS[base], wanted))
         else:
-            wanted = _exact_value(key, base, value)
-            name = _EXACT_FIELDS[base]
-            query.predicates.append(lambda r, n=name, w=wanted: r.get(n) == w)
+            wanted = {_exact_value(key, base, value)}
+            query.predicates.append(_exact_filter(_EXACT_FIELDS[base], wanted))
     return query
 
 
-def _substrings(
-    row: Mapping[str, Any], words: list[str], fields: tuple[str, ...], any_of: bool
-) -> bool:
-    texts = [str(row.get(f) or "").lower() for f in fields]
-    if any_of:
-        return any(w in t for w in words for t in texts)
-    return all(any(w in t for t in texts) for w in words)
+def _exact_filter(name: str, wanted: set, negate: bool = False) -> Predicate:
+    """``record[name]`` is one of ``wanted`` (or, with ``negate``, is none of them)."""
+    if negate:
+        return lambda t, pos: [i for i in pos if t.records[i].get(name) not in wanted]
+    return lambda t, pos: [i for i in pos if t.records[i].get(name) in wanted]
+
+
+def _hits(texts: list[list[str]], word: str, pos: list[int]) -> list[int]:
+    """The positions whose lowered text in any of ``texts`` (one or two fields) holds ``word``."""
+    if len(texts) == 1:
+        a = texts[0]
+        return [i for i in pos if word in a[i]]
+    if len(texts) == 2:
+        a, b = texts
+        return [i for i in pos if word in a[i] or word in b[i]]
+    return [i for i in pos if any(word in t[i] for t in texts)]
+
+
+def _substring_filter(fields: tuple[str, ...], words: list[str], any_of: bool) -> Predicate:
+    """Every word (or with ``any_of`` one of them) is a substring of one of ``fields``."""
+
+    def run(t: ProductRecords, pos: list[int]) -> list[int]:
+        texts = [t.lowered[f] for f in fields]
+        if not any_of:
+            for word in words:  # each word narrows the next one's positions
+                pos = _hits(texts, word, pos)
+            return pos
+        hit: set[int] = set()
+        for word in words:
+            hit.update(_hits(texts, word, pos))
+        return [i for i in pos if i in hit]
+
+    return run
 
 
 def _ordering(value: str) -> list[tuple[str, bool]]:
@@ -226,9 +249,11 @@ def _ordering(value: str) -> list[tuple[str, bool]]:
     return out
 
 
-def _search_hit(row: Mapping[str, Any], words: list[str]) -> bool:
-    texts = (str(row.get("display_name") or "").lower(), str(row.get("uploaded_by") or "").lower())
-    return all(any(w in t for t in texts) for w in words)
+#: The record fields the substring filters and ``search`` read (lowered once per record).
+SEARCH_TEXTS = ("display_name", "uploaded_by")
+_TEXT_FIELDS = tuple(
+    sorted({f for fs in _SUBSTRING_FIELDS.values() for f in fs} | set(SEARCH_TEXTS))
+)
 
 
 def _sort_key(name: str):
@@ -239,22 +264,70 @@ def _sort_key(name: str):
     return key
 
 
-def apply_query(rows: Iterable[Mapping[str, Any]], query: ProductQuery) -> list:
+class ProductRecords:
+    """Product records prepared for queries: the filters' texts lowered once, orderings cached.
+
+    Built once per catalog state (the API's ``state.Index``; the client's listing of a site or a
+    clone) and read-only afterwards, so one instance serves concurrent requests. Filtering keeps
+    the order, so a query starts from its ordering's cached positions and only narrows them.
+
+    Parameters
+    ----------
+    records : iterable of mapping
+        Product records (:func:`pzcat.records.product_record`).
+    """
+
+    #: How many different orderings are kept (the API has four fields, two directions each).
+    MAX_ORDERINGS = 32
+
+    def __init__(self, records: Iterable[Mapping[str, Any]]) -> None:
+        self.records = list(records)
+        self.lowered: dict[str, list[str]] = {
+            f: [str(r.get(f) or "").lower() for r in self.records] for f in _TEXT_FIELDS
+        }
+        self._orders: dict[tuple[tuple[str, bool], ...], list[int]] = {}
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def ordered(self, ordering: list[tuple[str, bool]]) -> list[int]:
+        """Positions of the records in ``ordering`` (stable; ties by id, in the first key's
+        direction). The list is shared: callers must not change it."""
+        key = tuple(ordering)
+        cached = self._orders.get(key)
+        if cached is None:
+            recs = self.records
+            pos = list(range(len(recs)))
+            pos.sort(key=lambda i: recs[i].get("id") or 0, reverse=ordering[0][1])
+            for name, desc in reversed(ordering):
+                by = _sort_key(name)
+                pos.sort(key=lambda i, by=by: by(recs[i]), reverse=desc)
+            cached = pos
+            if len(self._orders) < self.MAX_ORDERINGS:
+                self._orders[key] = cached
+        return cached
+
+    def select(self, query: ProductQuery) -> list[dict[str, Any]]:
+        """The records that pass every predicate and the search words, in the query's order."""
+        pos = self.ordered(query.ordering or _ordering(DEFAULT_ORDERING))
+        for predicate in query.predicates:
+            pos = predicate(self, pos)
+        if query.words:
+            texts = [self.lowered[f] for f in SEARCH_TEXTS]
+            for word in query.words:
+                pos = _hits(texts, word, pos)
+        return [self.records[i] for i in pos]
+
+
+def apply_query(rows: Iterable[Mapping[str, Any]] | ProductRecords, query: ProductQuery) -> list:
     """The rows that pass every predicate, ordered (stable; ties by id)."""
-    out = list(rows)
-    for predicate in query.predicates:  # one pass per filter: each narrows the next one's rows
-        out = [r for r in out if predicate(r)]
-    if query.words:
-        out = [r for r in out if _search_hit(r, query.words)]
-    ordering = query.ordering or _ordering(DEFAULT_ORDERING)
-    out.sort(key=lambda r: r.get("id") or 0, reverse=ordering[0][1])
-    for name, desc in reversed(ordering):
-        out.sort(key=_sort_key(name), reverse=desc)
-    return out
+    table = rows if isinstance(rows, ProductRecords) else ProductRecords(rows)
+    return table.select(query)
 
 
 def filter_products(
-    rows: Iterable[Mapping[str, Any]], params: Mapping[str, str] | Iterable[tuple[str, str]]
+    rows: Iterable[Mapping[str, Any]] | ProductRecords,
+    params: Mapping[str, str] | Iterable[tuple[str, str]],
 ) -> list:
     """Filter and order product records with the query parameters ``params``."""
     return apply_query(rows, parse_query(params))

@@ -24,6 +24,7 @@ from pzcat.checks import ValueChecks
 from pzcat.config import ProductType
 from pzcat.errors import ManifestError, PzcatError
 from pzcat.files import escaping_links, is_lfs_pointer, path_digest, path_size
+from pzcat.html import removed_scripts
 from pzcat.manifest import (
     FileEntry,
     Manifest,
@@ -36,7 +37,6 @@ from pzcat.report import Issue, ProductReport, Report
 from pzcat.tables import open_table
 from pzcat.ucd import unknown_words
 
-SCRIPT_RE = re.compile(rb"<script\b|\son[a-z]+\s*=|javascript:", re.I)
 URL_RE = re.compile(r"^(https?|s3)://[^\s/]+/\S*$")
 
 
@@ -488,18 +488,20 @@ def _description(target: Path, rel: str, key: str, prod: ProductReport) -> None:
     with open(target, "rb") as fh:
         head = fh.read(4 * 1024 * 1024)
     try:
-        head.decode("utf-8")
+        text = head.decode("utf-8")
     except UnicodeDecodeError:
         if target.suffix.lower() in (".html", ".htm", ".md", ".txt"):
             prod.add("unreadable-description", f"{rel} is not UTF-8 text", file=rel, key=key)
         return
-    if target.suffix.lower() in (".html", ".htm") and SCRIPT_RE.search(head):
-        prod.add(
-            "html-script",
-            f"{rel} holds scripts or event handlers; they will not run",
-            file=rel,
-            key=key,
-        )
+    if target.suffix.lower() in (".html", ".htm"):
+        removed = removed_scripts(text)  # what the site's sanitiser (pzcat.html) takes out
+        if removed:
+            prod.add(
+                "html-script",
+                f"{rel}: the sanitiser removes {', '.join(removed)}; they never run on the site",
+                file=rel,
+                key=key,
+            )
 
 
 def _table(m: Manifest, entry: FileEntry, target: Path, key: str, prod: ProductReport) -> None:
@@ -562,7 +564,7 @@ def _table(m: Manifest, entry: FileEntry, target: Path, key: str, prod: ProductR
             count=reader.comment_lines,
         )
     if entry.format == "hdf5":
-        from pzcat.readers.hdf5 import groups_needing_pandas3
+        from pzcat.readers.hdf5 import groups_needing_pandas3, tables_io_problem
 
         needs = groups_needing_pandas3(target)
         if needs:
@@ -571,6 +573,15 @@ def _table(m: Manifest, entry: FileEntry, target: Path, key: str, prod: ProductR
                 f"{rel}: the pandas table {needs[0]!r} has no "
                 "pandas_version attribute (written by pandas 3); pandas 2, the pzserver "
                 "client and tables_io cannot read it",
+                file=rel,
+                key=key,
+            )
+        problem = tables_io_problem(target)
+        if problem:
+            prod.add(
+                "hdf5-not-for-tables-io",
+                f"{rel}: tables_io (the pzserver client's reader) would not open it as one "
+                f"table: {problem}",
                 file=rel,
                 key=key,
             )

@@ -9,6 +9,7 @@ Usage::
 
     python scripts/make_demo.py            # into the repository (refuses if products exist)
     python scripts/make_demo.py --root DIR --force
+    python scripts/make_demo.py --rewrite-training-set   # only the HDF5 training set, in place
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ import pandas as pd
 
 from pipelines.combine.lifecycle import create_combine
 from pzcat.catalog import Catalog
+from pzcat.files import path_digest
+from pzcat.manifest import now_utc
 from pzcat.products import add_product
-from pzcat.readers.hdf5 import make_pandas2_readable
+from pzcat.readers.hdf5 import write_columns
 from pzcat.runs import run_pending
 
 REPO = Path(__file__).resolve().parents[1]
@@ -97,13 +100,45 @@ def _galaxies(rng: np.random.Generator, n: int) -> pd.DataFrame:
     return df
 
 
+TRAINING_SET = "6_dp1_ecdfs_training_set"
+TRAINING_SET_TEXT = (
+    "Mock training set of 5,000 galaxies in the ECDFS DP1 field: ugrizy magnitudes with errors "
+    "and reference redshifts (HDF5: one dataset per column, as tables_io writes)."
+)
+
+
 def _training_set(rng: np.random.Generator, work: Path) -> Path:
+    """The training set as tables_io writes a ``.hdf5`` table: one 1-D dataset per column.
+
+    tables_io (what the pzserver client reads it with) reads a ``.hdf5`` file with h5py, one
+    column per root dataset; a pandas HDFStore there comes back as its internal blocks. h5py,
+    pzcat and pandas (through tables_io or h5py, pandas 2 or 3) read this layout too.
+    """
     df = _galaxies(rng, 5000)
     df["z_err"] = (0.0002 * (1 + df["z"])).round(6)
     out = work / "dp1_ecdfs_training_set.hdf5"
-    df.to_hdf(out, key="training_set", format="table", index=False)
-    make_pandas2_readable(out)  # pandas 2 (the pzserver client), tables_io and astropy read it
+    write_columns(out, df)
     return out
+
+
+def rewrite_training_set(root: Path) -> Path:
+    """Rewrite the committed training set in place (same values: it is the seed's first draw)."""
+    cat = Catalog.open(root)
+    folder = cat.product_dir(TRAINING_SET)
+    with tempfile.TemporaryDirectory(dir=folder.parent) as tmp:
+        made = _training_set(np.random.default_rng(SEED), Path(tmp))
+        target = folder / made.name
+        made.replace(target)  # same file system: atomic
+    m = cat.get(TRAINING_SET).model_copy(deep=True)
+    size, digest = path_digest(target)
+    if (m.main_file.size, m.main_file.sha256) != (size, digest):  # same rows and columns
+        m.main_file.size, m.main_file.sha256 = size, digest
+        m.description = TRAINING_SET_TEXT
+        m.version += 1
+        m.updated = max(now_utc(), m.created)
+        cat.save(m)
+    print(f"  {m.internal_name} version {m.version}")
+    return target
 
 
 def _objects(rng: np.random.Generator, work: Path) -> Path:
@@ -293,8 +328,7 @@ def build(root: Path) -> list[str]:
             uploaded_by="pz-coordination",
             official=True,
             main_file=_training_set(rng, work),
-            description="Mock training set of 5,000 galaxies in the ECDFS DP1 field: ugrizy "
-            "magnitudes with errors and reference redshifts (HDF5, pandas table).",
+            description=TRAINING_SET_TEXT,
         )
         add(
             name="BPZ inform model",
@@ -439,8 +473,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=REPO)
     parser.add_argument("--force", action="store_true", help="Remove existing manifests/products.")
+    parser.add_argument(
+        "--rewrite-training-set",
+        action="store_true",
+        help=f"Only rewrite {TRAINING_SET}'s HDF5 file in place (a new version of the product).",
+    )
     args = parser.parse_args(argv)
     root = args.root.resolve()
+    if args.rewrite_training_set:
+        rewrite_training_set(root)
+        return 0
     if root != REPO and not (root / "catalog.yaml").exists():
         root.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / "catalog.yaml", root / "catalog.yaml")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -20,6 +21,13 @@ from pzcat_datasette import launch
 
 PZCAT = [sys.executable, "-m", "pzcat.cli"]
 SECRET = "demo-server-test-secret-0123456789"
+
+
+def free_port() -> int:
+    """A free loopback port (for a server that must know its port before it starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def start_serve(root: Path, env: dict, log: Path, *options: str) -> tuple[subprocess.Popen, str]:

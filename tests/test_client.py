@@ -55,3 +55,8 @@ def test_unknown_product_is_a_coded_error(pz: PzCatalog) -> None:
     with pytest.raises(PzcatError) as err:
         pz.get_product_metadata("999_nothing")
     assert err.value.code == "product-not-found"
+
+
+def test_pzcatalog_warns_that_it_is_deprecated(demo_root: Path) -> None:
+    with pytest.warns(DeprecationWarning, match="from pzcat import PzServer"):
+        PzCatalog(demo_root)

@@ -34,6 +34,9 @@ ALLOWED = {
     ("pzcat_datasette/previews.py", "_open_work_copy"): "copies the database to its temp_sibling, "
     "published by pzcat.files.publish",
     ("pzcat_datasette/launch.py", "start_serve"): "the log a server subprocess writes as it runs",
+    ("pzcat_datasette/api/processes.py", "_file_lock"): "a lock file (opened to flock, never "
+    "written)",
+    ("pzcat_datasette/api/processes.py", "_run"): "the log a run subprocess writes as it runs",
     ("site_builder/build.py", "_build_site"): "an empty .nojekyll inside the staged site folder",
     ("pipelines/combine/writers.py", "_write_csv"): "writes the temporary path that "
     "write_output's atomic_path publishes",

@@ -22,8 +22,9 @@ fits
     one BINTABLE HDU (text as fixed-width ASCII/UTF-8 bytes, width = longest value), written
     with a header computed up front and rows streamed; no DATE keyword.
 hdf5
-    h5py, one compound dataset ``/catalog`` (text as fixed-width UTF-8 bytes), created with
-    ``track_times=False``; null text is empty, null numbers NaN.
+    h5py, one compound dataset ``/data`` (the name tables_io, the pzserver client's reader,
+    reads as one table; text as fixed-width UTF-8 bytes), created with ``track_times=False``;
+    null text is empty, null numbers NaN.
 hats
     a HATS collection folder written by the workers, one task per HATS pixel
     (:mod:`pipelines.combine.hats_out`): rows of a pixel sorted by ``_healpix_29`` then CRD_ID;
@@ -179,7 +180,8 @@ def _write_hdf5(
 
     rec = _record_dtype(dtypes, widths, big_endian=False)
     with h5py.File(path, "w", libver="earliest", track_order=False) as fh:
-        ds = fh.create_dataset("catalog", shape=(n_rows,), dtype=rec, track_times=False)
+        # "data": the one name tables_io (the pzserver client) reads as a single table
+        ds = fh.create_dataset("data", shape=(n_rows,), dtype=rec, track_times=False)
         start = 0
         for block in rechunk(frames):
             ds[start : start + len(block)] = _records(block, rec)

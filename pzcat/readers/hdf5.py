@@ -387,3 +387,117 @@ def make_pandas2_readable(path: Path) -> list[str]:
             for name in groups:
                 fh.get_node("/" + name)._v_attrs.pandas_version = PANDAS_FORMAT_VERSION
     return groups
+
+
+# -- tables_io (the pzserver client's reader) -------------------------------------------------------
+
+#: tables_io picks its HDF5 reader by the file's suffix (``tables_io.types.FILE_FORMAT_SUFFIXS``).
+TABLES_IO_SUFFIXES = {".hdf5": "h5py", ".h5": "pandas", ".hf5": "astropy", ".hd5": "pyarrow"}
+
+#: The keys tables_io unwraps when a file holds one of them only (one table, not a dict of tables).
+TABLES_IO_SINGLE_KEYS = ("data", "__astropy_table__")
+
+
+def tables_io_problem(path: Path) -> str | None:
+    """Why ``tables_io.read(path, "astropyTable")`` would not give one table, or None.
+
+    tables_io (what the pzserver client reads every non-CSV product with) chooses its reader from
+    the suffix: ``.hdf5`` is read with h5py, one array per item at the file's root, so the table
+    must be equal-length 1-D column datasets at the root (what ``tables_io.write(table,
+    "x.hdf5")`` writes), or one group or compound dataset named ``data``; ``.h5`` is a pandas
+    HDFStore, one table only under the key ``data``; ``.hf5`` is astropy's layout. Any other
+    suffix is not read at all. Checked with h5py, without tables_io; unreadable files are left to
+    the reader's own errors (None).
+    """
+    import h5py
+
+    suffix = path.suffix.lower()
+    kind = TABLES_IO_SUFFIXES.get(suffix)
+    if kind is None:
+        return f"tables_io does not read the suffix {suffix or '(none)'!r} (.hdf5 or .h5 only)"
+    if kind == "pyarrow":
+        return None  # rare; tables_io's pyarrow layout is not checked
+    try:
+        with h5py.File(path, "r") as fh:
+            items = list(fh.items())
+            return _tables_io_layout_problem(kind, fh, items)
+    except _H5_ERRORS:
+        return None
+
+
+def _columns(items) -> bool:
+    """Equal-length 1-D plain datasets (a numpy dict of columns, for tables_io)."""
+    import h5py
+
+    lengths = set()
+    for _, obj in items:
+        if not isinstance(obj, h5py.Dataset) or obj.ndim != 1 or obj.dtype.names:
+            return False
+        lengths.add(obj.shape[0])
+    return len(lengths) == 1
+
+
+def _tables_io_layout_problem(kind: str, fh, items) -> str | None:
+    import h5py
+
+    names = [name for name, _ in items]
+    pandas = "pandas_type" in fh.attrs or any(
+        isinstance(obj, h5py.Group) and "pandas_type" in obj.attrs for _, obj in items
+    )
+    only = items[0] if len(items) == 1 else None
+    if kind == "h5py":
+        if items and _columns(items):
+            return None
+        if only and only[0] in TABLES_IO_SINGLE_KEYS:
+            obj = only[1]
+            if isinstance(obj, h5py.Dataset) and obj.ndim == 1 and len(obj.dtype.names or ()) > 1:
+                return None
+            if (
+                isinstance(obj, h5py.Group)
+                and "pandas_type" not in obj.attrs
+                and _columns(list(obj.items()))
+            ):
+                return None
+        if pandas:
+            return (
+                "a pandas table (HDFStore) in a .hdf5 file: tables_io reads .hdf5 files with h5py "
+                "as column arrays, and gets the table's internal blocks"
+            )
+        return (
+            f"its root holds {names[:4]}: tables_io reads a .hdf5 file as one table only when "
+            "the root holds equal-length 1-D column datasets (or one group or compound dataset "
+            "named 'data')"
+        )
+    if kind == "pandas":
+        if only and only[0] == "data" and "pandas_type" in only[1].attrs:
+            return None
+        if not pandas:
+            return "not a pandas table: tables_io reads .h5 files with pandas (HDFStore)"
+        return (
+            f"its root holds {names[:4]}: tables_io reads a .h5 file as one table only when it "
+            "holds one pandas table, under the key 'data'"
+        )
+    if only and only[0] in TABLES_IO_SINGLE_KEYS and isinstance(only[1], h5py.Dataset):
+        return None  # astropy's layout: one compound dataset
+    return (
+        f"its root holds {names[:4]}: tables_io reads a .hf5 file as one table only when it holds "
+        "one astropy table (path '__astropy_table__' or 'data')"
+    )
+
+
+def write_columns(path: Path, frame: pd.DataFrame) -> None:
+    """Write a table as tables_io does for ``.hdf5``: one 1-D dataset per column at the root.
+
+    The columns keep their order (the file tracks creation order) and no time stamps are stored,
+    so the same table gives the same bytes. Text columns are stored as UTF-8 variable-length
+    strings. Readable by tables_io (pandas 2 or 3), h5py, pzcat, and pandas through
+    ``pd.DataFrame({k: f[k][()] for k in f})``; not by ``pandas.read_hdf`` (PyTables' layout).
+    """
+    import h5py
+
+    with h5py.File(path, "w", track_order=True) as fh:
+        for name in frame.columns:
+            values = frame[name].to_numpy()
+            if values.dtype.kind in "OUT":
+                values = np.array([str(v) for v in values], dtype=h5py.string_dtype())
+            fh.create_dataset(str(name), data=values, track_times=False)

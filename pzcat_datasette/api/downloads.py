@@ -5,6 +5,12 @@ Nothing is prepared in advance: a pzcat bundle is laid out when asked (:mod:`pzc
 link valid 900 s, as the original's), and ``file/`` streams it with the same code as
 ``/-/download`` (Content-Length, ETag, Range resume, constant memory).
 
+``checksum`` is the SHA-256 of the bytes ``file/`` sends: the manifest's for a main file; for a
+ZIP (the product's, or a HATS folder's) it is computed from the laid-out archive and kept by its
+ETag in ``build/api/archive-sha256.json`` (:class:`Checksums`): at once for archives up to
+:data:`SYNC_CHECKSUM_BYTES`, in a background thread for larger ones (``null`` until a later
+``status/`` call, which then answers it).
+
 - the product: a ZIP of every file at its path in the product folder, with ``product_metadata.yaml``
   (the manifest) at the root, named ``<internal_name>.zip``;
 - the main file alone under its own name (the client picks its reader by the suffix), or for a HATS
@@ -13,15 +19,97 @@ link valid 900 s, as the original's), and ``file/`` streams it with the same cod
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import quote
 
-from pzcat.bundle import CrcCache, DownloadError, file_plan, folder_zip_plan, manifest_rel, zip_plan
+from pzcat.bundle import (
+    CrcCache,
+    DownloadError,
+    Plan,
+    file_plan,
+    folder_zip_plan,
+    manifest_rel,
+    read_piece,
+    zip_plan,
+)
+from pzcat.files import atomic_write_text
 from pzcat_datasette.api.errors import ApiError, error_response, json_response
 from pzcat_datasette.api.routes import Ctx, product_json, product_or_404, route, run_sync
 
 LINK_SECONDS = 900
+#: Archives up to this size get their checksum in the ``prepare/`` answer itself.
+SYNC_CHECKSUM_BYTES = 64 << 20
+
+
+class Checksums:
+    """SHA-256 of laid-out archives by ETag and size, kept in a JSON file (thread-safe).
+
+    The ETag of a plan changes with any byte of the archive (names, sizes, CRCs, the manifest),
+    so a known digest is the digest of what ``file/`` sends. At most :attr:`KEEP` are kept.
+    """
+
+    KEEP = 2000
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock = threading.Lock()
+        self.busy: set[str] = set()
+        try:
+            self.known: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.known = {}
+
+    @staticmethod
+    def key(plan: Plan) -> str:
+        return plan.etag.strip('"') + f"-{plan.size}"
+
+    def get(self, plan: Plan) -> str | None:
+        with self.lock:
+            return self.known.get(self.key(plan))
+
+    def compute(self, plan: Plan) -> str:
+        """Read the archive as ``file/`` would send it; remember and return its SHA-256."""
+        digest = hashlib.sha256()
+        for seg, offset, length in plan.pieces(0, plan.size - 1):
+            for chunk in read_piece(seg, offset, length):
+                digest.update(chunk)
+        value = digest.hexdigest()
+        with self.lock:
+            self.known[self.key(plan)] = value
+            while len(self.known) > self.KEEP:
+                self.known.pop(next(iter(self.known)))
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.path, json.dumps(self.known), durable=False)
+        return value
+
+    def ensure(self, plan: Plan) -> str | None:
+        """The digest if known; else computed now (small archives) or started in the background."""
+        known = self.get(plan)
+        if known is not None or plan.size <= 0:
+            return known
+        if plan.size <= SYNC_CHECKSUM_BYTES:
+            return self.compute(plan)
+        key = self.key(plan)
+        with self.lock:
+            if key in self.busy:
+                return None
+            self.busy.add(key)
+        threading.Thread(target=self._background, args=(plan, key), daemon=True).start()
+        return None
+
+    def _background(self, plan: Plan, key: str) -> None:
+        try:
+            self.compute(plan)
+        except (OSError, DownloadError):
+            pass  # a file changed or went away: the next prepare/ lays out a new plan
+        finally:
+            with self.lock:
+                self.busy.discard(key)
 
 
 def _tokens():
@@ -71,19 +159,33 @@ def _plan(ctx: Ctx, m, main: bool):
     return file_plan(catalog, m, rel)
 
 
-def _archive(ctx: Ctx, m, main: bool, plan) -> dict:
+def _checksums(ctx: Ctx) -> Checksums:
+    cache = getattr(ctx.state, "_checksums", None)
+    if cache is None:
+        cache = Checksums(ctx.state.root / "build" / "api" / "archive-sha256.json")
+        ctx.state._checksums = cache
+    return cache
+
+
+def _checksum(ctx: Ctx, m, main: bool, plan: Plan) -> str | None:
+    entry = m.main_file
+    if main and entry is not None and entry.format != "hats":
+        return entry.sha256  # the file itself, as the manifest records it
+    return _checksums(ctx).ensure(plan)
+
+
+def _archive(ctx: Ctx, m, main: bool, plan, checksum: str | None) -> dict:
     now = int(time.time())
     link = _tokens().make_link(m.internal_name, LINK_SECONDS)
     kind = "main-file/" if main else ""
     when = datetime.fromtimestamp(now, UTC).isoformat().replace("+00:00", "Z")
-    entry = m.main_file
     return {
         "id": m.id,
         "task_id": None,
         "status": "ready",
         "filename": plan.filename,
         "size": plan.size,
-        "checksum": entry.sha256 if main and entry is not None and entry.format != "hats" else None,
+        "checksum": checksum,
         "source_signature": plan.etag.strip('"'),
         "created_at": when,
         "updated_at": when,
@@ -99,9 +201,10 @@ async def _prepare(ctx: Ctx, pid: str, main: bool):
     product_json(ctx, index, m)
     try:
         plan = await run_sync(_plan, ctx, m, main)
+        checksum = await run_sync(_checksum, ctx, m, main, plan)
     except DownloadError as exc:
         raise ApiError(exc.code, exc.message, exc.status, product=m.internal_name) from None
-    return json_response(_archive(ctx, m, main, plan))
+    return json_response(_archive(ctx, m, main, plan, checksum))
 
 
 @route("POST", r"/products/(?P<pid>\d+)/download/prepare")

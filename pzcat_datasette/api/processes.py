@@ -15,9 +15,10 @@ to_cut``
 ==================================  ============================================================
 
 The pending run is written as a submission (the pending manifest committed on the branch
-``pzcat-api/<id>-<user>`` of its own work tree, pushed like any submission), then a background worker
-of the server (one at a time, a bounded queue of :data:`QUEUE_SIZE`) runs ``pzcat run`` in that work
-tree in a subprocess, commits the output and pushes it. ``processes/<id>/`` answers ``Pending``,
+``pzcat-api/<id>-<user>`` of its own work tree, pushed like any submission), then a background runner
+(:class:`Worker`: one at a time in the whole server, whatever ``--workers``; the queue is the
+pending submissions on disk, at most :data:`QUEUE_SIZE`) runs ``pzcat run`` in that work tree in a
+subprocess, commits the output and pushes it. ``processes/<id>/`` answers ``Pending``,
 ``Running``, ``Successful`` or ``Failed``; ``stop/`` ends it. The output is product ``<id>`` (status
 3 while it runs, 1 once successful, 9 on failure), readable with ``get_product``. The
 ``training_set_maker`` pipeline is listed but answers ``api-pipeline-unavailable`` (501).
@@ -25,11 +26,17 @@ tree in a subprocess, commits the output and pushes it. ``processes/<id>/`` answ
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
-import queue
+import os
 import subprocess
 import sys
 import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from pzcat.catalog import Catalog
@@ -43,6 +50,7 @@ from pzcat_datasette.api.pagination import paginated
 from pzcat_datasette.api.routes import Ctx, authenticate, route, run_sync
 from pzcat_datasette.api.writes import (
     _LOCK,
+    API_DIR,
     Submissions,
     _branch,
     _commit_and_push,
@@ -61,110 +69,161 @@ PARAM_KEYS = {"combine_type", "z_flag_homogenized_value_to_cut", "flags_translat
 RUN_TIMEOUT = 3600
 
 
-class Worker:
-    """One background thread running queued processes one at a time, in subprocesses."""
+@contextlib.contextmanager
+def _file_lock(path: Path):
+    """An exclusive lock shared by every server process of the checkout (``fcntl.flock``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def __init__(self) -> None:
-        self.jobs: queue.Queue = queue.Queue(maxsize=QUEUE_SIZE)
-        self.running: dict[int, subprocess.Popen] = {}
-        self.stopped: set[int] = set()
+
+def _queue_lock(root: Path):
+    """Held while the queue (the Pending submissions) is read or a process record changes."""
+    return _file_lock(Path(root) / API_DIR / "queue.lock")
+
+
+def pending(store: Submissions) -> list[dict]:
+    """The queue: submissions whose process is Pending, oldest first (any server process's)."""
+    subs = [s for s in store.all() if s.get("process", {}).get("status") == "Pending"]
+    return sorted(subs, key=lambda s: (s["process"].get("created_at") or "", s["id"]))
+
+
+class Worker:
+    """The background runner of one server process.
+
+    The queue is on disk, shared by every server process of the checkout (``--workers N``): it
+    is the submissions whose process is ``Pending`` (:func:`pending`), at most
+    :data:`QUEUE_SIZE`. Each process has one runner thread, woken by a submission; a runner
+    holds ``build/api/runner.lock`` while it runs, so one process runs at a time in the whole
+    server, whichever process took the request; it takes the oldest pending one (a submission
+    left by a process that died is run by the next runner woken). ``stop/`` flags the record; the
+    runner that runs it polls the flag and ends its subprocess.
+    """
+
+    #: Seconds between two looks at the stop flag while a run goes on.
+    POLL = 0.5
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.store = Submissions(self.root)
         self.thread: threading.Thread | None = None
         self.lock = threading.Lock()
+        self.wakes = 0
 
-    def submit(self, job) -> None:
-        try:
-            self.jobs.put_nowait(job)
-        except queue.Full:
-            raise ApiError(
-                "api-queue-full",
-                f"{QUEUE_SIZE} processes are waiting already; try again later.",
-                503,
-            ) from None
+    def wake(self) -> None:
+        """Make sure this process's runner looks at the queue (again)."""
         with self.lock:
+            self.wakes += 1
             if self.thread is None or not self.thread.is_alive():
                 self.thread = threading.Thread(
-                    target=self._loop, name="pzcat-api-worker", daemon=True
+                    target=self._loop, name="pzcat-api-runner", daemon=True
                 )
                 self.thread.start()
 
     def _loop(self) -> None:
         while True:
-            try:
-                job = self.jobs.get(timeout=30)
-            except queue.Empty:
-                return
-            try:
-                job(self)
-            finally:
-                self.jobs.task_done()
+            with self.lock:
+                seen = self.wakes
+            while self._run_next():
+                pass
+            with self.lock:
+                if self.wakes == seen:  # nothing submitted meanwhile: the thread ends
+                    self.thread = None
+                    return
 
-    def stop(self, pid: int) -> None:
-        self.stopped.add(pid)
-        proc = self.running.get(pid)
-        if proc is not None:
-            proc.terminate()
+    def _run_next(self) -> bool:
+        """Run the oldest pending process (under the runner lock); False when none is left."""
+        with _file_lock(self.root / API_DIR / "runner.lock"):
+            with _queue_lock(self.root):
+                queue = pending(self.store)
+                if not queue:
+                    return False
+                sub = queue[0]
+                sub["process"].update(
+                    status="Running", started_at=iso(now_utc()), runner=os.getpid()
+                )
+                self.store.put(sub)
+            _run(self, sub)
+            return True
 
 
-def _worker(datasette) -> Worker:
+def _worker(datasette, root: Path) -> Worker:
     worker = getattr(datasette, "_pzcat_api_worker", None)
     if worker is None:
-        worker = Worker()
+        worker = Worker(root)
         datasette._pzcat_api_worker = worker
     return worker
 
 
 def _set(store: Submissions, pid: int, **changes) -> dict:
-    with _LOCK:
+    with _LOCK, _queue_lock(store.root):
         sub = store.get(pid)
         sub["process"].update(changes)
         store.put(sub)
         return sub
 
 
-def _job(ctx: Ctx, pid: int):
-    store = Submissions(ctx.state.root)
+@dataclass
+class _RunCtx:
+    """What committing and pushing a run's output needs of a request (its user, the checkout)."""
 
-    def run(worker: Worker) -> None:
-        if pid in worker.stopped:
-            _set(
-                store, pid, status="Failed", ended_at=iso(now_utc()), error="stopped before it ran"
-            )
-            return
-        sub = _set(store, pid, status="Running", started_at=iso(now_utc()))
-        tree = store.worktree(pid)
-        cmd = [
-            sys.executable,
-            "-m",
-            "pzcat.cli",
-            "run",
-            sub["internal_name"],
-            "--root",
-            str(tree),
-            "--quiet",
-        ]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        worker.running[pid] = proc
-        try:
-            out, _ = proc.communicate(timeout=RUN_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
-        finally:
-            worker.running.pop(pid, None)
-        if proc.returncode != 0:
-            why = "stopped" if pid in worker.stopped else (out or "").strip()[-2000:]
-            _set(store, pid, status="Failed", ended_at=iso(now_utc()), error=why)
-            return
-        try:
-            sub = store.get(pid)
-            _commit_and_push(ctx, sub, tree, f"Run {sub['internal_name']} (combine_redshift_dedup)")
-            store.put(sub)
-        except PzcatError as exc:
-            _set(store, pid, status="Failed", ended_at=iso(now_utc()), error=exc.message)
-            return
-        _set(store, pid, status="Successful", ended_at=iso(now_utc()))
+    user: str
+    state: Any
 
-    return run
+
+def _run(worker: Worker, sub: dict) -> None:
+    """Run ``pzcat run`` in the submission's work tree; commit and push its output."""
+    store, pid = worker.store, sub["id"]
+    tree = store.worktree(pid)
+    log = worker.root / API_DIR / "logs" / f"{pid}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "pzcat.cli",
+        "run",
+        sub["internal_name"],
+        "--root",
+        str(tree),
+        "--quiet",
+    ]
+    deadline = time.monotonic() + RUN_TIMEOUT
+    stopped = False
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        while True:
+            try:
+                proc.wait(timeout=Worker.POLL)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            now = store.get(pid) or sub
+            if now["process"].get("stop_requested") and not stopped:
+                stopped = True
+                proc.terminate()
+            elif time.monotonic() > deadline:
+                proc.kill()
+    if proc.returncode != 0:
+        text = log.read_text(encoding="utf-8", errors="replace")
+        why = "stopped" if stopped else text.strip()[-2000:] or f"exit status {proc.returncode}"
+        _set(store, pid, status="Failed", ended_at=iso(now_utc()), error=why)
+        return
+    try:
+        sub = store.get(pid)
+        ctx = _RunCtx(sub["user"], SimpleNamespace(root=worker.root))
+        _commit_and_push(ctx, sub, tree, f"Run {sub['internal_name']} (combine_redshift_dedup)")
+        with _queue_lock(worker.root):
+            fresh = store.get(pid)
+            fresh.update({k: v for k, v in sub.items() if k != "process"})
+            store.put(fresh)
+    except PzcatError as exc:
+        _set(store, pid, status="Failed", ended_at=iso(now_utc()), error=exc.message)
+        return
+    _set(store, pid, status="Successful", ended_at=iso(now_utc()))
 
 
 def _config(fields: dict[str, Any]) -> tuple[dict, dict]:
@@ -268,7 +327,13 @@ async def start(ctx: Ctx):
     store = Submissions(ctx.state.root)
 
     def work() -> dict:
-        with _LOCK:
+        with _LOCK, _queue_lock(ctx.state.root):
+            if len(pending(store)) >= QUEUE_SIZE:  # nothing written
+                raise ApiError(
+                    "api-queue-full",
+                    f"{QUEUE_SIZE} processes are waiting already; try again later.",
+                    503,
+                )
             pid = _new_id(ctx)
             sub = {
                 "id": pid,
@@ -313,11 +378,7 @@ async def start(ctx: Ctx):
             return sub
 
     sub = await run_sync(work)
-    try:
-        _worker(ctx.datasette).submit(_job(ctx, sub["id"]))
-    except ApiError:
-        _set(store, sub["id"], status="Failed", error="the queue was full")
-        raise
+    _worker(ctx.datasette, ctx.state.root).wake()
     return json_response(_record(store.get(sub["id"])), 201)
 
 
@@ -353,17 +414,19 @@ async def stop(ctx: Ctx, pid: str):
         raise ApiError(
             "api-not-owner", "Only the submitter or an admin may stop this process.", 403
         )
-    if sub["process"]["status"] in ("Pending", "Running"):
-        _worker(ctx.datasette).stop(sub["id"])
-        if sub["process"]["status"] == "Pending":
-            sub = _set(
-                Submissions(ctx.state.root),
-                sub["id"],
-                status="Failed",
-                ended_at=iso(now_utc()),
-                error="stopped",
-            )
-    return json_response(_record(Submissions(ctx.state.root).get(sub["id"])))
+    store = Submissions(ctx.state.root)
+
+    def flag() -> dict:
+        with _LOCK, _queue_lock(ctx.state.root):  # the runner takes a Pending one under this lock
+            now = store.get(sub["id"])
+            if now["process"]["status"] == "Pending":
+                now["process"].update(status="Failed", ended_at=iso(now_utc()), error="stopped")
+            elif now["process"]["status"] == "Running":
+                now["process"]["stop_requested"] = True  # its runner, in whichever process, ends it
+            store.put(now)
+            return now
+
+    return json_response(_record(await run_sync(flag)))
 
 
-__all__ = ["QUEUE_SIZE", "Worker"]
+__all__ = ["QUEUE_SIZE", "Worker", "pending"]

@@ -16,7 +16,8 @@ from typing import Any
 from datasette.utils.asgi import Response
 
 from pzcat.errors import PzcatError
-from pzcat.filters import FilterError, apply_query, filter_options, parse_query
+from pzcat.filters import FilterError, filter_options, parse_query
+from pzcat.ids import product_of_file, split_content_id
 from pzcat.links import Links
 from pzcat.records import (
     content_records,
@@ -280,33 +281,43 @@ async def product_type(ctx: Ctx, tid: str):
     return json_response(_type_or_404(ctx, tid))
 
 
-@route("GET", "/releases")
-async def releases(ctx: Ctx):
-    args = ctx.args()
-    _check_keys("releases", args)
-    items = _exact(release_records(ctx.index.catalog.config), args, {"id": "id", "name": "name"})
-    return json_response(paginated(items, args))
+#: The small lists, exact filters only: entity -> (its records, the noun of its 404; None: no detail).
+_SMALL_LISTS = {
+    "releases": (lambda ctx: release_records(ctx.index.catalog.config), "Release"),
+    "pipelines": (lambda ctx: pipeline_records(ctx.index.catalog.config), "Pipeline"),
+    "users": (
+        lambda ctx: user_records(ctx.index.catalog.config, list(ctx.index.manifests.values())),
+        None,  # no detail route, as the original
+    ),
+}
+_EXACT_FIELDS = {"id": "id", "name": "name", "username": "username"}
 
 
-@route("GET", r"/releases/(?P<rid>\d+)")
-async def release(ctx: Ctx, rid: str):
-    for r in release_records(ctx.index.catalog.config):
-        if str(r["id"]) == rid:
-            return json_response(r)
-    raise ApiError("api-not-found", "No Release matches the given query.", 404)
+def _register_small_list(entity: str, records, noun: str | None) -> None:
+    fields = {k: v for k, v in _EXACT_FIELDS.items() if k in _LIST_FILTERS[entity]}
+
+    async def listing(ctx: Ctx):
+        args = ctx.args()
+        _check_keys(entity, args)
+        return json_response(paginated(_exact(records(ctx), args, fields), args))
+
+    listing.__name__ = entity.replace("-", "_")
+    route("GET", f"/{entity}")(listing)
+    if noun is None:
+        return
+
+    async def detail(ctx: Ctx, key: str):
+        for r in records(ctx):
+            if str(r["id"]) == key:
+                return json_response(r)
+        raise ApiError("api-not-found", f"No {noun} matches the given query.", 404)
+
+    detail.__name__ = entity.rstrip("s").replace("-", "_")
+    route("GET", rf"/{entity}/(?P<key>\d+)")(detail)
 
 
-@route("GET", "/users")
-async def users(ctx: Ctx):
-    args = ctx.args()
-    _check_keys("users", args)
-    index = ctx.index
-    items = _exact(
-        user_records(index.catalog.config, list(index.manifests.values())),
-        args,
-        {"username": "username", "id": "id"},
-    )
-    return json_response(paginated(items, args))
+for _entity, (_records, _noun) in _SMALL_LISTS.items():
+    _register_small_list(_entity, _records, _noun)
 
 
 @route("GET", "/users/me")
@@ -324,9 +335,9 @@ async def users_me(ctx: Ctx):
 @route("GET", "/products")
 async def products(ctx: Ctx):
     index = ctx.index
-    query = parse_query(ctx.args())
-    rows = apply_query(index.records, query)
-    return json_response(paginated(rows, ctx.args(), lambda r: index.record_for(r, ctx.user)))
+    args = ctx.args()
+    rows = index.table.select(parse_query(args))
+    return json_response(paginated(rows, args, lambda r: index.record_for(r, ctx.user)))
 
 
 def product_or_404(ctx: Ctx, pid: str):
@@ -338,20 +349,7 @@ def product_or_404(ctx: Ctx, pid: str):
 
 
 def product_json(ctx: Ctx, index: Index, m) -> dict:
-    record = (
-        next(r for r in index.records if r["id"] == m.id)
-        if m.id in index.extra_status
-        else _record_by_id(index, m.id)
-    )
-    return index.record_for(record, ctx.user)
-
-
-def _record_by_id(index: Index, pid: int) -> dict:
-    cache = getattr(index, "_by_id", None)
-    if cache is None:
-        cache = {r["id"]: r for r in index.records}
-        index._by_id = cache
-    return cache[pid]
+    return index.record_for(index.by_id[m.id], ctx.user)
 
 
 @route("GET", r"/products/(?P<pid>\d+)")
@@ -387,82 +385,53 @@ def _file_url(ctx: Ctx, m):
     return url
 
 
-@route("GET", "/product-files")
-async def product_files(ctx: Ctx):
-    args = ctx.args()
-    _check_keys("product-files", args)
-    index = ctx.index
-    if args.get("product_id"):
-        ms = [index.manifests.get(int(args["product_id"]))] if args["product_id"].isdigit() else []
-    else:
-        ms = list(index.manifests.values())
-    cfg = index.catalog.config
+def _file_records(ctx: Ctx, m) -> list[dict]:
     from pzcat.records import can_change
 
-    items = []
-    for m in ms:
-        if m is None:
-            continue
-        items += file_records(
-            m, can_change(cfg, m, ctx.user), _file_url(ctx, m), writes_root(ctx, m)
-        )
-    items = _exact(items, args, {"id": "id"})
-    return json_response(paginated(items, args))
+    cfg = ctx.index.catalog.config
+    return file_records(m, can_change(cfg, m, ctx.user), _file_url(ctx, m), writes_root(ctx, m))
 
 
-@route("GET", r"/product-files/(?P<fid>\d+)")
-async def product_file(ctx: Ctx, fid: str):
-    index = ctx.index
-    m = index.manifests.get(int(fid) // 1000)
-    if m is not None:
-        from pzcat.records import can_change
-
-        for f in file_records(
-            m, can_change(index.catalog.config, m, ctx.user), _file_url(ctx, m), writes_root(ctx, m)
-        ):
-            if str(f["id"]) == fid:
-                return json_response(f)
-    raise ApiError("api-not-found", "No ProductFile matches the given query.", 404)
+#: The per-product lists: entity -> (the query key naming the product, a record id -> its
+#: product id, the product's records, noun).
+_PER_PRODUCT = {
+    "product-files": ("product_id", product_of_file, _file_records, "ProductFile"),
+    "product-contents": (
+        "product",
+        lambda cid: split_content_id(cid)[0],
+        lambda ctx, m: content_records(m),
+        "ProductContent",
+    ),
+}
 
 
-@route("GET", "/product-contents")
-async def product_contents(ctx: Ctx):
-    args = ctx.args()
-    _check_keys("product-contents", args)
-    index = ctx.index
-    if args.get("product"):
-        ms = [index.manifests.get(int(args["product"]))] if args["product"].isdigit() else []
-    else:
-        ms = list(index.manifests.values())
-    items = [c for m in ms if m is not None for c in content_records(m)]
-    items = _exact(items, args, {"id": "id"})
-    return json_response(paginated(items, args))
+def _register_per_product(entity: str, key: str, product_of, records, noun: str) -> None:
+    async def listing(ctx: Ctx):
+        args = ctx.args()
+        _check_keys(entity, args)
+        index = ctx.index
+        if args.get(key):
+            ms = [index.manifests.get(int(args[key]))] if args[key].isdigit() else []
+        else:
+            ms = list(index.manifests.values())
+        items = [r for m in ms if m is not None for r in records(ctx, m)]
+        return json_response(paginated(_exact(items, args, {"id": "id"}), args))
+
+    async def detail(ctx: Ctx, rid: str):
+        m = ctx.index.manifests.get(product_of(int(rid)))
+        for r in records(ctx, m) if m is not None else []:
+            if str(r["id"]) == rid:
+                return json_response(r)
+        raise ApiError("api-not-found", f"No {noun} matches the given query.", 404)
+
+    listing.__name__ = entity.replace("-", "_")
+    detail.__name__ = entity.rstrip("s").replace("-", "_")
+    route("GET", f"/{entity}")(listing)
+    route("GET", rf"/{entity}/(?P<rid>\d+)")(detail)
 
 
-@route("GET", r"/product-contents/(?P<cid>\d+)")
-async def product_content(ctx: Ctx, cid: str):
-    index = ctx.index
-    m = index.manifests.get(int(cid) // 100_000)
-    for c in content_records(m) if m is not None else []:
-        if str(c["id"]) == cid:
-            return json_response(c)
-    raise ApiError("api-not-found", "No ProductContent matches the given query.", 404)
-
-
-@route("GET", "/pipelines")
-async def pipelines(ctx: Ctx):
-    args = ctx.args()
-    _check_keys("pipelines", args)
-    items = _exact(pipeline_records(ctx.index.catalog.config), args, {"id": "id", "name": "name"})
-    return json_response(paginated(items, args))
-
-
-@route("GET", r"/pipelines/(?P<plid>\d+)")
-async def pipeline(ctx: Ctx, plid: str):
-    for p in pipeline_records(ctx.index.catalog.config):
-        if str(p["id"]) == plid:
-            return json_response(p)
-    raise ApiError("api-not-found", "No Pipeline matches the given query.", 404)
+for _entity, (_key, _product_of, _records, _noun) in _PER_PRODUCT.items():
+    _register_per_product(_entity, _key, _product_of, _records, _noun)
 
 
 def not_found_response(path: str) -> Response:

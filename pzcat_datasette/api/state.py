@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pzcat.catalog import Catalog
+from pzcat.filters import ProductRecords
 from pzcat.manifest import Manifest
 from pzcat.records import can_change, product_record
 from pzcat_datasette.tokens import load_revoked
@@ -17,13 +18,23 @@ from pzcat_datasette.tokens import load_revoked
 
 @dataclass
 class Index:
-    """The catalog's product records (anonymous view), by id and internal name."""
+    """The catalog's product records (anonymous view), by id and internal name.
+
+    Built once per catalog state and read-only afterwards: ``table`` holds the records prepared
+    for the products filters (lowered texts, cached orderings), ``by_id`` the records by id.
+    """
 
     catalog: Catalog
     records: list[dict[str, Any]]
     manifests: dict[int, Manifest]
     by_name: dict[str, int]
     extra_status: dict[int, int] = field(default_factory=dict)
+    table: ProductRecords = field(init=False)
+    by_id: dict[int, dict[str, Any]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.table = ProductRecords(self.records)
+        self.by_id = {r["id"]: r for r in self.records}
 
     def manifest(self, key: int | str) -> Manifest | None:
         text = str(key)

@@ -24,7 +24,9 @@ def remote(api_root, tmp_path):
 def _wait(client, pid, h, timeout=120):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        status = client.get(f"/api/processes/{pid}/", headers=h).json()["status"]
+        answer = client.get(f"/api/processes/{pid}/", headers=h).json()
+        assert "status" in answer, answer
+        status = answer["status"]
         if status not in ("Pending", "Running"):
             return status
         time.sleep(0.5)
@@ -139,3 +141,48 @@ def test_stop_and_unknown_process(client, remote) -> None:
     stopped = client.get(f"/api/processes/{pid}/stop/", headers=h).json()
     assert stopped["id"] == pid
     assert _wait(client, pid, h) == "Failed"  # the stop arrives while the run starts (seconds)
+
+
+def test_the_queue_is_on_disk_and_any_server_process_runs_it(client, api_root, remote, monkeypatch):
+    """With --workers N each process has a runner; the queue (Pending submissions on disk) and the
+    runner lock are shared: a run that one process took is run by another's runner."""
+    from pzcat_datasette.api import processes
+
+    wake = processes.Worker.wake
+    monkeypatch.setattr(processes.Worker, "wake", lambda self: None)  # this process never runs it
+    h = auth("alice", scope="write")
+    body = {"display_name": "queued", "used_config": "{}", "pipeline": 1, "inputs": [1, 4]}
+    pid = client.post("/api/processes/", headers=h, json=body).json()["id"]
+    time.sleep(1)
+    assert client.get(f"/api/processes/{pid}/", headers=h).json()["status"] == "Pending"
+    store = processes.Submissions(api_root)
+    assert [s["id"] for s in processes.pending(store)] == [pid]
+    monkeypatch.setattr(processes.Worker, "wake", wake)
+    other = processes.Worker(api_root)  # another server process's runner, woken by its request
+    other.wake()
+    assert _wait(client, pid, h) == "Successful"
+    assert store.get(pid)["process"]["runner"] > 0 and not processes.pending(store)
+
+
+def test_a_full_queue_refuses_before_writing(client, api_root, remote, monkeypatch) -> None:
+    from pzcat_datasette.api import processes
+
+    monkeypatch.setattr(processes.Worker, "wake", lambda self: None)
+    monkeypatch.setattr(processes, "QUEUE_SIZE", 2)
+    h = auth("alice", scope="write")
+    body = {"display_name": "queued", "used_config": "{}", "pipeline": 1, "inputs": [1, 4]}
+    for _ in range(2):
+        assert client.post("/api/processes/", headers=h, json=body).status_code == 201
+    subs = sorted((api_root / "build" / "api" / "submissions").iterdir())
+    branches = subprocess.run(
+        ["git", "-C", str(remote), "branch", "--list"], capture_output=True, text=True
+    ).stdout
+    r = client.post("/api/processes/", headers=h, json=body)
+    assert r.status_code == 503 and r.json()["code"] == "api-queue-full"
+    assert sorted((api_root / "build" / "api" / "submissions").iterdir()) == subs
+    assert (
+        subprocess.run(
+            ["git", "-C", str(remote), "branch", "--list"], capture_output=True, text=True
+        ).stdout
+        == branches
+    )

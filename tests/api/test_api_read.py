@@ -147,3 +147,27 @@ def test_product_files_and_contents(client) -> None:
     contents = client.get("/api/product-contents/?product=3", headers=h).json()["results"]
     assert contents[0]["id"] == 300001
     assert {c["alias"] for c in contents if c["alias"]} >= {"RA", "Dec", "z"}
+
+
+@pytest.mark.parametrize(
+    "entity, query, noun",
+    [
+        ("releases", "", "Release"),
+        ("pipelines", "", "Pipeline"),
+        ("product-types", "", "ProductType"),
+        ("product-files", "?product_id=8", "ProductFile"),
+        ("product-contents", "?product=3", "ProductContent"),
+    ],
+)
+def test_every_list_item_is_its_detail_and_unknown_ids_are_404(client, entity, query, noun):
+    h = auth()
+    items = client.get(f"/api/{entity}/{query}", headers=h).json()["results"]
+    assert items
+    for item in items:
+        assert client.get(f"/api/{entity}/{item['id']}/", headers=h).json() == item
+        same = client.get(f"/api/{entity}/?id={item['id']}", headers=h).json()["results"]
+        assert same == [item]
+    r = client.get(f"/api/{entity}/987654321/", headers=h)
+    assert r.status_code == 404 and r.json()["detail"] == f"No {noun} matches the given query."
+    bad = client.get(f"/api/{entity}/?colour=red", headers=h)
+    assert bad.status_code == 400 and bad.json()["code"] == "api-unknown-filter"

@@ -102,7 +102,7 @@ def write_table(df: pd.DataFrame, path: Path, fmt: str, **kw: Any) -> Path:
         for c in df.columns:
             arr[c] = df[c].to_numpy().astype(dtype[list(df.columns).index(c)][1])
         with h5py.File(path, "w", track_order=True) as fh:
-            fh.create_dataset("catalog", data=arr)
+            fh.create_dataset("data", data=arr)  # tables_io reads one compound named "data"
     else:
         raise ValueError(fmt)
     return path
@@ -199,7 +199,7 @@ def base_product(
         "parquet": "parquet",
         "fits": "fits",
         "hdf5": "hdf5",
-        "h5compound": "h5",
+        "h5compound": "hdf5",
     }[fmt]
     filename = filename or f"sample.{suffix}"
     write_table(sample_frame() if df is None else df, root / "products" / internal / filename, fmt)
@@ -1231,7 +1231,7 @@ def null_dec_csv(root: Path) -> dict:
 def nan_redshift(root: Path) -> dict:
     df = sample_frame()
     df["z"] = [np.nan, np.inf, np.nan, np.nan, np.nan]
-    write_manifest(root, base_product(root, fmt="hdf5", df=df))
+    write_manifest(root, base_product(root, fmt="hdf5", df=df, filename="sample.h5"))
     return expect(
         ["nan-redshift"],
         description="no row has a finite redshift (HDF5 pandas table)",
@@ -1243,9 +1243,9 @@ def nan_redshift(root: Path) -> dict:
 def hdf5_pandas3_only(root: Path) -> dict:
     internal = BASE
     write_table(
-        sample_frame(), root / "products" / internal / "sample.hdf5", "hdf5", pandas3_only=True
+        sample_frame(), root / "products" / internal / "sample.h5", "hdf5", pandas3_only=True
     )
-    f = entry(root, internal, "sample.hdf5", "main", "hdf5")
+    f = entry(root, internal, "sample.h5", "main", "hdf5")
     write_manifest(root, manifest(1, "Base sample", internal, "redshift_catalog", [f]))
     return expect(
         ["hdf5-needs-pandas3"],
@@ -1256,11 +1256,22 @@ def hdf5_pandas3_only(root: Path) -> dict:
 
 
 @case
+def hdf5_pandas_table_in_hdf5_file(root: Path) -> dict:
+    write_manifest(root, base_product(root, fmt="hdf5"))
+    return expect(
+        ["hdf5-not-for-tables-io"],
+        exit=0,
+        description="a pandas table in a .hdf5 file: tables_io (the pzserver client) reads .hdf5 "
+        "files as h5py column datasets and gets the table's blocks",
+    )
+
+
+@case
 def partial_nan_redshift(root: Path) -> dict:
     df = sample_frame()
     df.loc[1, "z"] = np.nan
     df.loc[2, "z"] = np.inf
-    write_manifest(root, base_product(root, fmt="hdf5", df=df))
+    write_manifest(root, base_product(root, fmt="hdf5", df=df, filename="sample.h5"))
     return expect(
         ["missing-redshift"],
         exit=0,
@@ -1511,6 +1522,24 @@ def html_event_handler(root: Path) -> dict:
     data["files"].append(entry(root, BASE, "report.html", "description", read=False))
     write_manifest(root, data)
     return expect(["html-script"], exit=0, description="an HTML description with onerror=")
+
+
+@case
+def html_encoded_script_url(root: Path) -> dict:
+    data = base_product(root)
+    html = root / "products" / BASE / "report.html"
+    html.write_text(
+        "<html><body><p>The javascript: scheme is mentioned here, harmlessly.</p>\n"
+        '<a href="&#106;avascript&#58;alert(1)">results</a></body></html>\n'
+    )
+    data["files"].append(entry(root, BASE, "report.html", "description", read=False))
+    write_manifest(root, data)
+    return expect(
+        ["html-script"],
+        exit=0,
+        description="a javascript: link written with character references (a browser decodes "
+        "them; the sanitiser removes the link)",
+    )
 
 
 @case

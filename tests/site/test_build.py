@@ -69,8 +69,8 @@ def test_product_page_content(built_site) -> None:
     assert 'href="../../../previews/1_reference_redshifts"' in ref
     assert 'href="../../../-/download/1_reference_redshifts/reference.csv"' in ref
     assert "127.0.0.1:8001/-/" not in ref and 'href="http://127.0.0.1:8001/previews' not in ref
-    assert 'pz = PzCatalog("http://127.0.0.1:8001/site/")' in ref
-    assert 'product = pz.get_product("1_reference_redshifts")' in ref and "df = product.data" in ref
+    assert 'pz = PzServer(host="http://127.0.0.1:8001/site/"' in ref
+    assert 'table = pz.get_product("1_reference_redshifts")' in ref and "table.to_pandas()" in ref
     assert 'id="pz-sky"' in ref and 'id="pz-nz"' in ref
     assert "pos.eq.ra;meta.main" in ref and "<th>Nulls</th>" in ref
     assert ref.count("<tr>", ref.index('id="pz-preview"')) >= 11   # header + 10 rows

@@ -142,7 +142,7 @@ def test_every_link_of_every_page_works_on_another_port(demo, browser) -> None:
 
     # the copy-paste examples name the address the page was served from, not catalog.yaml's
     page.goto(demo.site + "product/6_dp1_ecdfs_training_set/")
-    assert f'PzCatalog("{demo.site}")' in page.locator("#pz-snippet").inner_text()
+    assert f'PzServer(host="{demo.site}"' in page.locator("#pz-snippet").inner_text()
     page.screenshot(path=str(ARTIFACTS / "01-product-other-port.png"), full_page=True)
     page.goto(demo.site + "downloads/")
     text = page.locator("article").inner_text()
@@ -214,6 +214,9 @@ def test_datasette_pages_for_people(demo, browser) -> None:
     table = meta["databases"]["previews"]["tables"][name]
     assert "unresolved tie" in table["columns"]["tie_result"]
     assert "star" in table["columns"]["z_flag_homogenized"]
+    # every column of the pipeline's product is described, those copied from its inputs too
+    assert all(table["columns"].values()), [c for c, d in table["columns"].items() if not d]
+    assert "input catalog" in table["columns"]["id"] and "input" in table["columns"]["z_flag"]
     assert table["facets"][:2] == ["survey", "tie_result"]
     assert (
         "<p>" in table["description_html"]
