@@ -78,6 +78,7 @@ def test_token_needed_for_a_server() -> None:
         PzServer(host="http://127.0.0.1:9/api/")
 
 
+@pytest.mark.slow
 def test_combine_on_a_clone_runs_through_the_library(pz, demo_root, capsys) -> None:
     """`run_and_wait` on a clone: `pzcat.runs` writes the output product into the clone."""
     crc = pz.combine_redshift_catalogs("clone combination")
