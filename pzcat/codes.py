@@ -955,6 +955,14 @@ _ALL = [
         "Send at most 100 query parameters (8 KB) and 64 headers (16 KB); use POST-free, shorter URLs.",
     ),
     Code(
+        "response-too-large",
+        "error",
+        "serve",
+        "The answer (SQL, JSON, CSV or page) is over the server's response-size cap",
+        "Ask for fewer rows (`_size=`, `LIMIT`, fewer columns) or download the product "
+        "(`/-/download/`, not capped); the cap is $PZCAT_MAX_RESPONSE_BYTES (64 MiB).",
+    ),
+    Code(
         "bad-range",
         "error",
         "serve",

@@ -25,6 +25,7 @@ from pzcat.catalog import Catalog
 from pzcat.checks import ValueChecks
 from pzcat.errors import ManifestError, PzcatError
 from pzcat.files import escaping_links, is_lfs_pointer, path_digest, path_size
+from pzcat.html import removed_scripts
 from pzcat.manifest import (
     NO_PZ_CODE_TYPES,
     NO_RELEASE_TYPES,
@@ -39,7 +40,6 @@ from pzcat.report import Issue, ProductReport, Report
 from pzcat.tables import open_table
 from pzcat.ucd import unknown_words
 
-SCRIPT_RE = re.compile(rb"<script\b|\son[a-z]+\s*=|javascript:", re.I)
 URL_RE = re.compile(r"^(https?|s3)://[^\s/]+/\S*$")
 
 
@@ -467,18 +467,20 @@ def _description(target: Path, rel: str, key: str, prod: ProductReport) -> None:
     with open(target, "rb") as fh:
         head = fh.read(4 * 1024 * 1024)
     try:
-        head.decode("utf-8")
+        text = head.decode("utf-8")
     except UnicodeDecodeError:
         if target.suffix.lower() in (".html", ".htm", ".md", ".txt"):
             prod.add("unreadable-description", f"{rel} is not UTF-8 text", file=rel, key=key)
         return
-    if target.suffix.lower() in (".html", ".htm") and SCRIPT_RE.search(head):
-        prod.add(
-            "html-script",
-            f"{rel} holds scripts or event handlers; they will not run",
-            file=rel,
-            key=key,
-        )
+    if target.suffix.lower() in (".html", ".htm"):
+        removed = removed_scripts(text)  # what the site's sanitiser (pzcat.html) takes out
+        if removed:
+            prod.add(
+                "html-script",
+                f"{rel}: the sanitiser removes {', '.join(removed)}; they never run on the site",
+                file=rel,
+                key=key,
+            )
 
 
 def _table(m: Manifest, entry: FileEntry, target: Path, key: str, prod: ProductReport) -> None:

@@ -8,28 +8,17 @@ Datasette's streamed exports (``.csv?_stream=on``, ``.json?_stream=on``) answer 
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs
-
 from datasette.utils.asgi import Request
 
 from pzcat_datasette.auth import authorize
 from pzcat_datasette.responses import error_response
+from pzcat_datasette.security import streams_all_rows
 from pzcat_datasette.tokens import TokenError
 
 EXPORT_NOTE = (
     "Exports (CSV, JSON) give the rows of one page, up to 1,000 at a time; exporting a "
     'whole table at once ("stream all rows") needs a download token, like downloads.'
 )
-
-
-def streams_all_rows(scope) -> bool:
-    """Whether a request asks Datasette to stream every row of a table or query."""
-    if scope.get("type") != "http":
-        return False
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    return any(
-        v and v[0] not in ("", "0", "off", "false") for k, v in query.items() if k == "_stream"
-    )
 
 
 class ExportPolicy:

@@ -5,12 +5,17 @@ connection caps, bounded SQL. Each defence lives here once.
   Content-Security-Policy (with ``frame-ancestors``; no inline script outside the static site,
   :func:`csp_for`), ``X-Content-Type-Options: nosniff``,
   ``Referrer-Policy`` and ``X-Frame-Options``; untrusted HTML (a product's ``description.html``
-  under ``/site/``) gets ``Content-Security-Policy: sandbox``. Requests with too many or too long
-  query parameters or headers are refused before Datasette parses them (``request-too-large``).
+  under ``/site/``, every user file next to a product page, every download) gets
+  ``Content-Security-Policy: sandbox``: even opened on its own it runs at an opaque origin, with
+  no script, no cookie and no credentialed request to this server. Requests with too many or too
+  long query parameters or headers are refused before Datasette parses them
+  (``request-too-large``). Responses other than file streams (downloads, ``/site/``) are cut at
+  :data:`MAX_RESPONSE_BYTES` (``response-too-large``).
 - :class:`GuardedH11Protocol` (uvicorn's HTTP protocol, subclassed): a connection that has not
   sent a whole request head within :data:`HEADER_TIMEOUT` seconds is closed (slow clients cannot
   hold sockets for ever), and one client address holds at most :data:`MAX_CONNECTIONS_PER_CLIENT`
-  connections (more are closed at once).
+  connections (more are closed at once); optionally a fixed kernel send buffer per connection
+  (:data:`SOCKET_SEND_BUFFER`).
 - :func:`bound_connection`: SQLite limits on every Datasette connection (the longest string or
   blob, so ``zeroblob(10**8)`` fails instead of taking GB; SQL text length; bound parameters).
 """
@@ -20,8 +25,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import sqlite3
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qs, parse_qsl
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -29,6 +35,11 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 HEADER_TIMEOUT = float(os.environ.get("PZCAT_HEADER_TIMEOUT", "10"))
 #: Connections one client address may hold at once.
 MAX_CONNECTIONS_PER_CLIENT = int(os.environ.get("PZCAT_MAX_CONNECTIONS_PER_CLIENT", "64"))
+#: Kernel send buffer of each connection in bytes (0: Linux's autotuning, up to
+#: ``net.ipv4.tcp_wmem``'s maximum, 4 MB by default). A paused download fills its socket's send
+#: buffer: 200 slow readers hold ~850 MB of kernel memory with autotuning. A fixed buffer bounds
+#: that, and also the speed of one download over a long path (buffer / round-trip time).
+SOCKET_SEND_BUFFER = int(os.environ.get("PZCAT_SOCKET_SEND_BUFFER", "0"))
 #: Request caps (checked before Datasette parses anything).
 MAX_QUERY_BYTES = 8 * 1024
 MAX_QUERY_PARAMS = 100
@@ -38,6 +49,14 @@ MAX_HEADER_BYTES = 16 * 1024
 SQL_MAX_LENGTH = 4 * 1024 * 1024
 SQL_MAX_SQL_LENGTH = 64 * 1024
 SQL_MAX_VARIABLES = 999
+#: Bytes of one response that is not a file stream (SQL, JSON, CSV, pages); downloads and the
+#: static site stream files in constant memory and are not capped, nor are the token-gated
+#: whole-table CSV exports (``.csv?_stream=on``: paginated, bounded by Datasette's
+#: ``max_csv_mb``).
+MAX_RESPONSE_BYTES = int(os.environ.get("PZCAT_MAX_RESPONSE_BYTES", str(64 * 1024 * 1024)))
+#: The internal header a file stream (:class:`pzcat_datasette.responses.PlanResponse`) sets; the
+#: middleware removes it.
+FILE_STREAM_HEADER = b"x-pzcat-file-stream"
 
 CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
@@ -53,7 +72,9 @@ CSP_UNTRUSTED = (
     "sandbox; default-src 'none'; img-src 'self' data: https:; "
     "style-src 'unsafe-inline'; frame-ancestors 'self'"
 )
-UNTRUSTED_PATH = re.compile(r"^/site/product/[^/]+/description\.html$")
+#: User-authored files under /site/: a product folder holds the builder's index.html and the
+#: contributor's description.html and images (an SVG may hold scripts).
+UNTRUSTED_PATH = re.compile(r"^/site/product/[^/]+/(?!index\.html$)[^/]+$")
 HEADERS = {
     b"x-content-type-options": b"nosniff",
     b"referrer-policy": b"same-origin",
@@ -75,8 +96,8 @@ def csp_for(path: str) -> str:
     return CSP_SERVER
 
 
-def _refusal(status: int, message: str) -> tuple[dict, dict]:
-    body = json.dumps({"error": {"code": "request-too-large", "message": message}}).encode()
+def _refusal(status: int, message: str, code: str = "request-too-large") -> tuple[dict, dict]:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
     start = {
         "type": "http.response.start",
         "status": status,
@@ -89,6 +110,16 @@ def _refusal(status: int, message: str) -> tuple[dict, dict]:
         ],
     }
     return start, {"type": "http.response.body", "body": body}
+
+
+def streams_all_rows(scope) -> bool:
+    """Whether a request asks Datasette to stream every row of a table or query."""
+    if scope.get("type") != "http":
+        return False
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return any(
+        v and v[0] not in ("", "0", "off", "false") for k, v in query.items() if k == "_stream"
+    )
 
 
 def request_problem(scope: dict) -> tuple[int, str] | None:
@@ -107,11 +138,29 @@ def request_problem(scope: dict) -> tuple[int, str] | None:
     return None
 
 
-class SecurityMiddleware:
-    """Security headers on every response and request caps, around the whole application."""
+class ResponseTooLarge(BaseException):
+    """Raised into the application when its stream went over :data:`MAX_RESPONSE_BYTES`.
 
-    def __init__(self, app) -> None:
+    A ``BaseException`` so that Datasette's ``except Exception`` around its CSV stream (which
+    would write the error into the stream and go on) does not catch it: it unwinds the
+    application up to :class:`SecurityMiddleware`.
+    """
+
+
+def _header(headers, name: bytes) -> bytes | None:
+    for k, v in headers:
+        if k.lower() == name:
+            return v
+    return None
+
+
+class SecurityMiddleware:
+    """Security headers on every response, request caps and the response-size cap, around the
+    whole application."""
+
+    def __init__(self, app, max_response_bytes: int | None = None) -> None:
         self.app = app
+        self.max_response_bytes = max_response_bytes or MAX_RESPONSE_BYTES
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -122,20 +171,70 @@ class SecurityMiddleware:
             await send(start)
             await send(body)
             return None
-        csp = csp_for(scope.get("path", "")).encode()
+        path = scope.get("path", "")
+        whole_csv = streams_all_rows(scope) and path.endswith(".csv")
+        cap = None if whole_csv else self.max_response_bytes
+        held: dict | None = None  # the response start, sent with the first body
+        state = {"sent": 0, "capped": True, "refused": False, "cut": False}
 
-        async def send_with_headers(message):
+        def with_headers(message: dict) -> dict:
+            given = message.get("headers", [])
+            state["capped"] = cap is not None and _header(given, FILE_STREAM_HEADER) is None
+            disposition = (_header(given, b"content-disposition") or b"").lower()
+            csp = CSP_UNTRUSTED if disposition.startswith(b"attachment") else csp_for(path)
+            headers = [
+                (k, v)
+                for k, v in given
+                if k.lower() not in HEADERS
+                and k.lower() not in (b"content-security-policy", FILE_STREAM_HEADER)
+            ]
+            headers += [
+                (b"content-security-policy", csp.encode()),
+                *HEADERS.items(),
+            ]
+            return {**message, "headers": headers}
+
+        async def guarded_send(message):
+            nonlocal held
+            if state["refused"]:
+                return None  # the refusal is the whole answer
+            if state["cut"]:
+                raise ResponseTooLarge  # stop the application's stream
             if message["type"] == "http.response.start":
-                headers = [
-                    (k, v)
-                    for k, v in message.get("headers", [])
-                    if k.lower() not in HEADERS and k.lower() != b"content-security-policy"
-                ]
-                headers += [(b"content-security-policy", csp), *HEADERS.items()]
-                message = {**message, "headers": headers}
-            await send(message)
+                message = with_headers(message)
+                if not state["capped"]:
+                    return await send(message)
+                held = message
+                return None
+            if message["type"] != "http.response.body" or not state["capped"]:
+                return await send(message)
+            state["sent"] += len(message.get("body", b""))
+            if cap is not None and state["sent"] > cap:
+                text = (
+                    f"the response is over {cap:,} bytes: ask for fewer rows (_size, LIMIT) or "
+                    "download the product"
+                )
+                if held is not None:  # nothing sent yet: a whole answer with the code
+                    state["refused"] = True
+                    start, body = _refusal(400, text, "response-too-large")
+                    held = None
+                    await send(start)
+                    return await send(body)
+                # a stream under way: say so, then leave the response unfinished (the client
+                # sees a broken chunked body, never a complete truncated one)
+                state["cut"] = True
+                marker = f"\n[error response-too-large: {text}]\n".encode()
+                await send({"type": "http.response.body", "body": marker, "more_body": True})
+                raise ResponseTooLarge
+            if held is not None:
+                start, held = held, None
+                await send(start)
+            return await send(message)
 
-        return await self.app(scope, receive, send_with_headers)
+        try:
+            return await self.app(scope, receive, guarded_send)
+        except ResponseTooLarge:
+            return None  # uvicorn closes a connection whose response did not complete
 
 
 class GuardedH11Protocol(H11Protocol):
@@ -152,6 +251,9 @@ class GuardedH11Protocol(H11Protocol):
         if count > MAX_CONNECTIONS_PER_CLIENT:
             transport.abort()
             return
+        sock = transport.get_extra_info("socket")
+        if SOCKET_SEND_BUFFER and sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_SEND_BUFFER)
         self._arm()
 
     def _arm(self) -> None:

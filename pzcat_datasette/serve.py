@@ -85,6 +85,15 @@ PIPELINE_COLUMNS = {
     "survey": "The survey the measurement comes from",
     "source": "The input product the row comes from",
 }
+#: Columns that the Combine pipeline copies from its inputs, described when its manifest does not.
+COMBINE_INPUT_COLUMNS = {
+    "id": "The object's id in the input catalog the row comes from",
+    "z_flag": "The redshift quality flag as the input catalog gives it "
+    "(on the common scale: z_flag_homogenized)",
+    "z_err": "The redshift error as the input catalog gives it",
+    "type": "The redshift type as the input catalog gives it (common scale: type_homogenized)",
+}
+COMBINE_PIPELINE = "combine_redshift_catalogs"
 #: Facets offered on a preview table when it has these columns (in this order).
 FACET_COLUMNS = (
     "survey",
@@ -95,8 +104,10 @@ FACET_COLUMNS = (
 )
 
 
-def _column_description(col, role: str | None, ucd: str | None) -> str:
+def _column_description(col, role: str | None, ucd: str | None, combined: bool = False) -> str:
     desc = col.description or PIPELINE_COLUMNS.get(col.name)
+    if not desc and combined:
+        desc = COMBINE_INPUT_COLUMNS.get(col.name)
     bits = [desc] if desc else []
     unit = unit_for(col.unit, role)
     if unit:
@@ -257,10 +268,11 @@ def datasette_metadata(
         cols = {c.name: c for c in (main.columns or [])} if main else {}
         described = {}
         units = {}
+        combined = bool(m.provenance and m.provenance.pipeline == COMBINE_PIPELINE)
         for cname, col in cols.items():
             role = m.role_of(cname)
             ucd = col.ucd or (m.ucd_for(role) if role else None)
-            described[cname] = _column_description(col, role, ucd)
+            described[cname] = _column_description(col, role, ucd, combined)
             unit = _pint_unit(unit_for(col.unit, role))
             if unit:
                 units[cname] = unit

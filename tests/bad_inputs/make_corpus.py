@@ -1512,6 +1512,24 @@ def html_event_handler(root: Path) -> dict:
 
 
 @case
+def html_encoded_script_url(root: Path) -> dict:
+    data = base_product(root)
+    html = root / "products" / BASE / "report.html"
+    html.write_text(
+        "<html><body><p>The javascript: scheme is mentioned here, harmlessly.</p>\n"
+        '<a href="&#106;avascript&#58;alert(1)">results</a></body></html>\n'
+    )
+    data["files"].append(entry(root, BASE, "report.html", "description", read=False))
+    write_manifest(root, data)
+    return expect(
+        ["html-script"],
+        exit=0,
+        description="a javascript: link written with character references (a browser decodes "
+        "them; the sanitiser removes the link)",
+    )
+
+
+@case
 def description_not_utf8(root: Path) -> dict:
     data = base_product(root)
     md = root / "products" / BASE / "README.md"

@@ -214,6 +214,9 @@ def test_datasette_pages_for_people(demo, browser) -> None:
     table = meta["databases"]["previews"]["tables"][name]
     assert "unresolved tie" in table["columns"]["tie_result"]
     assert "star" in table["columns"]["z_flag_homogenized"]
+    # every column of the pipeline's product is described, those copied from its inputs too
+    assert all(table["columns"].values()), [c for c, d in table["columns"].items() if not d]
+    assert "input catalog" in table["columns"]["id"] and "input" in table["columns"]["z_flag"]
     assert table["facets"][:2] == ["survey", "tie_result"]
     assert (
         "<p>" in table["description_html"]

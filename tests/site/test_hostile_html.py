@@ -155,3 +155,22 @@ def test_nothing_runs_in_chromium(hostile_site: Path) -> None:
         httpd.shutdown()
         thread.join(5)
     assert dialogs == [], dialogs
+
+
+def test_html_script_warning_is_what_the_sanitiser_removes() -> None:
+    """The validator's ``html-script`` lists what nh3 takes out: every attack of the file, none
+    of the harmless markup (a whole document, styles, prose naming ``javascript:``)."""
+    from pzcat.html import removed_scripts
+
+    found = " ".join(removed_scripts(HTML_ATTACK))
+    for what in ("<script>", "onload=", "onerror=", "onclick=", "<svg>", "<iframe>", "<object>"):
+        assert what in found, (what, found)
+    assert "javascript: URL (7)" in found  # 4 links, the iframe, the form, the object
+    assert "<meta http-equiv=refresh>" in found
+    harmless = (
+        '<!doctype html><html><head><meta charset="utf-8"><title>Report</title>'
+        "<style>p {color: red}</style></head><body style='margin:0'><h1>Report</h1>"
+        "<p>Links use the javascript: scheme; onload = handlers are HTML.</p>"
+        '<img src="plot.png" alt="plot"><a href="https://example.org/">more</a></body></html>'
+    )
+    assert removed_scripts(harmless) == []
