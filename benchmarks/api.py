@@ -105,35 +105,11 @@ def make_catalog(root: Path, n: int, download_mb: int) -> str:
 
 
 def start_server(root: Path, log: Path) -> tuple[subprocess.Popen, int]:
+    from pzcat_datasette.launch import port_of, start_serve
+
     env = {**os.environ, "PZCAT_SECRET": SECRET}
-    out = open(log, "wb")  # noqa: SIM115 - kept open for the server's life
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pzcat.cli",
-            "serve",
-            "--root",
-            str(root),
-            "--port",
-            "0",
-            "--quiet",
-            "--build",
-        ],
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited:\n{log.read_text()}")
-        for line in log.read_text().splitlines():
-            if line.startswith("http://127.0.0.1:"):
-                return proc, int(line.strip().rstrip("/").rsplit(":", 1)[1])
-        time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("the server did not start")
+    proc, url = start_serve(root, log, "--quiet", "--build", env=env, timeout=600)
+    return proc, port_of(url)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -252,8 +228,9 @@ def main() -> None:
             via_api = max(runs_api, key=lambda r: r["mb_per_s"])
             via_ds = max(runs_ds, key=lambda r: r["mb_per_s"])
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            from pzcat_datasette.launch import stop_serve
+
+            stop_serve(proc, timeout=30)
         result = {
             "when": datetime.now(UTC).isoformat(),
             "products": args.products,

@@ -10,8 +10,9 @@ Slow readers: a real ``pzcat serve`` on 127.0.0.1 (random port) serves a 50 MB p
 ``--readers`` sockets (default 200, receive buffer 16 KB) each download it at 1 KB/s for
 ``--seconds`` (default 10) while another client asks for ``/site/`` in a loop
 (``tests/datasette/slow_readers.py``): server RSS before/peak/after, kernel TCP buffer memory,
-requests answered, the server's CPU seconds. The per-client connection cap is raised to 256 for
-this run (every reader is 127.0.0.1).
+requests answered, the server's CPU seconds; once with the kernel's send-buffer autotuning and
+once with ``$PZCAT_SOCKET_SEND_BUFFER`` = 256 KB. The per-client connection cap is raised to 256
+for this run (every reader is 127.0.0.1).
 
 Printed and saved to ``benchmarks/results/hostile.json`` with the load average.
 
@@ -19,7 +20,8 @@ Usage::
 
     .venv/bin/python benchmarks/hostile.py                 # both (about 1 minute on a quiet machine)
     .venv/bin/python benchmarks/hostile.py --only bombs
-    .venv/bin/python benchmarks/hostile.py --only readers --readers 200 --seconds 10
+    .venv/bin/python benchmarks/hostile.py --only readers --readers 200 --seconds 10 \
+        --send-buffer 0 262144      # autotuning, then $PZCAT_SOCKET_SEND_BUFFER=262144 (default)
 """
 
 from __future__ import annotations
@@ -117,7 +119,7 @@ def run_bombs() -> list[dict]:
     return results
 
 
-def run_readers(readers: int, seconds: float) -> dict:
+def run_readers(readers: int, seconds: float, send_buffer: int = 0) -> dict:
     """200 slow readers of a 50 MB download against a real server (see the module docstring)."""
     import time
 
@@ -148,6 +150,7 @@ def run_readers(readers: int, seconds: float) -> dict:
             "PZCAT_SECRET": SECRET,
             "PYTHONUNBUFFERED": "1",
             "PZCAT_MAX_CONNECTIONS_PER_CLIENT": "256",
+            "PZCAT_SOCKET_SEND_BUFFER": str(send_buffer),
         }
         os.environ["PZCAT_SECRET"] = SECRET
         from pzcat_datasette.tokens import create_token
@@ -170,9 +173,15 @@ def run_readers(readers: int, seconds: float) -> dict:
         finally:
             proc.terminate()
             proc.wait(timeout=20)
-    row = {**result.as_dict(), "server_cpu_s": round(cpu, 2), "wall_s": round(wall, 2)}
+    row = {
+        **result.as_dict(),
+        "send_buffer": send_buffer,
+        "server_cpu_s": round(cpu, 2),
+        "wall_s": round(wall, 2),
+    }
+    buffer = f"send buffer {send_buffer:,} B" if send_buffer else "kernel send-buffer autotuning"
     print(
-        f"{readers} slow readers (1 KB/s) of a 50 MB download for {seconds:g} s: server RSS "
+        f"[{buffer}] {readers} slow readers (1 KB/s) of a 50 MB download for {seconds:g} s: server RSS "
         f"{row['rss_before_mb']} -> peak {row['rss_peak_mb']} MB (+{row['growth_mb']} MB), after "
         f"{row['rss_after_mb']} MB; kernel TCP buffers {row['kernel_tcp_before_mb']} -> "
         f"{row['kernel_tcp_peak_mb']} MB; {row['answered']} other requests answered, "
@@ -187,6 +196,13 @@ def main() -> None:
     parser.add_argument("--only", choices=("bombs", "readers"))
     parser.add_argument("--readers", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--send-buffer",
+        type=int,
+        default=[0, 256 * 1024],
+        nargs="+",
+        help="$PZCAT_SOCKET_SEND_BUFFER values to run the readers with (0: autotuning)",
+    )
     args = parser.parse_args()
     out = REPO / "benchmarks" / "results" / "hostile.json"
     saved = json.loads(out.read_text()) if out.is_file() else {}
@@ -194,7 +210,10 @@ def main() -> None:
         saved["results"] = run_bombs()
         saved["limit_mb"] = 2048
     if args.only != "bombs":
-        saved["slow_readers"] = run_readers(args.readers, args.seconds)
+        saved.pop("slow_readers", None)
+        saved["slow_readers_runs"] = [
+            run_readers(args.readers, args.seconds, size) for size in args.send_buffer
+        ]
     load = os.getloadavg()
     saved["load_average"] = load
     print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")

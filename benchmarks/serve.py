@@ -193,40 +193,14 @@ def make_catalog(root: Path, rows: int, download_mb: int) -> tuple[str, str]:
 
 
 def start_server(root: Path, log: Path, workers: int = 1) -> tuple[subprocess.Popen, str, int]:
+    from pzcat_datasette.launch import port_of, start_serve
+
     env = {**os.environ, "PZCAT_SECRET": SECRET}
-    out = open(log, "wb")  # noqa: SIM115 - kept open for the server's life
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pzcat.cli",
-            "serve",
-            "--root",
-            str(root),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--quiet",
-            "--workers",
-            str(workers),
-        ],
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited:\n{log.read_text()}")
-        for line in log.read_text().splitlines():
-            if line.startswith("http://127.0.0.1:"):
-                port = int(line.strip().rstrip("/").rsplit(":", 1)[1])
-                _wait_ready("127.0.0.1", port, deadline)
-                return proc, "127.0.0.1", port
-        time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("server did not start in 120 s")
+    proc, url = start_serve(root, log, "--quiet", "--workers", str(workers), env=env, timeout=120)
+    port = port_of(url)
+    _wait_ready("127.0.0.1", port, deadline)
+    return proc, "127.0.0.1", port
 
 
 def _wait_ready(host: str, port: int, deadline: float) -> None:
@@ -697,11 +671,9 @@ def main() -> None:
         )
     finally:
         if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            from pzcat_datasette.launch import stop_serve
+
+            stop_serve(proc)
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
 

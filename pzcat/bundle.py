@@ -24,7 +24,7 @@ from pathlib import Path
 from pzcat.catalog import Catalog
 from pzcat.codes import http_status
 from pzcat.errors import PzcatError
-from pzcat.files import atomic_write_text, crc32_file
+from pzcat.files import atomic_open, atomic_write_text, crc32_file
 from pzcat.manifest import Manifest
 from pzcat.paths import clean_relative, is_within  # clean_relative: also re-exported
 
@@ -477,14 +477,8 @@ def read_piece(seg: Segment, offset: int, length: int, chunk: int = CHUNK) -> It
 def write_plan(plan: Plan, dest: Path) -> Path:
     """Write a laid-out bundle to ``dest`` atomically (temp file + rename)."""
     dest = Path(dest)
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    try:
-        with open(tmp, "wb") as out:
-            for seg, offset, length in plan.pieces(0, plan.size - 1):
-                for chunk in read_piece(seg, offset, length):
-                    out.write(chunk)
-        os.replace(tmp, dest)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_open(dest, "wb") as out:
+        for seg, offset, length in plan.pieces(0, plan.size - 1):
+            for chunk in read_piece(seg, offset, length):
+                out.write(chunk)
     return dest

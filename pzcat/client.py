@@ -32,8 +32,8 @@ import pandas as pd
 
 from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
-from pzcat.links import download_path
-from pzcat.manifest import Manifest
+from pzcat.links import Links
+from pzcat.manifest import parse_manifest
 from pzcat.pzserver import transport
 from pzcat.tables import read_table
 
@@ -164,14 +164,14 @@ class PzCatalog:
         if self.catalog:
             from pzcat.bundle import CrcCache, write_plan, zip_plan
 
-            plan = zip_plan(self.catalog, Manifest.model_validate(meta), CrcCache(None))
+            plan = zip_plan(self.catalog, parse_manifest(meta, str(key)), CrcCache(None))
             return write_plan(plan, dest)
-        return self._download(download_path(meta["internal_name"]), dest)
+        return self._download(Links.download_path(meta["internal_name"]), dest)
 
     def get_product(self, key: int | str) -> Product:
         """Metadata and, for tabular products, the main table as a DataFrame."""
         meta = self.get_product_metadata(key)
-        manifest = Manifest.model_validate(meta)
+        manifest = parse_manifest(meta, str(key))
         main = manifest.main_file
         if main is None or not main.is_table or not main.path:
             return Product(meta, None)
@@ -181,7 +181,8 @@ class PzCatalog:
             raise PzcatError("usage", "HATS products are folders: use download_product() and lsdb")
         with tempfile.TemporaryDirectory() as tmp:
             local = self._download(
-                download_path(manifest.internal_name, main.filename), Path(tmp) / main.filename
+                Links.download_path(manifest.internal_name, main.filename),
+                Path(tmp) / main.filename,
             )
             return Product(meta, read_table(local, main.format))
 

@@ -222,15 +222,33 @@ _ALL = [
         "release-not-allowed",
         "error",
         "manifest",
-        "A redshift_catalog must not have a release",
-        "Remove release from this Reference Redshift Catalog.",
+        "This product type has no release (a redshift_catalog by default; catalog.yaml "
+        "product_types[].release)",
+        "Remove release from the product.",
     ),
     Code(
         "pz-code-not-allowed",
         "error",
         "manifest",
         "pz_code must be empty for this product type",
-        "Remove pz_code: it applies to photo-z estimates and validation results only.",
+        "Remove pz_code: it applies to photo-z estimates and validation results only "
+        "(catalog.yaml product_types[].pz_code).",
+    ),
+    # i8: product-type rules of catalog.yaml
+    Code(
+        "role-not-allowed",
+        "error",
+        "manifest",
+        "A column role the product type does not allow (catalog.yaml product_types[].allowed_roles)",
+        "Remove the association, or add the role to the type's allowed_roles.",
+    ),
+    Code(
+        "format-not-allowed",
+        "error",
+        "manifest",
+        "The main file's format is not one the product type allows (catalog.yaml "
+        "product_types[].formats; a tabular type needs a table format)",
+        "Convert the main file to an allowed format, or choose another product type.",
     ),
     Code(
         "official-not-admin",
@@ -998,6 +1016,13 @@ _ALL = [
         "Datasette did not load pzcat's plugin",
         "Reinstall pzcat (`pip install .`, `pip install -e .` or `make install`): the plugin comes "
         "through the `datasette` entry point of the distribution.",
+    ),
+    Code(
+        "serve-not-started",
+        "error",
+        "serve",
+        "pzcat serve exited or printed no URL in time (pzcat_datasette.launch.start_serve)",
+        "Read the server's log in the message; check the port, the catalog and PZCAT_SECRET.",
     ),
     Code(
         "site-missing",

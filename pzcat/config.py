@@ -4,23 +4,96 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pzcat.errors import CatalogError
 from pzcat.safeyaml import load_yaml
+from pzcat.vocab import FILE_FORMATS, ROLES, TABLE_FORMATS, TYPE_RULE_DEFAULTS, TYPE_RULES
 
 CONFIG_FILE = "catalog.yaml"
 
 
 class ProductType(BaseModel):
-    """One product type (the Photo-z Server's categories)."""
+    """One product type (the Photo-z Server's categories) and its rules.
+
+    The rules a type's entry in ``catalog.yaml`` does not give are the defaults of
+    :data:`pzcat.vocab.TYPE_RULES` for a known type, else :data:`pzcat.vocab.TYPE_RULE_DEFAULTS`:
+
+    >>> t = ProductType(name="redshift_catalog", display_name="Redshift", order=1)
+    >>> t.required_roles, t.tabular, t.release, t.pipeline
+    (['ra', 'dec', 'z'], True, False, 'combine_redshift_catalogs')
+    >>> ProductType(name="sed_library", display_name="SEDs", order=9, formats=["fits"]).formats
+    ['fits']
+    """
 
     model_config = ConfigDict(extra="forbid")
     name: str
     display_name: str
     order: int
     description: str = ""
+    # the defaults below are TYPE_RULE_DEFAULTS; _defaults fills a known type's own first
+    required_roles: list[str] = Field(
+        default_factory=list,
+        description="Column roles every product of the type must associate.",
+    )
+    allowed_roles: list[str] | None = Field(
+        None, description="The only column roles a product may associate (null: any role)."
+    )
+    formats: list[str] | None = Field(
+        None, description="Formats the main file may have (null: any format)."
+    )
+    tabular: bool = Field(
+        False,
+        description="The main file must be a table (a format pzcat reads as one).",
+    )
+    release: bool = Field(
+        True,
+        description="A product may name a release.",
+    )
+    pz_code: bool = Field(
+        True,
+        description="A product may name a pz_code.",
+    )
+    pipeline: str | None = Field(
+        None, description="The pipeline that makes products of the type (provenance.pipeline)."
+    )
+
+    def main_formats(self) -> list[str] | None:
+        """The formats a main file may have (``formats``, table formats only if ``tabular``);
+        None: any."""
+        if self.tabular:
+            return [f for f in (self.formats or TABLE_FORMATS) if f in TABLE_FORMATS]
+        return None if self.formats is None else list(self.formats)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        base = {**TYPE_RULE_DEFAULTS, **TYPE_RULES.get(str(data.get("name")), {})}
+        out = dict(data)
+        nullable = ("allowed_roles", "formats", "pipeline")  # null means "any" or "none"
+        for key, value in base.items():
+            if key not in out or (out[key] is None and key not in nullable):
+                out[key] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    @model_validator(mode="after")
+    def _known_words(self) -> ProductType:
+        for key in ("required_roles", "allowed_roles"):
+            unknown = sorted(set(getattr(self, key) or []) - set(ROLES))
+            if unknown:
+                raise ValueError(f"{key}: {unknown} are not roles of {list(ROLES)}")
+        unknown = sorted(set(self.formats or []) - set(FILE_FORMATS))
+        if unknown:
+            raise ValueError(f"formats: {unknown} are not formats of {list(FILE_FORMATS)}")
+        if self.allowed_roles is not None and not set(self.required_roles) <= set(
+            self.allowed_roles
+        ):
+            raise ValueError("required_roles must be among allowed_roles")
+        return self
 
 
 class Release(BaseModel):
@@ -118,7 +191,7 @@ class CatalogConfig(BaseModel):
 
     def is_admin(self, user: str | None) -> bool:
         """Whether ``user`` (a GitHub user name) is an admin."""
-        return bool(user) and user.lower() in {a.lower() for a in self.admins}
+        return user is not None and user != "" and user.lower() in {a.lower() for a in self.admins}
 
 
 #: Environment variables that override public URLs of catalog.yaml (a deployment's own URLs).

@@ -19,27 +19,29 @@ Examples
 'https://pz.example.org/previews/x'
 >>> gh.site_from_server
 'https://lsst-pz.github.io/pzcat/'
+
+:class:`Links` is the one URL builder: the server's paths (:meth:`Links.download_path`,
+:meth:`Links.previews_path`), links to them from a site page (:meth:`Links.server`,
+:meth:`Links.download`), from a server page (:meth:`Links.on_server`, :meth:`Links.site_page`) and
+absolute URLs for clients and signed links (:meth:`Links.absolute`).
 """
 
 from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
+
+if TYPE_CHECKING:
+    from pzcat.config import CatalogConfig
 
 #: Where the server answers downloads (relative to its root).
 DOWNLOAD_PREFIX = "-/download/"
-
-
-def download_path(internal_name: str, filename: str | None = None) -> str:
-    """The one download URL path of a product's ZIP, or of one file (relative to the server root).
-
-    >>> download_path("1_x"), download_path("1_x", "a b.csv")
-    ('-/download/1_x.zip', '-/download/1_x/a%20b.csv')
-    """
-    if filename:
-        return f"{DOWNLOAD_PREFIX}{internal_name}/{quote(filename)}"
-    return f"{DOWNLOAD_PREFIX}{internal_name}.zip"
+#: Where the server's previews of a product are (``previews/<internal_name>``).
+PREVIEWS_PREFIX = "previews/"
+#: The server's token page.
+TOKENS_PATH = "-/tokens"
 
 
 def _slash(url: str) -> str:
@@ -62,7 +64,7 @@ class Links:
     server_url: str
 
     @classmethod
-    def of(cls, config) -> Links:
+    def of(cls, config: CatalogConfig) -> Links:
         """The links of a :class:`pzcat.config.CatalogConfig`."""
         return cls(config.site_url, config.datasette_url)
 
@@ -96,6 +98,35 @@ class Links:
             return base + path
         depth = len([p for p in page.split("/") if p])
         return "../" * depth + base + path
+
+    def download(self, page: str, internal_name: str, filename: str | None = None) -> str:
+        """A link from the site page at ``page`` to a product's ZIP (or one of its files)."""
+        return self.server(page, self.download_path(internal_name, filename))
+
+    @staticmethod
+    def download_path(internal_name: str, filename: str | None = None) -> str:
+        """The download path of a product's ZIP, or of one file (relative to the server root).
+
+        >>> Links.download_path("1_x"), Links.download_path("1_x", "a b.csv")
+        ('-/download/1_x.zip', '-/download/1_x/a%20b.csv')
+        """
+        if filename:
+            return f"{DOWNLOAD_PREFIX}{internal_name}/{quote(filename)}"
+        return f"{DOWNLOAD_PREFIX}{internal_name}.zip"
+
+    @staticmethod
+    def previews_path(internal_name: str) -> str:
+        """The path of a product's previews table (relative to the server root)."""
+        return f"{PREVIEWS_PREFIX}{internal_name}"
+
+    @staticmethod
+    def absolute(base_url: str, path: str, query: str | None = None) -> str:
+        """``path`` on the server at ``base_url`` (clients, signed links, API records).
+
+        >>> Links.absolute("http://x:1", Links.download_path("1_a"), "link=abc")
+        'http://x:1/-/download/1_a.zip?link=abc'
+        """
+        return _slash(base_url) + path + (f"?{query}" if query else "")
 
     def on_server(self, path: str) -> str:
         """A link from a server page to the server's own ``path`` (a path: works on any host)."""

@@ -25,6 +25,7 @@ from pzcat.vocab import (  # noqa: F401
     REQUIRED_ROLES,
     STANDARD_ROLES,
     TABLE_FORMATS,
+    TYPE_RULES,
     FileFormat,
     FileRole,
     Status,
@@ -32,10 +33,11 @@ from pzcat.vocab import (  # noqa: F401
 
 SCHEMA_VERSION = 1
 
-#: Product types whose ``release`` must be empty.
-NO_RELEASE_TYPES = ("redshift_catalog",)
-#: Product types whose ``pz_code`` must be empty.
-NO_PZ_CODE_TYPES = ("training_set", "training_results", "redshift_catalog")
+#: Product types whose ``release`` must be empty by default (catalog.yaml decides:
+#: ``ProductType.release``).
+NO_RELEASE_TYPES = tuple(n for n, r in TYPE_RULES.items() if r.get("release") is False)
+#: Product types whose ``pz_code`` must be empty by default (``ProductType.pz_code``).
+NO_PZ_CODE_TYPES = tuple(n for n, r in TYPE_RULES.items() if r.get("pz_code") is False)
 
 
 def slugify(name: str) -> str:
@@ -233,7 +235,7 @@ class Manifest(_Model):
         return dump_yaml(data)
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(yaml.SafeDumper):  # type: ignore[misc]  # PyYAML ships no types
     """YAML dumper that writes multi-line strings as literal blocks and never aliases."""
 
     def ignore_aliases(self, data: Any) -> bool:  # the safe loader refuses aliases
@@ -250,7 +252,8 @@ _Dumper.add_representer(str, _str_representer)
 
 def dump_yaml(data: Any) -> str:
     """Dump plain data as block YAML, keys in insertion order."""
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    text: str = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    return text
 
 
 # -- parsing with coded errors ---------------------------------------------------------------------
@@ -283,8 +286,11 @@ def schema_problems(exc: ValidationError) -> list[tuple[str, str, str]]:
     return out
 
 
-def load_manifest_data(text: str, source: str = "<manifest>") -> dict[str, Any]:
+def load_manifest_data(text: str | bytes, source: str = "<manifest>") -> dict[str, Any]:
     """Parse manifest YAML into a mapping, with the safe loader (:func:`pzcat.safeyaml.load_yaml`).
+
+    The first step of :func:`read_manifest` (validation uses it alone, to report every schema
+    problem with :func:`manifest_problems`).
 
     Raises
     ------
@@ -300,23 +306,64 @@ def load_manifest_data(text: str, source: str = "<manifest>") -> dict[str, Any]:
     return data
 
 
-def parse_manifest(data: dict[str, Any], source: str = "<manifest>") -> Manifest:
-    """Build a :class:`Manifest` from a mapping, raising the first problem as a coded error."""
+def manifest_problems(data: Any) -> tuple[Manifest | None, list[tuple[str, str, str]]]:
+    """The :class:`Manifest` of a mapping, or None and every schema problem ``(code, key, msg)``."""
     try:
-        return Manifest.model_validate(data)
+        return Manifest.model_validate(data), []
     except ValidationError as exc:
-        code, key, msg = schema_problems(exc)[0]
-        raise ManifestError(code, f"{source}: {msg}", file=source, key=key) from None
+        return None, schema_problems(exc)
+
+
+def parse_manifest(data: dict[str, Any], source: str = "<manifest>") -> Manifest:
+    """Build a :class:`Manifest` from a mapping (YAML or JSON), raising the first problem coded."""
+    manifest, problems = manifest_problems(data)
+    if manifest is None:
+        code, key, msg = problems[0]
+        raise ManifestError(code, f"{source}: {msg}", file=source, key=key)
+    return manifest
+
+
+def read_manifest(text: str | bytes, source: str = "<manifest>") -> Manifest:
+    """The one manifest parser: YAML text (or UTF-8 bytes) to a :class:`Manifest`.
+
+    Every reader of a manifest (the catalog, validation, runs, the site, the PR report, the
+    base-branch comparisons) calls this (or :func:`read_manifest_or_none`): the safe YAML loader
+    (:func:`pzcat.safeyaml.load_yaml`: no aliases, bounded sizes), the mapping check and the
+    schema. ``tests/test_manifest_parser.py`` fails on another ``yaml.safe_load`` of a manifest.
+
+    Raises
+    ------
+    ManifestError
+        The first problem, coded (``yaml-syntax``, ``manifest-not-mapping``, a schema code...).
+
+    Examples
+    --------
+    >>> read_manifest("id: [1", "x.yaml")
+    Traceback (most recent call last):
+    ...
+    pzcat.errors.ManifestError: [yaml-syntax] x.yaml: invalid YAML...
+    """
+    return parse_manifest(load_manifest_data(text, source), source)
+
+
+def read_manifest_or_none(text: str | bytes | None, source: str = "<manifest>") -> Manifest | None:
+    """:func:`read_manifest`, or None when ``text`` is None or not a valid manifest."""
+    if text is None:
+        return None
+    try:
+        return read_manifest(text, source)
+    except ManifestError:
+        return None
 
 
 def load_manifest(path: Path) -> Manifest:
     """Read and validate one manifest file (first problem raised as :class:`ManifestError`)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise ManifestError("yaml-syntax", f"{path}: cannot read: {exc}", file=str(path)) from None
-    return parse_manifest(load_manifest_data(text, str(path)), str(path))
+    return read_manifest(data, str(path))
 
 
 def json_schema() -> dict[str, Any]:

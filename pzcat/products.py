@@ -18,8 +18,6 @@ from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError, TableError, UsageError
 from pzcat.files import path_digest, path_size
 from pzcat.manifest import (
-    NO_PZ_CODE_TYPES,
-    NO_RELEASE_TYPES,
     STANDARD_ROLES,
     ColumnInfo,
     ColumnRole,
@@ -217,10 +215,10 @@ def _check_metadata(
                 "unknown-release",
                 f"release {release!r} is not one of {[r.name for r in catalog.config.releases]}",
             )
-        if ptype.name in NO_RELEASE_TYPES:
+        if not ptype.release:
             raise PzcatError("release-not-allowed", f"a {ptype.display_name} has no release")
         rel = found.name
-    if pz_code and ptype.name in NO_PZ_CODE_TYPES:
+    if pz_code and not ptype.pz_code:
         raise PzcatError("pz-code-not-allowed", f"pz_code must be empty for {ptype.display_name}")
     return ptype.name, rel
 

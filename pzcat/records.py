@@ -316,11 +316,11 @@ def main_file_record(manifest: Manifest, root: Path | None = None) -> dict[str, 
     return info
 
 
-def required_aliases(product_type: str) -> list[str]:
-    """The aliases a product type must associate (the original's 406 check), e.g. RA, Dec, z."""
-    from pzcat.manifest import REQUIRED_ROLES
-
-    return [role_alias(r) for r in REQUIRED_ROLES.get(product_type, ())]
+def required_aliases(product_type: str, config: CatalogConfig) -> list[str]:
+    """The aliases a product type must associate (the original's 406 check), e.g. RA, Dec, z:
+    the type's ``required_roles`` of catalog.yaml."""
+    ptype = config.product_type(product_type)
+    return [role_alias(r) for r in (ptype.required_roles if ptype else [])]
 
 
 def pipeline_records(config: CatalogConfig, flags_file: str | None = None) -> list[dict[str, Any]]:

@@ -9,8 +9,9 @@ manifest (e.g. :func:`pipelines.combine.lifecycle.create_combine`); the lifecycl
   folder next to ``products/<internal_name>/`` which is renamed into place when complete; the
   manifest gets the file (size, sha256, rows, columns), the pipeline's column association,
   software versions, timings and summary, and status ``published``, written atomically. A failure
-  publishes nothing: the manifest stays pending with the error recorded; temporary folders of
-  earlier runs (killed ones too) are removed before a run starts.
+  publishes nothing: the manifest stays pending with the error recorded. The run is a
+  :class:`pzcat.staging.Staging` transaction (``kind="run"``): its folder is named by the process
+  id, and the folders of killed runs are removed when the next change starts.
 * :func:`reproduce` reruns a published product from its manifest in a temporary folder and
   compares every output file byte for byte.
 
@@ -20,7 +21,6 @@ manifest (e.g. :func:`pipelines.combine.lifecycle.create_combine`); the lifecycl
 
 from __future__ import annotations
 
-import shutil
 import sys
 import tempfile
 from collections.abc import Callable
@@ -35,7 +35,7 @@ from pzcat.catalog import Catalog
 from pzcat.clitools import coded, open_catalog, root_option
 from pzcat.errors import PzcatError
 from pzcat.files import path_digest
-from pzcat.manifest import STANDARD_ROLES, ColumnRole, Manifest, load_manifest_data, now_utc
+from pzcat.manifest import STANDARD_ROLES, ColumnRole, Manifest, now_utc, read_manifest
 from pzcat.staging import Staging
 
 PIPELINES_GROUP = "pzcat.pipelines"
@@ -124,12 +124,6 @@ def pipeline_of(manifest: Manifest) -> Pipeline | None:
     return registered_pipelines().get(manifest.provenance.pipeline)
 
 
-def _clean_stale(catalog: Catalog, internal: str) -> None:
-    """Remove temporary folders of earlier runs of ``internal`` (interrupted or killed)."""
-    for stale in Staging.stale(catalog, internal, "run"):
-        shutil.rmtree(stale, ignore_errors=True)
-
-
 def _pipeline_manifest(catalog: Catalog, key: str) -> tuple[Manifest, Pipeline]:
     manifest = catalog.get(key)
     pipeline = pipeline_of(manifest)
@@ -163,7 +157,6 @@ def run_pending(catalog: Catalog, key: str, progress=None) -> Manifest:
             product=manifest.internal_name,
         )
     internal = manifest.internal_name
-    _clean_stale(catalog, internal)
     pending_text = catalog.manifest_path(internal).read_text(encoding="utf-8")
     started = now_utc()
     try:
@@ -202,7 +195,7 @@ def run_pending(catalog: Catalog, key: str, progress=None) -> Manifest:
                 raise RunError(exc.code, f"the output does not validate: {exc.message}") from None
         return published
     except PzcatError as exc:  # the staging transaction put everything back; record the error
-        failed = Manifest.model_validate(load_manifest_data(pending_text, internal))
+        failed = read_manifest(pending_text, internal)
         failed.provenance.error = {
             "code": exc.code,
             "message": exc.message,

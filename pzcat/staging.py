@@ -2,8 +2,8 @@
 
 Two kinds of staging live here, the one home of the rule:
 
-* **A product change** (``pzcat add``, ``edit``/``attach``/``detach``, pipeline runs; the API's
-  submissions should use it too): :class:`Staging` stages the product's new files in a temporary
+* **A product change** (``pzcat add``, ``edit``/``attach``/``detach``, pipeline runs, the API's
+  submissions, which call those): :class:`Staging` stages the product's new files in a temporary
   folder next to ``products/<name>/`` (``.<name>.<pid>.<random>.tmp``, removed by the next run when
   its process died), moves it into place (the old folder kept aside), writes the manifest
   atomically and validates it. If anything fails on the way (invalid, full disk, an exception),
@@ -211,8 +211,9 @@ class Staging:
     internal_name : str
         The product changed.
     kind : str
-        Names the temporary folder (``.<internal_name>.<kind>.<pid>.<random>.tmp``); folders of
-        dead processes are removed by the next change, :meth:`stale` lists those of a kind.
+        Names the temporary folder (``.<internal_name>.<kind>.<pid>.<random>.tmp``); the folders
+        and temporary files of dead processes are removed by the next change (of any product),
+        those of running processes are left alone.
     """
 
     def __init__(self, catalog: Catalog, internal_name: str, kind: str = "stage") -> None:
@@ -320,13 +321,3 @@ class Staging:
                 os.replace(self._backup, self.target)
             self._placed = False
         self.catalog.refresh()
-
-    @staticmethod
-    def stale(catalog: Catalog, internal_name: str, kind: str) -> list[Path]:
-        """Temporary folders of earlier changes of ``kind`` (interrupted or killed)."""
-        if not catalog.products_dir.is_dir():
-            return []
-        folder = catalog.products_dir
-        return sorted(
-            {*folder.glob(f".{internal_name}.{kind}.*"), *folder.glob(f".{internal_name}.{kind}-*")}
-        )

@@ -18,22 +18,19 @@ import time
 from collections import Counter
 from pathlib import Path, PurePosixPath
 
-from pydantic import ValidationError
-
 from pzcat import changes, git, sentinels, vocab
 from pzcat.catalog import Catalog
 from pzcat.checks import ValueChecks
+from pzcat.config import ProductType
 from pzcat.errors import ManifestError, PzcatError
 from pzcat.files import escaping_links, is_lfs_pointer, path_digest, path_size
 from pzcat.html import removed_scripts
 from pzcat.manifest import (
-    NO_PZ_CODE_TYPES,
-    NO_RELEASE_TYPES,
-    REQUIRED_ROLES,
     FileEntry,
     Manifest,
     load_manifest_data,
-    schema_problems,
+    manifest_problems,
+    read_manifest_or_none,
 )
 from pzcat.paths import manifest_path_problem
 from pzcat.report import Issue, ProductReport, Report
@@ -140,9 +137,8 @@ def _touched(catalog: Catalog, manifest_path: Path, changed: set[str]) -> bool:
 
 def _quiet_parse(path: Path) -> Manifest | None:
     try:
-        data = load_manifest_data(path.read_text(encoding="utf-8"), str(path))
-        return Manifest.model_validate(data)
-    except (PzcatError, ValidationError, OSError, UnicodeDecodeError):
+        return read_manifest_or_none(path.read_bytes(), str(path))
+    except OSError:
         return None
 
 
@@ -198,10 +194,9 @@ def validate_manifest(catalog: Catalog, path: Path, check_tables: bool = True) -
     except ManifestError as exc:
         prod.issues.append(Issue.from_error(exc, file=rel))
         return prod
-    try:
-        manifest = Manifest.model_validate(data)
-    except ValidationError as exc:
-        for code, key, msg in schema_problems(exc):
+    manifest, problems = manifest_problems(data)  # every schema problem, not only the first
+    if manifest is None:
+        for code, key, msg in problems:
             prod.add(code, msg, key=key)
         _vocabulary(catalog, data, prod)
         return prod
@@ -241,6 +236,7 @@ def _metadata(
             f"product_type {m.product_type!r} is not one of {[t.name for t in cfg.product_types]}",
             key="product_type",
         )
+        ptype = None
     if m.release:
         rel = cfg.release(m.release)
         if rel is None or rel.name != m.release:
@@ -249,16 +245,18 @@ def _metadata(
                 f"release {m.release!r} is not one of {[r.name for r in cfg.releases]}",
                 key="release",
             )
-        if m.product_type in NO_RELEASE_TYPES:
+        if ptype is not None and not ptype.release:
             prod.add(
                 "release-not-allowed",
                 f"a {m.product_type} has no release (got {m.release!r})",
                 key="release",
             )
-    if m.pz_code and m.product_type in NO_PZ_CODE_TYPES:
+    if m.pz_code and ptype is not None and not ptype.pz_code:
         prod.add(
             "pz-code-not-allowed", f"pz_code must be empty for {m.product_type}", key="pz_code"
         )
+    if ptype is not None:
+        _type_rules(m, ptype, prod)
     if m.internal_name != m.expected_internal_name:
         prod.add(
             "internal-name-mismatch",
@@ -324,15 +322,38 @@ def _metadata(
                     key=f"columns.{role}",
                     column=assoc.column,
                 )
-    if m.status != "pending":
-        missing = [r for r in REQUIRED_ROLES.get(m.product_type, ()) if r not in m.columns]
+    if m.status != "pending" and ptype is not None:
+        missing = [r for r in ptype.required_roles if r not in m.columns]
         if missing:
             prod.add(
                 "missing-required-column",
                 f"a {m.product_type} needs the roles "
-                f"{list(REQUIRED_ROLES[m.product_type])}; not associated: {missing}",
+                f"{list(ptype.required_roles)}; not associated: {missing}",
                 key="columns",
             )
+
+
+def _type_rules(m: Manifest, ptype: ProductType, prod: ProductReport) -> None:
+    """The roles and formats catalog.yaml allows a product type (``product_types[]``)."""
+    if ptype.allowed_roles is not None:
+        for role in m.columns:
+            if role not in ptype.allowed_roles:
+                prod.add(
+                    "role-not-allowed",
+                    f"a {m.product_type} associates only {ptype.allowed_roles}, not {role!r}",
+                    key=f"columns.{role}",
+                )
+    main = m.main_file
+    if main is None:
+        return
+    allowed = ptype.main_formats()
+    if allowed is not None and main.format not in allowed:
+        prod.add(
+            "format-not-allowed",
+            f"the main file of a {m.product_type} must be one of {allowed} "
+            f"({'a table' if ptype.tabular else 'catalog.yaml'}), not {main.format!r}",
+            key="files",
+        )
 
 
 def _files(catalog: Catalog, m: Manifest, prod: ProductReport, check_tables: bool) -> None:
@@ -630,12 +651,7 @@ def _against_ref(
     """Checks that compare the manifest with its state at ``ref``."""
     rel = catalog.relative(path)
     old_text = git.show(catalog.root, ref, rel)
-    old = None
-    if old_text is not None:
-        try:
-            old = Manifest.model_validate(load_manifest_data(old_text, f"{ref}:{rel}"))
-        except (ValidationError, ManifestError):
-            old = None
+    old = read_manifest_or_none(old_text, f"{ref}:{rel}")
     admin = catalog.config.is_admin(author)
     who = author or "an unknown author"
     if old is None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 # -- column roles ----------------------------------------------------------------------------------
 
@@ -53,11 +54,39 @@ PIPELINE_ROLES: tuple[str, ...] = (
 )
 #: Roles whose values must be numbers.
 NUMERIC_ROLES: tuple[str, ...] = ("ra", "dec", "z", "z_err")
-#: Roles each product type must associate.
+#: The default rules of the Photo-z Server's product types. ``catalog.yaml`` may set each of them
+#: per type (``product_types[].required_roles``, ``formats``, ...; see
+#: :class:`pzcat.config.ProductType`), and may add types; a type it does not describe has
+#: :data:`TYPE_RULE_DEFAULTS`. Everything (validation, ``pzcat add``, the API, the site) reads the
+#: rules from the configuration, never from here.
+TYPE_RULES: dict[str, dict[str, object]] = {
+    "redshift_catalog": {
+        "required_roles": ("ra", "dec", "z"),
+        "tabular": True,
+        "release": False,
+        "pz_code": False,
+        "pipeline": "combine_redshift_catalogs",
+    },
+    "training_set": {"required_roles": ("z",), "tabular": True, "pz_code": False},
+    "training_results": {"pz_code": False},
+    "object_catalog": {"required_roles": ("ra", "dec"), "tabular": True},
+}
+#: The rules of a type nothing says more about: no required role, any role and format, a release
+#: and a pz_code allowed, no pipeline.
+TYPE_RULE_DEFAULTS: dict[str, object] = {
+    "required_roles": (),
+    "allowed_roles": None,
+    "formats": None,
+    "tabular": False,
+    "release": True,
+    "pz_code": True,
+    "pipeline": None,
+}
+#: Roles each product type must associate by default (from :data:`TYPE_RULES`).
 REQUIRED_ROLES: dict[str, tuple[str, ...]] = {
-    "redshift_catalog": ("ra", "dec", "z"),
-    "training_set": ("z",),
-    "object_catalog": ("ra", "dec"),
+    name: tuple(rules["required_roles"])  # type: ignore[arg-type]
+    for name, rules in TYPE_RULES.items()
+    if rules.get("required_roles")
 }
 #: Roles the Combine pipeline needs of every input.
 PIPELINE_REQUIRED_ROLES: tuple[str, ...] = ("ra", "dec")
@@ -124,13 +153,13 @@ RA_TEXT = "[0, 360]"
 DEC_TEXT = "[-90, 90]"
 
 
-def ra_valid(values) -> np.ndarray:
+def ra_valid(values: ArrayLike) -> NDArray[np.bool_]:
     """Whether each RA is a number in ``[0, 360]`` (NaN is not valid)."""
     arr = np.asarray(values, dtype=np.float64)
     return (arr >= RA_RANGE[0]) & (arr <= RA_RANGE[1])
 
 
-def dec_valid(values) -> np.ndarray:
+def dec_valid(values: ArrayLike) -> NDArray[np.bool_]:
     """Whether each Dec is a number in ``[-90, 90]`` (NaN is not valid)."""
     arr = np.asarray(values, dtype=np.float64)
     return (arr >= DEC_RANGE[0]) & (arr <= DEC_RANGE[1])

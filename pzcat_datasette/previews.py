@@ -25,7 +25,6 @@ Examples
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
 import time
@@ -42,7 +41,8 @@ from pzcat.bundle import DownloadError, manifest_rel, safe_product_file
 from pzcat.catalog import Catalog
 from pzcat.colstats import ColumnStats
 from pzcat.errors import PzcatError
-from pzcat.links import Links, download_path
+from pzcat.files import publish, temp_sibling
+from pzcat.links import Links
 from pzcat.manifest import Manifest
 from pzcat.readers.base import check_column_names
 from pzcat.sky import healpix_nested
@@ -432,7 +432,7 @@ def product_page(catalog: Catalog, internal_name: str) -> str:
 
 def download_url(catalog: Catalog, internal_name: str) -> str:
     """The product's zip as the server links to it (a path on the server itself)."""
-    return Links.of(catalog.config).on_server(download_path(internal_name))
+    return Links.of(catalog.config).on_server(Links.download_path(internal_name))
 
 
 def _product_row(catalog: Catalog, m: Manifest, state: dict | None) -> dict:
@@ -579,9 +579,7 @@ def _existing_tables(conn: sqlite3.Connection) -> set[str]:
 def _open_work_copy(db_path: Path, force: bool) -> tuple[Path, sqlite3.Connection, dict, bool]:
     """Temp copy of the previous database when reusable, else a fresh temp file."""
     remove_dead_temps(db_path.parent)  # copies left by killed or failed builds
-    tmp = db_path.with_name(f".{db_path.name}.{os.getpid()}.tmp")
-    if tmp.exists():
-        tmp.unlink()
+    tmp = temp_sibling(db_path)
     reuse = False
     if db_path.exists() and not force:
         try:
@@ -740,9 +738,7 @@ def build_previews(
         if not full and free > pages // 4:
             conn.execute("VACUUM")
         conn.close()
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, db_path)
+        publish(tmp, db_path)  # fsync, rename
     except (OSError, sqlite3.DatabaseError) as exc:
         raise PzcatError(
             "previews-build", f"cannot build {db_path}: {exc}", file=str(db_path)

@@ -14,7 +14,8 @@ connection caps, bounded SQL. Each defence lives here once.
 - :class:`GuardedH11Protocol` (uvicorn's HTTP protocol, subclassed): a connection that has not
   sent a whole request head within :data:`HEADER_TIMEOUT` seconds is closed (slow clients cannot
   hold sockets for ever), and one client address holds at most :data:`MAX_CONNECTIONS_PER_CLIENT`
-  connections (more are closed at once).
+  connections (more are closed at once); optionally a fixed kernel send buffer per connection
+  (:data:`SOCKET_SEND_BUFFER`).
 - :func:`bound_connection`: SQLite limits on every Datasette connection (the longest string or
   blob, so ``zeroblob(10**8)`` fails instead of taking GB; SQL text length; bound parameters).
 """
@@ -24,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import sqlite3
 from urllib.parse import parse_qs, parse_qsl
 
@@ -33,6 +35,11 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 HEADER_TIMEOUT = float(os.environ.get("PZCAT_HEADER_TIMEOUT", "10"))
 #: Connections one client address may hold at once.
 MAX_CONNECTIONS_PER_CLIENT = int(os.environ.get("PZCAT_MAX_CONNECTIONS_PER_CLIENT", "64"))
+#: Kernel send buffer of each connection in bytes (0: Linux's autotuning, up to
+#: ``net.ipv4.tcp_wmem``'s maximum, 4 MB by default). A paused download fills its socket's send
+#: buffer: 200 slow readers hold ~850 MB of kernel memory with autotuning. A fixed buffer bounds
+#: that, and also the speed of one download over a long path (buffer / round-trip time).
+SOCKET_SEND_BUFFER = int(os.environ.get("PZCAT_SOCKET_SEND_BUFFER", "0"))
 #: Request caps (checked before Datasette parses anything).
 MAX_QUERY_BYTES = 8 * 1024
 MAX_QUERY_PARAMS = 100
@@ -246,6 +253,9 @@ class GuardedH11Protocol(H11Protocol):
         if count > MAX_CONNECTIONS_PER_CLIENT:
             transport.abort()
             return
+        sock = transport.get_extra_info("socket")
+        if SOCKET_SEND_BUFFER and sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_SEND_BUFFER)
         self._arm()
 
     def _arm(self) -> None:

@@ -41,7 +41,7 @@ import yaml
 from pzcat.codes import http_status
 from pzcat.errors import PzcatError
 from pzcat.files import atomic_write_text
-from pzcat.links import download_path
+from pzcat.links import Links
 from pzcat.safeyaml import load_yaml
 
 SECRET_ENV = "PZCAT_SECRET"
@@ -434,8 +434,7 @@ def make_link(
     link = _sign(LINK_PREFIX, payload, "link")
     if base_url is None:
         return link
-    base = base_url if base_url.endswith("/") else base_url + "/"
-    return f"{base}{download_path(internal_name, file)}?link={link}"
+    return Links.absolute(base_url, Links.download_path(internal_name, file), f"link={link}")
 
 
 def verify_link(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import os
 import socket
 import urllib.error
 import urllib.parse
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pzcat.errors import PzcatError
+from pzcat.files import atomic_open
 
 CHUNK = 1024 * 1024
 DEFAULT_MAX_BYTES = 2 * 1024**3
@@ -96,10 +96,9 @@ def download(
     """
     check_url(url, allow_loopback)
     opener = urllib.request.build_opener(_Redirects(allow_loopback))
-    part = dest.with_name(dest.name + ".part")
     req = urllib.request.Request(url, headers={"User-Agent": "pzcat"})
     try:
-        with opener.open(req, timeout=timeout) as resp:
+        with opener.open(req, timeout=timeout) as resp, atomic_open(dest) as fh:
             length = resp.headers.get("Content-Length")
             if length and length.isdigit() and int(length) > max_bytes:
                 raise PzcatError(
@@ -109,35 +108,27 @@ def download(
                     file=url,
                 )
             digest, size = hashlib.sha256(), 0
-            with open(part, "wb") as fh:
-                while chunk := resp.read(CHUNK):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise PzcatError(
-                            "download-too-large",
-                            f"{url} is over the {max_bytes:,}-byte limit of a form download",
-                            file=url,
-                        )
-                    digest.update(chunk)
-                    fh.write(chunk)
+            while chunk := resp.read(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise PzcatError(
+                        "download-too-large",
+                        f"{url} is over the {max_bytes:,}-byte limit of a form download",
+                        file=url,
+                    )
+                digest.update(chunk)
+                fh.write(chunk)
+            hexdigest = digest.hexdigest()
+            if sha256 and sha256.lower() != hexdigest:
+                raise PzcatError(
+                    "checksum-mismatch",
+                    f"{url} has sha256 {hexdigest}, the form says {sha256.lower()}",
+                    file=url,
+                )
     except urllib.error.HTTPError as exc:
-        part.unlink(missing_ok=True)
         raise PzcatError("download-failed", f"{url} answered HTTP {exc.code}", file=url) from None
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        part.unlink(missing_ok=True)
         raise PzcatError(
             "download-failed", f"{url} could not be downloaded: {exc}", file=url
         ) from None
-    except PzcatError:
-        part.unlink(missing_ok=True)
-        raise
-    hexdigest = digest.hexdigest()
-    if sha256 and sha256.lower() != hexdigest:
-        part.unlink(missing_ok=True)
-        raise PzcatError(
-            "checksum-mismatch",
-            f"{url} has sha256 {hexdigest}, the form says {sha256.lower()}",
-            file=url,
-        )
-    os.replace(part, dest)
     return Downloaded(dest, size, hexdigest)

@@ -21,13 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from pzcat import changes, git
 from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
-from pzcat.files import atomic_write_text
-from pzcat.manifest import Manifest, load_manifest_data
+from pzcat.files import atomic_write_bytes, atomic_write_text
+from pzcat.manifest import Manifest, read_manifest_or_none
 from pzcat.report import Issue, ProductReport, Report
 from pzcat.validate import validate_catalog
 
@@ -71,18 +69,13 @@ def _manifest_at(root: Path, ref: str, rel: str) -> Manifest | None:
     text = git.show(root, ref, rel)
     if text is None:
         return None
-    try:
-        return Manifest.model_validate(load_manifest_data(text, f"{ref}:{rel}"))
-    except (ValidationError, PzcatError):
-        return None
+    return read_manifest_or_none(text, f"{ref}:{rel}")
 
 
 def _manifest_now(path: Path) -> Manifest | None:
     try:
-        return Manifest.model_validate(
-            load_manifest_data(path.read_text(encoding="utf-8"), str(path))
-        )
-    except (OSError, UnicodeDecodeError, ValidationError, PzcatError):
+        return read_manifest_or_none(path.read_bytes(), str(path))
+    except OSError:
         return None
 
 
@@ -298,7 +291,7 @@ def _pictures(catalog: Catalog, m: Manifest, out_dir: Path) -> dict[str, str]:
         atomic_write_text(
             out_dir / name, sky_svg(stats["sky"], f"{m.name}: sky density", frame_href=frame) + "\n"
         )
-        (out_dir / f"{m.internal_name}-sky.png").write_bytes(sky_png(stats["sky"]))
+        atomic_write_bytes(out_dir / f"{m.internal_name}-sky.png", sky_png(stats["sky"]))
         out["sky map"] = name
     if stats.get("nz"):
         name = f"{m.internal_name}-nz.svg"

@@ -38,6 +38,7 @@ from pzcat.errors import PzcatError
 from pzcat.files import atomic_write_bytes, atomic_write_text
 from pzcat.html import clean_document
 from pzcat.links import Links
+from pzcat.safeyaml import load_yaml
 from pzcat.staging import die_with_parent, put_bytes, put_copy, put_text, staged_folder
 from site_builder import render
 from site_builder.collect import (
@@ -101,7 +102,7 @@ def _write_if_changed(path: Path, text: str) -> bool:
 
 def mkdocs_config(catalog: Catalog, docs_dir: Path, site_dir: Path) -> dict[str, Any]:
     """The mkdocs configuration: the packaged base plus this catalog's name, URL and folders."""
-    config = yaml.safe_load(BASE_CONFIG.read_text(encoding="utf-8"))
+    config = load_yaml(BASE_CONFIG.read_bytes(), str(BASE_CONFIG.name), error=PzcatError)
     cfg = catalog.config
     config.update(
         {

@@ -31,7 +31,7 @@ from pzcat.config import CatalogConfig
 from pzcat.errors import PzcatError
 from pzcat.files import atomic_write_text, is_lfs_pointer
 from pzcat.git import git_head, is_ancestor, manifest_histories
-from pzcat.manifest import Manifest, load_manifest_data, parse_manifest
+from pzcat.manifest import Manifest, read_manifest
 from pzcat.staging import die_with_parent
 from site_builder.stats import STATS_VERSION, table_stats
 
@@ -63,9 +63,8 @@ def _parse(path: str) -> Manifest | str:
     """One manifest, or the line saying why it cannot be read."""
     p = Path(path)
     try:
-        text = p.read_bytes().decode("utf-8")
-        return parse_manifest(load_manifest_data(text, str(p)), str(p))
-    except (PzcatError, UnicodeDecodeError, ValueError, OSError) as exc:
+        return read_manifest(p.read_bytes(), str(p))
+    except (PzcatError, OSError) as exc:
         return f"{p.name}: {exc}"
 
 

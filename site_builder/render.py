@@ -25,8 +25,8 @@ from pzcat.codes import codes_markdown
 from pzcat.config import CatalogConfig
 from pzcat.errors import PzcatError
 from pzcat.html import clean_html
-from pzcat.links import Links, download_path
-from pzcat.manifest import NO_PZ_CODE_TYPES, NO_RELEASE_TYPES, REQUIRED_ROLES, Manifest
+from pzcat.links import TOKENS_PATH, Links
+from pzcat.manifest import Manifest
 from pzcat.safeyaml import load_yaml
 from pzcat.vocab import unit_for
 from site_builder.collect import SiteData, summary  # noqa: F401 - summary: one row of the lists
@@ -147,9 +147,12 @@ def type_rows(cfg: CatalogConfig, summaries: list[dict[str, Any]]) -> list[dict[
                 "order": t.order,
                 "description": t.description,
                 "count": len(rows),
-                "required": list(REQUIRED_ROLES.get(t.name, ())),
-                "no_release": t.name in NO_RELEASE_TYPES,
-                "no_pz_code": t.name in NO_PZ_CODE_TYPES,
+                "required": list(t.required_roles),
+                "no_release": not t.release,
+                "no_pz_code": not t.pz_code,
+                "formats": t.main_formats(),
+                "tabular": t.tabular,
+                "pipeline": t.pipeline,
                 "latest": _latest(rows),
             }
         )
@@ -241,7 +244,7 @@ def narrative_pages(data: SiteData, summaries: list[dict[str, Any]]) -> dict[str
             n_products=len(summaries),
             n_official=n_official,
             n_user=len(summaries) - n_official,
-            tokens_url=Links.of(cfg).server("", "-/tokens"),
+            tokens_url=Links.of(cfg).server("", TOKENS_PATH),
             **common,
         ),
         "product_types/index.md": _md_env.get_template("types.md.j2").render(**common),
@@ -531,9 +534,7 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
     for f in m.files:
         download = ""
         if f.path:  # one file (a HATS folder comes in the product's zip)
-            download = links.server(
-                page, download_path(name, f.filename) if f.format != "hats" else download_path(name)
-            )
+            download = links.download(page, name, f.filename if f.format != "hats" else None)
         image = ""
         if (
             f.path
@@ -651,9 +652,9 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
         "type_display": ptype.display_name if ptype else m.product_type,
         "release_display": rel.display_name if rel else (m.release or ""),
         "updated": fmt_time(m.updated),
-        "download_url": links.server(page, download_path(name)),
-        "datasette_url": links.server(page, f"previews/{name}"),
-        "token_url": links.server(page, "-/tokens"),
+        "download_url": links.download(page, name),
+        "datasette_url": links.server(page, Links.previews_path(name)),
+        "token_url": links.server(page, TOKENS_PATH),
         "links": links,
         "has_table": has_table,
         "private": private,
@@ -713,7 +714,7 @@ def product_api(ctx: dict[str, Any], stats: dict[str, Any] | None) -> dict[str, 
         # relative to the site's root (as "page" is), or absolute when the server is elsewhere
         "links": {
             "page": f"product/{m.internal_name}/",
-            "download": ctx["links"].server("", download_path(m.internal_name)),
+            "download": ctx["links"].download("", m.internal_name),
             "datasette": ctx["links"].server("", f"previews/{m.internal_name}")
             if ctx["has_table"]
             else None,
@@ -767,7 +768,7 @@ def api_documents(data: SiteData, summaries: list[dict[str, Any]]) -> dict[str, 
             "releases": "api/releases.json",
             "products": "api/products.json",
             "product": "api/products/{internal_name}.json",
-            "download": links.server_from_site + download_path("{internal_name}"),
+            "download": links.server_from_site + Links.download_path("{internal_name}"),
         },
         "product_types.json": {"product_types": strip},
         "releases.json": {"releases": rels},

@@ -18,13 +18,12 @@ import json
 import sys
 from pathlib import Path
 
-import yaml
-
 from pipelines.combine.errors import PipelineError
 from pipelines.combine.inputs import CombineInput
 from pipelines.combine.plan import make_plan
 from pipelines.combine.runner import run_combine, stderr_progress
 from pzcat.files import atomic_write_text
+from pzcat.safeyaml import load_yaml
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,7 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.add_argument("--result", type=Path, help="write the run result as JSON here")
     args = parser.parse_args(argv)
-    spec = yaml.safe_load(args.spec.read_text(encoding="utf-8"))
+    try:
+        spec = load_yaml(args.spec.read_bytes(), str(args.spec), error=PipelineError)
+    except PipelineError as exc:
+        print(f"error[{exc.code}]: {exc.message}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error[invalid-config]: cannot read {args.spec}: {exc}", file=sys.stderr)
+        return 1
     base = args.spec.resolve().parent
     inputs = [
         CombineInput(

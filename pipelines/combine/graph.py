@@ -47,6 +47,7 @@ import pandas as pd
 
 from pipelines.combine.config import ExecutorConfig
 from pipelines.combine.errors import PipelineError
+from pzcat.files import publish
 from pzcat.sky import healpix_nested
 
 PIXEL_ORDER = 7
@@ -464,7 +465,7 @@ def _write_dataset(
         if sum(written) != n_rows:
             raise PipelineError("output-size", f"wrote {sum(written)} rows, expected {n_rows}")
         target = Path(out_dir) / f"{name}.parquet"
-        os.replace(building, target)
+        publish(building, target, durable=False)  # the one rename home (pzcat.files)
     finally:
         shutil.rmtree(building, ignore_errors=True)
     return str(target)

@@ -26,7 +26,6 @@ Steps (graphs in :func:`pipelines.combine.graph.run_graphs`):
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -37,6 +36,7 @@ import pyarrow.parquet as pq
 
 from pipelines.combine import writers
 from pipelines.combine.errors import PipelineError
+from pzcat.files import publish
 
 HIST_ORDER = 8
 PIXEL_ROWS = 1_000_000
@@ -179,5 +179,5 @@ def finish_catalog(
     target = Path(out_dir) / f"{name}.{writers.EXTENSIONS['hats']}"
     if target.exists():
         shutil.rmtree(target)
-    os.replace(root, target)
+    publish(root, target, durable=False)  # the one rename home (pzcat.files); no fsync, as before
     return str(target)

@@ -46,11 +46,13 @@ INPUT_ROLES = ("id", "ra", "dec", "z", "z_flag", "z_err", "survey", "instrument_
 
 def _input_manifest(catalog: Catalog, key: str) -> Manifest:
     manifest = catalog.get(key)
-    if manifest.product_type != "redshift_catalog":
+    ptype = catalog.config.product_type(manifest.product_type)
+    if ptype is None or ptype.pipeline != PIPELINE_NAME:  # catalog.yaml product_types[].pipeline
+        types = [t.name for t in catalog.config.product_types if t.pipeline == PIPELINE_NAME]
         raise RunError(
             "not-a-redshift-catalog",
             f"{manifest.internal_name} is a "
-            f"{manifest.product_type}; only redshift_catalog products can be combined",
+            f"{manifest.product_type}; only {' or '.join(types) or 'no'} products can be combined",
             product=manifest.internal_name,
         )
     if manifest.status != "published":

@@ -36,6 +36,7 @@ from pipelines.combine.flags import Translation
 from pipelines.combine.footprint import Fields
 from pipelines.combine.inputs import CombineInput, Piece, read_piece
 from pipelines.combine.prepare import apply_cut, prepare_checked
+from pzcat.files import atomic_path
 
 N_PIXELS = 12 * 4**graph.PIXEL_ORDER
 KEY_ROW_GROUP = 32_768
@@ -81,9 +82,8 @@ def _write(frame: pd.DataFrame | pa.Table, path: Path, row_group_size: int | Non
         frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp, compression="none", row_group_size=row_group_size)
-    tmp.replace(path)
+    with atomic_path(path, durable=False) as tmp:  # scratch: lost files are recomputed
+        pq.write_table(table, tmp, compression="none", row_group_size=row_group_size)
 
 
 def _read(path: str | Path, row_groups: list[int] | None = None, columns=None) -> pd.DataFrame:
@@ -100,10 +100,12 @@ def _write_rows(frame: pd.DataFrame, path: Path) -> None:
     """Write rows to an Arrow IPC scratch file (no encoding: the fastest to write and read)."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+    with (
+        atomic_path(path, durable=False) as tmp,
+        pa.OSFile(str(tmp), "wb") as sink,
+        pa.ipc.new_file(sink, table.schema) as writer,
+    ):
         writer.write_table(table)
-    tmp.replace(path)
 
 
 def _read_rows(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
@@ -260,13 +262,14 @@ def _split_by_piece(frame: pd.DataFrame, starts: np.ndarray, path: Path) -> dict
     out: dict[int, int] = {}
     path.parent.mkdir(parents=True, exist_ok=True)
     schema = pa.Table.from_pandas(partition.empty_decisions(), preserve_index=False).schema
-    tmp = path.with_name(f".{path.name}.tmp")
-    with pq.ParquetWriter(tmp, schema, compression="lz4") as writer:
+    with (
+        atomic_path(path, durable=False) as tmp,
+        pq.ParquetWriter(tmp, schema, compression="lz4") as writer,
+    ):
         for a, b in zip(bounds[:-1], bounds[1:], strict=True):
             table = pa.Table.from_pandas(frame.iloc[a:b], schema=schema, preserve_index=False)
             writer.write_table(table, row_group_size=b - a + 1)
             out[int(piece[a])] = len(out)
-    tmp.replace(path)
     return out
 
 

@@ -34,7 +34,7 @@ hats
 
 from __future__ import annotations
 
-import os
+import contextlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -44,6 +44,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.combine.errors import PipelineError
+from pzcat.files import atomic_path, atomic_write_text
 
 CHUNK_ROWS = 262_144
 TEXT_KINDS = ("string", "str", "object")
@@ -83,10 +84,6 @@ def arrow_schema(dtypes: dict[str, object]) -> pa.Schema:
         else:
             fields.append(pa.field(name, pa.from_numpy_dtype(np.dtype(dtype))))
     return pa.schema(fields)
-
-
-def _tmp(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
 def _write_parquet(path: Path, frames: Iterable[pd.DataFrame], dtypes: dict[str, object]) -> None:
@@ -131,17 +128,17 @@ def write_parquet_tables(
     """
     schema = arrow_schema(dtypes)
     target = Path(directory) / f"{name}.{EXTENSIONS['parquet']}"
-    tmp = _tmp(target) if atomic else target
-    with pq.ParquetWriter(tmp, schema, compression="zstd", write_statistics=True) as writer:
-        for block in rechunk_tables(t.select(list(dtypes)).cast(schema) for t in tables):
-            writer.write_table(block.replace_schema_metadata(None), row_group_size=CHUNK_ROWS)
-    if atomic:
-        os.replace(tmp, target)
+    with contextlib.ExitStack() as stack:
+        # atomic=False: a file of a dataset folder that is itself published whole
+        tmp = stack.enter_context(atomic_path(target)) if atomic else target
+        with pq.ParquetWriter(tmp, schema, compression="zstd", write_statistics=True) as writer:
+            for block in rechunk_tables(t.select(list(dtypes)).cast(schema) for t in tables):
+                writer.write_table(block.replace_schema_metadata(None), row_group_size=CHUNK_ROWS)
     return target
 
 
 def _write_csv(path: Path, frames: Iterable[pd.DataFrame], dtypes: dict[str, object]) -> None:
-    with open(path, "w", encoding="utf-8", newline="") as fh:
+    with open(path, "x", encoding="utf-8", newline="") as fh:  # the temporary of write_output
         fh.write(",".join(dtypes) + "\n")
         for block in rechunk(frames):
             block.to_csv(fh, header=False, index=False, lineterminator="\n")
@@ -207,7 +204,7 @@ def _write_fits(
     header["NAXIS2"] = n_rows
     primary = fits.PrimaryHDU().header
     written = 0
-    with open(path, "wb") as fh:
+    with open(path, "xb") as fh:  # the temporary of write_output
         fh.write(primary.tostring().encode("ascii"))
         fh.write(header.tostring().encode("ascii"))
         for block in rechunk(frames):
@@ -233,7 +230,7 @@ def pin_hats_dates(path: Path) -> None:
             f"hats_creation_date={HATS_DATE}\n" if ln.startswith("hats_creation_date=") else ln
             for ln in lines
         ]
-        props.write_text("".join(pinned), encoding="utf-8")
+        atomic_write_text(props, "".join(pinned), durable=False)  # the folder is fsynced whole
 
 
 def write_output(
@@ -270,16 +267,14 @@ def write_output(
         The written file or folder.
     """
     target = Path(directory) / f"{name}.{EXTENSIONS[fmt]}"
-    tmp = _tmp(target)
-    if fmt == "parquet":
-        _write_parquet(tmp, frames, dtypes)
-    elif fmt == "csv":
-        _write_csv(tmp, frames, dtypes)
-    elif fmt == "hdf5":
-        _write_hdf5(tmp, frames, dtypes, widths, n_rows)
-    elif fmt == "fits":
-        _write_fits(tmp, frames, dtypes, widths, n_rows)
-    else:
+    writers = {
+        "parquet": lambda tmp: _write_parquet(tmp, frames, dtypes),
+        "csv": lambda tmp: _write_csv(tmp, frames, dtypes),
+        "hdf5": lambda tmp: _write_hdf5(tmp, frames, dtypes, widths, n_rows),
+        "fits": lambda tmp: _write_fits(tmp, frames, dtypes, widths, n_rows),
+    }
+    if fmt not in writers:
         raise PipelineError("invalid-config", f"unknown output format {fmt!r}")
-    os.replace(tmp, target)
+    with atomic_path(target) as tmp:
+        writers[fmt](tmp)
     return target

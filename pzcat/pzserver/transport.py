@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import mimetypes
-import os
 import shutil
 import urllib.error
 import urllib.request
@@ -18,6 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from pzcat.files import atomic_open
 from pzcat.pzserver.errors import PzServerError
 
 #: Seconds to wait for a server's answer (downloads stream after it).
@@ -73,15 +73,11 @@ def get_json(url: str, headers: dict[str, str] | None = None, timeout: float = 6
 
 
 def save(url: str, dest: Path, headers: dict[str, str] | None = None, hint: str = "") -> Path:
-    """Stream ``url`` into ``dest`` (through ``dest.part``, renamed when complete)."""
+    """Stream ``url`` into ``dest`` atomically (:func:`pzcat.files.atomic_open`: nothing is left
+    at ``dest`` when the download fails)."""
     dest = Path(dest)
-    part = dest.with_name(dest.name + ".part")
-    try:
-        with call("GET", url, headers, hint=hint) as resp, open(part, "wb") as out:
-            shutil.copyfileobj(resp, out, 1 << 20)
-        os.replace(part, dest)
-    finally:
-        part.unlink(missing_ok=True)
+    with call("GET", url, headers, hint=hint) as resp, atomic_open(dest) as out:
+        shutil.copyfileobj(resp, out, 1 << 20)
     return dest
 
 

@@ -41,6 +41,7 @@ from typing import Any
 
 from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
+from pzcat.files import atomic_write_bytes
 from pzcat.ids import PIPELINE_IDS
 from pzcat.manifest import make_internal_name, now_utc
 from pzcat.records import iso
@@ -358,8 +359,7 @@ async def start(ctx: Ctx):
             if "flags_translation_file" in files:
                 _, data = files["flags_translation_file"]
                 flags = tree / "pipelines" / "data" / "api" / f"{sub['internal_name']}.yaml"
-                flags.parent.mkdir(parents=True, exist_ok=True)
-                flags.write_bytes(data)
+                atomic_write_bytes(flags, data)
                 config["flags_file"] = str(flags)
             from pzcat.runs import create_run
 

@@ -18,6 +18,7 @@ from datasette.utils.asgi import Response
 from pzcat.errors import PzcatError
 from pzcat.filters import FilterError, filter_options, parse_query
 from pzcat.ids import product_of_file, split_content_id
+from pzcat.links import Links
 from pzcat.records import (
     content_records,
     file_records,
@@ -374,10 +375,12 @@ def writes_root(ctx: Ctx, m):
 
 
 def _file_url(ctx: Ctx, m):
-    base = f"{ctx.request.scheme}://{ctx.request.host}/-/download/{m.internal_name}/"
+    base = f"{ctx.request.scheme}://{ctx.request.host}/"
 
     def url(entry):
-        return base + entry.filename if entry.path else entry.url
+        if not entry.path:
+            return entry.url
+        return Links.absolute(base, Links.download_path(m.internal_name, entry.filename))
 
     return url
 

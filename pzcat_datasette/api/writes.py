@@ -48,7 +48,7 @@ from urllib.parse import parse_qsl
 
 from pzcat.catalog import Catalog
 from pzcat.errors import PzcatError
-from pzcat.files import atomic_write_text
+from pzcat.files import atomic_write_bytes, atomic_write_text
 from pzcat.ids import product_of_file, split_content_id
 from pzcat.manifest import ColumnRole, Manifest, make_internal_name, now_utc
 from pzcat.records import (
@@ -516,9 +516,7 @@ async def create_product(ctx: Ctx):
                 400,
                 extra={"release": f'Invalid pk "{rid}" - object does not exist.'},
             )
-    from pzcat.manifest import NO_PZ_CODE_TYPES, NO_RELEASE_TYPES
-
-    if release and ptype.name in NO_RELEASE_TYPES:
+    if release and not ptype.release:  # the type's rules of catalog.yaml
         raise ApiError(
             "api-bad-body",
             "Release must be null on Redshift Catalogs products.",
@@ -526,7 +524,7 @@ async def create_product(ctx: Ctx):
             extra={"release": ["Release must be null on Redshift Catalogs products."]},
         )
     pz_code = fields.get("pz_code") or None
-    if pz_code and ptype.name in NO_PZ_CODE_TYPES:
+    if pz_code and not ptype.pz_code:
         raise ApiError(
             "api-bad-body",
             f"Pz Code must be null on {ptype.display_name} products.",
@@ -612,8 +610,7 @@ async def upload_file(ctx: Ctx):
                 if role == "main" and any(f["role"] == "main" for f in sub["files"]):
                     raise ApiError("api-bad-body", "The product has a main file already.", 400)
                 dest = store.staging(m.id) / "products" / sub["internal_name"] / name
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                dest.write_bytes(data)
+                atomic_write_bytes(dest, data)
                 sub["files"].append({"role": role, "name": name})
                 store.put(sub)
                 return submission_manifest(store, sub)
@@ -633,7 +630,7 @@ def _attach(catalog: Catalog, m: Manifest, tmp: Path, name: str, data: bytes, ro
     from pzcat.products import attach_file
 
     src = tmp / name
-    src.write_bytes(data)
+    atomic_write_bytes(src, data, durable=False)  # a scratch copy: attach_file stages it
     attach_file(catalog, m.internal_name, file=src, role=role)
 
 
@@ -824,7 +821,7 @@ def _save(ctx: Ctx, sub: dict) -> None:
     have = {role for role in sub.get("roles", {}).values()}
     missing = [
         a
-        for a in required_aliases(sub["product_type"])
+        for a in required_aliases(sub["product_type"], ctx.index.catalog.config)
         if ALIAS_ROLES.get(a.lower(), a) not in have
     ]
     if missing:

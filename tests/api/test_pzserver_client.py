@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from pzcat import PzServer
+from pzcat.pzserver import PzServerError
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "notebooks" / "examples"
 
@@ -75,3 +76,25 @@ def test_upload_edit_delete_on_a_clone(pz, demo_root) -> None:
 def test_token_needed_for_a_server() -> None:
     with pytest.raises(ValueError, match="token"):
         PzServer(host="http://127.0.0.1:9/api/")
+
+
+@pytest.mark.slow
+def test_combine_on_a_clone_runs_through_the_library(pz, demo_root, capsys) -> None:
+    """`run_and_wait` on a clone: `pzcat.runs` writes the output product into the clone."""
+    crc = pz.combine_redshift_catalogs("clone combination")
+    crc.append_catalog(1)
+    crc.append_catalog(internal_name="4_6dfgs_dr3_sample")
+    assert [c["id"] for c in crc.input_catalogs] == [1, 4]
+    with pytest.raises(ValueError, match="expected type"):
+        crc.append_catalog(6)  # a training set is not a redshift catalog
+    crc.set_config({"combine_type": "concatenate_and_remove_duplicates", "output_format": "csv"})
+    assert pz.run_and_wait(crc, poll_seconds=0) == "Successful"
+    out = crc.output
+    assert out["internal_name"] == f"{out['id']}_clone_combination"
+    assert (demo_root / "manifests" / f"{out['internal_name']}.yaml").is_file()
+    table = pz.get_product(out["id"])
+    assert len(table) > 0 and {"ra", "dec", "z"} <= set(table.colnames)
+    assert "Done! Results registered" in capsys.readouterr().out
+    with pytest.raises(PzServerError) as err:
+        pz.run_and_wait(pz.training_set_maker("tsm"), poll_seconds=0)
+    assert err.value.code == "api-pipeline-unavailable"

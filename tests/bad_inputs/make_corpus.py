@@ -228,6 +228,61 @@ def expect(
     return out
 
 
+def one_change(
+    case_name: str,
+    code: str,
+    key: str,
+    description: str,
+    edit: Callable[[dict[str, Any]], None] | None = None,
+    /,
+    **base: Any,
+) -> None:
+    """Register a case: the base product (``base_product(**base)``) with one ``edit``, reported
+    as ``code`` at ``key``."""
+
+    def builder(root: Path) -> dict:
+        data = base_product(root, **base)
+        if edit is not None:
+            edit(data)
+        write_manifest(root, data)
+        return expect([code], description=description, issues=[{"code": code, "key": key}])
+
+    builder.__name__ = case_name
+    case(builder)
+
+
+def _walk(data: Any, dotted: str) -> tuple[Any, Any]:
+    *parents, last = [int(p) if p.isdigit() else p for p in dotted.split(".")]
+    for p in parents:
+        data = data[p]
+    return data, last
+
+
+def set_key(dotted: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """An edit: set the dotted key (``files.0.sha256``) to ``value``."""
+
+    def edit(data: dict[str, Any]) -> None:
+        parent, last = _walk(data, dotted)
+        parent[last] = value
+
+    return edit
+
+
+def drop_key(dotted: str) -> Callable[[dict[str, Any]], None]:
+    """An edit: remove the dotted key."""
+
+    def edit(data: dict[str, Any]) -> None:
+        parent, last = _walk(data, dotted)
+        del parent[last]
+
+    return edit
+
+
+def add_file(file_entry: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    """An edit: append a file entry."""
+    return lambda data: data["files"].append(file_entry)
+
+
 # -- manifest cases --------------------------------------------------------------------------------
 
 
@@ -308,144 +363,93 @@ def empty_manifest(root: Path) -> dict:
     return expect(["manifest-not-mapping"], description="an empty manifest")
 
 
-@case
-def unknown_key(root: Path) -> dict:
-    data = base_product(root)
-    data["redshfit_column"] = "z"
-    write_manifest(root, data)
-    return expect(
-        ["unknown-key"],
-        description="a misspelt key",
-        issues=[{"code": "unknown-key", "key": "redshfit_column"}],
-    )
+one_change(
+    "unknown_key",
+    "unknown-key",
+    "redshfit_column",
+    "a misspelt key",
+    set_key("redshfit_column", "z"),
+)
 
 
-@case
-def unknown_key_in_file(root: Path) -> dict:
-    data = base_product(root)
-    data["files"][0]["checksum"] = "abc"
-    write_manifest(root, data)
-    return expect(
-        ["unknown-key"],
-        description="an unknown key inside files[0]",
-        issues=[{"code": "unknown-key", "key": "files.0.checksum"}],
-    )
+one_change(
+    "unknown_key_in_file",
+    "unknown-key",
+    "files.0.checksum",
+    "an unknown key inside files[0]",
+    set_key("files.0.checksum", "abc"),
+)
 
 
-@case
-def missing_key(root: Path) -> dict:
-    data = base_product(root)
-    del data["uploaded_by"]
-    write_manifest(root, data)
-    return expect(
-        ["missing-key"],
-        description="uploaded_by is missing",
-        issues=[{"code": "missing-key", "key": "uploaded_by"}],
-    )
+one_change(
+    "missing_key", "missing-key", "uploaded_by", "uploaded_by is missing", drop_key("uploaded_by")
+)
 
 
-@case
-def bad_value_id(root: Path) -> dict:
-    data = base_product(root)
-    data["id"] = "one"
-    write_manifest(root, data)
-    return expect(
-        ["bad-value"],
-        description="id is not an integer",
-        issues=[{"code": "bad-value", "key": "id"}],
-    )
+one_change("bad_value_id", "bad-value", "id", "id is not an integer", set_key("id", "one"))
 
 
-@case
-def bad_value_created(root: Path) -> dict:
-    data = base_product(root)
-    data["created"] = "last tuesday"
-    write_manifest(root, data)
-    return expect(
-        ["bad-value"],
-        description="created is not a date-time",
-        issues=[{"code": "bad-value", "key": "created"}],
-    )
+one_change(
+    "bad_value_created",
+    "bad-value",
+    "created",
+    "created is not a date-time",
+    set_key("created", "last tuesday"),
+)
 
 
-@case
-def bad_value_sha256(root: Path) -> dict:
-    data = base_product(root)
-    data["files"][0]["sha256"] = "not-a-digest"
-    write_manifest(root, data)
-    return expect(
-        ["bad-value"],
-        description="sha256 is not 64 hex digits",
-        issues=[{"code": "bad-value", "key": "files.0.sha256"}],
-    )
+one_change(
+    "bad_value_sha256",
+    "bad-value",
+    "files.0.sha256",
+    "sha256 is not 64 hex digits",
+    set_key("files.0.sha256", "not-a-digest"),
+)
 
 
-@case
-def unknown_product_type(root: Path) -> dict:
-    data = base_product(root, ptype="spectra")
-    write_manifest(root, data)
-    return expect(
-        ["unknown-product-type"],
-        description="product_type not in catalog.yaml",
-        issues=[{"code": "unknown-product-type", "key": "product_type"}],
-    )
+one_change(
+    "unknown_product_type",
+    "unknown-product-type",
+    "product_type",
+    "product_type not in catalog.yaml",
+    ptype="spectra",
+)
 
 
-@case
-def unknown_release(root: Path) -> dict:
-    data = base_product(root, ptype="training_set", release="dr9")
-    write_manifest(root, data)
-    return expect(
-        ["unknown-release"],
-        description="release not in catalog.yaml",
-        issues=[{"code": "unknown-release", "key": "release"}],
-    )
+one_change(
+    "unknown_release",
+    "unknown-release",
+    "release",
+    "release not in catalog.yaml",
+    ptype="training_set",
+    release="dr9",
+)
 
 
-@case
-def unknown_format(root: Path) -> dict:
-    data = base_product(root)
-    data["files"][0]["format"] = "xlsx"
-    write_manifest(root, data)
-    return expect(
-        ["unknown-format"],
-        description="format xlsx is not in the vocabulary",
-        issues=[{"code": "unknown-format", "key": "files.0.format"}],
-    )
+one_change(
+    "unknown_format",
+    "unknown-format",
+    "files.0.format",
+    "format xlsx is not in the vocabulary",
+    set_key("files.0.format", "xlsx"),
+)
 
 
-@case
-def unknown_file_role(root: Path) -> dict:
-    data = base_product(root)
-    data["files"][0]["role"] = "primary"
-    write_manifest(root, data)
-    return expect(
-        ["unknown-file-role"],
-        description="role primary is not main/description/auxiliary",
-        issues=[{"code": "unknown-file-role", "key": "files.0.role"}],
-    )
+one_change(
+    "unknown_file_role",
+    "unknown-file-role",
+    "files.0.role",
+    "role primary is not main/description/auxiliary",
+    set_key("files.0.role", "primary"),
+)
 
 
-@case
-def unknown_status(root: Path) -> dict:
-    data = base_product(root, status="archived")
-    write_manifest(root, data)
-    return expect(
-        ["unknown-status"],
-        description="status archived",
-        issues=[{"code": "unknown-status", "key": "status"}],
-    )
+one_change("unknown_status", "unknown-status", "status", "status archived", status="archived")
 
 
-@case
-def schema_version_2(root: Path) -> dict:
-    data = base_product(root, schema_version=2)
-    write_manifest(root, data)
-    return expect(
-        ["schema-version"],
-        description="schema_version 2",
-        issues=[{"code": "schema-version", "key": "schema_version"}],
-    )
+one_change(
+    "schema_version_2", "schema-version", "schema_version", "schema_version 2", schema_version=2
+)
 
 
 @case
@@ -471,15 +475,13 @@ def duplicate_internal_name(root: Path) -> dict:
     )
 
 
-@case
-def internal_name_mismatch(root: Path) -> dict:
-    data = base_product(root, name="Renamed sample")
-    write_manifest(root, data)
-    return expect(
-        ["internal-name-mismatch"],
-        description="name changed, internal_name did not",
-        issues=[{"code": "internal-name-mismatch", "key": "internal_name"}],
-    )
+one_change(
+    "internal_name_mismatch",
+    "internal-name-mismatch",
+    "internal_name",
+    "name changed, internal_name did not",
+    name="Renamed sample",
+)
 
 
 @case
@@ -595,6 +597,31 @@ def catalog_config_invalid(root: Path) -> dict:
     return expect(["catalog-config"], exit=2, description="catalog.yaml misses required keys")
 
 
+@case
+def role_not_allowed(root: Path) -> dict:
+    write_manifest(root, base_product(root))
+    config = yaml.safe_load((HERE / "_base" / "catalog.yaml").read_text(encoding="utf-8"))
+    rc = next(t for t in config["product_types"] if t["name"] == "redshift_catalog")
+    rc["allowed_roles"] = ["id", "ra", "dec", "z", "z_err", "z_flag"]
+    (root / "catalog.yaml").write_text(
+        yaml.safe_dump(config, sort_keys=False, width=100), encoding="utf-8"
+    )
+    return expect(
+        ["role-not-allowed"],
+        description="catalog.yaml allows a redshift_catalog no survey role",
+        issues=[{"code": "role-not-allowed", "key": "columns.survey"}],
+    )
+
+
+one_change(
+    "format_not_allowed",
+    "format-not-allowed",
+    "files",
+    "a redshift_catalog (a tabular type) whose main file is format other",
+    set_key("files.0.format", "other"),
+)
+
+
 # -- git cases -------------------------------------------------------------------------------------
 
 
@@ -670,16 +697,13 @@ def file_location_both(root: Path) -> dict:
     )
 
 
-@case
-def file_location_none(root: Path) -> dict:
-    data = base_product(root)
-    data["files"].append({"role": "auxiliary", "format": "other"})
-    write_manifest(root, data)
-    return expect(
-        ["file-location"],
-        description="a file with neither path nor url",
-        issues=[{"code": "file-location", "key": "files.1"}],
-    )
+one_change(
+    "file_location_none",
+    "file-location",
+    "files.1",
+    "a file with neither path nor url",
+    add_file({"role": "auxiliary", "format": "other"}),
+)
 
 
 @case
@@ -694,16 +718,13 @@ def bad_url(root: Path) -> dict:
     )
 
 
-@case
-def path_absolute(root: Path) -> dict:
-    data = base_product(root)
-    data["files"].append({"role": "auxiliary", "path": "/etc/passwd", "format": "other"})
-    write_manifest(root, data)
-    return expect(
-        ["path-absolute"],
-        description="an absolute path",
-        issues=[{"code": "path-absolute", "key": "files.1.path"}],
-    )
+one_change(
+    "path_absolute",
+    "path-absolute",
+    "files.1.path",
+    "an absolute path",
+    add_file({"role": "auxiliary", "path": "/etc/passwd", "format": "other"}),
+)
 
 
 @case
@@ -1123,15 +1144,13 @@ def missing_column(root: Path) -> dict:
     )
 
 
-@case
-def missing_required_column(root: Path) -> dict:
-    data = base_product(root, columns={"id": "id", "ra": "ra", "dec": "dec"})
-    write_manifest(root, data)
-    return expect(
-        ["missing-required-column"],
-        description="a redshift_catalog without z",
-        issues=[{"code": "missing-required-column", "key": "columns"}],
-    )
+one_change(
+    "missing_required_column",
+    "missing-required-column",
+    "columns",
+    "a redshift_catalog without z",
+    columns={"id": "id", "ra": "ra", "dec": "dec"},
+)
 
 
 @case
@@ -1448,28 +1467,22 @@ def type_homogenized_vocab(root: Path) -> dict:
     )
 
 
-@case
-def n_rows_mismatch(root: Path) -> dict:
-    data = base_product(root)
-    data["files"][0]["n_rows"] = 6
-    write_manifest(root, data)
-    return expect(
-        ["n-rows-mismatch"],
-        description="n_rows 6 for 5 rows",
-        issues=[{"code": "n-rows-mismatch", "key": "files.0.n_rows"}],
-    )
+one_change(
+    "n_rows_mismatch",
+    "n-rows-mismatch",
+    "files.0.n_rows",
+    "n_rows 6 for 5 rows",
+    set_key("files.0.n_rows", 6),
+)
 
 
-@case
-def columns_mismatch(root: Path) -> dict:
-    data = base_product(root)
-    data["files"][0]["columns"][6]["name"] = "survey_name"
-    write_manifest(root, data)
-    return expect(
-        ["columns-mismatch"],
-        description="a column renamed in the manifest only",
-        issues=[{"code": "columns-mismatch", "key": "files.0.columns"}],
-    )
+one_change(
+    "columns_mismatch",
+    "columns-mismatch",
+    "files.0.columns",
+    "a column renamed in the manifest only",
+    set_key("files.0.columns.6.name", "survey_name"),
+)
 
 
 @case

@@ -12,6 +12,7 @@ import os
 import socket
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import psutil
@@ -27,6 +28,7 @@ SPEC = "1_spec_z_sample"
 HEADER_TIMEOUT = 2
 CAP = 40
 RESPONSE_CAP = 2_000_000  # bytes per response that is not a file stream (the default is 64 MiB)
+SEND_BUFFER = 128 * 1024  # a fixed kernel send buffer per connection (the default: autotuning)
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +64,7 @@ def server(built):
         "PZCAT_HEADER_TIMEOUT": str(HEADER_TIMEOUT),
         "PZCAT_MAX_CONNECTIONS_PER_CLIENT": str(CAP),
         "PZCAT_MAX_RESPONSE_BYTES": str(RESPONSE_CAP),
+        "PZCAT_SOCKET_SEND_BUFFER": str(SEND_BUFFER),
     }
     proc, url = start_serve(built.root, env, log, "--quiet")
     yield url, proc
@@ -357,3 +360,32 @@ def test_response_size_cap(server) -> None:
         assert big.status_code == 200 and len(big.content) == RESPONSE_CAP + 1_000_000
         assert "x-pzcat-file-stream" not in big.headers  # the internal marker never leaves
     assert proc.poll() is None
+
+
+@pytest.mark.skipif(not Path("/usr/bin/ss").exists(), reason="needs ss (iproute2)")
+def test_fixed_send_buffer_bounds_a_paused_download(server) -> None:
+    """With ``$PZCAT_SOCKET_SEND_BUFFER`` the kernel holds at most that much (Linux doubles the
+    value for its bookkeeping) for a client that stopped reading, instead of up to 4 MB."""
+    import re
+    import subprocess
+
+    url, _ = server
+    port = _port(url)
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", port))
+    try:
+        s.sendall(b"GET /site/big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.recv(1024)  # the response has started; then this client stops reading
+        time.sleep(1.0)
+        out = subprocess.run(
+            ["ss", "-tmnH", "state", "established", f"( sport = :{port} )"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        s.close()
+    sizes = [int(x) for x in re.findall(r"\btb(\d+)", out)]
+    assert sizes, out
+    assert max(sizes) <= 2 * SEND_BUFFER, out

@@ -94,16 +94,20 @@ def test_failed_run_publishes_nothing_and_rerun_starts_clean(demo_root):
     data = manifest(demo_root, name)
     assert data["status"] == "pending" and data["provenance"]["error"]["code"] == "input-changed"
     assert not (demo_root / "products" / name).exists()
-    # leftovers of a killed run are cleaned; the rerun publishes
+    # leftovers of a killed run are cleaned (pid-named: 4000000 is above pid_max, never alive),
+    # those of a running one are left alone; the rerun publishes
     src.write_bytes(original)
-    stale = demo_root / "products" / f".{name}.run-killed"
+    stale = demo_root / "products" / f".{name}.run.4000000.x1y2.tmp"
     stale.mkdir()
     (stale / "junk.parquet").write_bytes(b"partial")
+    live = demo_root / "products" / f".{name}.run.{os.getpid()}.abcd.tmp"
+    live.mkdir()
     result = invoke(demo_root, "run", "--pending", "--quiet")
     assert result.exit_code == 0, result.output
     data = manifest(demo_root, name)
     assert data["status"] == "published" and "error" not in data["provenance"]
-    assert not stale.exists()
+    assert not stale.exists() and live.is_dir()
+    live.rmdir()
 
 
 def test_kill_9_then_rerun(demo_root):

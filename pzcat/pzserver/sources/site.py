@@ -13,6 +13,7 @@ import urllib.parse
 from pathlib import Path
 
 from pzcat.filters import ProductRecords, parse_query
+from pzcat.links import Links
 from pzcat.pzserver import transport
 from pzcat.pzserver.errors import PzServerError
 from pzcat.pzserver.sources.clone import CloneSource
@@ -107,14 +108,14 @@ class SiteSource(CloneSource):
         return self._prepared().select(parse_query(params))
 
     def _m(self, pid):
-        from pzcat.manifest import Manifest
+        from pzcat.manifest import parse_manifest
         from pzcat.records import product_record
 
         s = next((s for s in self._summaries() if str(s["id"]) == str(pid)), None)
         if s is None:
             raise PzServerError("product-not-found", f"No Product matches the given query ({pid}).")
         data = self._json(f"api/products/{s['internal_name']}.json")
-        m = Manifest.model_validate(data.get("manifest", data))
+        m = parse_manifest(data.get("manifest", data), f"api/products/{s['internal_name']}.json")
         return m, product_record(self.catalog.config, m)
 
     def users(self):
@@ -136,7 +137,9 @@ class SiteSource(CloneSource):
 
         m, _ = self._m(pid)
         return file_records(
-            m, False, lambda e: f"{self.server}-/download/{m.internal_name}/{e.filename}"
+            m,
+            False,
+            lambda e: Links.absolute(self.server, Links.download_path(m.internal_name, e.filename)),
         )
 
     def download(self, pid, dest: Path, main: bool) -> Path:
@@ -149,11 +152,7 @@ class SiteSource(CloneSource):
             )
         if main and (m.main_file is None or not m.main_file.path):
             raise PzServerError("download-not-found", f"{m.internal_name} has no main file here")
-        path = (
-            f"-/download/{m.internal_name}/{m.main_file.filename}"
-            if main
-            else f"-/download/{m.internal_name}.zip"
-        )
+        path = Links.download_path(m.internal_name, m.main_file.filename if main else None)
         target = Path(dest) / (m.main_file.filename if main else f"{m.internal_name}.zip")
         return transport.save(
             self.server + path,
