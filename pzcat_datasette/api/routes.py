@@ -242,13 +242,8 @@ async def api_root(ctx: Ctx):
     return json_response({name: f"{base}{name}/" for name in ENTITIES})
 
 
-@route("GET", "/product-types")
-async def product_types(ctx: Ctx):
-    args = ctx.args()
-    _check_keys("product-types", args)
-    items = _exact(
-        product_type_records(ctx.index.catalog.config), args, {"id": "id", "name": "name"}
-    )
+def _product_types_refined(items: list[dict], args: dict[str, str]) -> list[dict]:
+    """``search`` (display name or description) and ``ordering`` of ``product-types/``."""
     if args.get("search"):
         word = args["search"].lower()
         items = [
@@ -265,41 +260,36 @@ async def product_types(ctx: Ctx):
             400,
             key="ordering",
         )
-    items.sort(key=lambda t: t[field], reverse=order.startswith("-"))
-    return json_response(paginated(items, args))
+    return sorted(items, key=lambda t: t[field], reverse=order.startswith("-"))
 
 
-def _type_or_404(ctx: Ctx, tid: str) -> dict:
-    for t in product_type_records(ctx.index.catalog.config):
-        if str(t["id"]) == tid:
-            return t
-    raise ApiError("api-not-found", "No ProductType matches the given query.", 404)
-
-
-@route("GET", r"/product-types/(?P<tid>\d+)")
-async def product_type(ctx: Ctx, tid: str):
-    return json_response(_type_or_404(ctx, tid))
-
-
-#: The small lists, exact filters only: entity -> (its records, the noun of its 404; None: no detail).
+#: The small lists: entity -> (its records, the noun of its 404 (None: no detail route, as the
+#: original), what refines the list after the exact filters).
 _SMALL_LISTS = {
-    "releases": (lambda ctx: release_records(ctx.index.catalog.config), "Release"),
-    "pipelines": (lambda ctx: pipeline_records(ctx.index.catalog.config), "Pipeline"),
+    "product-types": (
+        lambda ctx: product_type_records(ctx.index.catalog.config),
+        "ProductType",
+        _product_types_refined,
+    ),
+    "releases": (lambda ctx: release_records(ctx.index.catalog.config), "Release", None),
+    "pipelines": (lambda ctx: pipeline_records(ctx.index.catalog.config), "Pipeline", None),
     "users": (
         lambda ctx: user_records(ctx.index.catalog.config, list(ctx.index.manifests.values())),
-        None,  # no detail route, as the original
+        None,
+        None,
     ),
 }
 _EXACT_FIELDS = {"id": "id", "name": "name", "username": "username"}
 
 
-def _register_small_list(entity: str, records, noun: str | None) -> None:
+def _register_small_list(entity: str, records, noun: str | None, refine) -> None:
     fields = {k: v for k, v in _EXACT_FIELDS.items() if k in _LIST_FILTERS[entity]}
 
     async def listing(ctx: Ctx):
         args = ctx.args()
         _check_keys(entity, args)
-        return json_response(paginated(_exact(records(ctx), args, fields), args))
+        items = _exact(records(ctx), args, fields)
+        return json_response(paginated(refine(items, args) if refine else items, args))
 
     listing.__name__ = entity.replace("-", "_")
     route("GET", f"/{entity}")(listing)
@@ -316,8 +306,8 @@ def _register_small_list(entity: str, records, noun: str | None) -> None:
     route("GET", rf"/{entity}/(?P<key>\d+)")(detail)
 
 
-for _entity, (_records, _noun) in _SMALL_LISTS.items():
-    _register_small_list(_entity, _records, _noun)
+for _entity, (_records, _noun, _refine) in _SMALL_LISTS.items():
+    _register_small_list(_entity, _records, _noun, _refine)
 
 
 @route("GET", "/users/me")
