@@ -506,6 +506,9 @@ def search_entry(summary: dict[str, Any]) -> dict[str, str]:
     from html import escape
 
     desc = " ".join((summary.get("description") or "").split())
+    # plain text: the results show it as is (no "**VIMOS**", no "[text](url)")
+    desc = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", desc)
+    desc = re.sub(r"[*`]+|(?:^|(?<= ))#+ ", "", desc)
     if len(desc) > SEARCH_DESCRIPTION_CHARS:
         desc = desc[:SEARCH_DESCRIPTION_CHARS].rsplit(" ", 1)[0] + " …"
     cols = ""
