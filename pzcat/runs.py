@@ -35,10 +35,13 @@ from pzcat.catalog import Catalog
 from pzcat.clitools import coded, open_catalog, root_option
 from pzcat.errors import PzcatError
 from pzcat.files import path_digest
-from pzcat.manifest import STANDARD_ROLES, ColumnRole, Manifest, now_utc, read_manifest
+from pzcat.manifest import ColumnRole, Manifest, Provenance, now_utc, read_manifest
 from pzcat.staging import Staging
+from pzcat.vocab import STANDARD_ROLES
 
 PIPELINES_GROUP = "pzcat.pipelines"
+#: A progress callback (one line per step), or None for none.
+Progress = Callable[[str], None] | None
 
 
 class RunError(PzcatError):
@@ -124,6 +127,17 @@ def pipeline_of(manifest: Manifest) -> Pipeline | None:
     return registered_pipelines().get(manifest.provenance.pipeline)
 
 
+def _provenance(manifest: Manifest) -> Provenance:
+    """The provenance of a pipeline product (:func:`pipeline_of` found it, so it exists)."""
+    if manifest.provenance is None:
+        raise RunError(
+            "missing-provenance",
+            f"{manifest.internal_name} has no provenance",
+            product=manifest.internal_name,
+        )
+    return manifest.provenance
+
+
 def _pipeline_manifest(catalog: Catalog, key: str) -> tuple[Manifest, Pipeline]:
     manifest = catalog.get(key)
     pipeline = pipeline_of(manifest)
@@ -137,7 +151,7 @@ def _pipeline_manifest(catalog: Catalog, key: str) -> tuple[Manifest, Pipeline]:
     return manifest, pipeline
 
 
-def run_pending(catalog: Catalog, key: str, progress=None) -> Manifest:
+def run_pending(catalog: Catalog, key: str, progress: Progress = None) -> Manifest:
     """Execute a pending combination and publish it.
 
     Raises
@@ -180,7 +194,7 @@ def run_pending(catalog: Catalog, key: str, progress=None) -> Manifest:
             }
             published.status = "published"
             published.updated = now_utc()
-            prov = published.provenance
+            prov = _provenance(published)
             prov.software = result.versions
             prov.started, prov.ended = started, published.updated
             prov.summary = result.summary | {
@@ -196,7 +210,7 @@ def run_pending(catalog: Catalog, key: str, progress=None) -> Manifest:
         return published
     except PzcatError as exc:  # the staging transaction put everything back; record the error
         failed = read_manifest(pending_text, internal)
-        failed.provenance.error = {
+        _provenance(failed).error = {
             "code": exc.code,
             "message": exc.message,
             "time": now_utc().isoformat(),
@@ -229,7 +243,7 @@ class FileComparison:
         return self.expected is not None and self.expected == self.actual == self.recorded
 
 
-def reproduce(catalog: Catalog, key: str, progress=None) -> list[FileComparison]:
+def reproduce(catalog: Catalog, key: str, progress: Progress = None) -> list[FileComparison]:
     """Rerun a published pipeline product in a temporary folder; compare its files."""
     manifest, pipeline = _pipeline_manifest(catalog, key)
     if manifest.status != "published":
@@ -262,7 +276,7 @@ def reproduce(catalog: Catalog, key: str, progress=None) -> list[FileComparison]
 # --------------------------------------------------------------------------------------- CLI
 
 
-def _progress(key: str | None, root: Path | None, quiet: bool):
+def _progress(key: str | None, root: Path | None, quiet: bool) -> Progress:
     if quiet or key is None:
         return None
     try:
@@ -278,12 +292,12 @@ def _progress(key: str | None, root: Path | None, quiet: bool):
 @click.option("--quiet", is_flag=True, help="No progress lines.")
 @root_option
 @coded
-def run_command(product, all_pending, quiet, root):
+def run_command(product: str | None, all_pending: bool, quiet: bool, root: Path | None) -> None:
     """Execute a pending pipeline run (or all of them with --pending)."""
     catalog = open_catalog(root)
     if bool(product) == all_pending:
         raise RunError("usage", "give a PRODUCT or --pending")
-    names = pending_names(catalog) if all_pending else [product]
+    names = pending_names(catalog) if all_pending or product is None else [product]
     if all_pending and not names:
         click.echo("no pending runs")
     for key in names:
@@ -298,7 +312,7 @@ def run_command(product, all_pending, quiet, root):
 @click.option("--quiet", is_flag=True, help="No progress lines.")
 @root_option
 @coded
-def reproduce_command(product, quiet, root):
+def reproduce_command(product: str, quiet: bool, root: Path | None) -> None:
     """Rerun a published pipeline product in a temporary folder; exit 1 unless byte-identical."""
     catalog = open_catalog(root)
     results = reproduce(catalog, product, _progress(product, root, quiet))
