@@ -112,6 +112,9 @@ def prepare_jinja2_environment(env, datasette):
 def startup(datasette):
     counts.use_inspect_counts(datasette)
     sql.warm_up()
+    from pzcat_datasette.api import routes as api_routes
+
+    api_routes.startup(datasette)  # the API's state; runs left Pending by a dead server resume
 
 
 @hookimpl

@@ -761,6 +761,8 @@ def api_documents(data: SiteData, summaries: list[dict[str, Any]]) -> dict[str, 
             "description": cfg.description,
             "datasette_url": links.server_from_site,
             "repository_url": cfg.repository_url,
+            # catalog.yaml's admins (GitHub user names only): PzServer's users on a site
+            "admins": list(cfg.admins),
             "api_version": 1,
             "n_products": len(summaries),
             "n_official": sum(1 for s in summaries if s["official"]),

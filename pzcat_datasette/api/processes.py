@@ -97,11 +97,12 @@ class Worker:
 
     The queue is on disk, shared by every server process of the checkout (``--workers N``): it
     is the submissions whose process is ``Pending`` (:func:`pending`), at most
-    :data:`QUEUE_SIZE`. Each process has one runner thread, woken by a submission; a runner
-    holds ``build/api/runner.lock`` while it runs, so one process runs at a time in the whole
-    server, whichever process took the request; it takes the oldest pending one (a submission
-    left by a process that died is run by the next runner woken). ``stop/`` flags the record; the
-    runner that runs it polls the flag and ends its subprocess.
+    :data:`QUEUE_SIZE`. Each process has one runner thread, woken by a submission or at start; a
+    runner holds ``build/api/runner.lock`` while it runs, so one process runs at a time in the
+    whole server, whichever process took the request; it takes the oldest pending one. A
+    submission left Pending by a process that died is run when a server starts (:func:`resume`)
+    or by the next runner woken. ``stop/`` flags the record; the runner that runs it polls the flag and ends its
+    subprocess.
     """
 
     #: Seconds between two looks at the stop flag while a run goes on.
@@ -157,6 +158,19 @@ def _worker(datasette, root: Path) -> Worker:
         worker = Worker(root)
         datasette._pzcat_api_worker = worker
     return worker
+
+
+def resume(datasette, root: Path) -> bool:
+    """At server start: wake this process's runner when Pending submissions are on disk.
+
+    A run left Pending by a server process that died (or stopped) then runs without waiting for
+    a new submission. Every process of ``--workers N`` may wake its runner; the runner lock keeps
+    it to one run at a time. Returns whether the runner was woken.
+    """
+    if not pending(Submissions(root)):
+        return False
+    _worker(datasette, root).wake()
+    return True
 
 
 def _set(store: Submissions, pid: int, **changes) -> dict:
@@ -429,4 +443,4 @@ async def stop(ctx: Ctx, pid: str):
     return json_response(_record(await run_sync(flag)))
 
 
-__all__ = ["QUEUE_SIZE", "Worker", "pending"]
+__all__ = ["QUEUE_SIZE", "Worker", "pending", "resume"]

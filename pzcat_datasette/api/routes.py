@@ -139,7 +139,16 @@ def _state(datasette) -> ApiState:
         root = settings(datasette).root  # datasette.plugin_config("pzcat")
         state = ApiState(root, overlay=writes.overlay_for(datasette, root))
         _API_STATES[datasette] = state
+        from pzcat_datasette.api import processes
+
+        processes.resume(datasette, root)  # runs left Pending by a server that died
     return state
+
+
+def startup(datasette) -> None:
+    """The API's set-up when the server starts (Datasette's ``startup`` hook): its state, and the
+    runner woken when Pending runs are on disk."""
+    _state(datasette)
 
 
 async def dispatch(datasette, request):

@@ -164,6 +164,38 @@ def test_the_queue_is_on_disk_and_any_server_process_runs_it(client, api_root, r
     assert store.get(pid)["process"]["runner"] > 0 and not processes.pending(store)
 
 
+def test_a_run_left_pending_runs_when_the_server_starts(client, api_root, remote, monkeypatch):
+    """A run left Pending on disk by a server that died runs when the next server starts (its
+    startup wakes the runner), with no new submission and no request to the new server."""
+    from ds_helpers import SyncClient
+
+    from pzcat.catalog import Catalog
+    from pzcat_datasette.api import processes
+    from pzcat_datasette.serve import make_datasette
+
+    wake = processes.Worker.wake
+    monkeypatch.setattr(processes.Worker, "wake", lambda self: None)  # it dies before running it
+    h = auth("alice", scope="write")
+    body = {"display_name": "left over", "used_config": "{}", "pipeline": 1, "inputs": [1, 4]}
+    pid = client.post("/api/processes/", headers=h, json=body).json()["id"]
+    store = processes.Submissions(api_root)
+    time.sleep(1)
+    assert [s["id"] for s in processes.pending(store)] == [pid]
+    monkeypatch.setattr(processes.Worker, "wake", wake)
+    restarted = SyncClient(make_datasette(Catalog.open(api_root), response_cache=False))
+    try:
+        deadline = time.time() + 120
+        while store.get(pid)["process"]["status"] in ("Pending", "Running"):
+            assert time.time() < deadline, "the left-over run did not run"
+            time.sleep(0.5)
+        assert store.get(pid)["process"]["status"] == "Successful", store.get(pid)["process"]
+        assert restarted.get(f"/api/processes/{pid}/", headers=h).json()["status"] == "Successful"
+        assert not processes.pending(store)
+        assert processes.resume(restarted.ds, api_root) is False  # nothing left: not woken
+    finally:
+        restarted.close()
+
+
 def test_a_full_queue_refuses_before_writing(client, api_root, remote, monkeypatch) -> None:
     from pzcat_datasette.api import processes
 

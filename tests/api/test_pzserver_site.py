@@ -112,7 +112,7 @@ def test_the_site_is_read_as_a_site(site) -> None:
 
 
 def test_browsing_answers_as_on_the_clone(site, capsys, monkeypatch) -> None:
-    url, _, root = site
+    url, token, root = site
     monkeypatch.setenv("GITHUB_ACTOR", "nobody")
     pz, clone = PzServer(host=url), PzServer(host=root)
     assert [t["name"] for t in pz.get_product_types()] == [
@@ -134,11 +134,15 @@ def test_browsing_answers_as_on_the_clone(site, capsys, monkeypatch) -> None:
     ] == [6]
     with pytest.raises(ValueError, match="Invalid filter key"):
         pz.get_products_list({"colour": "red"})
-    users = pz.get_users()  # the uploaders: a site does not publish the catalog's admins
+    users = pz.get_users()  # uploaders and catalog.yaml's admins (api/index.json's "admins")
     uploaders = {p["uploaded_by"] for p in clone.get_products_list()}
-    assert {u["username"] for u in users} == uploaders and "pz-coordination" in uploaders
-    assert not any(u["is_admin"] for u in users)
-    assert {u["username"] for u in clone.get_users()} > uploaders  # plus catalog.yaml's admins
+    admins = set(yaml.safe_load((root / "catalog.yaml").read_text(encoding="utf-8"))["admins"])
+    assert admins - uploaders and admins & uploaders  # an admin who uploaded, one who did not
+    assert {u["username"] for u in users} == uploaders | admins
+    assert {u["username"] for u in users if u["is_admin"]} == admins
+    assert users == clone.get_users()
+    server = PzServer(host=f"{pz.source.server}api/", token=token)
+    assert users == server.get_users()  # as the server's users/ answers
     pz.display_products_list({"product_type": "estimates"})
     assert "9_bpz_estimates_for_ecdfs_objects" in capsys.readouterr().out
 

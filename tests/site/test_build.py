@@ -106,6 +106,7 @@ def test_json_api(built_site) -> None:
     out, _ = built_site
     index = json.loads((out / "api" / "index.json").read_text(encoding="utf-8"))
     assert index["n_products"] == 4 and index["datasette_url"] == "../"
+    assert index["admins"] == ["pz-coordination"]  # catalog.yaml's admins, user names only
     products = json.loads((out / "api" / "products.json").read_text(encoding="utf-8"))
     assert [p["internal_name"] for p in products["products"]] == NAMES
     assert products["count"] == 4

@@ -1,7 +1,7 @@
 """A published static site: its ``api/*.json`` (read-only; downloads through the server it names).
 
-The site's JSON API is what ``pzcat build`` writes: ``api/index.json`` (the catalog's name and the
-server's URL, ``datasette_url``, relative when both share an origin), ``api/product_types.json``,
+The site's JSON API is what ``pzcat build`` writes: ``api/index.json`` (the catalog's name, its
+admins and the server's URL, ``datasette_url``, relative when both share an origin), ``api/product_types.json``,
 ``api/releases.json``, ``api/products.json`` (one summary per product) and
 ``api/products/<internal_name>.json`` (the manifest). The site serves no data: a download goes to
 the server's ``/-/download/`` with the token (``PzServer(token=...)``).
@@ -49,6 +49,7 @@ class SiteSource(CloneSource):
         config = CatalogConfig(
             name=self.index.get("name", "pzcat"),
             site_url=self.url,
+            admins=[str(a) for a in self.index.get("admins") or []],
             datasette_url=self.server,
             product_types=[
                 {k: t[k] for k in ("name", "display_name", "order", "description") if k in t}
@@ -119,7 +120,10 @@ class SiteSource(CloneSource):
         return m, product_record(self.catalog.config, m)
 
     def users(self):
-        """The uploaders (a site does not publish the catalog's admins: none is marked admin)."""
+        """Uploaders and admins (``admins`` of ``api/index.json``), as the server's ``users/``.
+
+        A site built before the index published its admins lists the uploaders only.
+        """
         from types import SimpleNamespace
 
         from pzcat.records import user_records
