@@ -42,6 +42,8 @@ LINKS_MARK = "/*@@PZ_LINKS@@*/null"
 #: Bump when a product page's content changes for reasons the templates do not show.
 RENDER_VERSION = 2
 LATEST_PER_GROUP = 20
+#: The run's full configuration and software versions, written next to a pipeline product's page.
+PROVENANCE_FILE = "provenance.txt"
 
 _md_env = Environment(
     loader=FileSystemLoader(TEMPLATES),
@@ -293,6 +295,7 @@ def template_digest() -> str:
     h = hashlib.sha256(str(RENDER_VERSION).encode())
     h.update((TEMPLATES / "product.html.j2").read_bytes())
     h.update(Path(__file__).read_bytes())
+    h.update((Path(__file__).parent / "plots.py").read_bytes())  # the plots are inline
     return h.hexdigest()
 
 
@@ -340,12 +343,24 @@ def summary_card(m: Manifest, stats: dict[str, Any] | None, n_rows: Any) -> list
         facts.append(("Rows", f"{n_rows:,}"))
     cols = {c["name"]: c for c in (stats or {}).get("columns", [])}
     z = cols.get(m.column_for("z") or "")
-    if z and isinstance(z.get("min"), int | float) and isinstance(z.get("max"), int | float):
-        text = f"{z['min']:.3g} – {z['max']:.3g}"
-        median = _median_from_nz((stats or {}).get("nz"))
-        if median is not None:
-            text += f", median {median:.3g}"
-        facts.append((f"Redshift ({m.column_for('z')})", text))
+    if z:
+        # the column statistics leave the placeholders (pzcat.sentinels) out: the real range
+        text = ""
+        if isinstance(z.get("min"), int | float) and isinstance(z.get("max"), int | float):
+            text = f"{z['min']:.3g} – {z['max']:.3g}"
+            median = _median_from_nz((stats or {}).get("nz"))
+            if median is not None:
+                text += f", median {median:.3g}"
+        left_out = [
+            f"{z[k]:,} {label}"
+            for k, label in (("sentinels", "placeholder values"), ("nulls", "missing"))
+            if z.get(k)
+        ]
+        if left_out:
+            text = (text + "; " if text else "no real value; ") + " and ".join(left_out)
+            text += " left out"
+        if text:
+            facts.append((f"Redshift ({m.column_for('z')})", text))
     ra, dec = cols.get(m.column_for("ra") or ""), cols.get(m.column_for("dec") or "")
     area = (stats or {}).get("area_deg2")
     if area is not None:
@@ -620,6 +635,16 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
             mode="json", exclude_none=True, include={"config", "software", "error"}
         )
         prov_yaml = yaml.safe_dump(prov, sort_keys=True, allow_unicode=True, width=100).strip()
+        if prov_yaml and prov_yaml != "{}":
+            # a file next to the page (build._write_product), linked, not inline: it keeps
+            # pipeline products' pages under 25 KB however long the configuration grows
+            prov_yaml = (
+                f"# {name}: the configuration and software versions of the run that made it\n"
+                f"# (manifests/{name}.yaml, provenance; pzcat reproduce {name} re-runs it)\n"
+                f"{prov_yaml}\n"
+            )
+        else:
+            prov_yaml = ""
     inputs = []
     if m.provenance and m.provenance.inputs:
         for i in m.provenance.inputs:
@@ -685,6 +710,7 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
             ),
         ),
         "provenance_yaml": prov_yaml,
+        "provenance_file": PROVENANCE_FILE,
         "fmt_time": fmt_time,
         "history": _history_rows(history, cfg.repository_url),
         "raw_history": history,
