@@ -52,11 +52,14 @@ async def error_response(datasette, request, code: str, message: str, status: in
 
 
 #: Bytes read and sent at a time per download: uvicorn waits for the client to drain its buffer
-#: before the next send, so a paused response holds a few of these. Measured (benchmarks/
-#: hostile.py --only readers): 200 readers at 1 KB/s cost the server +168 MB at 256 KB per step,
-#: +85 MB at 64 KB, +53 MB at 16 KB; one fast download on loopback runs as fast at 64 KB as at
-#: 256 KB (~470 MB/s) and 3x slower at 16 KB.
-SEND_CHUNK = 64 * 1024
+#: before the next send, so a paused response holds a few of these. A trade-off between memory
+#: per slow reader and speed per fast one, measured on a quiet machine (load < 1) with
+#: ``benchmarks/hostile.py --only readers --send-buffer 0`` (200 readers at 1 KB/s, server RSS
+#: growth) and ``benchmarks/serve.py --download-mb 40`` (one loopback download, best of 3):
+#: 64 KB: +90 MB, 760 MB/s; 128 KB: +104 MB, 1,060 MB/s; 256 KB: +158 MB, 1,670 MB/s.
+#: 128 KB keeps one download at the disk's speed (O_DIRECT 650-1,100 MB/s here) and the
+#: 200 readers well under the 200 MB the slow-readers test allows.
+SEND_CHUNK = 128 * 1024
 
 
 def content_disposition(disposition: str, filename: str) -> str:
