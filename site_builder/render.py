@@ -299,15 +299,25 @@ def template_digest() -> str:
     return h.hexdigest()
 
 
+#: A product page lists the latest changes, their subjects shortened (all of them, in full, are
+#: in the product's JSON and behind each commit link): long commit messages do not grow the page.
+HISTORY_PAGE_ROWS = 10
+HISTORY_SUBJECT_CHARS = 100
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def _history_rows(entries: list[dict[str, Any]], repo_url: str) -> list[dict[str, Any]]:
     rows = []
-    for e in entries:
+    for e in entries[:HISTORY_PAGE_ROWS]:
         url = f"{repo_url.rstrip('/')}/commit/{e['commit']}" if repo_url else ""
         rows.append(
             {
                 "date": fmt_time(e["date"]),
                 "author": e["author"],
-                "subject": e["subject"],
+                "subject": _short(e["subject"], HISTORY_SUBJECT_CHARS),
                 "short": e["commit"][:8],
                 "url": url,
             }
@@ -713,6 +723,7 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
         "provenance_file": PROVENANCE_FILE,
         "fmt_time": fmt_time,
         "history": _history_rows(history, cfg.repository_url),
+        "history_more": max(len(history) - HISTORY_PAGE_ROWS, 0),
         "raw_history": history,
     }
 
