@@ -7,10 +7,18 @@ values of which role are sentinels; validation (warnings ``sentinel-values``), c
 ``sentinels: missing`` option) all ask it, so every page and figure treats the same rows the same way.
 
 A value is a sentinel of a *kind* (``z``, ``z_err``, ``z_flag``, ``mag``) when it equals one of
-that kind's values (to 1e-9 relative). Each kind's list is chosen so that it holds no value a real
-measurement takes: a redshift of -1 or 9.9999, a magnitude of 99.99, a redshift error of -99.
-``z_flag`` lists only large negative numbers: small ones (-1, -2) are real flag values of some
-surveys' own scales.
+that kind's values (to 1e-6 relative, so a placeholder stored as float32 still matches: 9.9999
+reads back as 9.99989986), or lies in one of the kind's :data:`RANGES`. Each kind's list is chosen
+so that it holds no value a real measurement takes: a redshift of -1 or 9.9999, a magnitude of
+99.99, a redshift error of -99. ``z_flag`` lists only large negative numbers: small ones (-1, -2)
+are real flag values of some surveys' own scales.
+
+Redshifts also have two ranges, because surveys vary their placeholders: every finite z <= -1
+(impossible, since 1 + z is a ratio of wavelengths; 6dFGS writes -9.999, others -99.9 or -9999),
+and 9.999 <= z <= 9.9999 (the "9.999..." family: VVDS writes 9.9999 and, for one object of its
+final release, 9.9994; no survey measures a redshift to 1e-4 in that band). The rule is by value
+only, not by quality flag: a flag of 0 ("no redshift") also marks rows whose z looks real, and
+which rows to trust is the user's choice, not the statistics'.
 
 Examples
 --------
@@ -18,6 +26,8 @@ Examples
 >>> from pzcat.sentinels import sentinel_mask, kind_for
 >>> sentinel_mask(np.array([0.5, -1.0, 9.9999, np.nan]), "z").tolist()
 [False, True, True, False]
+>>> sentinel_mask(np.array([-9.999, np.float32(9.9999), 9.9994, 9.64, -0.07]), "z").tolist()
+[True, True, True, False, False]
 >>> kind_for("mag_r"), kind_for("RA", role="ra"), kind_for("zspec", role="z")
 ('mag', None, 'z')
 """
@@ -48,7 +58,14 @@ ROLE_KINDS: dict[str, str] = {"z": "z", "z_err": "z_err", "z_flag": "z_flag"}
 #: A column holds magnitudes when its name says so (mag_r, r_mag, MAG_AUTO_I, magr) or its UCD
 #: is ``phot.mag``.
 MAG_NAME = re.compile(r"(^|_)mag($|_)|^mag[a-z]$|^mag_?[a-z0-9]+$", re.IGNORECASE)
-REL_TOL = 1e-9
+#: Relative tolerance of "equals a sentinel": float32 storage rounds 9.9999 to 9.99989986
+#: (1.4e-8 relative); 1e-6 is far finer than any redshift's or magnitude's precision.
+REL_TOL = 1e-6
+
+#: Closed ranges of a kind that hold no real value (finite values only; see the module's text).
+RANGES: dict[str, tuple[tuple[float, float], ...]] = {
+    "z": ((-np.inf, -1.0), (9.999, 9.9999)),
+}
 
 
 def kind_for(name: str, role: str | None = None, ucd: str | None = None) -> str | None:
@@ -85,6 +102,14 @@ def sentinel_mask(values, kind: str | None) -> np.ndarray:
     out = np.zeros(arr.shape, dtype=bool)
     for s in SENTINELS.get(kind or "", ()):
         out |= np.abs(arr - s) <= REL_TOL * max(1.0, abs(s))
+    ranges = RANGES.get(kind or "", ())
+    if ranges:
+        finite = np.isfinite(arr)
+        for lo, hi in ranges:
+            low = lo - REL_TOL * max(1.0, abs(lo)) if np.isfinite(lo) else lo
+            high = hi + REL_TOL * max(1.0, abs(hi))
+            with np.errstate(invalid="ignore"):
+                out |= finite & (arr >= low) & (arr <= high)
     return out
 
 

@@ -49,8 +49,9 @@ from pzcat.sky import healpix_nested
 from pzcat.staging import remove_dead_temps
 from pzcat.vocab import STANDARD_ROLES
 
-#: Bump when the layout of previews.db changes: forces a full rebuild.
-BUILDER_VERSION = 4
+#: Bump when the layout of previews.db or the meaning of its statistics (pzcat.sentinels) changes:
+#: forces a full rebuild.
+BUILDER_VERSION = 5
 HEALPIX_ORDER = 10
 HEALPIX_COLUMN = f"_healpix_order{HEALPIX_ORDER}"
 STATE_TABLE = "_pzcat_state"

@@ -201,7 +201,7 @@ def _page_key(
 
 
 def _write_product(out_dir: Path, shell: render.Shell | None, data: SiteData, m) -> None:
-    """Write product/<name>/index.html (plots inline), its description file and its JSON.
+    """Write product/<name>/index.html (plots inline), its description and provenance files, JSON.
 
     Without ``shell`` the page holds only its content, to be wrapped by :func:`_wrap_page` once
     mkdocs has built the shell (see :func:`build_site`).
@@ -220,6 +220,11 @@ def _write_product(out_dir: Path, shell: render.Shell | None, data: SiteData, m)
         put_text(target, clean_document(raw))
     elif target.exists():
         target.unlink()
+    prov = folder / render.PROVENANCE_FILE
+    if ctx["provenance_yaml"]:
+        put_text(prov, ctx["provenance_yaml"])  # .txt: every host shows it as text
+    elif prov.exists():
+        prov.unlink()
     for f in ctx["files"]:
         # auxiliary images shown inline: copied next to the page (public like the page itself)
         if f["image"] and Path(f["source"]).is_file():

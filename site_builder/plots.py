@@ -100,7 +100,7 @@ def _png_palette(width: int, height: int, pixels: np.ndarray, palette: np.ndarra
         + chunk(b"IHDR", header)
         + chunk(b"PLTE", palette.tobytes())
         + chunk(b"tRNS", b"\x00")
-        + chunk(b"IDAT", zlib.compress(raw, 6))
+        + chunk(b"IDAT", zlib.compress(raw, 9))
         + chunk(b"IEND", b"")
     )
 
@@ -183,6 +183,12 @@ def _nice_ticks(lo: float, hi: float, n: int = 6) -> list[float]:
     return out
 
 
+def _n(v: float) -> str:
+    """A coordinate to 0.1, without a trailing ".0" (the n(z) plot's markup, kept small)."""
+    text = f"{v:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
 def nz_svg(nz: dict[str, Any], title: str = "n(z)", max_bins: int = 40) -> str:
     """SVG histogram of the redshift distribution, rebinned to at most ``max_bins`` bars."""
     step = float(nz["step"])
@@ -197,37 +203,36 @@ def nz_svg(nz: dict[str, Any], title: str = "n(z)", max_bins: int = 40) -> str:
     z_hi = z_lo + n_bars * width
     peak = max(bars) or 1
     pw, ph, left, top = 560, 240, 60, 20
-    parts = []
+    base = top + ph
+    # the bars (adjacent, equal widths) as one filled step outline and the ticks as one path:
+    # a quarter of the markup of <rect>s and <line>s
+    steps, level = [], _n(base)
     for k, c in enumerate(bars):
-        if not c:
-            continue
-        x = left + k / n_bars * pw
-        bh = c / peak * ph
-        parts.append(
-            f'<rect x="{x:.1f}" y="{top + ph - bh:.1f}" width="{pw / n_bars:.1f}" '
-            f'height="{bh:.1f}"/>'
-        )
-    ticks = []
+        y = _n(base - c / peak * ph)
+        if y != level:  # a new height: run along the previous one to this bar's left edge
+            if k:
+                steps.append(f"H{_n(left + k / n_bars * pw)}")
+            steps.append(f"V{y}")
+            level = y
+    bars_d = f"M{left} {base}{''.join(steps)}H{left + pw}V{base}z"
+    ticks_d, x_labels, y_labels = [], [], []
     for t in _nice_ticks(z_lo, z_hi):
         x = left + (t - z_lo) / (z_hi - z_lo) * pw
-        ticks.append(
-            f'<line x1="{x:.1f}" y1="{top + ph}" x2="{x:.1f}" y2="{top + ph + 4}"/>'
-            f'<text x="{x:.1f}" y="{top + ph + 16}" text-anchor="middle" stroke="none">{t:g}</text>'
-        )
+        ticks_d.append(f"M{_n(x)} {base}v4")
+        x_labels.append(f'<text x="{_n(x)}" y="{base + 16}">{t:g}</text>')
     for t in _nice_ticks(0, peak, 4):
-        y = top + ph - t / peak * ph
-        ticks.append(
-            f'<line x1="{left - 4}" y1="{y:.1f}" x2="{left}" y2="{y:.1f}"/>'
-            f'<text x="{left - 6}" y="{y + 3:.1f}" text-anchor="end" stroke="none">{t:g}</text>'
-        )
+        y = base - t / peak * ph
+        ticks_d.append(f"M{left - 4} {_n(y)}h4")
+        y_labels.append(f'<text x="{left - 6}" y="{_n(y + 3)}">{t:g}</text>')
     n = int(nz.get("n", 0))
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" id="pz-nz" viewBox="0 0 640 300" width="640" '
         f'height="300" role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
-        f'<g fill="#3b528b">{"".join(parts)}</g>'
-        f'<g stroke="#333" fill="none"><line x1="{left}" y1="{top + ph}" x2="{left + pw}" '
-        f'y2="{top + ph}"/><line x1="{left}" y1="{top}" x2="{left}" y2="{top + ph}"/></g>'
-        f'<g font-family="sans-serif" font-size="10" fill="#333" stroke="#333">{"".join(ticks)}</g>'
+        f'<path class="pz-bars" fill="#3b528b" d="{bars_d}"/>'
+        f'<path fill="none" stroke="#333" d="M{left} {top}V{base}H{left + pw}{"".join(ticks_d)}"/>'
+        f'<g font-family="sans-serif" font-size="10" fill="#333">'
+        f'<g text-anchor="middle">{"".join(x_labels)}</g>'
+        f'<g text-anchor="end">{"".join(y_labels)}</g></g>'
         f'<g font-family="sans-serif" font-size="11" fill="#333"><text x="{left + pw / 2}" y="292" '
         f'text-anchor="middle">z ({n:,} objects, bin width {width:g})</text>'
         f'<text x="14" y="{top + ph / 2}" transform="rotate(-90 14 {top + ph / 2})" '

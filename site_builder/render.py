@@ -42,6 +42,8 @@ LINKS_MARK = "/*@@PZ_LINKS@@*/null"
 #: Bump when a product page's content changes for reasons the templates do not show.
 RENDER_VERSION = 2
 LATEST_PER_GROUP = 20
+#: The run's full configuration and software versions, written next to a pipeline product's page.
+PROVENANCE_FILE = "provenance.txt"
 
 _md_env = Environment(
     loader=FileSystemLoader(TEMPLATES),
@@ -293,18 +295,29 @@ def template_digest() -> str:
     h = hashlib.sha256(str(RENDER_VERSION).encode())
     h.update((TEMPLATES / "product.html.j2").read_bytes())
     h.update(Path(__file__).read_bytes())
+    h.update((Path(__file__).parent / "plots.py").read_bytes())  # the plots are inline
     return h.hexdigest()
+
+
+#: A product page lists the latest changes, their subjects shortened (all of them, in full, are
+#: in the product's JSON and behind each commit link): long commit messages do not grow the page.
+HISTORY_PAGE_ROWS = 10
+HISTORY_SUBJECT_CHARS = 100
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _history_rows(entries: list[dict[str, Any]], repo_url: str) -> list[dict[str, Any]]:
     rows = []
-    for e in entries:
+    for e in entries[:HISTORY_PAGE_ROWS]:
         url = f"{repo_url.rstrip('/')}/commit/{e['commit']}" if repo_url else ""
         rows.append(
             {
                 "date": fmt_time(e["date"]),
                 "author": e["author"],
-                "subject": e["subject"],
+                "subject": _short(e["subject"], HISTORY_SUBJECT_CHARS),
                 "short": e["commit"][:8],
                 "url": url,
             }
@@ -340,12 +353,24 @@ def summary_card(m: Manifest, stats: dict[str, Any] | None, n_rows: Any) -> list
         facts.append(("Rows", f"{n_rows:,}"))
     cols = {c["name"]: c for c in (stats or {}).get("columns", [])}
     z = cols.get(m.column_for("z") or "")
-    if z and isinstance(z.get("min"), int | float) and isinstance(z.get("max"), int | float):
-        text = f"{z['min']:.3g} – {z['max']:.3g}"
-        median = _median_from_nz((stats or {}).get("nz"))
-        if median is not None:
-            text += f", median {median:.3g}"
-        facts.append((f"Redshift ({m.column_for('z')})", text))
+    if z:
+        # the column statistics leave the placeholders (pzcat.sentinels) out: the real range
+        text = ""
+        if isinstance(z.get("min"), int | float) and isinstance(z.get("max"), int | float):
+            text = f"{z['min']:.3g} – {z['max']:.3g}"
+            median = _median_from_nz((stats or {}).get("nz"))
+            if median is not None:
+                text += f", median {median:.3g}"
+        left_out = [
+            f"{z[k]:,} {label}"
+            for k, label in (("sentinels", "placeholder values"), ("nulls", "missing"))
+            if z.get(k)
+        ]
+        if left_out:
+            text = (text + "; " if text else "no real value; ") + " and ".join(left_out)
+            text += " left out"
+        if text:
+            facts.append((f"Redshift ({m.column_for('z')})", text))
     ra, dec = cols.get(m.column_for("ra") or ""), cols.get(m.column_for("dec") or "")
     area = (stats or {}).get("area_deg2")
     if area is not None:
@@ -620,6 +645,16 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
             mode="json", exclude_none=True, include={"config", "software", "error"}
         )
         prov_yaml = yaml.safe_dump(prov, sort_keys=True, allow_unicode=True, width=100).strip()
+        if prov_yaml and prov_yaml != "{}":
+            # a file next to the page (build._write_product), linked, not inline: it keeps
+            # pipeline products' pages under 25 KB however long the configuration grows
+            prov_yaml = (
+                f"# {name}: the configuration and software versions of the run that made it\n"
+                f"# (manifests/{name}.yaml, provenance; pzcat reproduce {name} re-runs it)\n"
+                f"{prov_yaml}\n"
+            )
+        else:
+            prov_yaml = ""
     inputs = []
     if m.provenance and m.provenance.inputs:
         for i in m.provenance.inputs:
@@ -685,8 +720,10 @@ def product_context(data: SiteData, m: Manifest) -> dict[str, Any]:
             ),
         ),
         "provenance_yaml": prov_yaml,
+        "provenance_file": PROVENANCE_FILE,
         "fmt_time": fmt_time,
         "history": _history_rows(history, cfg.repository_url),
+        "history_more": max(len(history) - HISTORY_PAGE_ROWS, 0),
         "raw_history": history,
     }
 

@@ -27,7 +27,7 @@ from pzcat.readers.base import MAX_COLUMNS
 from pzcat.tables import CsvReader, open_table
 
 #: Bump when the shape or meaning of the statistics changes (invalidates the cache).
-STATS_VERSION = 5
+STATS_VERSION = 6
 PREVIEW_ROWS = 10
 #: Preview at most this many columns (every column is in the Columns table and in Datasette).
 PREVIEW_COLUMNS = 20

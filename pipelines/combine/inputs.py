@@ -70,12 +70,17 @@ class CombineInput:
         }
 
 
-def _wrap(inp: CombineInput, exc: PzcatError) -> PipelineError:
+def _unreadable(inp: CombineInput, what: str, why: object) -> PipelineError:
+    """The one ``input-unreadable`` error: which input, what of it could not be read, and why."""
     return PipelineError(
         "input-unreadable",
-        f"input {inp.internal_name}: cannot read {inp.path} as {inp.format}: [{exc.code}] {exc.message}",
+        f"input {inp.internal_name}: cannot read {what}: {why}",
         input=inp.internal_name,
     )
+
+
+def _wrap(inp: CombineInput, exc: PzcatError) -> PipelineError:
+    return _unreadable(inp, f"{inp.path} as {inp.format}", f"[{exc.code}] {exc.message}")
 
 
 def iter_input(
@@ -186,11 +191,7 @@ def plan_pieces(inputs: list[CombineInput], n_rows: list[int], piece_rows: int) 
                         )
                         first_row += size
             except (OSError, ValueError) as exc:
-                raise PipelineError(
-                    "input-unreadable",
-                    f"input {inp.internal_name}: cannot read {inp.path}: {exc}",
-                    input=inp.internal_name,
-                ) from exc
+                raise _unreadable(inp, str(inp.path), exc) from exc
             except TableError as exc:
                 raise _wrap(inp, exc) from exc
             if first_row != expected:
@@ -228,12 +229,7 @@ def read_piece(inp: CombineInput, piece: Piece, batch_rows: int) -> Iterator[pd.
         except (ValueError, KeyError, TypeError):  # damaged pandas metadata: only a hint
             frame = table.to_pandas(ignore_metadata=True)
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise PipelineError(
-            "input-unreadable",
-            f"input {inp.internal_name}: cannot read row groups "
-            f"{list(piece.row_groups)} of {piece.path}: {exc}",
-            input=inp.internal_name,
-        ) from exc
+        raise _unreadable(inp, f"row groups {list(piece.row_groups)} of {piece.path}", exc) from exc
     if len(frame) != piece.n_rows:
         raise PipelineError(
             "input-changed",
@@ -267,11 +263,7 @@ def input_rows(inp: CombineInput) -> int:
     except PzcatError as exc:
         raise _wrap(inp, exc) from exc
     except (OSError, ValueError) as exc:
-        raise PipelineError(
-            "input-unreadable",
-            f"input {inp.internal_name}: cannot read {inp.path}: {exc}",
-            input=inp.internal_name,
-        ) from exc
+        raise _unreadable(inp, str(inp.path), exc) from exc
 
 
 def input_columns(inp: CombineInput) -> list[str]:

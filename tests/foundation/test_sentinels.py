@@ -30,6 +30,21 @@ def test_sentinel_kinds() -> None:
     assert sentinels.found([-1.0, -1.0, 9.9999, 0.3], "z") == {-1.0: 2, 9.9999: 1}
 
 
+def test_placeholders_as_real_catalogs_write_them() -> None:
+    """float32 storage (9.9999 reads back 9.99989986), 6dFGS' -9.999, VVDS' 9.9994 (flag 0)."""
+    placeholders = [np.float32(9.9999), np.float32(-1.0), -9.999, -9.9999, -5.0, 9.9994, 9.999]
+    real = [9.64, 10.0, -0.9, -0.073713, 9.998, np.inf, -np.inf]
+    z = np.array(placeholders + real)
+    assert sentinels.sentinel_mask(z, "z").tolist() == [True] * 7 + [False] * 7
+    # the ranges are redshifts' only: an error or a magnitude of -5 is not a placeholder
+    assert not sentinels.sentinel_mask([-5.0, 9.9994], "z_err").any()
+    mags = [np.float32(99.99), np.float32(-99.9), 25.3]
+    assert sentinels.sentinel_mask(mags, "mag").tolist() == [True, True, False]
+    stats = ColumnStats(True, "z")
+    stats.add(pd.Series(z[:10]))
+    assert (stats.min, stats.max, stats.sentinels) == (-0.9, 10.0, 7)
+
+
 def test_kind_for_names_roles_and_ucds() -> None:
     assert sentinels.kind_for("Z", role="z") == "z"
     assert sentinels.kind_for("mag_r") == sentinels.kind_for("MAG_AUTO_I") == "mag"

@@ -238,7 +238,10 @@ def test_plots_are_deterministic() -> None:
     assert sky_png(sky).startswith(b"\x89PNG")
     nz = {"step": 0.005, "n": 3, "outside": 0, "bins": [[10, 1], [200, 2]]}
     svg = nz_svg(nz)
-    assert svg == nz_svg(nz) and svg.count("<rect") == 2
+    assert svg == nz_svg(nz)
+    bars = re.search(r'<path class="pz-bars"[^>]* d="([^"]*)"', svg).group(1)
+    assert bars.startswith("M60 260") and bars.endswith("V260z")   # one outline, from the axis
+    assert [v for v in re.findall(r"V([\d.]+)", bars) if v != "260"] == ["140", "20"]  # 2 bars
 
 
 def test_safe_markdown() -> None:
@@ -247,13 +250,60 @@ def test_safe_markdown() -> None:
     assert re.search(r"&lt;img", html)
 
 
-def test_wide_tables_list_the_associated_columns_and_the_first_others(tmp_path) -> None:
-    """The demo's 81-column HATS product: the page lists 30 columns, every associated one among them."""
+@pytest.fixture(scope="module")
+def demo_site(tmp_path_factory):
+    """The repository's demo catalog (a git copy, so pages have their history), built strict."""
     from demo_copy import copy_catalog
 
-    catalog = Catalog.open(copy_catalog(tmp_path / "repo"))
-    out = tmp_path / "site"
-    build_site(catalog, out, strict=True, work_dir=tmp_path / "work")
+    tmp = tmp_path_factory.mktemp("demo-site")
+    catalog = Catalog.open(copy_catalog(tmp / "repo", git=True))
+    out = tmp / "site"
+    build_site(catalog, out, strict=True, work_dir=tmp / "work")
+    return catalog, out
+
+
+def test_every_demo_product_page_is_under_25_kb(demo_site) -> None:
+    """The demo's widest pages (the 6-input combined product, the 81-column HATS one) included."""
+    catalog, out = demo_site
+    sizes = {m.internal_name: len(_page(out, m.internal_name).encode()) for m in catalog.manifests()}
+    assert len(sizes) >= 12
+    assert max(sizes.values()) < 25_000, sorted(sizes.items(), key=lambda kv: -kv[1])[:3]
+
+
+def test_combined_demo_product_shows_the_real_redshift_range(demo_site) -> None:
+    """Its z keeps the inputs' placeholders (sentinels: keep, as the reference pipeline): the card,
+    the column statistics and n(z) leave them out and say how many (pzcat.sentinels decides)."""
+    import pyarrow.parquet as pq
+
+    catalog, out = demo_site
+    name = "12_combined_reference_redshifts"
+    m = catalog.get(name)
+    z = pq.read_table(catalog.resolve(m.main_file), columns=["z"]).column("z").to_numpy()
+    # the placeholders in the file, counted independently of pzcat.sentinels: -1, -99 and 6dFGS's
+    # -9.999 (z <= -1 is impossible) and VVDS/VANDELS' 9.9999 (some stored as float32) and 9.9994
+    placeholder = (z <= -1) | ((z >= 9.999) & (z < 10))
+    real = z[~placeholder & np.isfinite(z)]
+    assert placeholder.sum() > 400 and (z >= 9.999).any() and (z < -1.5).any()
+    page = _page(out, name)
+    card = re.search(r'<dl class="pz-facts">.*?</dl>', page).group(0)
+    redshift = re.search(r"<dt>Redshift \(z\)</dt><dd>([^<]*)</dd>", card).group(1)
+    assert redshift.startswith(f"{real.min():.3g} – {real.max():.3g}, median "), redshift
+    assert f"; {placeholder.sum():,} placeholder values" in redshift and "left out" in redshift
+    assert real.max() < 9.9 and "– 10," not in redshift
+    row = re.search(r"<tr><td><code>z</code></td>(.*?)</tr>", page).group(1)
+    assert f"<td>{real.max():.6g}</td>" in row and f"+ {placeholder.sum():,} placeholders" in row
+    assert f"left out: {placeholder.sum():,} placeholder values" in page  # the n(z) caption
+    # the run's full configuration is a linked file next to the page, not inline
+    assert 'href="provenance.txt"' in page and "<details><summary>Full configuration" not in page
+    prov = (out / "product" / name / "provenance.txt").read_text(encoding="utf-8")
+    assert "crossmatch_radius_arcsec" in prov and "software:" in prov
+    assert yaml.safe_load(prov)["config"] == m.provenance.model_dump(mode="json")["config"]
+    assert not (out / "product" / "1_vvds_final_release_sample" / "provenance.txt").exists()
+
+
+def test_wide_tables_list_the_associated_columns_and_the_first_others(demo_site) -> None:
+    """The demo's 81-column HATS product: the page lists 30 columns, every associated one among them."""
+    catalog, out = demo_site
     name = "5_elais_s1_optical_ids_hats"
     page = _page(out, name)
     manifest = catalog.get(name)

@@ -70,3 +70,26 @@ def test_api_golden(data) -> None:
     docs = render.api_documents(data, summaries)
     for name, doc in docs.items():
         _check(f"api_{name}", json.dumps(doc, indent=1, sort_keys=True))
+
+
+def test_long_histories_keep_the_page_small(data) -> None:
+    """20 commits with long subjects: the page lists the latest 10, shortened; the JSON has all."""
+    import dataclasses
+
+    name = "1_reference_redshifts"
+    m = next(m for m in data.manifests if m.internal_name == name)
+    long = "Regenerate the reference sample " + "with a very long explanation " * 10
+    entries = [
+        {"commit": f"{k:040x}", "author": "alice", "date": "2026-01-01T00:00:00+00:00",
+         "subject": f"{k}: {long}"}
+        for k in range(20)
+    ]
+    busy = dataclasses.replace(data, histories={**data.histories, f"manifests/{name}.yaml": entries})
+    ctx = render.product_context(busy, m)
+    page = render.render_product_content(ctx)
+    rows = re.findall(r"<tr><td>2026-01-01 00:00 UTC</td><td>alice</td><td>([^<]*)</td>", page)
+    assert len(rows) == render.HISTORY_PAGE_ROWS and rows[0].startswith("0: Regenerate")
+    assert all(len(r) <= render.HISTORY_SUBJECT_CHARS and r.endswith("…") for r in rows)
+    assert "10 earlier changes in <a href=\"../../api/products/1_reference_redshifts.json\">" in page
+    api = render.product_api(ctx, data.stats.get(name))
+    assert [h["subject"] for h in api["history"]] == [e["subject"] for e in entries]
