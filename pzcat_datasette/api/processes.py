@@ -161,16 +161,54 @@ def _worker(datasette, root: Path) -> Worker:
 
 
 def resume(datasette, root: Path) -> bool:
-    """At server start: wake this process's runner when Pending submissions are on disk.
+    """At server start: fail the runs a dead server left Running, then wake this process's
+    runner when Pending submissions are on disk.
 
     A run left Pending by a server process that died (or stopped) then runs without waiting for
     a new submission. Every process of ``--workers N`` may wake its runner; the runner lock keeps
     it to one run at a time. Returns whether the runner was woken.
     """
+    fail_orphans(Path(root))
     if not pending(Submissions(root)):
         return False
     _worker(datasette, root).wake()
     return True
+
+
+def fail_orphans(root: Path) -> list[int]:
+    """Mark ``Failed`` the runs left ``Running`` by a server process that died mid-run.
+
+    A record is ``Running`` only while its runner holds ``runner.lock``: when this process can
+    take that lock at once, no runner of any server process is running, so every ``Running``
+    record is an orphan. Its work tree is left for inspection; the submitter runs it again.
+    Returns the ids marked.
+    """
+    store = Submissions(root)
+    path = Path(root) / API_DIR / "runner.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # a runner is running: its record is not an orphan
+            return []
+        try:
+            with _queue_lock(root):
+                orphans = [
+                    s for s in store.all() if s.get("process", {}).get("status") == "Running"
+                ]
+                for sub in orphans:
+                    sub["process"].update(
+                        status="Failed",
+                        ended_at=iso(now_utc()),
+                        error=(
+                            f"the server process running it (pid {sub['process'].get('runner')}) "
+                            "stopped before the run ended; submit the run again"
+                        ),
+                    )
+                    store.put(sub)
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+    return [s["id"] for s in orphans]
 
 
 def _set(store: Submissions, pid: int, **changes) -> dict:

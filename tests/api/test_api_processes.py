@@ -196,6 +196,41 @@ def test_a_run_left_pending_runs_when_the_server_starts(client, api_root, remote
         restarted.close()
 
 
+def test_a_run_left_running_by_a_dead_server_fails_at_start(client, api_root, monkeypatch):
+    """A record left Running by a server process killed mid-run is marked Failed with a reason
+    when the next server starts, unless a runner really holds the runner lock."""
+    import fcntl
+
+    from ds_helpers import SyncClient
+
+    from pzcat.catalog import Catalog
+    from pzcat_datasette.api import processes
+    from pzcat_datasette.serve import make_datasette
+
+    monkeypatch.setattr(processes.Worker, "wake", lambda self: None)
+    h = auth("alice", scope="write")
+    body = {"display_name": "killed", "used_config": "{}", "pipeline": 1, "inputs": [1, 4]}
+    pid = client.post("/api/processes/", headers=h, json=body).json()["id"]
+    store = processes.Submissions(api_root)
+    sub = store.get(pid)
+    sub["process"].update(status="Running", runner=2**22 + 7)  # a runner that died mid-run
+    store.put(sub)
+    lock = api_root / "build" / "api" / "runner.lock"
+    with open(lock, "a") as held:  # a live runner elsewhere: nothing is touched
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert processes.fail_orphans(api_root) == []
+        fcntl.flock(held, fcntl.LOCK_UN)
+    assert store.get(pid)["process"]["status"] == "Running"
+    restarted = SyncClient(make_datasette(Catalog.open(api_root), response_cache=False))
+    try:
+        answer = restarted.get(f"/api/processes/{pid}/", headers=h).json()
+        assert answer["status"] == "Failed", answer
+        assert "stopped before the run ended" in store.get(pid)["process"]["error"]
+        assert processes.fail_orphans(api_root) == []
+    finally:
+        restarted.close()
+
+
 def test_a_full_queue_refuses_before_writing(client, api_root, remote, monkeypatch) -> None:
     from pzcat_datasette.api import processes
 
