@@ -9,38 +9,21 @@ token; signing out returns to the page the user came from. Screenshots: test-art
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
 from browser_csp import no_inline_scripts, watch_console
+from chromium import launch, requires_chromium
 from demo_server import demo_server
 from fake_github import FakeGitHub
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "signin"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 CLIENT_ID, CLIENT_SECRET = "Iv1.test-client", "test-client-secret"
 PRODUCT = "6_dp1_ecdfs_training_set"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("PZCAT_REQUIRE_BROWSER"),
-        reason="needs Debian's chromium at /usr/bin/chromium",
-    ),
-]
+pytestmark = requires_chromium
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +66,7 @@ def demo(tmp_path_factory, github):
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        b = launch(p)
         yield b
         b.close()
 

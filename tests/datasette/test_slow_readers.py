@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import os
 import urllib.request
-from pathlib import Path
 from urllib.parse import quote, unquote
 
 import pytest
 import requests
+from chromium import launch, skip_without_chromium
 from demo_server import start_serve
 from ds_catalog import SECRET, add_product, make_catalog
 from slow_readers import slow_reader_flood
@@ -30,7 +30,6 @@ BIG_SIZE = 50 * 1024 * 1024
 #: Not Latin-1 (CJK), with a Latin-1 accent, a space and a quote: every escaping path.
 ODD_NAME = "données 名前 'v2'.txt"
 ODD_BODY = "z_phot, 名前\n0.5, ok\n".encode()
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
@@ -127,15 +126,13 @@ def test_non_latin1_file_name_downloads(server, tmp_path) -> None:
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
+@skip_without_chromium
 def test_non_latin1_file_name_in_chromium(server, tmp_path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     url, _ = server
     token = create_token("erin", expires="1h")
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
-        )
+        browser = launch(p)
         try:
             context = browser.new_context(
                 accept_downloads=True, extra_http_headers={"Authorization": f"Bearer {token}"}

@@ -20,15 +20,13 @@ import os
 from pathlib import Path
 
 import pytest
+from chromium import launch, requires_chromium
 from demo_server import start_serve
 from ds_catalog import SECRET, make_catalog
 
 from pzcat_datasette.tokens import create_token
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs /usr/bin/chromium"),
-]
+pytestmark = requires_chromium
 
 SPEC = "1_spec_z_sample"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "hostile"
@@ -89,9 +87,7 @@ def test_untrusted_html_runs_at_an_opaque_origin(server) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     seen: list = []  # every request the browser made
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
-        )
+        browser = launch(p)
         try:
             page = browser.new_page()
             page.on("request", lambda r: seen.append(r))

@@ -8,26 +8,17 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import re
 import threading
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from chromium import launch, requires_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "site"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-pytestmark = [
-    pytest.mark.browser,
-    # CI (.ci/run sets PZCAT_REQUIRE_BROWSER) must run it: there a missing browser fails, not skips
-    pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("PZCAT_REQUIRE_BROWSER"),
-                       reason="needs Debian's chromium at /usr/bin/chromium "
-                       "(apt-get install chromium); .ci/run installs it"),
-]
+pytestmark = requires_chromium
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -51,7 +42,7 @@ def server(built_site):
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        b = launch(p)
         yield b
         b.close()
 

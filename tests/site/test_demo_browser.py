@@ -9,35 +9,18 @@ to, and fails on any failed request, HTTP error or console error. Screenshots go
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from urllib.parse import urldefrag, urlparse
 
 import pytest
 import yaml
+from chromium import launch, requires_chromium
 from browser_csp import no_inline_scripts, watch_console
 from demo_server import demo_server
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "demo"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("PZCAT_REQUIRE_BROWSER"),
-        reason="needs Debian's chromium at /usr/bin/chromium",
-    ),
-]
+pytestmark = requires_chromium
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +34,7 @@ def demo(tmp_path_factory):
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        b = launch(p)
         yield b
         b.close()
 

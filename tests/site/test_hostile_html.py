@@ -17,15 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from chromium import launch, skip_without_chromium
+
 from pzcat.catalog import Catalog
 from pzcat.html import clean_document, clean_html
 from site_builder.render import safe_markdown
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "bad_inputs"
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 MARKDOWN_ATTACKS = [
     "[a](javascript&#58;alert(1))", "[b](&#106;avascript:alert(1))", "[c](javascript&colon;alert(1))",
@@ -116,7 +115,8 @@ def test_description_copy_is_sanitised(hostile_site: Path) -> None:
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
+@pytest.mark.browser
+@skip_without_chromium
 def test_nothing_runs_in_chromium(hostile_site: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(hostile_site))
@@ -128,7 +128,7 @@ def test_nothing_runs_in_chromium(hostile_site: Path) -> None:
     dialogs: list[str] = []
     try:
         with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            browser = launch(p)
             page = browser.new_page()
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
             for url in (base, base + "description.html"):
