@@ -70,13 +70,21 @@ RUN_TIMEOUT = 3600
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path):
-    """An exclusive lock shared by every server process of the checkout (``fcntl.flock``)."""
+def _file_lock(path: Path, wait: bool = True):
+    """An exclusive lock shared by every server process of the checkout (``fcntl.flock``).
+
+    Yields whether it is held: with ``wait=False`` it does not wait for another holder and
+    yields False when there is one.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
         try:
-            yield
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
@@ -184,30 +192,21 @@ def fail_orphans(root: Path) -> list[int]:
     Returns the ids marked.
     """
     store = Submissions(root)
-    path = Path(root) / API_DIR / "runner.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:  # a runner is running: its record is not an orphan
+    with _file_lock(Path(root) / API_DIR / "runner.lock", wait=False) as held:
+        if not held:  # a runner is running: its record is not an orphan
             return []
-        try:
-            with _queue_lock(root):
-                orphans = [
-                    s for s in store.all() if s.get("process", {}).get("status") == "Running"
-                ]
-                for sub in orphans:
-                    sub["process"].update(
-                        status="Failed",
-                        ended_at=iso(now_utc()),
-                        error=(
-                            f"the server process running it (pid {sub['process'].get('runner')}) "
-                            "stopped before the run ended; submit the run again"
-                        ),
-                    )
-                    store.put(sub)
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+        with _queue_lock(root):
+            orphans = [s for s in store.all() if s.get("process", {}).get("status") == "Running"]
+            for sub in orphans:
+                sub["process"].update(
+                    status="Failed",
+                    ended_at=iso(now_utc()),
+                    error=(
+                        f"the server process running it (pid {sub['process'].get('runner')}) "
+                        "stopped before the run ended; submit the run again"
+                    ),
+                )
+                store.put(sub)
     return [s["id"] for s in orphans]
 
 
