@@ -17,6 +17,7 @@ from demo_copy import copy_catalog
 
 from pzcat.client import PzCatalog
 from pzcat.errors import PzcatError
+from pzcat_datasette.launch import stop_serve
 
 SECRET = "client-test-secret-0123456789"
 PZCAT = [sys.executable, "-m", "pzcat.cli"]
@@ -63,8 +64,7 @@ def served(tmp_path_factory) -> tuple[str, str]:
             assert proc.poll() is None, (root / "server.log").read_text()
             time.sleep(0.1)
     yield config["site_url"], token
-    proc.terminate()
-    proc.wait(timeout=20)
+    stop_serve(proc)  # terminate, then kill
     log.close()
 
 

@@ -21,6 +21,7 @@ from demo_server import PZCAT, free_port
 
 from pzcat import PzServer
 from pzcat.pzserver import PzServerError, SiteSource
+from pzcat_datasette.launch import stop_serve
 
 pytestmark = pytest.mark.slow
 
@@ -87,8 +88,7 @@ def site(tmp_path_factory):
                 time.sleep(0.1)
         yield site_url, token, root
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop_serve(proc, timeout=30)  # terminate, then kill
         log.close()
         static.shutdown()
         static.server_close()

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from api_helpers import token
 
+from pzcat_datasette.launch import stop_serve
+
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -110,8 +112,7 @@ def live(tmp_path_factory):
             "remote": bare,
         }
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop_serve(proc, timeout=30)  # terminate, then kill
 
 
 def run_tutorial(python: Path, client: str, live: dict, tmp_path: Path) -> dict:

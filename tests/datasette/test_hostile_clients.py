@@ -20,6 +20,7 @@ import pytest
 from demo_server import start_serve
 from ds_catalog import SECRET
 
+from pzcat_datasette.launch import stop_serve
 from pzcat_datasette.responses import content_disposition
 from pzcat_datasette.security import CSP_UNTRUSTED
 from pzcat_datasette.tokens import create_token
@@ -68,8 +69,7 @@ def server(built):
     }
     proc, url = start_serve(built.root, env, log, "--quiet")
     yield url, proc
-    proc.terminate()
-    proc.wait(timeout=20)
+    stop_serve(proc)  # terminate, then kill
     if old_secret is None:
         os.environ.pop("PZCAT_SECRET", None)
     else:

@@ -14,6 +14,7 @@ import pytest
 from demo_server import start_serve
 from ds_catalog import SECRET
 
+from pzcat_datasette.launch import stop_serve
 from pzcat_datasette.tokens import create_token, make_link
 
 SPEC = "1_spec_z_sample"
@@ -28,8 +29,7 @@ def server(built, secret):
     env = {**os.environ, "PZCAT_SECRET": SECRET, "PYTHONUNBUFFERED": "1"}
     proc, url = start_serve(built.root, env, log)
     yield url, log
-    proc.terminate()
-    proc.wait(timeout=20)
+    stop_serve(proc)  # terminate, then kill
 
 
 def test_real_server(server, built):

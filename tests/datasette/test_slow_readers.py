@@ -23,6 +23,7 @@ from demo_server import start_serve
 from ds_catalog import SECRET, add_product, make_catalog
 from slow_readers import slow_reader_flood
 
+from pzcat_datasette.launch import stop_serve
 from pzcat_datasette.tokens import create_token
 
 BIG = "4_big_download"
@@ -62,8 +63,7 @@ def server(tmp_path_factory):
     old = os.environ.get("PZCAT_SECRET")
     os.environ["PZCAT_SECRET"] = SECRET
     yield url, proc
-    proc.terminate()
-    proc.wait(timeout=20)
+    stop_serve(proc)  # terminate, then kill
     if old is None:
         os.environ.pop("PZCAT_SECRET", None)
     else:

@@ -24,6 +24,7 @@ from chromium import launch, requires_chromium
 from demo_server import start_serve
 from ds_catalog import SECRET, make_catalog
 
+from pzcat_datasette.launch import stop_serve
 from pzcat_datasette.tokens import create_token
 
 pytestmark = requires_chromium
@@ -65,8 +66,7 @@ def server(tmp_path_factory):
     env = {**os.environ, "PZCAT_SECRET": SECRET, "PYTHONUNBUFFERED": "1"}
     proc, url = start_serve(root, env, log, "--quiet")
     yield url, root
-    proc.terminate()
-    proc.wait(timeout=20)
+    stop_serve(proc)  # terminate, then kill
     assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
 
 
