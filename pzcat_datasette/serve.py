@@ -644,6 +644,9 @@ def serve(
         "timeout_keep_alive": 30,
         "http": GuardedH11Protocol,  # request-head timeout, per-client connection cap
         "h11_max_incomplete_event_size": 32 * 1024,
+        # SIGTERM: stop accepting, give open responses this long, then close them; without it
+        # one stalled download keeps a stopping server alive for ever
+        "timeout_graceful_shutdown": float(os.environ.get("PZCAT_SHUTDOWN_GRACE", "10")),
     }
     if workers > 1:
         from uvicorn.supervisors import Multiprocess

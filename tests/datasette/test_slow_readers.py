@@ -13,6 +13,9 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
+import time
 import urllib.request
 from urllib.parse import quote, unquote
 
@@ -152,3 +155,45 @@ def test_non_latin1_file_name_in_chromium(server, tmp_path) -> None:
             assert saved.read_bytes() == ODD_BODY
         finally:
             browser.close()
+
+
+def test_a_stalled_download_does_not_keep_a_stopping_server_alive(tmp_path) -> None:
+    """SIGTERM while a client holds a download it does not read: the server gives open
+    responses ``PZCAT_SHUTDOWN_GRACE`` seconds, then exits (it used to wait for ever)."""
+    root = tmp_path / "repo"
+    make_catalog(root)
+    size = 20 * 1024 * 1024
+    add_product(
+        root, 4, "Big Download", "training_results", [("model.bin", "main", os.urandom(size))]
+    )
+    env = {
+        **os.environ,
+        "PZCAT_SECRET": SECRET,
+        "PYTHONUNBUFFERED": "1",
+        "PZCAT_SHUTDOWN_GRACE": "2",
+    }
+    proc, url = start_serve(root, env, root / "server.log", "--quiet")
+    try:
+        old = os.environ.get("PZCAT_SECRET")
+        os.environ["PZCAT_SECRET"] = SECRET
+        token = create_token("erin", expires="1h")
+        if old is None:
+            os.environ.pop("PZCAT_SECRET", None)
+        else:
+            os.environ["PZCAT_SECRET"] = old
+        host, port = url.split("//")[1].strip("/").split(":")
+        stalled = socket.create_connection((host, int(port)))
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+        stalled.sendall(
+            f"GET /-/download/4_big_download/model.bin HTTP/1.1\r\nHost: {host}\r\n"
+            f"Authorization: Bearer {token}\r\n\r\n".encode()
+        )
+        assert stalled.recv(1024).startswith(b"HTTP/1.1 200")  # then it stops reading
+        time.sleep(1)
+        t = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        assert time.monotonic() - t < 15
+        stalled.close()
+    finally:
+        stop_serve(proc)
